@@ -1,0 +1,56 @@
+/* GDT and TSS: 64-bit kernel segments and IST stacks for #DF, NMI and #MC (SDM 3A 8.7, 6.14.5). */
+#include <stdint.h>
+#include "arch/x86/traps.h"
+#include "kernel/kstring.h"
+
+struct tss64 {
+    uint32_t rsvd0;
+    uint64_t rsp[3];
+    uint64_t rsvd1;
+    uint64_t ist[7];
+    uint64_t rsvd2;
+    uint16_t rsvd3, iomap_base;
+} __attribute__((packed));
+
+#define IST_STACK_SIZE 8192
+
+static uint64_t gdt[5];
+static struct tss64 tss;
+static uint8_t ist_stacks[3][IST_STACK_SIZE] __attribute__((aligned(16)));
+
+static void set_tss_descriptor(uint64_t *slot, uint64_t base, uint32_t limit)
+{
+    slot[0] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
+              ((uint64_t)(limit >> 16 & 0xf) << 48) | ((base >> 24 & 0xff) << 56);
+    slot[1] = base >> 32;
+}
+
+void gdt_init(void)
+{
+    struct { uint16_t limit; uint64_t base; } __attribute__((packed)) ptr;
+
+    gdt[0] = 0;
+    gdt[1] = 0x00209A0000000000ull;      /* GDT_KCODE: long mode, present, execute/read */
+    gdt[2] = 0x0000920000000000ull;      /* GDT_KDATA */
+    memset(&tss, 0, sizeof(tss));
+    for (int i = 0; i < 3; i++)
+        tss.ist[i] = (uint64_t)(uintptr_t)&ist_stacks[i][IST_STACK_SIZE];
+    tss.iomap_base = sizeof(tss);
+    set_tss_descriptor(&gdt[3], (uint64_t)(uintptr_t)&tss, sizeof(tss) - 1);
+    ptr.limit = sizeof(gdt) - 1;
+    ptr.base = (uint64_t)(uintptr_t)gdt;
+    __asm__ volatile(
+        "lgdt %0\n\t"
+        "pushq $0x08\n\t"
+        "leaq 1f(%%rip), %%rax\n\t"
+        "pushq %%rax\n\t"
+        "lretq\n"
+        "1:\n\t"
+        "movw $0x10, %%ax\n\t"
+        "movw %%ax, %%ds\n\t"
+        "movw %%ax, %%es\n\t"
+        "movw %%ax, %%ss\n\t"
+        "movw $0x18, %%ax\n\t"
+        "ltr %%ax\n\t"
+        : : "m"(ptr) : "rax", "memory");
+}

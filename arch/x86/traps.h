@@ -1,0 +1,31 @@
+/* Exceptions and interrupts: IDT, the trap frame, IRQ handler registration. */
+#ifndef SHOAL_ARCH_TRAPS_H
+#define SHOAL_ARCH_TRAPS_H
+#include <stdint.h>
+
+#define GDT_KCODE 0x08
+#define GDT_KDATA 0x10
+#define GDT_TSS   0x18
+
+/* The stack as traps.S leaves it: saved registers, vector, error code, then the CPU's frame. */
+struct trap_frame {
+    uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+    uint64_t rdi, rsi, rbp, rbx, rdx, rcx, rax;
+    uint64_t vector, error;
+    uint64_t rip, cs, rflags, rsp, ss;
+};
+
+#define VEC_LAPIC_TIMER 0xF0
+#define VEC_SPURIOUS    0xFF
+
+/* Load the GDT with the TSS and its IST stacks. */
+void gdt_init(void);
+/* Build and load the IDT: exceptions print a dump and stop the CPU; vectors >= 32 go to IRQ handlers. */
+void idt_init(void);
+/* Route vector (32..255) to fn. Returns 0, or -EBUSY when the vector has a handler, -EINVAL if out of range. */
+int irq_register(int vector, void (*fn)(struct trap_frame *tf));
+/* Print vector, error code, registers, CR2 and a backtrace of tf, as an exception does. */
+void trap_dump(const struct trap_frame *tf);
+/* Print a frame-pointer backtrace starting at (rip, rbp). */
+void backtrace_print(uint64_t rip, uint64_t rbp);
+#endif

@@ -1,0 +1,13 @@
+/* ACPI tables: RSDP, RSDT/XSDT, MADT (CPUs, IOAPICs, overrides), MCFG. */
+#ifndef SHOAL_DRIVERS_ACPI_H
+#define SHOAL_DRIVERS_ACPI_H
+#include <stdint.h>
+
+/*
+ * Find the RSDP (at hint_phys when nonzero, e.g. the multiboot2 copy; else the EBDA and BIOS area),
+ * validate checksums and parse the MADT and MCFG. Returns 0, or -ENOENT when there is no ACPI.
+ */
+int acpi_init(uint64_t hint_phys);
+/* ECAM base for PCI segment 0 covering bus, or 0 when MCFG does not describe it. */
+uint64_t acpi_ecam_base(uint8_t *start_bus, uint8_t *end_bus);
+#endif

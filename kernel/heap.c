@@ -1,0 +1,113 @@
+/* Kernel heap: power-of-two size classes carved from pages; large blocks take whole pages. */
+#include "kernel/heap.h"
+#include "kernel/pmm.h"
+#include "kernel/kstring.h"
+#include "kernel/log.h"
+
+#define MIN_SHIFT   5                       /* 32-byte blocks */
+#define MAX_SHIFT   11                      /* 2 KiB blocks */
+#define NCLASSES    (MAX_SHIFT - MIN_SHIFT + 1)
+#define HDR         16
+#define HEAP_MAGIC  0x5ea1u
+
+struct hdr {
+    uint32_t magic;
+    uint32_t cls;         /* class index, or NCLASSES for a page block */
+    uint64_t size;        /* requested bytes; page blocks: this many bytes, pages follow */
+};
+
+struct free_block { struct free_block *next; };
+
+static struct free_block *free_lists[NCLASSES];
+static struct heap_stats stats;
+
+static int refill(int cls)
+{
+    size_t bsize = (size_t)1 << (cls + MIN_SHIFT);
+    uint64_t pa = pmm_alloc(1, 1);
+    if (!pa)
+        return -1;
+    stats.pages++;
+    for (size_t off = 0; off + bsize <= PAGE_SIZE; off += bsize) {
+        struct free_block *b = (struct free_block *)(uintptr_t)(pa + off);
+        b->next = free_lists[cls];
+        free_lists[cls] = b;
+    }
+    return 0;
+}
+
+static void *alloc_pages_block(size_t size)
+{
+    size_t npages = (size + HDR + PAGE_SIZE - 1) / PAGE_SIZE;
+    uint64_t pa = pmm_alloc(npages, 1);
+    struct hdr *h;
+    if (!pa)
+        return NULL;
+    stats.pages += npages;
+    h = (struct hdr *)(uintptr_t)pa;
+    *h = (struct hdr){ HEAP_MAGIC, NCLASSES, size };
+    return (char *)h + HDR;
+}
+
+void *kmalloc(size_t size)
+{
+    struct hdr *h;
+    int cls = 0;
+
+    if (!size || size > (1ull << 40))
+        return NULL;
+    if (size + HDR > ((size_t)1 << MAX_SHIFT)) {
+        void *p = alloc_pages_block(size);
+        if (p) {
+            stats.allocs++;
+            stats.bytes_in_use += size;
+        }
+        return p;
+    }
+    while (((size_t)1 << (cls + MIN_SHIFT)) < size + HDR)
+        cls++;
+    if (!free_lists[cls] && refill(cls) < 0)
+        return NULL;
+    h = (struct hdr *)free_lists[cls];
+    free_lists[cls] = free_lists[cls]->next;
+    *h = (struct hdr){ HEAP_MAGIC, (uint32_t)cls, size };
+    stats.allocs++;
+    stats.bytes_in_use += size;
+    return (char *)h + HDR;
+}
+
+void *kzalloc(size_t size)
+{
+    void *p = kmalloc(size);
+    if (p)
+        memset(p, 0, size);
+    return p;
+}
+
+void kfree(void *p)
+{
+    struct hdr *h;
+    if (!p)
+        return;
+    h = (struct hdr *)((char *)p - HDR);
+    if (h->magic != HEAP_MAGIC || h->cls > NCLASSES) {
+        log_err("heap: kfree(%p) of a block that is not live: ignored", p);
+        return;
+    }
+    h->magic = 0;
+    stats.frees++;
+    stats.bytes_in_use -= h->size;
+    if (h->cls == NCLASSES) {
+        size_t npages = (h->size + HDR + PAGE_SIZE - 1) / PAGE_SIZE;
+        pmm_free((uint64_t)(uintptr_t)h, npages);
+        stats.pages -= npages;
+        return;
+    }
+    ((struct free_block *)h)->next = free_lists[h->cls];
+    free_lists[h->cls] = (struct free_block *)h;
+}
+
+void heap_get_stats(struct heap_stats *st)
+{
+    *st = stats;
+}

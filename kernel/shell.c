@@ -1,0 +1,167 @@
+/* The serial shell: command table, dispatch, `help`, and the console read loop. */
+#include "kernel/shell.h"
+#include "kernel/lineedit.h"
+#include "kernel/console.h"
+#include "kernel/printf.h"
+#include "kernel/param.h"
+#include "kernel/kstring.h"
+#include "kernel/errno.h"
+#include "kernel/log.h"
+
+#define SHELL_MAX_ARGS 32
+
+static const struct shell_cmd *table[SHELL_MAX_CMDS];
+static int ncmds;
+static void (*poll_hooks[8])(void);
+static int npoll;
+
+int shell_register(const struct shell_cmd *cmd)
+{
+    if (!cmd || !cmd->name || !cmd->name[0] || !cmd->run)
+        return -EINVAL;
+    if (shell_find(cmd->name))
+        return -EEXIST;
+    if (ncmds == SHELL_MAX_CMDS)
+        return -ENOSPC;
+    /* Keep the table sorted by name so `help` lists alphabetically. */
+    int i = ncmds++;
+    for (; i > 0 && strcmp(table[i - 1]->name, cmd->name) > 0; i--)
+        table[i] = table[i - 1];
+    table[i] = cmd;
+    return 0;
+}
+
+const struct shell_cmd *shell_find(const char *name)
+{
+    for (int i = 0; i < ncmds; i++)
+        if (!strcmp(table[i]->name, name))
+            return table[i];
+    return NULL;
+}
+
+void shell_reset(void)
+{
+    ncmds = 0;
+}
+
+int shell_usage(const char *name)
+{
+    const struct shell_cmd *c = shell_find(name);
+    kprintf("usage: %s %s\n", name, c ? c->usage : "");
+    return -EINVAL;
+}
+
+static const char *errname(int err)
+{
+    switch (-err) {
+    case EINVAL: return "invalid argument";
+    case ENOENT: return "not found";
+    case ENOMEM: return "out of memory";
+    case EEXIST: return "already exists";
+    case EBUSY: return "busy";
+    case EIO: return "I/O error";
+    case ETIMEDOUT: return "timed out";
+    case ENOTSUP: return "not supported";
+    case ENODEV: return "no such device";
+    case EPERM: return "not permitted";
+    default: return "error";
+    }
+}
+
+int shell_exec(char *line)
+{
+    char *argv[SHELL_MAX_ARGS];
+    int argc = args_split(line, argv, SHELL_MAX_ARGS);
+    const struct shell_cmd *c;
+    int rc;
+
+    if (argc < 0) {
+        kprintf("error: %s\n", argc == -E2BIG ? "too many arguments" : "unterminated quote");
+        return argc;
+    }
+    if (argc == 0)
+        return 0;
+    c = shell_find(argv[0]);
+    if (!c) {
+        kprintf("error: unknown command '%s' (try 'help')\n", argv[0]);
+        return -ENOENT;
+    }
+    rc = c->run(argc, argv);
+    if (rc < 0 && rc != -EINVAL)
+        kprintf("error: %s: %s (%d)\n", argv[0], errname(rc), rc);
+    return rc;
+}
+
+static void help_params(void)
+{
+    const struct boot_param *const *t;
+    int n = params_table(&t);
+    for (int i = 0; i < n; i++)
+        kprintf("  %-14s %s\n", t[i]->key, t[i]->desc);
+}
+
+static int cmd_help(int argc, char **argv)
+{
+    if (argc > 2)
+        return shell_usage("help");
+    if (argc == 2 && !strcmp(argv[1], "params")) {
+        help_params();
+        return 0;
+    }
+    if (argc == 2) {
+        const struct shell_cmd *c = shell_find(argv[1]);
+        if (!c) {
+            kprintf("error: no command '%s'\n", argv[1]);
+            return -ENOENT;
+        }
+        kprintf("%s %s\n  %s\n", c->name, c->usage, c->help);
+        return 0;
+    }
+    for (int i = 0; i < ncmds; i++)
+        kprintf("  %-10s %s\n", table[i]->name, table[i]->help);
+    kprintf("  (help CMD for usage; help params for boot parameters)\n");
+    return 0;
+}
+SHELL_COMMAND("help", "[CMD|params]", "list commands, or show one command's usage, or the boot parameters", cmd_help);
+
+int shell_add_poll(void (*fn)(void))
+{
+    if (npoll == 8)
+        return -ENOSPC;
+    poll_hooks[npoll++] = fn;
+    return 0;
+}
+
+#ifndef SHOAL_HOST
+extern const struct shell_cmd *const __shell_cmds_start[], *const __shell_cmds_end[];
+
+void shell_init(void)
+{
+    for (const struct shell_cmd *const *c = __shell_cmds_start; c < __shell_cmds_end; c++)
+        if (shell_register(*c) < 0)
+            log_warn("shell: command '%s' rejected (duplicate or table full)", (*c)->name);
+}
+
+static struct lineedit editor;
+
+void shell_loop(void)
+{
+    lineedit_init(&editor, console_write);
+    kprintf("shoal> ");
+    for (;;) {
+        int c = console_getc();
+        if (c < 0) {
+            for (int i = 0; i < npoll; i++)
+                poll_hooks[i]();
+            __asm__ volatile("pause");
+            continue;
+        }
+        if (lineedit_feed(&editor, c)) {
+            char line[LINE_MAX_LEN];
+            kstrlcpy(line, editor.buf, sizeof(line));
+            shell_exec(line);
+            kprintf("shoal> ");
+        }
+    }
+}
+#endif

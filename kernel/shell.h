@@ -1,0 +1,39 @@
+/* The serial shell: one table of commands, dispatched by name from the console line editor. */
+#ifndef SHOAL_SHELL_H
+#define SHOAL_SHELL_H
+
+struct shell_cmd {
+    const char *name;
+    const char *usage;                 /* arguments, e.g. "[NAME]" */
+    const char *help;                  /* one line for `help` */
+    int (*run)(int argc, char **argv); /* 0 on success; negative errno prints a one-line error */
+};
+
+#define SHELL_MAX_CMDS 64
+
+/* Register a command from any subsystem at link time; shell_init() adds it to the table. */
+#define SHELL_COMMAND(name_, usage_, help_, fn_) \
+    static const struct shell_cmd cmd_##fn_ = { name_, usage_, help_, fn_ }; \
+    static const struct shell_cmd *const cmd_ptr_##fn_ \
+        __attribute__((used, section("shell_cmds"))) = &cmd_##fn_
+
+/* Add cmd to the table. Returns 0, -EEXIST for a duplicate name, -ENOSPC when full, -EINVAL for no name. */
+int shell_register(const struct shell_cmd *cmd);
+/* Find a command by exact name, or NULL. */
+const struct shell_cmd *shell_find(const char *name);
+/* Forget every registered command (tests). */
+void shell_reset(void);
+/*
+ * Split line and run the command it names. Returns the command's result, 0 for an empty line,
+ * -ENOENT for an unknown command (after printing a one-line error).
+ */
+int shell_exec(char *line);
+/* Register the linker-collected commands (duplicates rejected with a warning). */
+void shell_init(void);
+/* Read console input forever, editing lines and running them. Never returns. */
+void shell_loop(void) __attribute__((noreturn));
+/* Print a command's usage line as a one-line error; returns -EINVAL for the caller to pass on. */
+int shell_usage(const char *name);
+/* Let the shell loop call fn on every idle turn (I/O polling); at most 8 hooks. */
+int shell_add_poll(void (*fn)(void));
+#endif
