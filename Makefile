@@ -26,6 +26,23 @@ all: $(BUILD)/shoal.elf
 
 include $(sort $(wildcard mk/*.mk))
 
+# Host unit tests of the kernel's portable parts (fragments may add sources and test files).
+HOST_SHIM := tests/unit/test_main.c tests/unit/host_shim.c
+
+KERNEL_UNIT_SRC += kernel/printf.c kernel/kstring.c kernel/param.c kernel/lineedit.c kernel/shell.c \
+                   kernel/multiboot.c kernel/memmap.c kernel/pmm.c kernel/log.c kernel/timer.c
+KERNEL_UNIT_TESTS += $(wildcard tests/unit/test_kernel_*.c)
+
+$(BUILD)/unit/kernel_tests: $(KERNEL_UNIT_TESTS) $(KERNEL_UNIT_SRC) $(HOST_SHIM) $(wildcard tests/unit/*.h kernel/*.h)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOSTCFLAGS) -o $@ $(KERNEL_UNIT_TESTS) $(KERNEL_UNIT_SRC) $(HOST_SHIM)
+
+TEST_TIERS += test-unit-kernel
+.PHONY: test-unit-kernel
+test-unit-kernel: $(BUILD)/unit/kernel_tests
+	@$(BUILD)/unit/kernel_tests
+
+
 KOBJ := $(patsubst %,$(BUILD)/k/%.o,$(KSRC))
 
 .PHONY: all iso pxe run test unit deps clean bench fuzz
