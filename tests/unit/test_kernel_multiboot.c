@@ -1,0 +1,220 @@
+/* Unit tests: multiboot1/2 parsing on crafted info blocks, and memory map normalisation. */
+#define TEST_SUITE "multiboot"
+#include "tests/unit/test.h"
+#include "kernel/bootinfo.h"
+#include "kernel/errno.h"
+
+#define PHYS_BASE 0x10000u
+#define PHYS_SIZE 0x10000u
+static uint8_t phys[PHYS_SIZE];
+static struct boot_info bi;
+
+static const void *fake_map(void *ctx, uint64_t pa, size_t len)
+{
+    (void)ctx;
+    if (pa < PHYS_BASE || pa + len > PHYS_BASE + PHYS_SIZE || pa + len < pa)
+        return NULL;
+    return phys + (pa - PHYS_BASE);
+}
+static const struct phys_view pv = { fake_map, NULL };
+
+static void put32(uint32_t pa, uint32_t v) { memcpy(phys + pa - PHYS_BASE, &v, 4); }
+static void put64(uint32_t pa, uint64_t v) { memcpy(phys + pa - PHYS_BASE, &v, 8); }
+static void putstr(uint32_t pa, const char *s) { memcpy(phys + pa - PHYS_BASE, s, strlen(s) + 1); }
+
+/* mb1 info at 0x10000, mmap at 0x11000, modules at 0x12000, strings at 0x13000. */
+static void mb1_entry(uint32_t at, uint64_t base, uint64_t len, uint32_t type)
+{
+    put32(at, 20);
+    put64(at + 4, base);
+    put64(at + 12, len);
+    put32(at + 20, type);
+}
+
+static void build_mb1(uint32_t mmap_len)
+{
+    memset(phys, 0, sizeof(phys));
+    put32(0x10000, (1 << 2) | (1 << 3) | (1 << 6) | (1 << 9));
+    put32(0x10000 + 16, 0x13000);               /* cmdline */
+    putstr(0x13000, "build/shoal.elf loglevel=3");
+    put32(0x10000 + 20, 1);                     /* mods_count */
+    put32(0x10000 + 24, 0x12000);
+    put32(0x12000, 0x200000);
+    put32(0x12004, 0x280000);
+    put32(0x12008, 0x13100);
+    putstr(0x13100, "guest.bin arg");
+    put32(0x10000 + 44, mmap_len);
+    put32(0x10000 + 48, 0x11000);
+    putstr(0x13200, "qemu");
+    put32(0x10000 + 64, 0x13200);
+    mb1_entry(0x11000, 0, 0x9fc00, MEM_AVAILABLE);
+    mb1_entry(0x11018, 0x100000, 0x1ff00000, MEM_AVAILABLE);
+    mb1_entry(0x11030, 0x9fc00, 0x400, MEM_RESERVED);
+}
+
+TEST(mb1_complete)
+{
+    build_mb1(3 * 24);
+    CHECK_EQ(bootinfo_parse(MB1_BOOT_MAGIC, 0x10000, &pv, &bi), 0);
+    CHECK_EQ(bi.protocol, 1);
+    CHECK_STR(bi.cmdline, "build/shoal.elf loglevel=3");
+    CHECK_STR(bi.loader, "qemu");
+    CHECK_EQ(bi.nmod, 1);
+    CHECK_U64(bi.mod[0].start, 0x200000);
+    CHECK_U64(bi.mod[0].end, 0x280000);
+    CHECK_STR(bi.mod[0].name, "guest.bin arg");
+    CHECK_EQ(bi.nmem, 3);
+    CHECK_U64(bi.mem[1].base, 0x9fc00);
+    CHECK_EQ(bi.mem[1].type, MEM_RESERVED);
+    CHECK_U64(memmap_total_available(&bi), 0x9fc00 + 0x1ff00000);
+}
+
+TEST(mb1_truncated_and_zero_size_entries)
+{
+    build_mb1(3 * 24 - 4);                     /* last entry cut short */
+    CHECK_EQ(bootinfo_parse(MB1_BOOT_MAGIC, 0x10000, &pv, &bi), 0);
+    CHECK_EQ(bi.nmem, 2);
+    build_mb1(3 * 24);
+    put32(0x11018, 0);                         /* zero-size entry: must stop, not loop */
+    CHECK_EQ(bootinfo_parse(MB1_BOOT_MAGIC, 0x10000, &pv, &bi), 0);
+    CHECK_EQ(bi.nmem, 1);
+    build_mb1(3 * 24);
+    put32(0x10000 + 48, 0xfff00000);           /* mmap pointer outside readable memory */
+    put32(0x10000, 1 << 6);
+    CHECK_EQ(bootinfo_parse(MB1_BOOT_MAGIC, 0x10000, &pv, &bi), -ENOENT);
+}
+
+TEST(mb1_bad_module_and_magic)
+{
+    build_mb1(3 * 24);
+    put32(0x12004, 0x100000);                  /* end before start */
+    CHECK_EQ(bootinfo_parse(MB1_BOOT_MAGIC, 0x10000, &pv, &bi), 0);
+    CHECK_EQ(bi.nmod, 0);
+    CHECK_EQ(bootinfo_parse(0x12345678, 0x10000, &pv, &bi), -EINVAL);
+    CHECK_EQ(bootinfo_parse(MB1_BOOT_MAGIC, 0xffff0000, &pv, &bi), -EINVAL);
+}
+
+TEST(mb1_meminfo_fallback)
+{
+    memset(phys, 0, sizeof(phys));
+    put32(0x10000, 1 << 0);
+    put32(0x10004, 639);
+    put32(0x10008, 511 * 1024);
+    CHECK_EQ(bootinfo_parse(MB1_BOOT_MAGIC, 0x10000, &pv, &bi), 0);
+    CHECK_U64(memmap_total_available(&bi), 639ull * 1024 + 511ull * 1024 * 1024);
+}
+
+/* mb2: tags from 0x10008 on. */
+static uint32_t tag_at;
+static void mb2_begin(void) { memset(phys, 0, sizeof(phys)); tag_at = 0x10008; }
+static uint32_t mb2_tag(uint32_t type, uint32_t size)
+{
+    uint32_t at = tag_at;
+    put32(at, type);
+    put32(at + 4, size);
+    tag_at += (size + 7) & ~7u;
+    return at;
+}
+static void mb2_end(void)
+{
+    mb2_tag(0, 8);
+    put32(0x10000, tag_at - 0x10000);
+}
+
+static void mb2_standard(void)
+{
+    uint32_t t;
+    mb2_begin();
+    t = mb2_tag(1, 8 + 20);
+    putstr(t + 8, "console=ttyS0 x=1");
+    t = mb2_tag(2, 8 + 13);
+    putstr(t + 8, "GRUB 2.06-13");
+    t = mb2_tag(3, 16 + 9);
+    put32(t + 8, 0x300000);
+    put32(t + 12, 0x301000);
+    putstr(t + 16, "disk.img");
+    t = mb2_tag(6, 16 + 3 * 24);
+    put32(t + 8, 24);
+    put32(t + 12, 0);
+    /* unsorted and overlapping: the reserved hole must win over the available range */
+    put64(t + 16, 0x100000); put64(t + 24, 0x7ff00000); put32(t + 32, 1);
+    put64(t + 40, 0); put64(t + 48, 0x9f000); put32(t + 56, 1);
+    put64(t + 64, 0x7ffe0000); put64(t + 72, 0x40000); put32(t + 80, 2);
+    mb2_end();
+}
+
+TEST(mb2_complete_sorted_overlap_resolved)
+{
+    mb2_standard();
+    CHECK_EQ(bootinfo_parse(MB2_BOOT_MAGIC, 0x10000, &pv, &bi), 0);
+    CHECK_EQ(bi.protocol, 2);
+    CHECK_STR(bi.cmdline, "console=ttyS0 x=1");
+    CHECK_STR(bi.loader, "GRUB 2.06-13");
+    CHECK_EQ(bi.nmod, 1);
+    CHECK_STR(bi.mod[0].name, "disk.img");
+    CHECK_EQ(bi.nmem, 3);
+    CHECK_U64(bi.mem[0].base, 0);
+    CHECK_U64(bi.mem[1].base, 0x100000);
+    CHECK_U64(bi.mem[1].len, 0x7fee0000);       /* cut where the reserved range begins */
+    CHECK_U64(bi.mem[2].base, 0x7ffe0000);
+    CHECK_U64(bi.mem[2].len, 0x40000);          /* reserved pieces inside and past RAM merged */
+    CHECK_EQ(bi.mem[2].type, MEM_RESERVED);
+    CHECK_U64(bi.info_end - bi.info_start, tag_at - 0x10000);
+}
+
+TEST(mb2_truncated_tag)
+{
+    uint32_t t;
+    mb2_begin();
+    t = mb2_tag(6, 16 + 24);
+    put32(t + 8, 24);
+    put64(t + 16, 0x100000); put64(t + 24, 0x100000); put32(t + 32, 1);
+    t = mb2_tag(1, 8 + 4);
+    put32(t + 4, 4000);                         /* tag claims more than the block holds */
+    mb2_end();
+    CHECK_EQ(bootinfo_parse(MB2_BOOT_MAGIC, 0x10000, &pv, &bi), 0);
+    CHECK_EQ(bi.nmem, 1);
+    CHECK_STR(bi.cmdline, "");
+}
+
+TEST(mb2_zero_length_tag_and_bad_entry_size)
+{
+    uint32_t t;
+    mb2_begin();
+    t = mb2_tag(6, 16 + 24);
+    put32(t + 8, 0);                            /* entry size 0: map ignored, no endless loop */
+    t = mb2_tag(5, 0);                          /* zero-length tag: parsing stops */
+    tag_at = t + 8;
+    mb2_end();
+    put32(t + 4, 0);
+    CHECK_EQ(bootinfo_parse(MB2_BOOT_MAGIC, 0x10000, &pv, &bi), -ENOENT);
+}
+
+TEST(mb2_implausible_total)
+{
+    mb2_standard();
+    put32(0x10000, 4);
+    CHECK_EQ(bootinfo_parse(MB2_BOOT_MAGIC, 0x10000, &pv, &bi), -EINVAL);
+    put32(0x10000, 0x7fffffff);
+    CHECK_EQ(bootinfo_parse(MB2_BOOT_MAGIC, 0x10000, &pv, &bi), -EINVAL);
+}
+
+TEST(normalise_merges_and_splits)
+{
+    memset(&bi, 0, sizeof(bi));
+    memmap_add(&bi, 0x3000, 0x1000, MEM_AVAILABLE);
+    memmap_add(&bi, 0x1000, 0x2000, MEM_AVAILABLE);    /* adjacent: merged */
+    memmap_add(&bi, 0x8000, 0x8000, MEM_AVAILABLE);
+    memmap_add(&bi, 0x9000, 0x1000, MEM_ACPI_NVS);     /* inside: splits */
+    memmap_add(&bi, 0x20000, 0, MEM_AVAILABLE);        /* zero length: dropped */
+    memmap_add(&bi, 0xfffffffffffff000ull, 0x2000, MEM_RESERVED);  /* wraps: clamped */
+    memmap_normalise(&bi);
+    CHECK_EQ(bi.nmem, 5);
+    CHECK_U64(bi.mem[0].base, 0x1000);
+    CHECK_U64(bi.mem[0].len, 0x3000);
+    CHECK_U64(bi.mem[1].len, 0x1000);
+    CHECK_EQ(bi.mem[2].type, MEM_ACPI_NVS);
+    CHECK_U64(bi.mem[3].base, 0xa000);
+    CHECK_U64(bi.mem[3].len, 0x6000);
+    CHECK_U64(bi.mem[4].base + bi.mem[4].len, UINT64_MAX);
+}
