@@ -153,7 +153,11 @@ void shell_loop(void)
         if (c < 0) {
             for (int i = 0; i < npoll; i++)
                 poll_hooks[i]();
-            __asm__ volatile("pause");
+            /* Nothing to poll: sleep until the next interrupt (the timer ticks at least every 10 ms). */
+            if (!npoll)
+                __asm__ volatile("sti; hlt" ::: "memory");
+            else
+                __asm__ volatile("pause");
             continue;
         }
         if (lineedit_feed(&editor, c)) {
