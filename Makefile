@@ -43,7 +43,7 @@ test-unit-kernel: $(BUILD)/unit/kernel_tests
 	@$(BUILD)/unit/kernel_tests
 
 
-KOBJ := $(patsubst %,$(BUILD)/k/%.o,$(KSRC))
+KOBJ := $(patsubst %,$(BUILD)/k/%.o,$(KSRC)) $(KEXTRA)
 
 .PHONY: all iso pxe run test unit deps clean bench fuzz
 

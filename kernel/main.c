@@ -18,6 +18,7 @@
 #include "arch/x86/cpuinfo.h"
 #include "drivers/acpi.h"
 #include "drivers/pci.h"
+#include "arch/x86/hvm.h"
 
 #define SHOAL_VERSION "0.1"
 
@@ -123,6 +124,7 @@ void kmain(uint32_t magic, uint32_t info)
     lapic_init();
     irq_enable();
     pci_init();
+    hvm_init();
     shell_init();
     init_run_hooks();
     kernel_run_boot_actions();

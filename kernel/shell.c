@@ -14,6 +14,8 @@ static const struct shell_cmd *table[SHELL_MAX_CMDS];
 static int ncmds;
 static void (*poll_hooks[8])(void);
 static int npoll;
+static int (*pollers[8])(void);
+static int npollers;
 
 int shell_register(const struct shell_cmd *cmd)
 {
@@ -124,6 +126,14 @@ static int cmd_help(int argc, char **argv)
 }
 SHELL_COMMAND("help", "[CMD|params]", "list commands, or show one command's usage, or the boot parameters", cmd_help);
 
+int shell_add_poller(int (*fn)(void))
+{
+    if (npollers == 8)
+        return -ENOSPC;
+    pollers[npollers++] = fn;
+    return 0;
+}
+
 int shell_add_poll(void (*fn)(void))
 {
     if (npoll == 8)
@@ -151,10 +161,13 @@ void shell_loop(void)
     for (;;) {
         int c = console_getc();
         if (c < 0) {
+            int busy = npoll;
             for (int i = 0; i < npoll; i++)
                 poll_hooks[i]();
-            /* Nothing to poll: sleep until the next interrupt (the timer ticks at least every 10 ms). */
-            if (!npoll)
+            for (int i = 0; i < npollers; i++)
+                busy |= pollers[i]();
+            /* Nothing to do: sleep until the next interrupt (the timer ticks at least every 10 ms). */
+            if (!busy)
                 __asm__ volatile("sti; hlt" ::: "memory");
             else
                 __asm__ volatile("pause");

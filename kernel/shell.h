@@ -36,4 +36,9 @@ void shell_loop(void) __attribute__((noreturn));
 int shell_usage(const char *name);
 /* Let the shell loop call fn on every idle turn (I/O polling); at most 8 hooks. */
 int shell_add_poll(void (*fn)(void));
+/*
+ * Like shell_add_poll, for pollers that say whether they did work (nonzero) or found nothing (0).
+ * When every poller is of this kind and none did work, the loop sleeps until the next interrupt.
+ */
+int shell_add_poller(int (*fn)(void));
 #endif

@@ -1,0 +1,26 @@
+/* Guest register state: the plain data the vendor backends load and save and the VMM core works on. */
+#ifndef SHOAL_ARCH_GUEST_REGS_H
+#define SHOAL_ARCH_GUEST_REGS_H
+#include <stdint.h>
+
+/* General-purpose registers indexed by their x86 encoding (ModRM/REX numbering). */
+enum gpr { GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI,
+           GPR_R8, GPR_R9, GPR_R10, GPR_R11, GPR_R12, GPR_R13, GPR_R14, GPR_R15, GPR_COUNT };
+
+struct seg {
+    uint16_t sel;
+    uint16_t attr;     /* VMX access-rights layout compressed to SVM's 12 bits: type, s, dpl, p, avl, l, db, g */
+    uint32_t limit;
+    uint64_t base;
+};
+
+struct guest_regs {
+    uint64_t gpr[GPR_COUNT];
+    uint64_t rip, rflags;
+    uint64_t cr0, cr2, cr3, cr4, efer, xcr0;
+    struct seg cs, ds, es, fs, gs, ss, tr, ldtr;
+    uint64_t gdtr_base, idtr_base;
+    uint32_t gdtr_limit, idtr_limit;
+};
+
+#endif

@@ -1,0 +1,276 @@
+/* AMD-V backend: enable SVM, build VMCBs, run guests and normalise #VMEXITs (APM vol. 2, chapter 15). */
+#include "arch/x86/svm/svm.h"
+#include "arch/x86/svm/vmcb.h"
+#include "arch/x86/hvm.h"
+#include "arch/x86/cpu.h"
+#include "kernel/pmm.h"
+#include "kernel/heap.h"
+#include "kernel/kstring.h"
+#include "kernel/errno.h"
+#include "kernel/log.h"
+
+#define MSR_VM_CR        0xC0010114
+#define MSR_VM_HSAVE_PA  0xC0010117
+#define EFER_SVME        (1ull << 12)
+#define VM_CR_SVMDIS     (1ull << 4)
+
+struct hvm_vm {
+    struct slpt npt;
+    uint32_t asid;
+};
+
+struct hvm_vcpu {
+    struct hvm_vm *vm;
+    void *vmcb;                /* identity mapped: virtual == physical */
+    int first_run;
+};
+
+static uint64_t hsave_pa, host_area_pa, iopm_pa, msrpm_pa;
+static uint32_t max_asid, next_asid = 1;
+static int asids_wrapped;
+
+static int svm_probe(void)
+{
+    if (!((cpuid(0x80000001, 0).ecx >> 2) & 1))
+        return -ENODEV;
+    if (cpuid(0x80000000, 0).eax < 0x8000000A || !(cpuid(0x8000000A, 0).edx & 1)) {
+        log_warn("svm: no nested paging (NPT): not usable");
+        return -ENODEV;
+    }
+    if (rdmsr(MSR_VM_CR) & VM_CR_SVMDIS) {
+        log_warn("svm: disabled by firmware (VM_CR.SVMDIS)");
+        return -ENODEV;
+    }
+    return 0;
+}
+
+static uint64_t zeroed_pages(int n, uint8_t fill)
+{
+    uint64_t pa = pmm_alloc((size_t)n, 1);
+    if (pa)
+        memset((void *)(uintptr_t)pa, fill, (size_t)n * PAGE_SIZE);
+    return pa;
+}
+
+static int svm_cpu_enable(void)
+{
+    hsave_pa = zeroed_pages(1, 0);
+    host_area_pa = zeroed_pages(1, 0);
+    iopm_pa = zeroed_pages(3, 0xff);     /* intercept every port (APM 15.10.1) */
+    msrpm_pa = zeroed_pages(2, 0xff);    /* and every MSR (15.11) */
+    if (!hsave_pa || !host_area_pa || !iopm_pa || !msrpm_pa)
+        return -ENOMEM;
+    max_asid = cpuid(0x8000000A, 0).ebx;
+    wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+    wrmsr(MSR_VM_HSAVE_PA, hsave_pa);
+    log_info("svm: enabled, %u ASIDs", max_asid);
+    return 0;
+}
+
+static int svm_vm_init(struct hvm_vm **out)
+{
+    struct hvm_vm *vm = kzalloc(sizeof(*vm));
+    if (!vm)
+        return -ENOMEM;
+    if (slpt_init(&vm->npt, &npt_fmt)) {
+        kfree(vm);
+        return -ENOMEM;
+    }
+    /* ASIDs are handed out round robin; once they wrap, a reused ASID starts with a TLB flush. */
+    vm->asid = next_asid++;
+    if (next_asid >= max_asid) {
+        next_asid = 1;
+        asids_wrapped = 1;
+    }
+    *out = vm;
+    return 0;
+}
+
+static void svm_vm_destroy(struct hvm_vm *vm)
+{
+    slpt_destroy(&vm->npt);
+    kfree(vm);
+}
+
+static int svm_map(struct hvm_vm *vm, uint64_t gpa, uint64_t hpa, uint64_t len, int prot)
+{
+    return slpt_map(&vm->npt, gpa, hpa, len, prot);
+}
+
+static void put_seg(void *vmcb, unsigned off, const struct seg *s)
+{
+    *vmcb16(vmcb, off) = s->sel;
+    *vmcb16(vmcb, off + 2) = s->attr;
+    *vmcb32(vmcb, off + 4) = s->limit;
+    *vmcb64(vmcb, off + 8) = s->base;
+}
+
+static void get_seg(void *vmcb, unsigned off, struct seg *s)
+{
+    s->sel = *vmcb16(vmcb, off);
+    s->attr = *vmcb16(vmcb, off + 2);
+    s->limit = *vmcb32(vmcb, off + 4);
+    s->base = *vmcb64(vmcb, off + 8);
+}
+
+static void svm_set_state(struct hvm_vcpu *v, const struct guest_regs *r)
+{
+    void *vmcb = v->vmcb;
+    put_seg(vmcb, VMCB_ES, &r->es);
+    put_seg(vmcb, VMCB_CS, &r->cs);
+    put_seg(vmcb, VMCB_SS, &r->ss);
+    put_seg(vmcb, VMCB_DS, &r->ds);
+    put_seg(vmcb, VMCB_FS, &r->fs);
+    put_seg(vmcb, VMCB_GS, &r->gs);
+    put_seg(vmcb, VMCB_TR, &r->tr);
+    put_seg(vmcb, VMCB_LDTR, &r->ldtr);
+    *vmcb32(vmcb, VMCB_GDTR + 4) = r->gdtr_limit;
+    *vmcb64(vmcb, VMCB_GDTR + 8) = r->gdtr_base;
+    *vmcb32(vmcb, VMCB_IDTR + 4) = r->idtr_limit;
+    *vmcb64(vmcb, VMCB_IDTR + 8) = r->idtr_base;
+    *vmcb8(vmcb, VMCB_CPL) = (uint8_t)((r->ss.attr >> 5) & 3);
+    *vmcb64(vmcb, VMCB_EFER) = r->efer | EFER_SVME;   /* SVME must be set in the guest's EFER image */
+    *vmcb64(vmcb, VMCB_CR0) = r->cr0;
+    *vmcb64(vmcb, VMCB_CR2) = r->cr2;
+    *vmcb64(vmcb, VMCB_CR3) = r->cr3;
+    *vmcb64(vmcb, VMCB_CR4) = r->cr4;
+    *vmcb64(vmcb, VMCB_RSP) = r->gpr[GPR_RSP];
+    *vmcb64(vmcb, VMCB_RAX) = r->gpr[GPR_RAX];
+    *vmcb64(vmcb, VMCB_RIP) = r->rip;
+    *vmcb64(vmcb, VMCB_RFLAGS) = r->rflags;
+}
+
+static void svm_get_state(struct hvm_vcpu *v, struct guest_regs *r)
+{
+    void *vmcb = v->vmcb;
+    get_seg(vmcb, VMCB_ES, &r->es);
+    get_seg(vmcb, VMCB_CS, &r->cs);
+    get_seg(vmcb, VMCB_SS, &r->ss);
+    get_seg(vmcb, VMCB_DS, &r->ds);
+    get_seg(vmcb, VMCB_FS, &r->fs);
+    get_seg(vmcb, VMCB_GS, &r->gs);
+    get_seg(vmcb, VMCB_TR, &r->tr);
+    get_seg(vmcb, VMCB_LDTR, &r->ldtr);
+    r->gdtr_limit = *vmcb32(vmcb, VMCB_GDTR + 4);
+    r->gdtr_base = *vmcb64(vmcb, VMCB_GDTR + 8);
+    r->idtr_limit = *vmcb32(vmcb, VMCB_IDTR + 4);
+    r->idtr_base = *vmcb64(vmcb, VMCB_IDTR + 8);
+    r->efer = *vmcb64(vmcb, VMCB_EFER) & ~EFER_SVME;
+    r->cr0 = *vmcb64(vmcb, VMCB_CR0);
+    r->cr2 = *vmcb64(vmcb, VMCB_CR2);
+    r->cr3 = *vmcb64(vmcb, VMCB_CR3);
+    r->cr4 = *vmcb64(vmcb, VMCB_CR4);
+}
+
+static void setup_controls(struct hvm_vcpu *v)
+{
+    void *vmcb = v->vmcb;
+    *vmcb32(vmcb, VMCB_INTERCEPT_MISC1) = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_CPUID |
+        INTERCEPT_INVD | INTERCEPT_HLT | INTERCEPT_IOIO | INTERCEPT_MSR | INTERCEPT_SHUTDOWN;
+    *vmcb32(vmcb, VMCB_INTERCEPT_MISC2) = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD |
+        INTERCEPT_VMSAVE | INTERCEPT_STGI | INTERCEPT_CLGI | INTERCEPT_SKINIT | INTERCEPT_WBINVD |
+        INTERCEPT_XSETBV;
+    *vmcb64(vmcb, VMCB_IOPM_BASE) = iopm_pa;
+    *vmcb64(vmcb, VMCB_MSRPM_BASE) = msrpm_pa;
+    *vmcb32(vmcb, VMCB_ASID) = v->vm->asid;
+    *vmcb64(vmcb, VMCB_VINTR) = 1ull << 24;           /* V_INTR_MASKING: host IF stays the host's */
+    *vmcb64(vmcb, VMCB_NP_ENABLE) = 1;
+    *vmcb64(vmcb, VMCB_N_CR3) = v->vm->npt.root;
+    *vmcb64(vmcb, VMCB_G_PAT) = 0x0007040600070406ull;  /* power-on PAT */
+    *vmcb64(vmcb, VMCB_DR6) = 0xffff0ff0;
+    *vmcb64(vmcb, VMCB_DR7) = 0x400;
+}
+
+static int svm_vcpu_init(struct hvm_vm *vm, const struct guest_regs *regs, struct hvm_vcpu **out)
+{
+    struct hvm_vcpu *v = kzalloc(sizeof(*v));
+    uint64_t pa = zeroed_pages(1, 0);
+    if (!v || !pa) {
+        kfree(v);
+        if (pa)
+            pmm_free(pa, 1);
+        return -ENOMEM;
+    }
+    v->vm = vm;
+    v->vmcb = (void *)(uintptr_t)pa;
+    v->first_run = 1;
+    setup_controls(v);
+    svm_set_state(v, regs);
+    *out = v;
+    return 0;
+}
+
+static void svm_vcpu_destroy(struct hvm_vcpu *v)
+{
+    pmm_free((uint64_t)(uintptr_t)v->vmcb, 1);
+    kfree(v);
+}
+
+static int svm_inject_event(struct hvm_vcpu *v, const struct hvm_event *ev)
+{
+    uint64_t *inj = vmcb64(v->vmcb, VMCB_EVENTINJ);
+    if (*inj & (1ull << 31))
+        return -EBUSY;
+    *inj = ev->vector | ((uint64_t)ev->type << 8) | (ev->has_error ? 1ull << 11 : 0) | (1ull << 31) |
+           ((uint64_t)ev->error << 32);
+    return 0;
+}
+
+static int svm_irq_ready(struct hvm_vcpu *v)
+{
+    return (*vmcb64(v->vmcb, VMCB_RFLAGS) & (1u << 9)) && !(*vmcb64(v->vmcb, VMCB_INT_SHADOW) & 1) &&
+           !(*vmcb64(v->vmcb, VMCB_EVENTINJ) & (1ull << 31));
+}
+
+/* Interrupt window: a virtual interrupt with V_IGN_TPR exits (VINTR) once the guest can take it (15.21.4). */
+static void svm_irq_window(struct hvm_vcpu *v, int on)
+{
+    uint64_t *vintr = vmcb64(v->vmcb, VMCB_VINTR);
+    uint32_t *misc1 = vmcb32(v->vmcb, VMCB_INTERCEPT_MISC1);
+    if (on) {
+        *vintr |= (1ull << 8) | (1ull << 20) | (0xfull << 16);
+        *misc1 |= INTERCEPT_VINTR;
+    } else {
+        *vintr &= ~((1ull << 8) | (1ull << 20) | (0xfull << 16));
+        *misc1 &= ~INTERCEPT_VINTR;
+    }
+}
+
+static int svm_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit *ex, uint64_t slice_ns)
+{
+    void *vmcb = v->vmcb;
+    (void)slice_ns;      /* the host LAPIC timer (intercepted INTR) ends slices on SVM */
+    *vmcb64(vmcb, VMCB_RAX) = r->gpr[GPR_RAX];
+    *vmcb64(vmcb, VMCB_RSP) = r->gpr[GPR_RSP];
+    *vmcb64(vmcb, VMCB_RIP) = r->rip;
+    *vmcb64(vmcb, VMCB_RFLAGS) = r->rflags;
+    *vmcb8(vmcb, VMCB_TLB_CONTROL) = (v->first_run && asids_wrapped) ? 1 : 0;
+    v->first_run = 0;
+    svm_enter((uint64_t)(uintptr_t)vmcb, r->gpr, host_area_pa);
+    r->gpr[GPR_RAX] = *vmcb64(vmcb, VMCB_RAX);
+    r->gpr[GPR_RSP] = *vmcb64(vmcb, VMCB_RSP);
+    r->rip = *vmcb64(vmcb, VMCB_RIP);
+    r->rflags = *vmcb64(vmcb, VMCB_RFLAGS);
+    svm_normalise_exit(vmcb, r->rip, ex);
+    /* An event whose delivery was cut short by this exit goes again at the next entry (15.7.2). */
+    uint64_t intinfo = *vmcb64(vmcb, VMCB_EXITINTINFO);
+    *vmcb64(vmcb, VMCB_EVENTINJ) = (intinfo & (1ull << 31)) ? intinfo : 0;
+    return 0;
+}
+
+const struct hvm_ops svm_ops = {
+    .name = "SVM+NPT",
+    .probe = svm_probe,
+    .cpu_enable = svm_cpu_enable,
+    .vm_init = svm_vm_init,
+    .vm_destroy = svm_vm_destroy,
+    .map = svm_map,
+    .vcpu_init = svm_vcpu_init,
+    .vcpu_destroy = svm_vcpu_destroy,
+    .vcpu_run = svm_vcpu_run,
+    .get_state = svm_get_state,
+    .set_state = svm_set_state,
+    .inject_event = svm_inject_event,
+    .irq_ready = svm_irq_ready,
+    .irq_window = svm_irq_window,
+};

@@ -1,0 +1,142 @@
+/* The `vm` shell command: create, start, stop, destroy, list, stats. */
+#include "vmm/vm.h"
+#include "vmm/testguest.h"
+#include "kernel/shell.h"
+#include "kernel/printf.h"
+#include "kernel/kstring.h"
+#include "kernel/time.h"
+#include "kernel/errno.h"
+
+static const char *state_name(enum vm_state s)
+{
+    switch (s) {
+    case VM_CREATED: return "created";
+    case VM_RUNNING: return "running";
+    case VM_PAUSED: return "paused";
+    default: return "stopped";
+    }
+}
+
+/* Value of key=VALUE among argv[from..], or NULL. */
+static const char *opt(int argc, char **argv, int from, const char *key)
+{
+    size_t n = strlen(key);
+    for (int i = from; i < argc; i++)
+        if (!strncmp(argv[i], key, n) && argv[i][n] == '=')
+            return argv[i] + n + 1;
+    return NULL;
+}
+
+static int vm_create_cmd(int argc, char **argv)
+{
+    const char *gname = opt(argc, argv, 3, "guest"), *mem_s = opt(argc, argv, 3, "mem");
+    const struct test_guest *g;
+    uint64_t mem = 64ull << 20;
+    int err;
+
+    if (argc < 4 || !gname)
+        return shell_usage("vm");
+    if (mem_s && kstrtou64(mem_s, &mem, 1)) {
+        kprintf("error: vm create: bad mem= value '%s'\n", mem_s);
+        return -EINVAL;
+    }
+    if (!(g = testguest_find(gname))) {
+        kprintf("error: vm create: no test guest '%s'\n", gname);
+        return -ENOENT;
+    }
+    if (!testguest_create(argv[2], g, mem, &err)) {
+        kprintf("error: vm create %s: %s (%d)\n", argv[2], err == -EEXIST ? "name taken" :
+                err == -ENODEV ? "no VMX+EPT or SVM+NPT on this CPU" : err == -ENOMEM ? "out of memory" :
+                "bad name or size", err);
+        return err;
+    }
+    kprintf("vm %s created (%s, %llu MiB)\n", argv[2], g->name, (unsigned long long)(mem >> 20));
+    return 0;
+}
+
+static struct vm *named(int argc, char **argv)
+{
+    struct vm *vm = argc >= 3 ? vm_find(argv[2]) : NULL;
+    if (argc >= 3 && !vm)
+        kprintf("error: no VM named '%s'\n", argv[2]);
+    return vm;
+}
+
+static uint64_t vm_run_ns(const struct vm *vm)
+{
+    uint64_t ns = 0;
+    for (int i = 0; i < vm->nvcpus; i++)
+        ns += vm->vcpu[i]->run_ns;
+    return ns;
+}
+
+static int vm_list(void)
+{
+    uint64_t now = time_ns();
+    kprintf("%-12s %-8s %8s %5s %10s %6s  %s\n", "NAME", "STATE", "MEM(MiB)", "VCPUS", "EXITS/S", "CPU%", "GUEST");
+    for (int i = 0; i < VM_MAX; i++) {
+        struct vm *vm = vm_slot(i);
+        if (!vm)
+            continue;
+        kprintf("%-12s %-8s %8llu %5d %10llu %6llu  %s\n", vm->name, state_name(vm->state),
+                (unsigned long long)(vm->mem_size >> 20), vm->nvcpus, (unsigned long long)vm->exits_per_sec,
+                (unsigned long long)(now ? vm_run_ns(vm) * 100 / now : 0), vm->guest ? vm->guest : "-");
+    }
+    return 0;
+}
+
+static int vm_stats(struct vm *vm)
+{
+    kprintf("vm %s: %s%s%s, %llu exits\n", vm->name, state_name(vm->state), vm->stop_reason[0] ? ": " : "",
+            vm->stop_reason, (unsigned long long)vm->exits_total);
+    for (int i = 0; i < vm->nvcpus; i++) {
+        struct vcpu *v = vm->vcpu[i];
+        kprintf("  vcpu %d: %llu ms in guest%s\n", i, (unsigned long long)(v->run_ns / 1000000),
+                v->halted ? ", halted" : "");
+        for (int c = 0; c < EXIT_CODE_COUNT; c++)
+            if (v->exits[c])
+                kprintf("    %-14s %llu\n", exit_name(c), (unsigned long long)v->exits[c]);
+    }
+    return 0;
+}
+
+static int vm_control(const char *sub, struct vm *vm)
+{
+    if (!strcmp(sub, "start")) {
+        if (vm->state == VM_STOPPED) {
+            kprintf("error: vm %s has stopped (%s): destroy it\n", vm->name, vm->stop_reason);
+            return -EINVAL;
+        }
+        vm->state = VM_RUNNING;
+    } else if (!strcmp(sub, "stop")) {
+        if (vm->state == VM_RUNNING)
+            vm->state = VM_PAUSED;
+    } else if (!strcmp(sub, "destroy")) {
+        kprintf("vm %s destroyed\n", vm->name);
+        vm_destroy(vm);
+        return 0;
+    } else {
+        return vm_stats(vm);
+    }
+    kprintf("vm %s %s\n", vm->name, state_name(vm->state));
+    return 0;
+}
+
+static int cmd_vm(int argc, char **argv)
+{
+    struct vm *vm;
+    if (argc < 2)
+        return shell_usage("vm");
+    if (!strcmp(argv[1], "list") && argc == 2)
+        return vm_list();
+    if (!strcmp(argv[1], "create"))
+        return vm_create_cmd(argc, argv);
+    if (argc != 3 || (strcmp(argv[1], "start") && strcmp(argv[1], "stop") && strcmp(argv[1], "destroy") &&
+                      strcmp(argv[1], "stats")))
+        return shell_usage("vm");
+    if (!(vm = named(argc, argv)))
+        return -ENOENT;
+    return vm_control(argv[1], vm);
+}
+SHELL_COMMAND("vm", "create NAME guest=TESTGUEST [mem=64M] | start|stop|destroy|stats NAME | list",
+              "create and control virtual machines", cmd_vm);

@@ -1,0 +1,82 @@
+/* CPUID and XSETBV exits: the host's CPUID filtered (virtualization hidden, hypervisor leaves added). */
+#include "vmm/exits.h"
+#include "arch/x86/cpu.h"
+#include "kernel/kstring.h"
+
+#define HV_LEAF_MAX   0x40000001u
+#define CR4_OSXSAVE   (1ull << 18)
+
+static void set_result(struct vcpu *v, struct cpuid_regs r)
+{
+    v->regs.gpr[GPR_RAX] = r.eax;
+    v->regs.gpr[GPR_RBX] = r.ebx;
+    v->regs.gpr[GPR_RCX] = r.ecx;
+    v->regs.gpr[GPR_RDX] = r.edx;
+}
+
+static struct cpuid_regs hypervisor_leaf(uint32_t leaf)
+{
+    struct cpuid_regs r = { 0, 0, 0, 0 };
+    if (leaf == 0x40000000) {
+        r.eax = HV_LEAF_MAX;
+        memcpy(&r.ebx, "Shoa", 4);       /* signature "ShoalShoalHV" */
+        memcpy(&r.ecx, "lSho", 4);
+        memcpy(&r.edx, "alHV", 4);
+    }
+    return r;                            /* 0x40000001: no paravirtual features yet */
+}
+
+static struct cpuid_regs filtered(struct vcpu *v, uint32_t leaf, uint32_t sub)
+{
+    struct cpuid_regs r = cpuid(leaf, sub);
+    switch (leaf) {
+    case 1:
+        r.ecx &= ~((1u << 5) | (1u << 6) | (1u << 3) | (1u << 27));  /* VMX, SMX, MONITOR, OSXSAVE */
+        r.ecx |= 1u << 31;                                             /* hypervisor present */
+        vcpu_sync_full(v);
+        if (v->regs.cr4 & CR4_OSXSAVE)
+            r.ecx |= 1u << 27;
+        r.ebx = (r.ebx & 0x0000ffffu) | ((uint32_t)v->vm->nvcpus << 16) | ((uint32_t)v->id << 24);
+        break;
+    case 0xA:                                                          /* no performance counters */
+        r.eax = r.ebx = r.ecx = r.edx = 0;
+        break;
+    case 0x80000001:
+        r.ecx &= ~(1u << 2);                                           /* SVM */
+        break;
+    case 0x8000000A:                                                   /* SVM features */
+        r.eax = r.ebx = r.ecx = r.edx = 0;
+        break;
+    default:
+        break;
+    }
+    return r;
+}
+
+int exit_cpuid(struct vcpu *v, struct vm_exit *ex)
+{
+    uint32_t leaf = (uint32_t)v->regs.gpr[GPR_RAX], sub = (uint32_t)v->regs.gpr[GPR_RCX];
+    if (leaf >= 0x40000000 && leaf <= 0x400000ff)
+        set_result(v, leaf <= HV_LEAF_MAX ? hypervisor_leaf(leaf) : (struct cpuid_regs){ 0, 0, 0, 0 });
+    else
+        set_result(v, filtered(v, leaf, sub));
+    vcpu_skip(v, ex);
+    return 0;
+}
+
+/* XSETBV (SDM 2 "XSETBV"): index 0 only; x87 always; AVX needs SSE; only host-supported components. */
+int exit_xsetbv(struct vcpu *v, struct vm_exit *ex)
+{
+    uint32_t index = (uint32_t)v->regs.gpr[GPR_RCX];
+    uint64_t val = (v->regs.gpr[GPR_RAX] & 0xffffffffu) | (v->regs.gpr[GPR_RDX] << 32);
+    struct cpuid_regs d = cpuid(0xD, 0);
+    uint64_t supported = d.eax | ((uint64_t)d.edx << 32);
+
+    if (index != 0 || !(val & 1) || ((val & 4) && !(val & 2)) || (val & ~supported)) {
+        vcpu_queue_exception(v, 13, 1, 0);
+        return 0;
+    }
+    v->regs.xcr0 = val;
+    vcpu_skip(v, ex);
+    return 0;
+}

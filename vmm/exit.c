@@ -1,0 +1,117 @@
+/* Exit dispatch: one handler per normalised exit code, one table, per-reason counters kept by the caller. */
+#include "vmm/vm.h"
+#include "vmm/exits.h"
+#include "kernel/printf.h"
+#include "kernel/errno.h"
+
+#define RFLAGS_IF (1u << 9)
+
+static const char *const names[EXIT_CODE_COUNT] = {
+    [EXIT_NONE] = "interrupt", [EXIT_CPUID] = "cpuid", [EXIT_MSR_READ] = "rdmsr", [EXIT_MSR_WRITE] = "wrmsr",
+    [EXIT_IO] = "io", [EXIT_NPF] = "npf/ept", [EXIT_HLT] = "hlt", [EXIT_INTR_WINDOW] = "irq-window",
+    [EXIT_XSETBV] = "xsetbv", [EXIT_INVD] = "invd/wbinvd", [EXIT_SHUTDOWN] = "shutdown",
+    [EXIT_HYPERCALL] = "hypercall", [EXIT_VMINSN] = "vm-insn", [EXIT_EXCEPTION] = "exception",
+    [EXIT_CR_ACCESS] = "cr-access", [EXIT_FAIL_ENTRY] = "entry-failure", [EXIT_UNKNOWN] = "unknown",
+};
+
+const char *exit_name(int code)
+{
+    return code >= 0 && code < EXIT_CODE_COUNT && names[code] ? names[code] : "?";
+}
+
+void vcpu_skip(struct vcpu *v, const struct vm_exit *ex)
+{
+    v->regs.rip += ex->inst_len;
+}
+
+static int on_none(struct vcpu *v, struct vm_exit *ex)
+{
+    (void)v; (void)ex;
+    return 1;            /* a host interrupt: give the scheduler and I/O a turn */
+}
+
+static int on_hlt(struct vcpu *v, struct vm_exit *ex)
+{
+    vcpu_skip(v, ex);
+    for (int w = 0; w < 4; w++)
+        if (v->irq_pending[w] && (v->regs.rflags & RFLAGS_IF))
+            return 0;    /* an interrupt is already waiting: HLT falls through */
+    v->halted = 1;
+    return 1;
+}
+
+static int on_window(struct vcpu *v, struct vm_exit *ex)
+{
+    (void)ex;
+    hvm->irq_window(v->hw, 0);   /* the next entry injects */
+    return 0;
+}
+
+static int on_invd(struct vcpu *v, struct vm_exit *ex)
+{
+    vcpu_skip(v, ex);    /* guest RAM is ordinary write-back memory: nothing to write back or drop */
+    return 0;
+}
+
+static int on_shutdown(struct vcpu *v, struct vm_exit *ex)
+{
+    (void)ex;
+    vm_stop(v->vm, 1, "triple fault (shutdown) on vCPU %d", v->id);
+    return -EFAULT;
+}
+
+static int on_vminsn(struct vcpu *v, struct vm_exit *ex)
+{
+    (void)ex;
+    vcpu_queue_exception(v, 6, 0, 0);   /* VMX/SVM are hidden: the instruction is #UD to the guest */
+    return 0;
+}
+
+static int on_fail(struct vcpu *v, struct vm_exit *ex)
+{
+    vm_stop(v->vm, 1, "VM entry failed: %s (raw %#llx, qualification %#llx)", ex->fail.why ? ex->fail.why : "?",
+            (unsigned long long)ex->raw, (unsigned long long)ex->fail.qual);
+    return -EINVAL;
+}
+
+static int on_unknown(struct vcpu *v, struct vm_exit *ex)
+{
+    if (ex->code == EXIT_EXCEPTION)
+        vm_stop(v->vm, 1, "unexpected guest exception %u (error %#x)", ex->exc.vector, ex->exc.error);
+    else
+        vm_stop(v->vm, 1, "unhandled exit %s (vendor reason %#llx)", exit_name(ex->code), (unsigned long long)ex->raw);
+    return -EINVAL;
+}
+
+static int on_hypercall(struct vcpu *v, struct vm_exit *ex)
+{
+    vcpu_skip(v, ex);
+    return hypercall_handle(v);
+}
+
+static int (*const handlers[EXIT_CODE_COUNT])(struct vcpu *, struct vm_exit *) = {
+    [EXIT_NONE] = on_none,
+    [EXIT_CPUID] = exit_cpuid,
+    [EXIT_MSR_READ] = exit_msr,
+    [EXIT_MSR_WRITE] = exit_msr,
+    [EXIT_IO] = exit_io,
+    [EXIT_NPF] = exit_npf,
+    [EXIT_HLT] = on_hlt,
+    [EXIT_INTR_WINDOW] = on_window,
+    [EXIT_XSETBV] = exit_xsetbv,
+    [EXIT_INVD] = on_invd,
+    [EXIT_SHUTDOWN] = on_shutdown,
+    [EXIT_HYPERCALL] = on_hypercall,
+    [EXIT_VMINSN] = on_vminsn,
+    [EXIT_EXCEPTION] = on_unknown,
+    [EXIT_CR_ACCESS] = on_unknown,
+    [EXIT_FAIL_ENTRY] = on_fail,
+    [EXIT_UNKNOWN] = on_unknown,
+};
+
+int exit_dispatch(struct vcpu *v, struct vm_exit *ex)
+{
+    if (ex->code >= EXIT_CODE_COUNT || !handlers[ex->code])
+        return on_unknown(v, ex);
+    return handlers[ex->code](v, ex);
+}

@@ -1,0 +1,119 @@
+/* Guest memory: RAM from the page allocator in 2 MiB chunks, mapped through second-level tables only. */
+#include "vmm/vm.h"
+#include "kernel/pmm.h"
+#include "kernel/heap.h"
+#include "kernel/kstring.h"
+#include "kernel/errno.h"
+#include "kernel/log.h"
+
+#define PAGES_PER_CHUNK (CHUNK_SIZE / PAGE_SIZE)
+
+static int chunk_alloc(struct vm *vm, struct mem_chunk *c, uint64_t gpa)
+{
+    c->hpa = pmm_alloc(PAGES_PER_CHUNK, PAGES_PER_CHUNK);
+    if (c->hpa) {
+        memset((void *)(uintptr_t)c->hpa, 0, CHUNK_SIZE);
+        return hvm->map(vm->hw, gpa, c->hpa, CHUNK_SIZE, HVM_RWX);
+    }
+    /* Fragmented host memory: fall back to single pages for this chunk. */
+    c->pages = kzalloc(PAGES_PER_CHUNK * sizeof(uint64_t));
+    if (!c->pages)
+        return -ENOMEM;
+    for (uint64_t i = 0; i < PAGES_PER_CHUNK; i++) {
+        if (!(c->pages[i] = pmm_alloc(1, 1)))
+            return -ENOMEM;
+        memset((void *)(uintptr_t)c->pages[i], 0, PAGE_SIZE);
+        if (hvm->map(vm->hw, gpa + i * PAGE_SIZE, c->pages[i], PAGE_SIZE, HVM_RWX))
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+int gmem_alloc(struct vm *vm, uint64_t size)
+{
+    int n = (int)((size + CHUNK_SIZE - 1) / CHUNK_SIZE);
+    vm->chunks = kzalloc((size_t)n * sizeof(*vm->chunks));
+    if (!vm->chunks)
+        return -ENOMEM;
+    vm->nchunks = n;
+    vm->mem_size = (uint64_t)n * CHUNK_SIZE;
+    for (int i = 0; i < n; i++)
+        if (chunk_alloc(vm, &vm->chunks[i], (uint64_t)i * CHUNK_SIZE))
+            return -ENOMEM;      /* the caller destroys the VM, which frees what was taken */
+    return 0;
+}
+
+void gmem_free(struct vm *vm)
+{
+    for (int i = 0; i < vm->nchunks; i++) {
+        struct mem_chunk *c = &vm->chunks[i];
+        if (c->hpa)
+            pmm_free(c->hpa, PAGES_PER_CHUNK);
+        if (c->pages) {
+            for (uint64_t p = 0; p < PAGES_PER_CHUNK; p++)
+                if (c->pages[p])
+                    pmm_free(c->pages[p], 1);
+            kfree(c->pages);
+        }
+    }
+    kfree(vm->chunks);
+    vm->chunks = NULL;
+    vm->nchunks = 0;
+}
+
+uint64_t gpa_to_hpa(struct vm *vm, uint64_t gpa)
+{
+    struct mem_chunk *c;
+    if (gpa >= vm->mem_size)
+        return 0;
+    c = &vm->chunks[gpa / CHUNK_SIZE];
+    if (c->hpa)
+        return c->hpa + gpa % CHUNK_SIZE;
+    if (!c->pages || !c->pages[(gpa % CHUNK_SIZE) / PAGE_SIZE])
+        return 0;
+    return c->pages[(gpa % CHUNK_SIZE) / PAGE_SIZE] + gpa % PAGE_SIZE;
+}
+
+void *gpa_ptr(struct vm *vm, uint64_t gpa, size_t len)
+{
+    uint64_t span, hpa;
+    if (!len || gpa + len < gpa || gpa + len > vm->mem_size)
+        return NULL;
+    hpa = gpa_to_hpa(vm, gpa);
+    span = vm->chunks[gpa / CHUNK_SIZE].hpa ? CHUNK_SIZE - gpa % CHUNK_SIZE : PAGE_SIZE - gpa % PAGE_SIZE;
+    if (!hpa || len > span)
+        return NULL;
+    return (void *)(uintptr_t)hpa;
+}
+
+static int gpa_copy(struct vm *vm, uint64_t gpa, void *buf, size_t len, int to_guest)
+{
+    if (gpa + len < gpa || gpa + len > vm->mem_size)
+        return -EFAULT;
+    while (len) {
+        size_t n = PAGE_SIZE - gpa % PAGE_SIZE;
+        void *p;
+        if (n > len)
+            n = len;
+        if (!(p = gpa_ptr(vm, gpa, n)))
+            return -EFAULT;
+        if (to_guest)
+            memcpy(p, buf, n);
+        else
+            memcpy(buf, p, n);
+        gpa += n;
+        buf = (uint8_t *)buf + n;
+        len -= n;
+    }
+    return 0;
+}
+
+int gpa_read(struct vm *vm, uint64_t gpa, void *buf, size_t len)
+{
+    return gpa_copy(vm, gpa, buf, len, 0);
+}
+
+int gpa_write(struct vm *vm, uint64_t gpa, const void *buf, size_t len)
+{
+    return gpa_copy(vm, gpa, (void *)buf, len, 1);
+}

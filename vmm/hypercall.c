@@ -1,0 +1,72 @@
+/* Hypercalls for test guests: print, exit, one-shot timer, time, peer address, report. */
+#include "vmm/vm.h"
+#include "vmm/hypercall.h"
+#include "vmm/testdev.h"
+#include "kernel/printf.h"
+#include "kernel/time.h"
+#include "kernel/errno.h"
+
+void vm_console_put(struct vm *vm, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c != '\n' && c != '\r' && vm->outlen < (int)sizeof(vm->outline) - 1) {
+            vm->outline[vm->outlen++] = (c >= 0x20 && c < 0x7f) ? c : '.';
+            continue;
+        }
+        if (c == '\r')
+            continue;
+        kprintf("[%s] %.*s\n", vm->name, vm->outlen, vm->outline);
+        vm->outlen = 0;
+        if (c != '\n')
+            vm->outline[vm->outlen++] = c;
+    }
+}
+
+static int64_t hc_print(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+    char buf[256];
+    if (len > 4096)
+        return -EINVAL;
+    while (len) {
+        size_t n = len < sizeof(buf) ? (size_t)len : sizeof(buf);
+        if (gpa_read(vm, gpa, buf, n))
+            return -EFAULT;
+        vm_console_put(vm, buf, n);
+        gpa += n;
+        len -= n;
+    }
+    return 0;
+}
+
+static int64_t hc_peer(struct vm *self)
+{
+    for (int i = 0; i < VM_MAX; i++) {
+        struct vm *o = vm_slot(i);
+        if (o && o != self && o->mem_size)
+            return (int64_t)gpa_to_hpa(o, 0);
+    }
+    return -ENOENT;
+}
+
+int hypercall_handle(struct vcpu *v)
+{
+    uint64_t *r = v->regs.gpr;
+    int64_t ret = 0;
+    switch ((uint32_t)r[GPR_RAX]) {
+    case HC_PRINT: ret = hc_print(v->vm, r[GPR_RBX], r[GPR_RCX]); break;
+    case HC_EXIT:
+        v->vm->exit_code = (int)r[GPR_RBX];
+        vm_stop(v->vm, 0, "exited with code %d", (int)r[GPR_RBX]);
+        return 1;
+    case HC_TIMER: ret = testdev_timer(v, (uint8_t)r[GPR_RBX], r[GPR_RCX]); break;
+    case HC_TIME: ret = (int64_t)time_ns(); break;
+    case HC_PEER: ret = hc_peer(v->vm); break;
+    case HC_REPORT:
+        kprintf("[%s] report %llu=%llu\n", v->vm->name, (unsigned long long)r[GPR_RBX], (unsigned long long)r[GPR_RCX]);
+        break;
+    default: ret = -ENOSYS; break;
+    }
+    r[GPR_RAX] = (uint64_t)ret;
+    return 0;
+}

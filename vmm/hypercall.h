@@ -1,0 +1,15 @@
+/* The hypercall ABI of shoal's test guests: VMCALL (Intel) or VMMCALL (AMD), function in EAX. */
+#ifndef SHOAL_VMM_HYPERCALL_H
+#define SHOAL_VMM_HYPERCALL_H
+
+/*
+ * Arguments in RBX, RCX; the result comes back in RAX (0 or a negative errno, or a value).
+ * HC_PRINT  RBX = guest-physical address of text, RCX = length (at most 4096): printed as "[vm] text".
+ * HC_EXIT   RBX = exit code: the VM stops ("exited with code N").
+ * HC_TIMER  RBX = vector, RCX = microseconds (0 cancels): one-shot interrupt to the calling vCPU.
+ * HC_TIME   RAX = nanoseconds since the host booted.
+ * HC_PEER   RAX = host physical address of another VM's RAM (isolation tests), or -ENOENT.
+ * HC_REPORT RBX = key, RCX = value: printed as "[vm] report KEY=VALUE" (test results).
+ */
+enum { HC_PRINT = 1, HC_EXIT = 2, HC_TIMER = 3, HC_TIME = 4, HC_PEER = 5, HC_REPORT = 6 };
+#endif

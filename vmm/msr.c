@@ -1,0 +1,69 @@
+/* RDMSR/WRMSR exits: an explicit list of emulated MSRs; anything else is #GP to the guest. */
+#include "vmm/exits.h"
+#include "arch/x86/cpu.h"
+#include "kernel/log.h"
+
+#define MSR_TSC             0x10
+#define MSR_PLATFORM_ID     0x17
+#define MSR_APIC_BASE_      0x1B
+#define MSR_MTRRCAP         0xFE
+#define MSR_MISC_ENABLE     0x1A0
+#define MSR_PAT             0x277
+#define MSR_MTRR_DEF_TYPE   0x2FF
+#define MSR_EFER_           0xC0000080
+#define EFER_ALLOWED        ((1ull << 0) | (1ull << 8) | (1ull << 10) | (1ull << 11))  /* SCE, LME, LMA, NXE */
+
+static int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
+{
+    switch (msr) {
+    case MSR_TSC: *val = rdtsc(); return 0;
+    case MSR_PLATFORM_ID: case MSR_MTRRCAP: case MSR_MTRR_DEF_TYPE: *val = 0; return 0;
+    case MSR_APIC_BASE_: *val = 0xFEE00000ull | (1u << 11) | (v->id == 0 ? 1u << 8 : 0); return 0;
+    case MSR_MISC_ENABLE: *val = 1; return 0;    /* fast strings */
+    case MSR_PAT: *val = 0x0007040600070406ull; return 0;
+    case MSR_EFER_: vcpu_sync_full(v); *val = v->regs.efer; return 0;
+    default: return -1;
+    }
+}
+
+static int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
+{
+    switch (msr) {
+    case MSR_APIC_BASE_: case MSR_MTRR_DEF_TYPE: case MSR_PAT: case MSR_MISC_ENABLE:
+        return 0;                                /* accepted and ignored: guest RAM is write-back */
+    case MSR_EFER_:
+        if (val & ~EFER_ALLOWED)
+            return -1;
+        vcpu_sync_full(v);
+        /* LMA is the CPU's to set; keep the current one (it follows CR0.PG with LME). */
+        v->regs.efer = (val & ~(1ull << 10)) | (v->regs.efer & (1ull << 10));
+        vcpu_put_full(v);
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+int exit_msr(struct vcpu *v, struct vm_exit *ex)
+{
+    uint32_t msr = (uint32_t)v->regs.gpr[GPR_RCX];
+    uint64_t val;
+    if (ex->code == EXIT_MSR_READ) {
+        if (msr_read(v, msr, &val) < 0) {
+            log_debug("vm %s: rdmsr %#x: #GP", v->vm->name, msr);
+            vcpu_queue_exception(v, 13, 1, 0);
+            return 0;
+        }
+        v->regs.gpr[GPR_RAX] = val & 0xffffffffu;
+        v->regs.gpr[GPR_RDX] = val >> 32;
+    } else {
+        val = (v->regs.gpr[GPR_RAX] & 0xffffffffu) | (v->regs.gpr[GPR_RDX] << 32);
+        if (msr_write(v, msr, val) < 0) {
+            log_debug("vm %s: wrmsr %#x <- %#llx: #GP", v->vm->name, msr, (unsigned long long)val);
+            vcpu_queue_exception(v, 13, 1, 0);
+            return 0;
+        }
+    }
+    vcpu_skip(v, ex);
+    return 0;
+}

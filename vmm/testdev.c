@@ -1,0 +1,102 @@
+/* Test devices for shoal's test guests: port echo, MMIO register file, one-shot timer interrupts. */
+#include "vmm/testdev.h"
+#include "vmm/vm.h"
+#include "kernel/heap.h"
+#include "kernel/time.h"
+#include "kernel/kstring.h"
+#include "kernel/errno.h"
+
+struct testdev {
+    uint32_t echo;
+    uint32_t writes;
+    uint8_t regs[TESTDEV_MMIO_LEN];
+    struct timer timer[VCPU_MAX];
+    uint8_t vector[VCPU_MAX];
+    struct vm *vm;
+};
+
+static int echo_in(void *dev, uint16_t off, int size, uint32_t *val)
+{
+    struct testdev *t = dev;
+    (void)size;
+    *val = off < 4 ? t->echo >> (off * 8) : t->writes;
+    return 0;
+}
+
+static int echo_out(void *dev, uint16_t off, int size, uint32_t val)
+{
+    struct testdev *t = dev;
+    if (off >= 4)
+        return 0;                                    /* the counter is read-only */
+    uint32_t mask = (size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1) << (off * 8);
+    t->echo = (t->echo & ~mask) | ((val << (off * 8)) & mask);
+    t->writes++;
+    return 0;
+}
+
+static int regs_read(void *dev, uint64_t off, int size, uint64_t *val)
+{
+    struct testdev *t = dev;
+    if (off + (uint64_t)size > TESTDEV_MMIO_LEN)
+        return -EFAULT;
+    *val = 0;
+    memcpy(val, t->regs + off, (size_t)size);
+    return 0;
+}
+
+static int regs_write(void *dev, uint64_t off, int size, uint64_t val)
+{
+    struct testdev *t = dev;
+    if (off + (uint64_t)size > TESTDEV_MMIO_LEN)
+        return -EFAULT;
+    memcpy(t->regs + off, &val, (size_t)size);
+    return 0;
+}
+
+int testdev_attach(struct vm *vm)
+{
+    struct testdev *t = kzalloc(sizeof(*t));
+    struct pio_range echo = { TESTDEV_PORT, 6, echo_in, echo_out, t };
+    struct mmio_range regs = { TESTDEV_MMIO, TESTDEV_MMIO_LEN, regs_read, regs_write, t };
+    int rc;
+    if (!t)
+        return -ENOMEM;
+    t->vm = vm;
+    vm->testdev = t;
+    rc = vm_register_pio(vm, &echo);
+    if (!rc)
+        rc = vm_register_mmio(vm, &regs);
+    return rc;
+}
+
+void testdev_detach(struct vm *vm)
+{
+    struct testdev *t = vm->testdev;
+    if (!t)
+        return;
+    for (int i = 0; i < VCPU_MAX; i++)
+        timer_cancel(&t->timer[i]);
+    kfree(t);
+    vm->testdev = NULL;
+}
+
+static void timer_fired(struct timer *tm, void *arg)
+{
+    struct vcpu *v = arg;
+    struct testdev *t = v->vm->testdev;
+    (void)tm;
+    vcpu_raise_irq(v, t->vector[v->id]);
+}
+
+int64_t testdev_timer(struct vcpu *v, uint8_t vector, uint64_t us)
+{
+    struct testdev *t = v->vm->testdev;
+    if (!t || (us && vector < 32) || us > 60000000ull)
+        return -EINVAL;
+    timer_cancel(&t->timer[v->id]);
+    if (us) {
+        t->vector[v->id] = vector;
+        timer_arm(&t->timer[v->id], us * 1000, timer_fired, v);
+    }
+    return 0;
+}

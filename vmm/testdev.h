@@ -1,0 +1,19 @@
+/* Test devices for shoal's test guests: a port echo register, an MMIO register file, a one-shot timer. */
+#ifndef SHOAL_VMM_TESTDEV_H
+#define SHOAL_VMM_TESTDEV_H
+#include <stdint.h>
+
+#define TESTDEV_PORT      0x500      /* 4 ports: write a value, read it back at the same width */
+#define TESTDEV_PORT_CNT  0x504      /* 2 ports: read the number of writes to the echo ports */
+#define TESTDEV_MMIO      0xFE000000ull
+#define TESTDEV_MMIO_LEN  0x1000ull  /* plain registers: each byte reads back what was written */
+
+struct vm;
+struct vcpu;
+/* Attach the test devices to vm. 0, -ENOMEM, or the registration error. */
+int testdev_attach(struct vm *vm);
+/* Cancel the timers and free the devices. */
+void testdev_detach(struct vm *vm);
+/* Arm (us > 0) or cancel (us == 0) the calling vCPU's one-shot timer raising vector. 0 or -EINVAL. */
+int64_t testdev_timer(struct vcpu *v, uint8_t vector, uint64_t us);
+#endif

@@ -1,0 +1,89 @@
+/* Built-in test guests: initial CPU state for real, protected and long mode, image loading. */
+#include "vmm/testguest.h"
+#include "vmm/testdev.h"
+#include "vmm/vm.h"
+#include "kernel/kstring.h"
+#include "kernel/errno.h"
+
+#define LOAD16   0x8000ull        /* real mode: CS = 0, IP = 0x8000 */
+#define LOAD     0x10000ull       /* protected and long mode */
+#define PT_BASE  0x1000ull        /* long mode: PML4, PDPT, PD identity-mapping the first GiB */
+
+const struct test_guest *testguest_find(const char *name)
+{
+    for (uint64_t i = 0; i < test_guest_count; i++)
+        if (!strcmp(test_guest_table[i].name, name))
+            return &test_guest_table[i];
+    return NULL;
+}
+
+static struct seg flat(uint16_t attr, uint16_t sel)
+{
+    return (struct seg){ sel, attr, 0xffffffffu, 0 };
+}
+
+/* Initial state per mode (attr: SVM packing, see arch/x86/guest_regs.h). */
+static void initial_regs(struct guest_regs *r, int mode)
+{
+    memset(r, 0, sizeof(*r));
+    r->rflags = 0x2;
+    r->xcr0 = 1;
+    r->tr = (struct seg){ 0, 0x8B, 0x67, 0 };
+    r->gdtr_limit = r->idtr_limit = 0xffff;
+    if (mode == 16) {
+        struct seg code = { 0, 0x9B, 0xffff, 0 }, data = { 0, 0x93, 0xffff, 0 };
+        r->cs = code;
+        r->ds = r->es = r->fs = r->gs = r->ss = data;
+        r->cr0 = 0x30;                                  /* ET, NE; PE off */
+        r->rip = LOAD16;
+        r->gpr[GPR_RSP] = 0x7000;
+        return;
+    }
+    r->cs = flat(mode == 64 ? 0xA9B : 0xC9B, 0x08);
+    r->ds = r->es = r->fs = r->gs = r->ss = flat(0xC93, 0x10);
+    r->cr0 = 0x31;                                      /* PE, ET, NE */
+    r->rip = LOAD;
+    r->gpr[GPR_RSP] = 0x80000;
+    if (mode == 64) {
+        r->cr0 |= 0x80000000u;                          /* PG */
+        r->cr3 = PT_BASE;
+        r->cr4 = 0x20;                                  /* PAE */
+        r->efer = 0x500;                                /* LME, LMA */
+    }
+}
+
+static int build_page_tables(struct vm *vm)
+{
+    uint64_t *pml4 = gpa_ptr(vm, PT_BASE, 4096), *pdpt = gpa_ptr(vm, PT_BASE + 0x1000, 4096);
+    uint64_t *pd = gpa_ptr(vm, PT_BASE + 0x2000, 4096);
+    if (!pml4 || !pdpt || !pd)
+        return -ENOMEM;
+    pml4[0] = (PT_BASE + 0x1000) | 3;
+    pdpt[0] = (PT_BASE + 0x2000) | 3;
+    for (uint64_t i = 0; i < 512; i++)
+        pd[i] = (i << 21) | 0x83;
+    return 0;
+}
+
+struct vm *testguest_create(const char *name, const struct test_guest *g, uint64_t mem, int *err)
+{
+    struct guest_regs regs;
+    uint64_t size = (uint64_t)(g->end - g->start), load = g->mode == 16 ? LOAD16 : LOAD;
+    struct vm *vm;
+
+    initial_regs(&regs, (int)g->mode);
+    vm = vm_create(name, mem, 1, &regs, err);
+    if (!vm)
+        return NULL;
+    vm->guest = g->name;
+    *err = gpa_write(vm, load, g->start, size);
+    if (!*err && g->mode == 64)
+        *err = build_page_tables(vm);
+    if (!*err)
+        *err = testdev_attach(vm);
+    if (*err) {
+        vm_destroy(vm);
+        return NULL;
+    }
+    return vm;
+}

@@ -1,0 +1,20 @@
+/* Built-in test guests (tests/guests/, linked into the image): lookup and VM creation. */
+#ifndef SHOAL_VMM_TESTGUEST_H
+#define SHOAL_VMM_TESTGUEST_H
+#include <stdint.h>
+
+struct test_guest {
+    const char *name;
+    const uint8_t *start, *end;
+    uint64_t mode;                  /* 16, 32 or 64: the CPU mode it starts in */
+};
+
+/* The table the build generates from tests/guests/NAME{16,32,64}.S. */
+extern const struct test_guest test_guest_table[];
+extern const uint64_t test_guest_count;
+
+const struct test_guest *testguest_find(const char *name);
+struct vm;
+/* Create VM name running test guest g with mem bytes of RAM. NULL with *err on failure. */
+struct vm *testguest_create(const char *name, const struct test_guest *g, uint64_t mem, int *err);
+#endif

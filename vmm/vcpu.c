@@ -1,0 +1,111 @@
+/* vCPU execution: event delivery, the run loop of one time slice, full-state sync, register dumps. */
+#include "vmm/vm.h"
+#include "kernel/printf.h"
+#include "kernel/time.h"
+#include "kernel/log.h"
+
+#define RFLAGS_IF (1u << 9)
+
+static int highest_irq(const struct vcpu *v)
+{
+    for (int w = 3; w >= 0; w--)
+        if (v->irq_pending[w])
+            return w * 64 + 63 - __builtin_clzll(v->irq_pending[w]);
+    return -1;
+}
+
+void vcpu_raise_irq(struct vcpu *v, uint8_t vector)
+{
+    __atomic_fetch_or(&v->irq_pending[vector / 64], 1ull << (vector % 64), __ATOMIC_SEQ_CST);
+    if (v->regs.rflags & RFLAGS_IF)
+        v->halted = 0;                   /* HLT ends when an unmasked interrupt arrives */
+}
+
+void vcpu_queue_exception(struct vcpu *v, uint8_t vector, int has_error, uint32_t error)
+{
+    v->exc = (struct hvm_event){ vector, EVENT_EXCEPTION, (uint8_t)has_error, error };
+    v->exc_pending = 1;
+}
+
+static void deliver_events(struct vcpu *v)
+{
+    int vec;
+    if (v->exc_pending) {
+        if (hvm->inject_event(v->hw, &v->exc) == 0)
+            v->exc_pending = 0;
+        return;
+    }
+    if ((vec = highest_irq(v)) < 0)
+        return;
+    if (hvm->irq_ready(v->hw)) {
+        struct hvm_event ev = { (uint8_t)vec, EVENT_EXTINT, 0, 0 };
+        if (hvm->inject_event(v->hw, &ev) == 0)
+            __atomic_fetch_and(&v->irq_pending[vec / 64], ~(1ull << (vec % 64)), __ATOMIC_SEQ_CST);
+        hvm->irq_window(v->hw, 0);
+    } else {
+        hvm->irq_window(v->hw, 1);       /* exit as soon as the guest can take it */
+    }
+}
+
+void vcpu_sync_full(struct vcpu *v)
+{
+    if (!v->full_valid) {
+        hvm->get_state(v->hw, &v->regs);
+        v->full_valid = 1;
+    }
+}
+
+void vcpu_put_full(struct vcpu *v)
+{
+    hvm->set_state(v->hw, &v->regs);
+    v->full_valid = 1;
+}
+
+void vcpu_run_slice(struct vcpu *v, uint64_t slice_ns)
+{
+    struct vm *vm = v->vm;
+    uint64_t end = time_ns() + slice_ns;
+    struct vm_exit ex;
+
+    while (vm->state == VM_RUNNING && !v->halted) {
+        uint64_t t0 = time_ns();
+        deliver_events(v);
+        if (hvm->vcpu_run(v->hw, &v->regs, &ex, end > t0 ? end - t0 : 0) < 0) {
+            vm_stop(vm, 1, "vCPU %d: the backend failed to run it", v->id);
+            break;
+        }
+        v->run_ns += time_ns() - t0;
+        v->full_valid = 0;
+        v->exits[ex.code < EXIT_CODE_COUNT ? ex.code : EXIT_UNKNOWN]++;
+        vm->exits_total++;
+        if (exit_dispatch(v, &ex) != 0 || time_ns() >= end)
+            break;
+    }
+}
+
+static void dump_seg(const char *name, const struct seg *s)
+{
+    kprintf("  %-4s sel %04x base %016llx limit %08x attr %03x\n", name, s->sel,
+            (unsigned long long)s->base, s->limit, s->attr);
+}
+
+void vcpu_dump(struct vcpu *v)
+{
+    const struct guest_regs *r = &v->regs;
+    static const char *const names[16] = { "RAX", "RCX", "RDX", "RBX", "RSP", "RBP", "RSI", "RDI",
+                                            "R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15" };
+    vcpu_sync_full(v);
+    kprintf("vm %s vcpu %d: RIP %016llx RFLAGS %016llx\n", v->vm->name, v->id,
+            (unsigned long long)r->rip, (unsigned long long)r->rflags);
+    for (int i = 0; i < 16; i += 4)
+        kprintf("  %-3s %016llx %-3s %016llx %-3s %016llx %-3s %016llx\n",
+                names[i], (unsigned long long)r->gpr[i], names[i + 1], (unsigned long long)r->gpr[i + 1],
+                names[i + 2], (unsigned long long)r->gpr[i + 2], names[i + 3], (unsigned long long)r->gpr[i + 3]);
+    kprintf("  CR0 %016llx CR2 %016llx CR3 %016llx CR4 %016llx EFER %llx\n",
+            (unsigned long long)r->cr0, (unsigned long long)r->cr2, (unsigned long long)r->cr3,
+            (unsigned long long)r->cr4, (unsigned long long)r->efer);
+    dump_seg("CS", &r->cs);
+    dump_seg("SS", &r->ss);
+    dump_seg("DS", &r->ds);
+    dump_seg("TR", &r->tr);
+}

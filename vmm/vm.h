@@ -1,0 +1,128 @@
+/* Virtual machines and vCPUs: lifecycle, memory, device registration, events, statistics. */
+#ifndef SHOAL_VMM_VM_H
+#define SHOAL_VMM_VM_H
+#include <stdint.h>
+#include <stddef.h>
+#include "arch/x86/hvm.h"
+#include "vmm/regs.h"
+
+#define VM_MAX        16
+#define VCPU_MAX      4
+#define VM_NAME_MAX   16
+#define VM_PIO_MAX    32
+#define VM_MMIO_MAX   16
+#define CHUNK_SIZE    (2ull << 20)
+
+enum vm_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_STOPPED };
+
+struct vm;
+struct vcpu {
+    struct vm *vm;
+    int id;
+    struct hvm_vcpu *hw;
+    struct guest_regs regs;          /* GPRs, RIP, RFLAGS always current; the rest after vcpu_sync_full */
+    int full_valid;                  /* regs holds the full state */
+    int halted;
+    uint64_t irq_pending[4];         /* 256-bit vector bitmap */
+    struct hvm_event exc;            /* pending exception */
+    int exc_pending;
+    uint64_t run_ns;                 /* time spent in the guest */
+    uint64_t exits[EXIT_CODE_COUNT];
+};
+
+/* Device callbacks see offsets from the range's base; return 0 or negative errno (stops the VM). */
+struct pio_range {
+    uint16_t base, count;
+    int (*in)(void *dev, uint16_t off, int size, uint32_t *val);
+    int (*out)(void *dev, uint16_t off, int size, uint32_t val);
+    void *dev;
+};
+
+struct mmio_range {
+    uint64_t base, len;
+    int (*read)(void *dev, uint64_t off, int size, uint64_t *val);
+    int (*write)(void *dev, uint64_t off, int size, uint64_t val);
+    void *dev;
+};
+
+struct mem_chunk {
+    uint64_t hpa;                    /* 2 MiB-aligned chunk, or 0 when made of pages */
+    uint64_t *pages;                 /* 512 page addresses when hpa == 0 */
+};
+
+struct vm {
+    char name[VM_NAME_MAX];
+    int id;
+    enum vm_state state;
+    char stop_reason[128];
+    int exit_code;
+    uint64_t mem_size;
+    struct mem_chunk *chunks;
+    int nchunks;
+    struct hvm_vm *hw;
+    struct vcpu *vcpu[VCPU_MAX];
+    int nvcpus;
+    struct pio_range pio[VM_PIO_MAX];
+    int npio;
+    struct mmio_range mmio[VM_MMIO_MAX];
+    int nmmio;
+    uint64_t exits_total, rate_exits, rate_ns, exits_per_sec;
+    char outline[128];               /* hypercall console: the line being assembled */
+    int outlen;
+    void *testdev;                   /* test devices of test guests */
+    const char *guest;               /* what it runs */
+};
+
+/*
+ * Create a VM named name with mem_size bytes of RAM (rounded up to 2 MiB) and nvcpus vCPUs whose
+ * first state is regs. Returns the VM, or NULL with *err set (-EEXIST name taken, -ENOMEM, -ENOSPC
+ * too many VMs, -EINVAL bad name or sizes, -ENODEV no virtualization).
+ */
+struct vm *vm_create(const char *name, uint64_t mem_size, int nvcpus, const struct guest_regs *regs, int *err);
+/* Stop the VM (if running) and free everything it holds. */
+void vm_destroy(struct vm *vm);
+struct vm *vm_find(const char *name);
+/* The i-th slot (may be NULL), for listings. */
+struct vm *vm_slot(int i);
+/* Mark the VM stopped with a reason (printed once, with a register dump when dump is set). */
+void vm_stop(struct vm *vm, int dump, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Guest memory: the only way to touch it. NULL unless [gpa, gpa+len) is RAM and contiguous on the host. */
+void *gpa_ptr(struct vm *vm, uint64_t gpa, size_t len);
+/* Copy from/to guest RAM across pages. 0, or -EFAULT when any byte is outside RAM. */
+int gpa_read(struct vm *vm, uint64_t gpa, void *buf, size_t len);
+int gpa_write(struct vm *vm, uint64_t gpa, const void *buf, size_t len);
+/* Allocate and map the VM's RAM (2 MiB chunks where possible). 0 or -ENOMEM. */
+int gmem_alloc(struct vm *vm, uint64_t size);
+void gmem_free(struct vm *vm);
+/* Host physical address backing gpa, or 0 (tests and migration). */
+uint64_t gpa_to_hpa(struct vm *vm, uint64_t gpa);
+
+/* Register a port range or MMIO range; -EEXIST on overlap, -ENOSPC when the table is full. */
+int vm_register_pio(struct vm *vm, const struct pio_range *r);
+int vm_register_mmio(struct vm *vm, const struct mmio_range *r);
+struct pio_range *vm_find_pio(struct vm *vm, uint16_t port);
+struct mmio_range *vm_find_mmio(struct vm *vm, uint64_t gpa);
+
+/* Raise an external interrupt vector on vcpu (wakes it from HLT). Safe from timer callbacks. */
+void vcpu_raise_irq(struct vcpu *v, uint8_t vector);
+/* Queue an exception for the next entry. */
+void vcpu_queue_exception(struct vcpu *v, uint8_t vector, int has_error, uint32_t error);
+/* Load the full register state from the backend into v->regs (segments, control registers). */
+void vcpu_sync_full(struct vcpu *v);
+/* Write v->regs' full state back to the backend. */
+void vcpu_put_full(struct vcpu *v);
+/* Run v until it halts, stops or slice_ns passes. */
+void vcpu_run_slice(struct vcpu *v, uint64_t slice_ns);
+/* Print the register dump used when a VM is stopped. */
+void vcpu_dump(struct vcpu *v);
+
+/* Exit dispatch: handle ex for v. 0 to continue, 1 to leave the slice, negative to stop the VM (reason set). */
+int exit_dispatch(struct vcpu *v, struct vm_exit *ex);
+const char *exit_name(int code);
+
+/* Hypercall from a guest (VMCALL/VMMCALL). Same return convention as exit_dispatch. */
+int hypercall_handle(struct vcpu *v);
+/* Guest console output (hypercall print): emitted line by line, prefixed with the VM name. */
+void vm_console_put(struct vm *vm, const char *s, size_t n);
+#endif
