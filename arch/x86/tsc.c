@@ -2,6 +2,7 @@
 #include "arch/x86/tsc.h"
 #include "arch/x86/cpu.h"
 #include "kernel/time.h"
+#include "kernel/kstring.h"
 
 #define PIT_HZ 1193182ull
 
@@ -45,19 +46,36 @@ static uint64_t from_cpuid(void)
     return 0;
 }
 
-uint64_t tsc_init(void)
+static uint64_t from_pit(void)
 {
     uint64_t best = ~0ull;
-    hz = from_cpuid();
-    if (!hz) {
-        /* 10 ms, three times: the shortest is the least disturbed (emulators stall at random). */
-        for (int i = 0; i < 3; i++) {
-            uint64_t d = pit_measure((uint16_t)(PIT_HZ / 100));
-            if (d < best)
-                best = d;
+    /* 10 ms, three times: the shortest is the least disturbed (emulators stall at random). */
+    for (int i = 0; i < 3; i++) {
+        uint64_t d = pit_measure((uint16_t)(PIT_HZ / 100));
+        if (d < best)
+            best = d;
+    }
+    return best * PIT_HZ / (PIT_HZ / 100);
+}
+
+uint64_t tsc_init(void)
+{
+    uint64_t stated = from_cpuid(), measured;
+    /*
+     * CPUID 0x15 states the exact crystal ratio: trust it. CPUID 0x16 is only the nominal base
+     * frequency (SDM 2, CPUID leaf 16H), which emulators report without running at it: measure
+     * against the PIT and keep the stated rate only when the two agree within 2%.
+     */
+    if (stated && !strcmp(source, "cpuid 0x15")) {
+        hz = stated;
+    } else {
+        measured = from_pit();
+        if (stated && measured && (stated > measured ? stated - measured : measured - stated) < stated / 50) {
+            hz = stated;
+        } else {
+            hz = measured;
+            source = "pit";
         }
-        hz = best * PIT_HZ / (PIT_HZ / 100);
-        source = "pit";
     }
     if (!hz)
         hz = 1000000000ull;    /* a CPU that counts nothing: keep time_ns() defined */

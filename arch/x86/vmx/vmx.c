@@ -1,5 +1,269 @@
-/* Intel VT-x backend (placeholder while the VMX backend is written). */
-#include "arch/x86/hvm.h"
+/* Intel VT-x backend: capabilities, VMXON, VMCS per vCPU, guest entry and event injection (SDM vol. 3C). */
+#include "arch/x86/vmx/vmx.h"
+#include "arch/x86/vmx/vmcs.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/tsc.h"
+#include "kernel/pmm.h"
+#include "kernel/heap.h"
+#include "kernel/kstring.h"
 #include "kernel/errno.h"
-static int vmx_probe(void) { return -ENODEV; }
-const struct hvm_ops vmx_ops = { .name = "VMX+EPT", .probe = vmx_probe };
+#include "kernel/log.h"
+
+#define CR4_VMXE        (1ull << 13)
+#define FC_LOCK         (1ull << 0)
+#define FC_VMXON_OUTSIDE_SMX (1ull << 2)
+
+/* Wanted controls (SDM 3C 25.6): the must-have ones fail the probe when the CPU cannot set them. */
+#define PIN_EXTINT      (1u << 0)
+#define PIN_NMI         (1u << 3)
+#define PIN_PREEMPT     (1u << 6)
+#define PROC_INTWIN     (1u << 2)
+#define PROC_HLT        (1u << 7)
+#define PROC_UNCOND_IO  (1u << 24)
+#define PROC_MSR_BITMAP (1u << 28)
+#define PROC_SECONDARY  (1u << 31)
+#define PROC2_EPT       (1u << 1)
+#define PROC2_VPID      (1u << 5)
+#define PROC2_WBINVD    (1u << 6)
+#define PROC2_UNRESTRICTED (1u << 7)
+#define EXIT_HOST_64    (1u << 9)
+#define EXIT_SAVE_PAT   (1u << 18)
+#define EXIT_LOAD_PAT   (1u << 19)
+#define EXIT_SAVE_EFER  (1u << 20)
+#define EXIT_LOAD_EFER  (1u << 21)
+#define ENTRY_LOAD_PAT  (1u << 14)
+#define ENTRY_LOAD_EFER (1u << 15)
+
+struct vmx_caps vmx_caps;
+static uint64_t msr_bitmap_pa;
+static uint16_t next_vpid = 1;
+static uint64_t current_vmcs;       /* the VMCS VMPTRLD made current, to skip redundant loads */
+
+/* Allowed-0 bits (low half) must be 1, allowed-1 bits (high half) may be 1 (SDM 3D A.3.1). */
+static int adjust(uint32_t msr, uint32_t want, uint32_t optional, uint32_t *out)
+{
+    uint64_t cap = rdmsr(msr);
+    uint32_t must = (uint32_t)cap, may = (uint32_t)(cap >> 32);
+    *out = (must | want | (optional & may)) & may;
+    return (*out & want) == want ? 0 : -ENODEV;
+}
+
+static int compute_caps(void)
+{
+    uint64_t basic = rdmsr(MSR_VMX_BASIC);
+    int tr = (basic >> 55) & 1;     /* TRUE capability MSRs exist */
+    struct vmx_caps *c = &vmx_caps;
+    c->revision = (uint32_t)basic & 0x7fffffff;
+    if (adjust(tr ? MSR_VMX_TRUE_PIN : MSR_VMX_PINBASED, PIN_EXTINT | PIN_NMI, PIN_PREEMPT, &c->pin) ||
+        adjust(tr ? MSR_VMX_TRUE_PROC : MSR_VMX_PROCBASED, PROC_HLT | PROC_UNCOND_IO | PROC_MSR_BITMAP |
+               PROC_SECONDARY, 0, &c->proc))
+        return -ENODEV;
+    c->proc &= ~(PROC_INTWIN | (1u << 12) | (1u << 3));   /* no window exits yet; RDTSC runs natively */
+    if (adjust(MSR_VMX_PROCBASED2, PROC2_EPT | PROC2_UNRESTRICTED, PROC2_VPID | PROC2_WBINVD, &c->proc2) ||
+        adjust(tr ? MSR_VMX_TRUE_EXIT : MSR_VMX_EXIT, EXIT_HOST_64, EXIT_SAVE_EFER | EXIT_LOAD_EFER |
+               EXIT_SAVE_PAT | EXIT_LOAD_PAT, &c->exit) ||
+        adjust(tr ? MSR_VMX_TRUE_ENTRY : MSR_VMX_ENTRY, 0, ENTRY_LOAD_EFER | ENTRY_LOAD_PAT, &c->entry))
+        return -ENODEV;
+    c->entry &= ~(1u << 9);         /* IA-32e mode guest: set per guest state */
+    c->has_vpid = !!(c->proc2 & PROC2_VPID);
+    c->cr0_fixed0 = rdmsr(MSR_VMX_CR0_FIXED0);
+    c->cr0_fixed1 = rdmsr(MSR_VMX_CR0_FIXED1);
+    c->cr4_fixed0 = rdmsr(MSR_VMX_CR4_FIXED0);
+    c->cr4_fixed1 = rdmsr(MSR_VMX_CR4_FIXED1);
+    c->preempt_shift = rdmsr(MSR_VMX_MISC) & 0x1f;
+    return 0;
+}
+
+static int vmx_probe(void)
+{
+    uint64_t fc;
+    if (!((cpuid(1, 0).ecx >> 5) & 1))
+        return -ENODEV;
+    fc = rdmsr(MSR_FEATURE_CONTROL);
+    if ((fc & FC_LOCK) && !(fc & FC_VMXON_OUTSIDE_SMX)) {
+        log_warn("vmx: disabled by firmware (IA32_FEATURE_CONTROL locked)");
+        return -ENODEV;
+    }
+    if (!(fc & FC_LOCK))
+        wrmsr(MSR_FEATURE_CONTROL, fc | FC_LOCK | FC_VMXON_OUTSIDE_SMX);
+    if (compute_caps()) {
+        log_warn("vmx: CPU lacks a required control (EPT, unrestricted guest, HLT/I/O exiting)");
+        return -ENODEV;
+    }
+    return 0;
+}
+
+static uint64_t page_with_revision(void)
+{
+    uint64_t pa = pmm_alloc(1, 1);
+    if (pa) {
+        memset((void *)(uintptr_t)pa, 0, PAGE_SIZE);
+        *(uint32_t *)(uintptr_t)pa = vmx_caps.revision;
+    }
+    return pa;
+}
+
+static int vmx_cpu_enable(void)
+{
+    uint64_t region = page_with_revision();
+    msr_bitmap_pa = pmm_alloc(1, 1);
+    if (!region || !msr_bitmap_pa)
+        return -ENOMEM;
+    memset((void *)(uintptr_t)msr_bitmap_pa, 0xff, PAGE_SIZE);   /* every MSR access exits */
+    write_cr0((read_cr0() | vmx_caps.cr0_fixed0) & vmx_caps.cr0_fixed1);
+    write_cr4((read_cr4() | CR4_VMXE | vmx_caps.cr4_fixed0) & vmx_caps.cr4_fixed1);
+    if (vmxon(region)) {
+        log_err("vmx: VMXON failed");
+        return -EIO;
+    }
+    log_info("vmx: on (VMCS revision %#x, VPID %s, preemption timer %s)", vmx_caps.revision,
+             vmx_caps.has_vpid ? "yes" : "no", (vmx_caps.pin & PIN_PREEMPT) ? "yes" : "no");
+    return 0;
+}
+
+uint64_t vmx_msr_bitmap(void);
+uint64_t vmx_msr_bitmap(void) { return msr_bitmap_pa; }
+
+static int vmx_vm_init(struct hvm_vm **out)
+{
+    struct hvm_vm *vm = kzalloc(sizeof(*vm));
+    if (!vm)
+        return -ENOMEM;
+    if (slpt_init(&vm->ept, &ept_fmt)) {
+        kfree(vm);
+        return -ENOMEM;
+    }
+    vm->eptp = vm->ept.root | (3ull << 3) | 6;     /* 4-level walk, write-back (SDM 3C 25.6.11) */
+    *out = vm;
+    return 0;
+}
+
+static void vmx_vm_destroy(struct hvm_vm *vm)
+{
+    invept(1, vm->eptp);
+    slpt_destroy(&vm->ept);
+    kfree(vm);
+}
+
+static int vmx_map(struct hvm_vm *vm, uint64_t gpa, uint64_t hpa, uint64_t len, int prot)
+{
+    int rc = slpt_map(&vm->ept, gpa, hpa, len, prot);
+    invept(1, vm->eptp);
+    return rc;
+}
+
+static int vmx_vcpu_init(struct hvm_vm *vm, const struct guest_regs *regs, struct hvm_vcpu **out)
+{
+    struct hvm_vcpu *v = kzalloc(sizeof(*v));
+    if (!v || !(v->vmcs_pa = page_with_revision())) {
+        kfree(v);
+        return -ENOMEM;
+    }
+    v->vm = vm;
+    v->vpid = vmx_caps.has_vpid ? next_vpid++ : 0;
+    if (!next_vpid)
+        next_vpid = 1;
+    if (vmclear(v->vmcs_pa) || vmptrld(v->vmcs_pa)) {
+        pmm_free(v->vmcs_pa, 1);
+        kfree(v);
+        return -EIO;
+    }
+    current_vmcs = v->vmcs_pa;
+    if (v->vpid)
+        invvpid(1, v->vpid);        /* a reused VPID must not see old translations */
+    vmx_vmcs_setup(v, regs);
+    *out = v;
+    return 0;
+}
+
+static void vmx_vcpu_destroy(struct hvm_vcpu *v)
+{
+    vmclear(v->vmcs_pa);
+    if (current_vmcs == v->vmcs_pa)
+        current_vmcs = 0;
+    pmm_free(v->vmcs_pa, 1);
+    kfree(v);
+}
+
+static void load(struct hvm_vcpu *v)
+{
+    if (current_vmcs != v->vmcs_pa) {
+        vmptrld(v->vmcs_pa);
+        current_vmcs = v->vmcs_pa;
+    }
+}
+
+static void vmx_set(struct hvm_vcpu *v, const struct guest_regs *r) { load(v); vmx_set_state(v, r); }
+static void vmx_get(struct hvm_vcpu *v, struct guest_regs *r) { load(v); vmx_get_state(v, r); }
+
+static int vmx_inject_event(struct hvm_vcpu *v, const struct hvm_event *ev)
+{
+    load(v);
+    if (vmread(ENTRY_INTR_INFO) & (1u << 31))
+        return -EBUSY;
+    vmwrite(ENTRY_EXC_ERR, ev->error);
+    vmwrite(ENTRY_INTR_INFO, ev->vector | ((uint32_t)ev->type << 8) | (ev->has_error ? 1u << 11 : 0) | (1u << 31));
+    return 0;
+}
+
+static int vmx_irq_ready(struct hvm_vcpu *v)
+{
+    load(v);
+    return (vmread(GUEST_RFLAGS) & (1u << 9)) && !(vmread(GUEST_INTERRUPTIBILITY) & 3) &&
+           !(vmread(ENTRY_INTR_INFO) & (1u << 31));
+}
+
+static void vmx_irq_window(struct hvm_vcpu *v, int on)
+{
+    load(v);
+    vmwrite(PROC_CTLS, on ? (vmx_caps.proc | PROC_INTWIN) : vmx_caps.proc);
+}
+
+static int vmx_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit *ex, uint64_t slice_ns)
+{
+    uint64_t ticks = (slice_ns * (tsc_hz() / 1000000ull) / 1000ull) >> vmx_caps.preempt_shift;
+    load(v);
+    vmwrite(GUEST_RSP, r->gpr[GPR_RSP]);
+    vmwrite(GUEST_RIP, r->rip);
+    vmwrite(GUEST_RFLAGS, r->rflags);
+    if (vmx_caps.pin & PIN_PREEMPT)
+        vmwrite(PREEMPT_TIMER, ticks > 0xffffffffull ? 0xffffffffu : (uint32_t)ticks);
+    if (vmx_enter(r->gpr, v->launched)) {
+        memset(ex, 0, sizeof(*ex));
+        ex->code = EXIT_FAIL_ENTRY;
+        ex->raw = vmread(VM_INSN_ERROR);
+        ex->fail.why = vmx_insn_error((uint32_t)ex->raw);
+        return 0;
+    }
+    v->launched = 1;
+    r->gpr[GPR_RSP] = vmread(GUEST_RSP);
+    r->rip = vmread(GUEST_RIP);
+    r->rflags = vmread(GUEST_RFLAGS);
+    vmx_normalise_exit(ex);
+    /* An event whose delivery this exit interrupted goes again (SDM 3C 28.2.4). */
+    uint64_t idt = vmread(IDT_VECT_INFO);
+    if (idt & (1u << 31)) {
+        vmwrite(ENTRY_EXC_ERR, vmread(IDT_VECT_ERR));
+        vmwrite(ENTRY_INTR_INFO, idt & ~(1u << 12));
+        if (((idt >> 8) & 7) >= 4)
+            vmwrite(ENTRY_INSN_LEN, vmread(EXIT_INSN_LEN));
+    }
+    return 0;
+}
+
+const struct hvm_ops vmx_ops = {
+    .name = "VMX+EPT",
+    .probe = vmx_probe,
+    .cpu_enable = vmx_cpu_enable,
+    .vm_init = vmx_vm_init,
+    .vm_destroy = vmx_vm_destroy,
+    .map = vmx_map,
+    .vcpu_init = vmx_vcpu_init,
+    .vcpu_destroy = vmx_vcpu_destroy,
+    .vcpu_run = vmx_vcpu_run,
+    .get_state = vmx_get,
+    .set_state = vmx_set,
+    .inject_event = vmx_inject_event,
+    .irq_ready = vmx_irq_ready,
+    .irq_window = vmx_irq_window,
+};

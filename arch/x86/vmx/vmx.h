@@ -1,0 +1,61 @@
+/* Intel VT-x backend internals shared by its files. */
+#ifndef SHOAL_VMX_H
+#define SHOAL_VMX_H
+#include <stdint.h>
+#include "arch/x86/slpt.h"
+#include "arch/x86/hvm.h"
+
+#define MSR_VMX_BASIC        0x480
+#define MSR_VMX_PINBASED     0x481
+#define MSR_VMX_PROCBASED    0x482
+#define MSR_VMX_EXIT         0x483
+#define MSR_VMX_ENTRY        0x484
+#define MSR_VMX_MISC         0x485
+#define MSR_VMX_CR0_FIXED0   0x486
+#define MSR_VMX_CR0_FIXED1   0x487
+#define MSR_VMX_CR4_FIXED0   0x488
+#define MSR_VMX_CR4_FIXED1   0x489
+#define MSR_VMX_PROCBASED2   0x48B
+#define MSR_VMX_EPT_VPID_CAP 0x48C
+#define MSR_VMX_TRUE_PIN     0x48D
+#define MSR_VMX_TRUE_PROC    0x48E
+#define MSR_VMX_TRUE_EXIT    0x48F
+#define MSR_VMX_TRUE_ENTRY   0x490
+
+/* Control values computed once from the (TRUE) capability MSRs (SDM 3D A.3-A.5). */
+struct vmx_caps {
+    uint32_t revision;
+    uint32_t pin, proc, proc2, exit, entry;
+    uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
+    uint32_t preempt_shift;          /* timer ticks = TSC >> preempt_shift */
+    int has_vpid;
+};
+extern struct vmx_caps vmx_caps;
+extern const struct slpt_fmt ept_fmt;
+
+struct hvm_vm {
+    struct slpt ept;
+    uint64_t eptp;
+};
+
+struct hvm_vcpu {
+    struct hvm_vm *vm;
+    uint64_t vmcs_pa;
+    uint16_t vpid;
+    int launched;
+    uint64_t cr4_guest;              /* what the guest believes CR4 holds (VMXE hidden) */
+};
+
+/* Assembly (entry.S). */
+int vmx_enter(uint64_t *gprs, int launched);
+void vmx_exit_stub(void);
+
+/* Set up the VMCS of v (current) for regs. */
+void vmx_vmcs_setup(struct hvm_vcpu *v, const struct guest_regs *regs);
+void vmx_set_state(struct hvm_vcpu *v, const struct guest_regs *r);
+void vmx_get_state(struct hvm_vcpu *v, struct guest_regs *r);
+/* Translate the current VMCS's exit information into ex. */
+void vmx_normalise_exit(struct vm_exit *ex);
+/* Text for a VM-instruction error number (SDM 3C 31.4). */
+const char *vmx_insn_error(uint32_t err);
+#endif
