@@ -72,15 +72,17 @@ static uint64_t vm_run_ns(const struct vm *vm)
 
 static int vm_list(void)
 {
-    uint64_t now = time_ns();
-    kprintf("%-12s %-8s %8s %5s %10s %6s  %s\n", "NAME", "STATE", "MEM(MiB)", "VCPUS", "EXITS/S", "CPU%", "GUEST");
+    kprintf("time %llu ms\n", (unsigned long long)(time_ns() / 1000000));
+    kprintf("%-12s %-8s %8s %5s %10s %6s %10s  %s\n", "NAME", "STATE", "MEM(MiB)", "VCPUS", "EXITS/S", "CPU%",
+            "CPU-MS", "GUEST");
     for (int i = 0; i < VM_MAX; i++) {
         struct vm *vm = vm_slot(i);
         if (!vm)
             continue;
-        kprintf("%-12s %-8s %8llu %5d %10llu %6llu  %s\n", vm->name, state_name(vm->state),
+        kprintf("%-12s %-8s %8llu %5d %10llu %6llu %10llu  %s\n", vm->name, state_name(vm->state),
                 (unsigned long long)(vm->mem_size >> 20), vm->nvcpus, (unsigned long long)vm->exits_per_sec,
-                (unsigned long long)(now ? vm_run_ns(vm) * 100 / now : 0), vm->guest ? vm->guest : "-");
+                (unsigned long long)(vm->state == VM_RUNNING ? vm->cpu_permille / 10 : 0),
+                (unsigned long long)(vm_run_ns(vm) / 1000000), vm->guest ? vm->guest : "-");
     }
     return 0;
 }
@@ -107,6 +109,8 @@ static int vm_control(const char *sub, struct vm *vm)
             kprintf("error: vm %s has stopped (%s): destroy it\n", vm->name, vm->stop_reason);
             return -EINVAL;
         }
+        if (!vm->started_ns)
+            vm->started_ns = time_ns();
         vm->state = VM_RUNNING;
     } else if (!strcmp(sub, "stop")) {
         if (vm->state == VM_RUNNING)

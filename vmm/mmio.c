@@ -61,7 +61,7 @@ static int mmio_write(void *ctx, uint64_t gpa, int size, uint64_t val)
     return m->write(m->dev, gpa - m->base, size, val);
 }
 
-static const struct mmio_access_ops mmio_ops = { mmio_read, mmio_write };
+static const struct mmio_access_ops mmio_ops = { .read = mmio_read, .write = mmio_write };
 
 static void print_bytes(char *buf, size_t size, const uint8_t *b, size_t n)
 {

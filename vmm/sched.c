@@ -11,10 +11,15 @@ static int cursor;
 
 static void update_rate(struct vm *vm, uint64_t now)
 {
+    uint64_t run = 0;
     if (now - vm->rate_ns < 1000000000ull)
         return;
+    for (int i = 0; i < vm->nvcpus; i++)
+        run += vm->vcpu[i]->run_ns;
     vm->exits_per_sec = (vm->exits_total - vm->rate_exits) * 1000000000ull / (now - vm->rate_ns);
+    vm->cpu_permille = (run - vm->rate_run_ns) * 1000 / (now - vm->rate_ns);
     vm->rate_exits = vm->exits_total;
+    vm->rate_run_ns = run;
     vm->rate_ns = now;
 }
 

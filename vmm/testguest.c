@@ -7,7 +7,7 @@
 
 #define LOAD16   0x8000ull        /* real mode: CS = 0, IP = 0x8000 */
 #define LOAD     0x10000ull       /* protected and long mode */
-#define PT_BASE  0x1000ull        /* long mode: PML4, PDPT, PD identity-mapping the first GiB */
+#define PT_BASE  0x1000ull        /* long mode: PML4, PDPT, 4 PDs identity-mapping the first 4 GiB */
 
 const struct test_guest *testguest_find(const char *name)
 {
@@ -55,12 +55,13 @@ static void initial_regs(struct guest_regs *r, int mode)
 static int build_page_tables(struct vm *vm)
 {
     uint64_t *pml4 = gpa_ptr(vm, PT_BASE, 4096), *pdpt = gpa_ptr(vm, PT_BASE + 0x1000, 4096);
-    uint64_t *pd = gpa_ptr(vm, PT_BASE + 0x2000, 4096);
+    uint64_t *pd = gpa_ptr(vm, PT_BASE + 0x2000, 4 * 4096);
     if (!pml4 || !pdpt || !pd)
         return -ENOMEM;
     pml4[0] = (PT_BASE + 0x1000) | 3;
-    pdpt[0] = (PT_BASE + 0x2000) | 3;
-    for (uint64_t i = 0; i < 512; i++)
+    for (uint64_t g = 0; g < 4; g++)
+        pdpt[g] = (PT_BASE + 0x2000 + g * 0x1000) | 3;
+    for (uint64_t i = 0; i < 4 * 512; i++)   /* the 4 PDs are consecutive: one array */
         pd[i] = (i << 21) | 0x83;
     return 0;
 }
@@ -72,6 +73,7 @@ struct vm *testguest_create(const char *name, const struct test_guest *g, uint64
     struct vm *vm;
 
     initial_regs(&regs, (int)g->mode);
+    regs.gpr[GPR_RSI] = (mem + CHUNK_SIZE - 1) & ~(CHUNK_SIZE - 1);   /* test guests learn their RAM size */
     vm = vm_create(name, mem, 1, &regs, err);
     if (!vm)
         return NULL;

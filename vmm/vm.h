@@ -67,6 +67,8 @@ struct vm {
     struct mmio_range mmio[VM_MMIO_MAX];
     int nmmio;
     uint64_t exits_total, rate_exits, rate_ns, exits_per_sec;
+    uint64_t started_ns;             /* first `vm start` */
+    uint64_t rate_run_ns, cpu_permille;   /* guest time at the last rate update; share of the last window */
     char outline[128];               /* hypercall console: the line being assembled */
     int outlen;
     void *testdev;                   /* test devices of test guests */
