@@ -65,6 +65,13 @@ int hypercall_handle(struct vcpu *v)
     case HC_REPORT:
         kprintf("[%s] report %llu=%llu\n", v->vm->name, (unsigned long long)r[GPR_RBX], (unsigned long long)r[GPR_RCX]);
         break;
+    case HC_BADSTATE:
+        vcpu_sync_full(v);
+        v->regs.efer |= 0x500;                         /* LME, LMA ... */
+        v->regs.cr0 |= 0x80000001u;                    /* ... with paging on ... */
+        v->regs.cr4 &= ~0x20ull;                       /* ... but no PAE: illegal on both vendors */
+        vcpu_put_full(v);
+        break;
     default: ret = -ENOSYS; break;
     }
     r[GPR_RAX] = (uint64_t)ret;

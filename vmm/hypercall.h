@@ -10,6 +10,8 @@
  * HC_TIME   RAX = nanoseconds since the host booted.
  * HC_PEER   RAX = host physical address of another VM's RAM (isolation tests), or -ENOENT.
  * HC_REPORT RBX = key, RCX = value: printed as "[vm] report KEY=VALUE" (test results).
+ * HC_BADSTATE: make the caller's state illegal (long mode without PAE) so the next VM entry fails:
+ *           tests that a failed entry stops that VM with its reason, never the host.
  */
-enum { HC_PRINT = 1, HC_EXIT = 2, HC_TIMER = 3, HC_TIME = 4, HC_PEER = 5, HC_REPORT = 6 };
+enum { HC_PRINT = 1, HC_EXIT = 2, HC_TIMER = 3, HC_TIME = 4, HC_PEER = 5, HC_REPORT = 6, HC_BADSTATE = 7 };
 #endif

@@ -1,7 +1,183 @@
-/* CPU report (placeholder until the full report lands). */
+/* CPU report: CPUID identification, VMX/SVM capabilities (gated capability MSRs), other features. */
 #include "arch/x86/cpuinfo.h"
+#include "arch/x86/cpu.h"
+#include "kernel/kstring.h"
 #include "kernel/printf.h"
+#include "kernel/log.h"
+
+#define MSR_VMX_BASIC           0x480
+#define MSR_VMX_PINBASED        0x481
+#define MSR_VMX_PROCBASED       0x482
+#define MSR_VMX_PROCBASED2      0x48B
+#define MSR_VMX_EPT_VPID_CAP    0x48C
+#define MSR_VMX_TRUE_PINBASED   0x48D
+#define MSR_VMX_TRUE_PROCBASED  0x48E
+#define MSR_VMX_VMFUNC          0x491
+
+/* Secondary processor-based controls (SDM 3C 24.6.2, table 24-7). */
+#define PROC2_EPT          (1u << 1)
+#define PROC2_VPID         (1u << 5)
+#define PROC2_UNRESTRICTED (1u << 7)
+#define PROC2_VMFUNC       (1u << 13)
+
 static struct cpu_info ci;
-void cpuinfo_detect(void) {}
-const struct cpu_info *cpuinfo_get(void) { return &ci; }
-void cpuinfo_print(void) { kprintf("cpu: ?\n"); }
+
+const struct cpu_info *cpuinfo_get(void)
+{
+    return &ci;
+}
+
+static void read_ident(void)
+{
+    struct cpuid_regs r = cpuid(0, 0);
+    uint32_t ext_max = cpuid(0x80000000, 0).eax, fam;
+    memcpy(ci.vendor, &r.ebx, 4);
+    memcpy(ci.vendor + 4, &r.edx, 4);
+    memcpy(ci.vendor + 8, &r.ecx, 4);
+    ci.vendor[12] = 0;
+    r = cpuid(1, 0);
+    /* SDM 2A CPUID: display family/model fold in the extended fields for families 6 and 15. */
+    fam = (r.eax >> 8) & 0xf;
+    ci.family = fam == 0xf ? fam + ((r.eax >> 20) & 0xff) : fam;
+    ci.model = (r.eax >> 4) & 0xf;
+    if (fam == 6 || fam == 0xf)
+        ci.model |= ((r.eax >> 16) & 0xf) << 4;
+    ci.stepping = r.eax & 0xf;
+    ci.brand[0] = 0;
+    if (ext_max >= 0x80000004) {
+        const char *b = ci.brand;
+        for (uint32_t i = 0; i < 3; i++) {
+            struct cpuid_regs s = cpuid(0x80000002 + i, 0);
+            memcpy(ci.brand + 16 * i, &s, 16);
+        }
+        ci.brand[48] = 0;
+        while (*b == ' ')
+            b++;
+        memmove(ci.brand, b, strlen(b) + 1);
+    }
+}
+
+static void read_features(void)
+{
+    uint32_t max = cpuid(0, 0).eax, ext_max = cpuid(0x80000000, 0).eax;
+    struct cpuid_regs r = cpuid(1, 0);
+    ci.vmx = (r.ecx >> 5) & 1;
+    ci.x2apic = (r.ecx >> 21) & 1;
+    ci.hypervisor = (r.ecx >> 31) & 1;
+    if (max >= 7)
+        ci.sha_ni = (cpuid(7, 0).ebx >> 29) & 1;
+    if (ext_max >= 0x80000001) {
+        r = cpuid(0x80000001, 0);
+        ci.svm = (r.ecx >> 2) & 1;
+        ci.pdpe1gb = (r.edx >> 26) & 1;
+    }
+    if (ext_max >= 0x80000007)
+        ci.invariant_tsc = (cpuid(0x80000007, 0).edx >> 8) & 1;
+}
+
+/*
+ * VMX capabilities (SDM 3D appendix A). Each MSR is read only when an earlier one says it exists:
+ * BASIC always; the TRUE controls when BASIC bit 55; secondary controls when the processor-based
+ * controls allow bit 31 ("activate secondary controls"); EPT/VPID caps when secondary allows EPT or
+ * VPID; VMFUNC when secondary allows it (0x491 raises #GP on models without it).
+ */
+static void read_vmx(void)
+{
+    uint32_t proc2 = 0;
+    uint64_t fc = rdmsr(MSR_FEATURE_CONTROL);
+    ci.vmx_feature_locked = fc & 1;
+    ci.vmx_locked_off = (fc & 1) && !(fc & (1u << 2));
+    ci.vmx_basic = rdmsr(MSR_VMX_BASIC);
+    ci.vmx_true_ctls = (ci.vmx_basic >> 55) & 1;
+    ci.vmx_pinbased = rdmsr(ci.vmx_true_ctls ? MSR_VMX_TRUE_PINBASED : MSR_VMX_PINBASED);
+    ci.vmx_procbased = rdmsr(ci.vmx_true_ctls ? MSR_VMX_TRUE_PROCBASED : MSR_VMX_PROCBASED);
+    ci.preempt_timer = (ci.vmx_pinbased >> (32 + 6)) & 1;    /* allowed-1 half, bit 6 */
+    ci.vmx_secondary = (ci.vmx_procbased >> 63) & 1;
+    if (ci.vmx_secondary) {
+        ci.vmx_procbased2 = rdmsr(MSR_VMX_PROCBASED2);
+        proc2 = (uint32_t)(ci.vmx_procbased2 >> 32);
+    }
+    ci.ept = !!(proc2 & PROC2_EPT);
+    ci.vpid = !!(proc2 & PROC2_VPID);
+    ci.unrestricted = !!(proc2 & PROC2_UNRESTRICTED);
+    ci.vmfunc = !!(proc2 & PROC2_VMFUNC);
+    if (ci.ept || ci.vpid) {
+        ci.vmx_ept_vpid_cap = rdmsr(MSR_VMX_EPT_VPID_CAP);   /* SDM 3D A.10 */
+        ci.ept_2m = ci.ept && ((ci.vmx_ept_vpid_cap >> 16) & 1);
+        ci.ept_1g = ci.ept && ((ci.vmx_ept_vpid_cap >> 17) & 1);
+        ci.ept_ad = ci.ept && ((ci.vmx_ept_vpid_cap >> 21) & 1);
+    }
+    if (ci.vmfunc)
+        ci.vmx_vmfunc = rdmsr(MSR_VMX_VMFUNC);
+}
+
+/* SVM features: CPUID 0x8000000A (APM 2 15.4, APM 3 appendix E.4.9). */
+static void read_svm(void)
+{
+    struct cpuid_regs r;
+    if (cpuid(0x80000000, 0).eax < 0x8000000A)
+        return;
+    r = cpuid(0x8000000A, 0);
+    ci.svm_asids = r.ebx;
+    ci.npt = r.edx & 1;
+    ci.svm_lock = (r.edx >> 2) & 1;
+    ci.nrip_save = (r.edx >> 3) & 1;
+    ci.vmcb_clean = (r.edx >> 5) & 1;
+    ci.flush_by_asid = (r.edx >> 6) & 1;
+    ci.decode_assists = (r.edx >> 7) & 1;
+}
+
+void cpuinfo_detect(void)
+{
+    char sum[160];
+    memset(&ci, 0, sizeof(ci));
+    read_ident();
+    read_features();
+    if (ci.vmx)
+        read_vmx();
+    if (ci.svm)
+        read_svm();
+    cpuinfo_virt_summary(sum, sizeof(sum));
+    log_info("cpu: %s family %u model %u, virtualization: %s%s", ci.vendor, ci.family, ci.model, sum,
+             ci.vmx_locked_off ? " [disabled by firmware: IA32_FEATURE_CONTROL locked]" : "");
+}
+
+static const char *yn(int v)
+{
+    return v ? "yes" : "no";
+}
+
+void cpuinfo_virt_summary(char *buf, unsigned long size)
+{
+    if (ci.vmx && ci.ept)
+        ksnprintf(buf, size, "VMX+EPT (vpid %s, unrestricted %s, ept-2m %s, ept-1g %s, ept-ad %s, "
+                  "preemption-timer %s)", yn(ci.vpid), yn(ci.unrestricted), yn(ci.ept_2m), yn(ci.ept_1g),
+                  yn(ci.ept_ad), yn(ci.preempt_timer));
+    else if (ci.vmx)
+        ksnprintf(buf, size, "VMX (no EPT)");
+    else if (ci.svm && ci.npt)
+        ksnprintf(buf, size, "SVM+NPT (asids %u, nrip-save %s, decode-assists %s, vmcb-clean %s, "
+                  "flush-by-asid %s)", ci.svm_asids, yn(ci.nrip_save), yn(ci.decode_assists),
+                  yn(ci.vmcb_clean), yn(ci.flush_by_asid));
+    else if (ci.svm)
+        ksnprintf(buf, size, "SVM (no NPT)");
+    else
+        ksnprintf(buf, size, "none");
+}
+
+void cpuinfo_print(void)
+{
+    char sum[160];
+    cpuinfo_virt_summary(sum, sizeof(sum));
+    kprintf("cpu: %s family %u model %u stepping %u: %s\n", ci.vendor, ci.family, ci.model, ci.stepping,
+            ci.brand[0] ? ci.brand : "(no brand string)");
+    kprintf("virtualization: %s\n", sum);
+    if (ci.vmx)
+        kprintf("vmx: feature-control %s, vmx %s; basic %#llx, true-ctls %s, secondary %s, vmfunc %s\n",
+                ci.vmx_feature_locked ? "locked" : "unlocked", ci.vmx_locked_off ? "disabled" : "allowed",
+                (unsigned long long)ci.vmx_basic, yn(ci.vmx_true_ctls), yn(ci.vmx_secondary), yn(ci.vmfunc));
+    if (ci.svm)
+        kprintf("svm: svm-lock %s\n", yn(ci.svm_lock));
+    kprintf("features: x2apic %s, invariant-tsc %s, sha-ni %s, 1g-pages %s, hypervisor %s\n", yn(ci.x2apic),
+            yn(ci.invariant_tsc), yn(ci.sha_ni), yn(ci.pdpe1gb), yn(ci.hypervisor));
+}

@@ -48,6 +48,8 @@ void svm_normalise_exit(void *vmcb, uint64_t rip, struct vm_exit *ex)
     uint64_t code = *vmcb64(vmcb, VMCB_EXITCODE);
     memset(ex, 0, sizeof(*ex));
     ex->raw = code;
+    if ((uint32_t)code == 0xffffffffu)      /* VMEXIT_INVALID is -1; some CPUs store only 32 bits of it */
+        code = SVM_EXIT_INVALID;
     switch (code) {
     case SVM_EXIT_INTR: case SVM_EXIT_NMI: ex->code = EXIT_NONE; break;
     case SVM_EXIT_VINTR: ex->code = EXIT_INTR_WINDOW; break;
