@@ -2,6 +2,7 @@
 #ifndef SHOAL_DRIVERS_ACPI_H
 #define SHOAL_DRIVERS_ACPI_H
 #include <stdint.h>
+#include "drivers/acpi_tables.h"
 
 /*
  * Find the RSDP (at hint_phys when nonzero, e.g. the multiboot2 copy; else the EBDA and BIOS area),
@@ -10,4 +11,6 @@
 int acpi_init(uint64_t hint_phys);
 /* ECAM base for PCI segment 0 covering bus, or 0 when MCFG does not describe it. */
 uint64_t acpi_ecam_base(uint8_t *start_bus, uint8_t *end_bus);
+/* What acpi_init found (CPUs, IOAPICs, overrides, MCFG, tables), or NULL before/without ACPI. */
+const struct acpi_info *acpi_get(void);
 #endif

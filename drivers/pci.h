@@ -38,4 +38,6 @@ void pci_write8(const struct pci_dev *d, uint16_t off, uint8_t v);
 void pci_enable(const struct pci_dev *d);
 /* Offset of capability id in d's list, or 0 when absent (bounded walk: loops end). */
 uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id);
+/* A short lower-case name for a class/subclass pair ("ethernet", "host-bridge"; "other" if unknown). */
+const char *pci_class_name(uint8_t cls, uint8_t sub);
 #endif

@@ -54,7 +54,7 @@ struct vm {
     char name[VM_NAME_MAX];
     int id;
     enum vm_state state;
-    char stop_reason[128];
+    char stop_reason[192];
     int exit_code;
     uint64_t mem_size;
     struct mem_chunk *chunks;
