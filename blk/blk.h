@@ -33,7 +33,8 @@ struct blk_dev;
 struct blk_ops {
     /* Queue req. Returns 0 when accepted (done() will be called), or a negative errno when refused
      * outright (done() is then not called): -EINVAL for a range past the end or a bad scatter list,
-     * -EROFS for a write to a read-only device. */
+     * -EROFS for a write to a read-only device, -EAGAIN when the device's queue is full (retry after
+     * a completion). */
     int (*submit)(struct blk_dev *dev, struct blk_req *req);
     /* Release the device; outstanding requests complete with -ECANCELED first. */
     void (*close)(struct blk_dev *dev);
