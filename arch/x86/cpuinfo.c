@@ -147,7 +147,7 @@ static const char *yn(int v)
     return v ? "yes" : "no";
 }
 
-void cpuinfo_virt_summary(char *buf, unsigned long size)
+void cpuinfo_virt_summary(char *buf, size_t size)
 {
     if (ci.vmx && ci.ept)
         ksnprintf(buf, size, "VMX+EPT (vpid %s, unrestricted %s, ept-2m %s, ept-1g %s, ept-ad %s, "

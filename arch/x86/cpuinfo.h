@@ -2,6 +2,7 @@
 #ifndef SHOAL_ARCH_CPUINFO_H
 #define SHOAL_ARCH_CPUINFO_H
 #include <stdint.h>
+#include <stddef.h>
 
 struct cpu_info {
     char vendor[13];
@@ -25,5 +26,5 @@ const struct cpu_info *cpuinfo_get(void);
 /* Print the report lines `info` shows, including "virtualization: VMX+EPT" or "SVM+NPT" or "none". */
 void cpuinfo_print(void);
 /* Write the one-line virtualization summary (e.g. "SVM+NPT (asids 16, ...)") into buf. */
-void cpuinfo_virt_summary(char *buf, unsigned long size);
+void cpuinfo_virt_summary(char *buf, size_t size);
 #endif
