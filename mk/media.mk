@@ -12,6 +12,7 @@ $(BUILD)/iso/boot/grub/grub.cfg: boot/grub.cfg
 	cp $< $@
 
 $(BUILD)/shoal.iso: $(BUILD)/shoal.elf $(BUILD)/iso/boot/grub/grub.cfg
+	@mkdir -p $(BUILD)/iso/boot
 	cp $(BUILD)/shoal.elf $(BUILD)/iso/boot/shoal.elf
 	grub-mkrescue -o $@ $(BUILD)/iso 2>$(BUILD)/grub-mkrescue.log || { cat $(BUILD)/grub-mkrescue.log; exit 1; }
 
