@@ -1,0 +1,57 @@
+/* shoal's iSCSI sessions: a small table of logged-in LUNs (shell, boot parameter) other layers stack on. */
+#ifndef SHOAL_ISCSI_CMDS_H
+#define SHOAL_ISCSI_CMDS_H
+#include <stdint.h>
+#include "net/iscsi/iscsi.h"
+
+#define ISCSI_MAX_SESSIONS 8
+
+enum iscsi_slot_state {
+    ISL_FREE,      /* unused */
+    ISL_LOGIN,     /* connecting, logging in or probing the LUN */
+    ISL_READY,     /* the LUN's blk_dev is usable (the engine reconnects by itself behind it) */
+    ISL_FAILED,    /* gave up (err says why); stays listed until logged out */
+    ISL_CLOSED,    /* logged out, waiting to be freed */
+};
+
+/* What `iscsi list` shows of one session. */
+struct iscsi_slot_info {
+    enum iscsi_slot_state state;
+    int err;                        /* why ISL_FAILED (negative errno) */
+    const char *engine;             /* the engine's own state: "ffp", "login", "reconnect-wait", ... */
+    const struct iscsi_config *cfg; /* host, port, target, lun */
+    uint64_t sectors;               /* LUN size in 512-byte sectors (0 before ready) */
+    uint32_t block_size;
+    int inflight;                   /* SCSI commands queued or sent */
+    uint64_t reconnects, bytes_in, cmds;
+    int boot;                       /* opened by the iscsi= boot parameter */
+};
+
+/*
+ * Start logging in to cfg (host a dotted quad) and probing cfg->lun; returns the session index
+ * (>= 0) at once, or -ENOSPC (table full), -ENOMEM, -EINVAL. Progress is driven by the shell poller
+ * (or by iscsi_wait_turn); watch it with iscsi_slot_info. boot: log the outcome on the console.
+ */
+int iscsi_slot_open(const struct iscsi_config *cfg, int boot);
+/* Fill *out for session idx. Returns 0, or -ENOENT for a free or invalid index. */
+int iscsi_slot_info(int idx, struct iscsi_slot_info *out);
+/* Identity of a ready LUN (which: 0 vendor, 1 product, 2 serial); "" when unknown. */
+const char *iscsi_slot_ident(int idx, int which);
+/* The engine session of idx (negotiated parameters, stats), or NULL. */
+struct iscsi_session *iscsi_slot_session(int idx);
+/*
+ * Log out session idx (waiting up to timeout_ms for the target's answer while polling the network)
+ * and free it. Outstanding requests complete with -ECANCELED. Returns 0, or -ENOENT.
+ */
+int iscsi_slot_close(int idx, uint32_t timeout_ms);
+/* The read-only block device of session idx once its LUN is ready, else NULL. */
+struct blk_dev *iscsi_find_lun(int idx);
+/* One turn of the network and every session, for commands that wait (poll context only). */
+void iscsi_wait_turn(void);
+/*
+ * `iscsi sha256 N [BYTES]` (argv[2] = N, argv[3] = BYTES): read the first BYTES (default: all) of
+ * session N's LUN, 32 requests of 64 KiB in flight, and print its SHA-256 and the rate. Returns 0 or
+ * a negative errno after a one-line error.
+ */
+int iscsi_sha256_cmd(int argc, char **argv);
+#endif
