@@ -12,8 +12,17 @@ guest_main:
     hlt
     cmpl $10, ticks
     jb 1b
+    cli
+    cmpl $10, ticks
+    jne bad
     PRINT(ok, ok_end - ok)
     EXIT(0)
+bad:
+    mov $HC_REPORT, %eax
+    mov $4, %ebx
+    mov ticks, %ecx
+    call hypercall
+    FAIL(no, no_end - no)
 on_timer:
     incl ticks
     iret
@@ -21,3 +30,5 @@ on_timer:
 ticks: .long 0
 ok: .ascii "timer ok: 10 interrupts woke 10 HLTs (real mode)\n"
 ok_end:
+no: .ascii "timer WRONG: extra interrupts (real mode)\n"
+no_end:

@@ -23,6 +23,7 @@ struct hvm_vcpu {
     struct hvm_vm *vm;
     void *vmcb;                /* identity mapped: virtual == physical */
     int first_run;
+    uint64_t exit_rip;         /* guest RIP at the last exit */
 };
 
 static uint64_t hsave_pa, host_area_pa, iopm_pa, msrpm_pa;
@@ -240,6 +241,9 @@ static int svm_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit
 {
     void *vmcb = v->vmcb;
     (void)slice_ns;      /* the host LAPIC timer (intercepted INTR) ends slices on SVM */
+    /* The VMM completed the exiting instruction: its interrupt shadow is over (APM 15.21.5). */
+    if (!v->first_run && r->rip != v->exit_rip)
+        *vmcb64(vmcb, VMCB_INT_SHADOW) &= ~1ull;
     *vmcb64(vmcb, VMCB_RAX) = r->gpr[GPR_RAX];
     *vmcb64(vmcb, VMCB_RSP) = r->gpr[GPR_RSP];
     *vmcb64(vmcb, VMCB_RIP) = r->rip;
@@ -249,7 +253,7 @@ static int svm_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit
     svm_enter((uint64_t)(uintptr_t)vmcb, r->gpr, host_area_pa);
     r->gpr[GPR_RAX] = *vmcb64(vmcb, VMCB_RAX);
     r->gpr[GPR_RSP] = *vmcb64(vmcb, VMCB_RSP);
-    r->rip = *vmcb64(vmcb, VMCB_RIP);
+    r->rip = v->exit_rip = *vmcb64(vmcb, VMCB_RIP);
     r->rflags = *vmcb64(vmcb, VMCB_RFLAGS);
     svm_normalise_exit(vmcb, r->rip, ex);
     /* An event whose delivery was cut short by this exit goes again at the next entry (15.7.2). */

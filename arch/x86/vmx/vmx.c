@@ -223,6 +223,10 @@ static int vmx_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit
 {
     uint64_t ticks = (slice_ns * (tsc_hz() / 1000000ull) / 1000ull) >> vmx_caps.preempt_shift;
     load(v);
+    /* The VMM completed the exiting instruction: an STI or MOV SS shadow covered only that one
+     * (SDM 3C 25.4.2), so it must not block interrupts at the next instruction. */
+    if (v->launched && r->rip != v->exit_rip)
+        vmwrite(GUEST_INTERRUPTIBILITY, vmread(GUEST_INTERRUPTIBILITY) & ~3ull);
     vmwrite(GUEST_RSP, r->gpr[GPR_RSP]);
     vmwrite(GUEST_RIP, r->rip);
     vmwrite(GUEST_RFLAGS, r->rflags);
@@ -237,7 +241,7 @@ static int vmx_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit
     }
     v->launched = 1;
     r->gpr[GPR_RSP] = vmread(GUEST_RSP);
-    r->rip = vmread(GUEST_RIP);
+    r->rip = v->exit_rip = vmread(GUEST_RIP);
     r->rflags = vmread(GUEST_RFLAGS);
     vmx_normalise_exit(ex);
     /* An event whose delivery this exit interrupted goes again (SDM 3C 28.2.4). */

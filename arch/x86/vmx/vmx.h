@@ -44,6 +44,7 @@ struct hvm_vcpu {
     uint16_t vpid;
     int launched;
     uint64_t cr4_guest;              /* what the guest believes CR4 holds (VMXE hidden) */
+    uint64_t exit_rip;               /* guest RIP at the last exit */
 };
 
 /* Assembly (entry.S). */

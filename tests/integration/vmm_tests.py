@@ -1,0 +1,146 @@
+# vCPU core tests: every test guest under SVM+NPT (QEMU TCG) and VMX+EPT (Bochs), isolation, 8 VMs, fairness.
+"""Usage: vmm_tests.py --build DIR [--jobs N] [--only REGEX]
+
+One boot per vendor runs every built-in test guest (tests/guests/) through the `vm` shell command and
+checks what the guest and shoal print. Logs: DIR/test-logs/vmm/NAME.console.log."""
+
+import os
+import re
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (Console, TestFailure, require, qemu_argv, bochs_start, boot_check, main,  # noqa: E402
+                     QEMU_BOOT_S, QEMU_CMD_S, BOCHS_BOOT_S, BOCHS_CMD_S)
+
+# Guests that print a line and exit 0 when everything they checked held.
+SELF_CHECKING = [
+    ("hello16", r"hello from real mode"), ("hello32", r"hello from 32-bit protected mode"),
+    ("hello64", r"hello from 64-bit long mode"),
+    ("cpuid16", r"cpuid ok"), ("cpuid32", r"cpuid ok"), ("cpuid64", r"cpuid ok"),
+    ("msr64", r"msr ok"), ("ioecho16", r"port io ok"), ("ioecho32", r"port io ok"),
+    ("mmio32", r"mmio ok"), ("mmio64", r"mmio ok"),
+    ("timer16", r"timer ok"), ("timer32", r"timer ok"), ("timer64", r"timer ok"),
+    ("vminsn32", r"vm instructions: VMXON -> #UD, VMRUN -> #UD"),
+]
+
+
+def run_guest(c, t, name, guest, mem="4M"):
+    out = c.command("vm create %s guest=%s mem=%s" % (name, guest, mem), t)
+    require("created" in out, "vm create %s failed:\n%s" % (guest, out))
+    c.command("vm start " + name, t)
+
+
+def check_self(c, t, guest, marker):
+    name = "g-" + guest
+    run_guest(c, t, name, guest)
+    c.expect(r"\[%s\] %s" % (re.escape(name), marker), t, "%s's success line" % guest)
+    c.expect(r"vm %s stopped: exited with code 0" % re.escape(name), t, "%s to exit with 0" % guest)
+    out = c.command("vm stats " + name, t)
+    require(re.search(r"hypercall\s+\d+", out), "vm stats shows no per-reason counts:\n" + out)
+    c.command("vm destroy " + name, t)
+
+
+def check_triple(c, t):
+    run_guest(c, t, "tf", "triple32")
+    c.expect(r"vm tf stopped: triple fault \(shutdown\) on vCPU 0", t, "the triple-fault stop")
+    c.expect(r"vm tf vcpu 0: RIP [0-9a-f]+", t, "the register dump")
+    out = c.command("vm list", t)                       # the host goes on
+    require(re.search(r"^tf\s+stopped", out, re.M), "vm list does not show tf stopped:\n" + out)
+    c.command("vm destroy tf", t)
+
+
+def check_bad_entry(c, t, why):
+    run_guest(c, t, "be", "badentry32")
+    c.expect(r"vm be stopped: VM entry failed: [^\n]*%s" % why, t, "the failed-entry stop naming the reason")
+    out = c.command("info", t)
+    require("virtualization:" in out, "host did not answer after a failed entry")
+    c.command("vm destroy be", t)
+
+
+def check_isolation(c, t):
+    """7 victims fill their RAM; a walker fills its own, writes at a victim's host address, then
+    past its RAM: it is stopped and every victim keeps verifying its pattern (8 VMs at once)."""
+    for i in range(7):
+        run_guest(c, t, "v%d" % i, "victim32")
+    first = set()
+    while len(first) < 7:
+        first.add(c.expect(r"\[v(\d)\] report 2=\d+\n", t, "every victim's verified rounds").group(1))
+    run_guest(c, t, "w", "walker32")
+    c.expect(r"\[w\] walker: pattern verified over all RAM", t, "the walker's own pattern check")
+    c.expect(r"vm w stopped: write outside RAM at GPA 0x400000 \(RAM ends at 0x400000\)", t,
+             "the walker stopped at the first byte past its RAM")
+    seen = {}
+    deadline = time.monotonic() + t
+    while len(seen) < 7 and time.monotonic() < deadline:     # every victim verifies again afterwards
+        m = c.expect(r"\[v(\d)\] report ([23])=(\d+)\n", t, "victims reporting after the walker")
+        require(m.group(2) == "2", "victim v%s found its pattern changed at %s" % (m.group(1), m.group(3)))
+        seen[m.group(1)] = int(m.group(3))
+    require(len(seen) == 7, "only victims %s verified after the walker" % sorted(seen))
+    out = c.command("vm list", t)
+    require(len(re.findall(r"^v\d\s+running", out, re.M)) == 7, "victims not all running:\n" + out)
+    for i in range(7):
+        c.command("vm destroy v%d" % i, t)
+    c.command("vm destroy w", t)
+
+
+def cpu_ms(out):
+    now = int(re.search(r"^time (\d+) ms", out, re.M).group(1))
+    per = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(s\d)\s+running(?:\s+\S+){4}\s+(\d+)", out, re.M)}
+    return now, per
+
+
+def check_fairness(c, t, window_s):
+    """4 compute guests share the CPU: each gets 20-30% of a window of shoal's own clock."""
+    for i in range(4):
+        out = c.command("vm create s%d guest=spin32 mem=4M" % i, t)
+        require("created" in out, out)
+    for i in range(4):
+        c.command("vm start s%d" % i, t)
+    time.sleep(1)
+    t0, a = cpu_ms(c.command("vm list", t))
+    time.sleep(window_s)
+    t1, b = cpu_ms(c.command("vm list", t))
+    require(len(a) == 4 and len(b) == 4, "expected 4 running spin guests, saw %s / %s" % (a, b))
+    shares = {k: (b[k] - a[k]) * 100.0 / (t1 - t0) for k in b}
+    report = ", ".join("%s %.1f%%" % (k, v) for k, v in sorted(shares.items()))
+    print("    fairness over %d ms of shoal time: %s" % (t1 - t0, report), flush=True)
+    require(all(20.0 <= v <= 30.0 for v in shares.values()), "unfair shares: " + report)
+    for i in range(4):
+        c.command("vm destroy s%d" % i, t)
+
+
+def all_checks(r, c, t, why, window_s):
+    for guest, marker in SELF_CHECKING:
+        r.check("%s-%s" % (r.name, guest), lambda g=guest, m=marker: check_self(c, t, g, m))
+    r.check(r.name + "-triple-fault", lambda: check_triple(c, t))
+    r.check(r.name + "-failed-entry", lambda: check_bad_entry(c, t, why))
+    r.check(r.name + "-isolation-8vms", lambda: check_isolation(c, t))
+    r.check(r.name + "-fairness", lambda: check_fairness(c, t, window_s))
+
+
+def t_svm(r):
+    with Console(r.name, r.logdir) as c:
+        r.console = c
+        c.start(qemu_argv("512M", ["-kernel", r.build + "/shoal.elf"]))
+        boot_check(r, c, QEMU_BOOT_S)
+        r.check(r.name + "-backend", lambda: require("virtualization: SVM+NPT" in c.command("info", QEMU_CMD_S),
+                                                     "not SVM+NPT"))
+        all_checks(r, c, QEMU_CMD_S, "VMEXIT_INVALID", 3)
+
+
+def t_vmx(r):
+    with Console(r.name, r.logdir) as c:
+        r.console = c
+        bochs_start(r, c)
+        boot_check(r, c, BOCHS_BOOT_S)
+        r.check(r.name + "-backend", lambda: require("virtualization: VMX+EPT" in c.command("info", BOCHS_CMD_S),
+                                                     "not VMX+EPT"))
+        all_checks(r, c, BOCHS_CMD_S, "invalid guest state", 3)
+
+
+TESTS = [("vmx-bochs", t_vmx), ("svm-qemu", t_svm)]
+
+if __name__ == "__main__":
+    sys.exit(main(TESTS, "vmm", ("shoal.elf", "shoal.iso")))
