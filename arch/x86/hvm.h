@@ -88,6 +88,8 @@ extern const struct hvm_ops vmx_ops;
 
 /* The backend bound at boot (NULL when the CPU has neither usable extension). */
 extern const struct hvm_ops *hvm;
+/* Load a guest's XCR0 (validated by the XSETBV exit) before entering it; a no-op without XSAVE. */
+void hvm_load_xcr0(uint64_t xcr0);
 /* Probe both backends and bind the one this CPU supports. Returns 0 or -ENODEV. */
 int hvm_init(void);
 #endif

@@ -69,10 +69,18 @@ static void print_sym(uint64_t addr)
         kprintf("  [<%016llx>] ?\n", (unsigned long long)addr);
 }
 
+/* Shared walk of the frame-pointer chain after the first frame. */
+static void walk_frames(uint64_t rbp);
+
 void backtrace_print(uint64_t rip, uint64_t rbp)
 {
     kprintf("backtrace:\n");
     print_sym(rip);
+    walk_frames(rbp);
+}
+
+static void walk_frames(uint64_t rbp)
+{
     for (int depth = 0; depth < 32 && rbp; depth++) {
         /* Follow only frames inside the identity-mapped low 4 GiB and properly aligned. */
         if ((rbp & 7) || rbp < 0x1000 || rbp >= (1ull << 32) - 16)
@@ -102,7 +110,19 @@ void trap_dump(const struct trap_frame *tf)
             (unsigned long long)tf->r10, (unsigned long long)tf->r11, (unsigned long long)tf->r12);
     kprintf("R13 %016llx R14 %016llx R15 %016llx\n", (unsigned long long)tf->r13,
             (unsigned long long)tf->r14, (unsigned long long)tf->r15);
-    backtrace_print(tf->rip, tf->rbp);
+    kprintf("backtrace:\n");
+    print_sym(tf->rip);
+    /* A leaf function keeps no frame: its caller's return address is then on top of the stack.
+     * Show it marked '?' (it may be stale) unless the frame chain names it anyway. */
+    if (tf->rsp >= 0x1000 && tf->rsp < (1ull << 32) - 8 && !(tf->rsp & 7)) {
+        uint64_t top = *(uint64_t *)(uintptr_t)tf->rsp, off;
+        uint64_t next = (tf->rbp >= 0x1000 && tf->rbp < (1ull << 32) - 16 && !(tf->rbp & 7)) ?
+                        ((uint64_t *)(uintptr_t)tf->rbp)[1] : 0;
+        const char *name = ksyms_lookup(top - 1, &off);
+        if (name && top != next)
+            kprintf("  [<%016llx>] ? %s+0x%llx\n", (unsigned long long)(top - 1), name, (unsigned long long)off);
+    }
+    walk_frames(tf->rbp);
 }
 
 void trap_dispatch(struct trap_frame *tf);

@@ -60,9 +60,9 @@ def require(cond, msg):
         raise TestFailure(msg)
 
 
-def qemu_argv(mem="512M", extra=()):
+def qemu_argv(mem="512M", extra=(), cpu="qemu64,+svm,+npt"):
     """QEMU TCG with SVM+NPT, no default devices, serial on the driver's socket."""
-    return [QEMU, "-accel", "tcg", "-cpu", "qemu64,+svm,+npt", "-m", mem, "-nodefaults",
+    return [QEMU, "-accel", "tcg", "-cpu", cpu, "-m", mem, "-nodefaults",
             "-display", "none", "-no-reboot", "-monitor", "none",
             "-serial", "tcp:127.0.0.1:{port}"] + list(extra)
 

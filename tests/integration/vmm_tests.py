@@ -23,6 +23,7 @@ SELF_CHECKING = [
     ("mmio32", r"mmio ok"), ("mmio64", r"mmio ok"),
     ("timer16", r"timer ok"), ("timer32", r"timer ok"), ("timer64", r"timer ok"),
     ("vminsn32", r"vm instructions: VMXON -> #UD, VMRUN -> #UD"),
+    ("misc32", r"misc ok: wbinvd, invd, xsetbv valid and invalid"),
 ]
 
 
@@ -123,7 +124,7 @@ def all_checks(r, c, t, why, window_s):
 def t_svm(r):
     with Console(r.name, r.logdir) as c:
         r.console = c
-        c.start(qemu_argv("512M", ["-kernel", r.build + "/shoal.elf"]))
+        c.start(qemu_argv("512M", ["-kernel", r.build + "/shoal.elf"], cpu="qemu64,+svm,+npt,+xsave"))
         boot_check(r, c, QEMU_BOOT_S)
         r.check(r.name + "-backend", lambda: require("virtualization: SVM+NPT" in c.command("info", QEMU_CMD_S),
                                                      "not SVM+NPT"))
