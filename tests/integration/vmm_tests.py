@@ -124,7 +124,7 @@ def all_checks(r, c, t, why, window_s):
 def t_svm(r):
     with Console(r.name, r.logdir) as c:
         r.console = c
-        c.start(qemu_argv("512M", ["-kernel", r.build + "/shoal.elf"], cpu="qemu64,+svm,+npt,+xsave"))
+        c.start(qemu_argv("512M", ["-kernel", r.build + "/shoal.elf"], cpu="EPYC"))   # EPYC: SVM, NPT and XSAVE under TCG
         boot_check(r, c, QEMU_BOOT_S)
         r.check(r.name + "-backend", lambda: require("virtualization: SVM+NPT" in c.command("info", QEMU_CMD_S),
                                                      "not SVM+NPT"))
