@@ -33,9 +33,8 @@ static int on_none(struct vcpu *v, struct vm_exit *ex)
 static int on_hlt(struct vcpu *v, struct vm_exit *ex)
 {
     vcpu_skip(v, ex);
-    for (int w = 0; w < 4; w++)
-        if (v->irq_pending[w] && (v->regs.rflags & RFLAGS_IF))
-            return 0;    /* an interrupt is already waiting: HLT falls through */
+    if (vcpu_irq_waiting(v) && (v->regs.rflags & RFLAGS_IF))
+        return 0;        /* an interrupt is already waiting: HLT falls through */
     v->halted = 1;
     return 1;
 }

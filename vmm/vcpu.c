@@ -6,12 +6,70 @@
 
 #define RFLAGS_IF (1u << 9)
 
-static int highest_irq(const struct vcpu *v)
+static int bitmap_highest(const struct vcpu *v)
 {
     for (int w = 3; w >= 0; w--)
         if (v->irq_pending[w])
             return w * 64 + 63 - __builtin_clzll(v->irq_pending[w]);
     return -1;
+}
+
+/* The highest vector waiting for v: from its VM's interrupt chip, or the direct bitmap. */
+static int highest_irq(struct vcpu *v)
+{
+    const struct irq_chip *c = v->vm->irqchip;
+    return c ? c->pending(v) : bitmap_highest(v);
+}
+
+static void irq_taken(struct vcpu *v, int vec)
+{
+    const struct irq_chip *c = v->vm->irqchip;
+    if (c)
+        c->accept(v, vec);
+    else
+        __atomic_fetch_and(&v->irq_pending[vec / 64], ~(1ull << (vec % 64)), __ATOMIC_SEQ_CST);
+}
+
+int vcpu_irq_waiting(struct vcpu *v)
+{
+    return highest_irq(v) >= 0;
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+    if ((v->regs.rflags & RFLAGS_IF) && !v->wait_sipi)
+        v->halted = 0;
+}
+
+void vcpu_init_signal(struct vcpu *v)
+{
+    v->wait_sipi = 1;
+    v->halted = 1;
+}
+
+void vcpu_sipi(struct vcpu *v, uint8_t vector)
+{
+    struct guest_regs *r = &v->regs;
+    if (!v->wait_sipi)
+        return;                          /* only a CPU waiting after INIT takes a SIPI */
+    vcpu_sync_full(v);
+    for (int i = 0; i < GPR_COUNT; i++)
+        r->gpr[i] = 0;
+    r->cs = (struct seg){ (uint16_t)(vector << 8), 0x9B, 0xffff, (uint64_t)vector << 12 };
+    r->ds = r->es = r->fs = r->gs = r->ss = (struct seg){ 0, 0x93, 0xffff, 0 };
+    r->tr = (struct seg){ 0, 0x8B, 0xffff, 0 };
+    r->ldtr = (struct seg){ 0, 0x82, 0xffff, 0 };
+    r->gdtr_base = r->idtr_base = 0;
+    r->gdtr_limit = r->idtr_limit = 0xffff;
+    r->rip = 0;
+    r->rflags = 0x2;
+    r->cr0 = 0x60000010;                 /* reset value: CD, NW, ET */
+    r->cr2 = r->cr3 = r->cr4 = r->efer = 0;
+    r->xcr0 = 1;
+    vcpu_put_full(v);
+    v->exc_pending = 0;
+    v->wait_sipi = 0;
+    v->halted = 0;
 }
 
 void vcpu_raise_irq(struct vcpu *v, uint8_t vector)
@@ -40,7 +98,7 @@ static void deliver_events(struct vcpu *v)
     if (hvm->irq_ready(v->hw)) {
         struct hvm_event ev = { (uint8_t)vec, EVENT_EXTINT, 0, 0 };
         if (hvm->inject_event(v->hw, &ev) == 0)
-            __atomic_fetch_and(&v->irq_pending[vec / 64], ~(1ull << (vec % 64)), __ATOMIC_SEQ_CST);
+            irq_taken(v, vec);
         hvm->irq_window(v->hw, 0);
     } else {
         hvm->irq_window(v->hw, 1);       /* exit as soon as the guest can take it */

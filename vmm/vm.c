@@ -56,7 +56,7 @@ static int add_vcpus(struct vm *vm, int n, const struct guest_regs *regs)
         v->id = i;
         v->regs = *regs;
         v->full_valid = 1;
-        v->halted = i > 0;               /* application processors wait for a start signal */
+        v->halted = v->wait_sipi = i > 0;   /* application processors wait for INIT/SIPI */
         vm->vcpu[vm->nvcpus++] = v;
         if (hvm->vcpu_init(vm->hw, regs, &v->hw))
             return -ENOMEM;
@@ -105,9 +105,22 @@ struct vm *vm_create(const char *name, uint64_t mem_size, int nvcpus, const stru
     return vm;
 }
 
+int vm_on_destroy(struct vm *vm, void (*fn)(struct vm *vm, void *arg), void *arg)
+{
+    if (vm->ncleanup == (int)(sizeof(vm->cleanup) / sizeof(vm->cleanup[0])))
+        return -ENOSPC;
+    vm->cleanup[vm->ncleanup].fn = fn;
+    vm->cleanup[vm->ncleanup++].arg = arg;
+    return 0;
+}
+
 void vm_destroy(struct vm *vm)
 {
     testdev_detach(vm);                  /* first: its timers point at the vCPUs */
+    while (vm->ncleanup > 0) {           /* devices, newest first: they may point at vCPUs and memory */
+        vm->ncleanup--;
+        vm->cleanup[vm->ncleanup].fn(vm, vm->cleanup[vm->ncleanup].arg);
+    }
     for (int i = 0; i < VM_MAX; i++)
         if (vms[i] == vm)
             vms[i] = NULL;
@@ -135,4 +148,16 @@ void vm_stop(struct vm *vm, int dump, const char *fmt, ...)
     if (dump)
         for (int i = 0; i < vm->nvcpus; i++)
             vcpu_dump(vm->vcpu[i]);
+}
+
+void vm_irq_set(struct vm *vm, int gsi, int level)
+{
+    if (vm->irqchip)
+        vm->irqchip->set_gsi(vm, gsi, level);
+}
+
+void vm_irq_pulse(struct vm *vm, int gsi)
+{
+    vm_irq_set(vm, gsi, 1);
+    vm_irq_set(vm, gsi, 0);
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include "arch/x86/hvm.h"
 #include "vmm/regs.h"
+#include "vmm/irq.h"
 
 #define VM_MAX        16
 #define VCPU_MAX      4
@@ -23,7 +24,9 @@ struct vcpu {
     struct guest_regs regs;          /* GPRs, RIP, RFLAGS always current; the rest after vcpu_sync_full */
     int full_valid;                  /* regs holds the full state */
     int halted;
-    uint64_t irq_pending[4];         /* 256-bit vector bitmap */
+    int wait_sipi;                   /* after INIT: halted until a startup IPI */
+    uint64_t irq_pending[4];         /* 256-bit vector bitmap (VMs without an interrupt chip) */
+    void *lapic;                     /* the vCPU's local APIC model, when the VM has one */
     struct hvm_event exc;            /* pending exception */
     int exc_pending;
     uint64_t run_ns;                 /* time spent in the guest */
@@ -73,7 +76,14 @@ struct vm {
     int outlen;
     void *testdev;                   /* test devices of test guests */
     const char *guest;               /* what it runs */
+    const struct irq_chip *irqchip;  /* interrupt routing (NULL: test guests' direct vectors) */
+    void *platform;                  /* the guest platform's devices (vmm/platform.h), when it has them */
+    struct vm_cleanup { void (*fn)(struct vm *vm, void *arg); void *arg; } cleanup[16];
+    int ncleanup;
 };
+
+/* Run fn(vm, arg) when vm is destroyed (before its memory and vCPUs go), newest first. -ENOSPC when full. */
+int vm_on_destroy(struct vm *vm, void (*fn)(struct vm *vm, void *arg), void *arg);
 
 /*
  * Create a VM named name with mem_size bytes of RAM (rounded up to 2 MiB) and nvcpus vCPUs whose
@@ -108,6 +118,14 @@ struct mmio_range *vm_find_mmio(struct vm *vm, uint64_t gpa);
 
 /* Raise an external interrupt vector on vcpu (wakes it from HLT). Safe from timer callbacks. */
 void vcpu_raise_irq(struct vcpu *v, uint8_t vector);
+/* Something for v became deliverable (its LAPIC accepted an interrupt): end HLT if the guest can take it. */
+void vcpu_kick(struct vcpu *v);
+/* 1 when an interrupt is waiting for v (whether or not the guest can take it now). */
+int vcpu_irq_waiting(struct vcpu *v);
+/* INIT: v waits for a startup IPI (SDM 3A 8.4.4). */
+void vcpu_init_signal(struct vcpu *v);
+/* Startup IPI: v starts in real mode at vector * 4 KiB (CS = vector << 8, IP = 0), if it waits for one. */
+void vcpu_sipi(struct vcpu *v, uint8_t vector);
 /* Queue an exception for the next entry. */
 void vcpu_queue_exception(struct vcpu *v, uint8_t vector, int has_error, uint32_t error);
 /* Load the full register state from the backend into v->regs (segments, control registers). */
