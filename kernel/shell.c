@@ -16,6 +16,14 @@ static void (*poll_hooks[8])(void);
 static int npoll;
 static int (*pollers[8])(void);
 static int npollers;
+static int (*divert_fn)(int c, void *arg);
+static void *divert_arg;
+
+void shell_divert_input(int (*fn)(int c, void *arg), void *arg)
+{
+    divert_arg = arg;
+    divert_fn = fn;
+}
 
 int shell_register(const struct shell_cmd *cmd)
 {
@@ -171,6 +179,13 @@ void shell_loop(void)
                 __asm__ volatile("sti; hlt" ::: "memory");
             else
                 __asm__ volatile("pause");
+            continue;
+        }
+        if (divert_fn) {
+            if (divert_fn(c, divert_arg)) {
+                divert_fn = NULL;
+                kprintf("\nshoal> ");
+            }
             continue;
         }
         if (lineedit_feed(&editor, c)) {

@@ -34,6 +34,12 @@ void shell_init(void);
 void shell_loop(void) __attribute__((noreturn));
 /* Print a command's usage line as a one-line error; returns -EINVAL for the caller to pass on. */
 int shell_usage(const char *name);
+/*
+ * Divert console input: while set, every input byte goes to fn instead of the line editor (a guest
+ * console attached with `vm console`). fn returns nonzero to detach; the prompt then comes back.
+ */
+void shell_divert_input(int (*fn)(int c, void *arg), void *arg);
+
 /* Let the shell loop call fn on every idle turn (I/O polling); at most 8 hooks. */
 int shell_add_poll(void (*fn)(void));
 /*

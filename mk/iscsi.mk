@@ -9,9 +9,10 @@ ISCSI_HDRS     := $(wildcard net/iscsi/*.h kernel/*.h blk/*.h tools/iscsi/*.h te
 
 # The tool is built optimised without sanitizers (it is benchmarked); the unit and fuzz builds carry them.
 ISCSI_TOOL_FLAGS := -std=c11 -D_GNU_SOURCE -DSHOAL_HOST -O2 -g -Wall -Wextra -Werror -I.
-$(BUILD)/iscsi-read: tools/iscsi/iscsi_read.c tools/iscsi/posix.c $(ISCSI_HOST_LIB) blk/blk.c $(ISCSI_HDRS)
+ISCSI_TOOL_SRC   := tools/iscsi/iscsi_read.c tools/iscsi/posix.c tools/iscsi/perf.c
+$(BUILD)/iscsi-read: $(ISCSI_TOOL_SRC) $(ISCSI_HOST_LIB) blk/blk.c $(ISCSI_HDRS)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(ISCSI_TOOL_FLAGS) -o $@ tools/iscsi/iscsi_read.c tools/iscsi/posix.c $(ISCSI_HOST_LIB) blk/blk.c
+	$(HOSTCC) $(ISCSI_TOOL_FLAGS) -o $@ $(ISCSI_TOOL_SRC) $(ISCSI_HOST_LIB) blk/blk.c
 
 $(BUILD)/unit/iscsi_tests: $(wildcard tests/unit/test_iscsi_*.c tests/unit/test_crypto.c) $(ISCSI_HOST_LIB) \
                            blk/blk.c tests/unit/test_main.c $(ISCSI_HDRS)

@@ -115,6 +115,10 @@ static int vm_control(const char *sub, struct vm *vm)
     } else if (!strcmp(sub, "stop")) {
         if (vm->state == VM_RUNNING)
             vm->state = VM_PAUSED;
+    } else if (!strcmp(sub, "console")) {
+        return vm_console_attach(vm);
+    } else if (!strcmp(sub, "log")) {
+        return vm_console_log(vm);
     } else if (!strcmp(sub, "destroy")) {
         kprintf("vm %s destroyed\n", vm->name);
         vm_destroy(vm);
@@ -136,11 +140,11 @@ static int cmd_vm(int argc, char **argv)
     if (!strcmp(argv[1], "create"))
         return vm_create_cmd(argc, argv);
     if (argc != 3 || (strcmp(argv[1], "start") && strcmp(argv[1], "stop") && strcmp(argv[1], "destroy") &&
-                      strcmp(argv[1], "stats")))
+                      strcmp(argv[1], "stats") && strcmp(argv[1], "console") && strcmp(argv[1], "log")))
         return shell_usage("vm");
     if (!(vm = named(argc, argv)))
         return -ENOENT;
     return vm_control(argv[1], vm);
 }
-SHELL_COMMAND("vm", "create NAME guest=TESTGUEST [mem=64M] | start|stop|destroy|stats NAME | list",
+SHELL_COMMAND("vm", "create NAME guest=TESTGUEST [mem=64M] | start|stop|destroy|stats|console|log NAME | list",
               "create and control virtual machines", cmd_vm);

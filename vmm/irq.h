@@ -17,6 +17,10 @@ struct irq_chip {
     int (*pending)(struct vcpu *v);
     /* v's CPU is taking vector (injected): move it from IRR to ISR. */
     void (*accept)(struct vcpu *v, int vector);
+    /* The x2APIC, TSC-deadline and APIC-base MSRs: 0 when handled, -ENOENT when not the chip's,
+     * another negative errno to give the guest #GP. */
+    int (*msr_read)(struct vcpu *v, uint32_t msr, uint64_t *val);
+    int (*msr_write)(struct vcpu *v, uint32_t msr, uint64_t val);
     void *ctx;
 };
 

@@ -2,6 +2,7 @@
 #include "vmm/exits.h"
 #include "arch/x86/cpu.h"
 #include "kernel/log.h"
+#include "kernel/errno.h"
 
 #define MSR_TSC             0x10
 #define MSR_PLATFORM_ID     0x17
@@ -44,12 +45,27 @@ static int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
     }
 }
 
+/* The interrupt chip's MSRs first (x2APIC, TSC deadline, APIC base), then shoal's own list. */
+static int chip_read(struct vcpu *v, uint32_t msr, uint64_t *val)
+{
+    const struct irq_chip *c = v->vm->irqchip;
+    int rc = c && c->msr_read ? c->msr_read(v, msr, val) : -ENOENT;
+    return rc == -ENOENT ? msr_read(v, msr, val) : rc;
+}
+
+static int chip_write(struct vcpu *v, uint32_t msr, uint64_t val)
+{
+    const struct irq_chip *c = v->vm->irqchip;
+    int rc = c && c->msr_write ? c->msr_write(v, msr, val) : -ENOENT;
+    return rc == -ENOENT ? msr_write(v, msr, val) : rc;
+}
+
 int exit_msr(struct vcpu *v, struct vm_exit *ex)
 {
     uint32_t msr = (uint32_t)v->regs.gpr[GPR_RCX];
     uint64_t val;
     if (ex->code == EXIT_MSR_READ) {
-        if (msr_read(v, msr, &val) < 0) {
+        if (chip_read(v, msr, &val) < 0) {
             log_debug("vm %s: rdmsr %#x: #GP", v->vm->name, msr);
             vcpu_queue_exception(v, 13, 1, 0);
             return 0;
@@ -58,7 +74,7 @@ int exit_msr(struct vcpu *v, struct vm_exit *ex)
         v->regs.gpr[GPR_RDX] = val >> 32;
     } else {
         val = (v->regs.gpr[GPR_RAX] & 0xffffffffu) | (v->regs.gpr[GPR_RDX] << 32);
-        if (msr_write(v, msr, val) < 0) {
+        if (chip_write(v, msr, val) < 0) {
             log_debug("vm %s: wrmsr %#x <- %#llx: #GP", v->vm->name, msr, (unsigned long long)val);
             vcpu_queue_exception(v, 13, 1, 0);
             return 0;

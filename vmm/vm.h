@@ -78,6 +78,9 @@ struct vm {
     const char *guest;               /* what it runs */
     const struct irq_chip *irqchip;  /* interrupt routing (NULL: test guests' direct vectors) */
     void *platform;                  /* the guest platform's devices (vmm/platform.h), when it has them */
+    void (*console_rx)(void *dev, char c);   /* the guest UART's receive side, when it has one */
+    void *console_dev;
+    struct vm_console *console;       /* output ring (vmm/console.c) */
     struct vm_cleanup { void (*fn)(struct vm *vm, void *arg); void *arg; } cleanup[16];
     int ncleanup;
 };
@@ -145,4 +148,13 @@ const char *exit_name(int code);
 int hypercall_handle(struct vcpu *v);
 /* Guest console output (hypercall print): emitted line by line, prefixed with the VM name. */
 void vm_console_put(struct vm *vm, const char *s, size_t n);
+/*
+ * A byte from the guest's serial console (its UART's transmitter): kept in the VM's ring (`vm log`),
+ * echoed raw when the shell is attached to it (`vm console`), else shown line by line as "[vm] ...".
+ */
+void vm_console_out(struct vm *vm, char c);
+/* `vm console`: divert the shell's input to the guest UART until Ctrl-]. 0 or -ENODEV (no UART). */
+int vm_console_attach(struct vm *vm);
+/* `vm log`: print the VM's console ring. */
+int vm_console_log(struct vm *vm);
 #endif
