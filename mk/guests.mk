@@ -1,24 +1,31 @@
-# Test guests: tests/guests/NAME{16,32,64}.S assembled into flat images and linked into the kernel
-# through a generated table (vmm/testguest.h), so `vm create X guest=NAME` needs no module.
+# Test guests: each tests/guests/NAME.S names the CPU modes it is built for in a "guest modes: 16 32 64"
+# comment and becomes one flat image per mode (NAME16, NAME32, NAME64); a file without that line but
+# named NAME16/32/64.S is built for that one mode. A generated table links them into the kernel
+# (vmm/testguest.h), so `vm create X guest=NAME32` needs no module.
 
 GUEST_SRC := $(sort $(wildcard tests/guests/*.S))
-GUEST_BIN := $(patsubst tests/guests/%.S,$(BUILD)/guests/%.bin,$(GUEST_SRC))
 GUEST_AS  := $(CC) -c -x assembler-with-cpp -I. -Wa,--noexecstack
+# mode -> linker emulation, load address, assembler flag
+GUEST_LD_16 := -m elf_i386 -Ttext=0x8000
+GUEST_LD_32 := -m elf_i386 -Ttext=0x10000
+GUEST_LD_64 := -m elf_x86_64 -Ttext=0x10000
+GUEST_CC_16 := -m32
+GUEST_CC_32 := -m32
+GUEST_CC_64 :=
 
-$(BUILD)/guests/%16.bin: tests/guests/%16.S tests/guests/guest.h
-	@mkdir -p $(dir $@)
-	$(GUEST_AS) -m32 -DMODE=16 $< -o $(@:.bin=.o)
-	$(LD) -m elf_i386 -Ttext=0x8000 --oformat binary -o $@ $(@:.bin=.o)
+guest_modes = $(or $(shell sed -n 's/.*guest modes: *\([0-9 ]*[0-9]\).*/\1/p' $(1) | head -n 1), \
+                   $(patsubst %,%,$(filter 16 32 64,$(shell echo $(basename $(notdir $(1))) | sed 's/.*\(..\)$$/\1/'))))
+guest_name = $(basename $(notdir $(1)))$(if $(shell grep -q 'guest modes:' $(1) && echo y),$(2))
 
-$(BUILD)/guests/%32.bin: tests/guests/%32.S tests/guests/guest.h
-	@mkdir -p $(dir $@)
-	$(GUEST_AS) -m32 -DMODE=32 $< -o $(@:.bin=.o)
-	$(LD) -m elf_i386 -Ttext=0x10000 --oformat binary -o $@ $(@:.bin=.o)
-
-$(BUILD)/guests/%64.bin: tests/guests/%64.S tests/guests/guest.h
-	@mkdir -p $(dir $@)
-	$(GUEST_AS) -DMODE=64 $< -o $(@:.bin=.o)
-	$(LD) -m elf_x86_64 -Ttext=0x10000 --oformat binary -o $@ $(@:.bin=.o)
+# One image: $(1) source, $(2) mode.
+define GUEST_RULE
+$(BUILD)/guests/$(call guest_name,$(1),$(2)).bin: $(1) tests/guests/guest.h
+	@mkdir -p $$(dir $$@)
+	$$(GUEST_AS) $$(GUEST_CC_$(2)) -DMODE=$(2) $$< -o $$(@:.bin=.o)
+	$$(LD) $$(GUEST_LD_$(2)) --oformat binary -o $$@ $$(@:.bin=.o)
+GUEST_BIN += $(BUILD)/guests/$(call guest_name,$(1),$(2)).bin
+endef
+$(foreach f,$(GUEST_SRC),$(foreach m,$(call guest_modes,$(f)),$(eval $(call GUEST_RULE,$(f),$(m)))))
 
 $(BUILD)/guests/table.S: $(GUEST_BIN) mk/guests.mk
 	@mkdir -p $(dir $@)

@@ -1,6 +1,7 @@
 /* The `vm` shell command: create, start, stop, destroy, list, stats. */
 #include "vmm/vm.h"
 #include "vmm/testguest.h"
+#include "vmm/testdev.h"
 #include "kernel/shell.h"
 #include "kernel/printf.h"
 #include "kernel/kstring.h"
@@ -89,6 +90,10 @@ static int vm_list(void)
 
 static int vm_stats(struct vm *vm)
 {
+    char dev[64];
+    testdev_describe(vm, dev, sizeof(dev));
+    if (dev[0])
+        kprintf("%s\n", dev);
     kprintf("vm %s: %s%s%s, %llu exits\n", vm->name, state_name(vm->state), vm->stop_reason[0] ? ": " : "",
             vm->stop_reason, (unsigned long long)vm->exits_total);
     for (int i = 0; i < vm->nvcpus; i++) {

@@ -5,6 +5,7 @@
 #include "kernel/time.h"
 #include "kernel/kstring.h"
 #include "kernel/errno.h"
+#include "kernel/printf.h"
 
 struct testdev {
     uint32_t echo;
@@ -67,6 +68,14 @@ int testdev_attach(struct vm *vm)
     if (!rc)
         rc = vm_register_mmio(vm, &regs);
     return rc;
+}
+
+void testdev_describe(struct vm *vm, char *buf, int size)
+{
+    struct testdev *t = vm->testdev;
+    buf[0] = 0;
+    if (t)
+        ksnprintf(buf, (size_t)size, "testdev: echo %u, writes %u", t->echo, t->writes);
 }
 
 void testdev_detach(struct vm *vm)

@@ -1,4 +1,4 @@
-/* Test guest: WBINVD and INVD complete; XSETBV accepts a valid XCR0 (read back by XGETBV) and #GPs bad ones. */
+/* Test guest: WBINVD and INVD complete; XSETBV accepts a valid XCR0 (read back by XGETBV) and #GPs bad ones. guest modes: 32 */
 #include "tests/guests/guest.h"
 guest_main:
     HANDLE(13, on_gp)

@@ -3,6 +3,7 @@
  * writes at the host physical address of another VM's RAM (as its own guest-physical address), then
  * touches the first byte past its RAM: shoal must stop it there, with the other VM untouched.
  * ESI holds the RAM size (set by shoal when it creates test guests).
+ * guest modes: 32
  */
 #include "tests/guests/guest.h"
 #define PATTERN 0x5a0fc3e1

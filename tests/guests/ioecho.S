@@ -1,4 +1,4 @@
-/* Test guest (real mode): port I/O to the echo device at 0x500 in every width; unclaimed ports read all ones. */
+/* Test guest: port I/O to the echo device at 0x500 in every width; unclaimed ports read all ones. guest modes: 16 32 */
 #include "tests/guests/guest.h"
 guest_main:
     mov $0x500, %dx

@@ -1,6 +1,7 @@
 /*
  * Test guest: isolation victim. Fills its RAM above 1 MiB with a pattern, then every 200 ms verifies
  * all of it and reports the round (report 2=N); a mismatch reports its address (report 3) and exits 1.
+ * guest modes: 32
  */
 #include "tests/guests/guest.h"
 #define PATTERN 0x3c3ca5a5

@@ -1,4 +1,4 @@
-/* Test guest: asks shoal to make its own state illegal (HC_BADSTATE); the next VM entry must fail cleanly. */
+/* Test guest: asks shoal to make its own state illegal (HC_BADSTATE); the next VM entry must fail cleanly. guest modes: 32 */
 #include "tests/guests/guest.h"
 guest_main:
     PRINT(msg, msg_end - msg)

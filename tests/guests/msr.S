@@ -1,4 +1,4 @@
-/* Test guest: MSRs: EFER reads back LME|LMA, PAT writes are accepted, an unknown MSR raises #GP. */
+/* Test guest: MSRs: EFER reads back LME|LMA, PAT writes are accepted, an unknown MSR raises #GP. guest modes: 64 */
 #include "tests/guests/guest.h"
 guest_main:
     HANDLE(13, on_gp)

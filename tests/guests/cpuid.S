@@ -1,4 +1,4 @@
-/* Test guest: CPUID as shoal presents it: hypervisor bit set, VMX and SVM hidden, shoal's signature leaf. */
+/* Test guest: CPUID as shoal presents it: hypervisor bit set, VMX and SVM hidden, the signature leaf. guest modes: 16 32 64 */
 #include "tests/guests/guest.h"
 guest_main:
     mov $1, %eax

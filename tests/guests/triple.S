@@ -1,4 +1,4 @@
-/* Test guest: a triple fault (empty IDT, then an exception): the VM must stop, the host must not. */
+/* Test guest: a triple fault (empty IDT, then an exception): the VM must stop, the host must not. guest modes: 32 */
 #include "tests/guests/guest.h"
 guest_main:
     PRINT(msg, msg_end - msg)

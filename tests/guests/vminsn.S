@@ -1,4 +1,4 @@
-/* Test guest: VMX and SVM instructions are invisible to guests: VMXON and VMRUN both raise #UD. */
+/* Test guest: VMX and SVM instructions are invisible to guests: VMXON and VMRUN both raise #UD. guest modes: 32 */
 #include "tests/guests/guest.h"
 guest_main:
     HANDLE(6, on_ud)
