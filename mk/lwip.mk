@@ -40,4 +40,4 @@ lwip-fetch: $(LWIP_STAMP)
 TEST_TIERS += test-net
 .PHONY: test-net
 test-net: $(BUILD)/shoal.elf
-	@$(PYTHON) tests/integration/net_test.py $(BUILD)/shoal.elf
+	@$(PYTHON) tests/integration/net_test.py --build $(BUILD) --jobs 2
