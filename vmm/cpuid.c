@@ -37,6 +37,13 @@ static struct cpuid_regs filtered(struct vcpu *v, uint32_t leaf, uint32_t sub)
         if (v->regs.cr4 & CR4_OSXSAVE)
             r.ecx |= 1u << 27;
         r.ebx = (r.ebx & 0x0000ffffu) | ((uint32_t)v->vm->nvcpus << 16) | ((uint32_t)v->id << 24);
+        /* x2APIC (21) and TSC-deadline (24) exist only as vmm/dev/lapic.c models them */
+        r.ecx &= ~((1u << 21) | (1u << 24));
+        if (v->lapic)
+            r.ecx |= (1u << 21) | (1u << 24);
+        break;
+    case 0xB:                                                          /* x2APIC ID of this vCPU */
+        r.edx = (uint32_t)v->id;
         break;
     case 0xA:                                                          /* no performance counters */
         r.eax = r.ebx = r.ecx = r.edx = 0;

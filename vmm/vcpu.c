@@ -127,6 +127,7 @@ void vcpu_run_slice(struct vcpu *v, uint64_t slice_ns)
 
     while (vm->state == VM_RUNNING && !v->halted) {
         uint64_t t0 = time_ns();
+        vm->running = v;
         deliver_events(v);
         hvm_load_xcr0(v->regs.xcr0);
         if (hvm->vcpu_run(v->hw, &v->regs, &ex, end > t0 ? end - t0 : 0) < 0) {

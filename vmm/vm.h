@@ -77,6 +77,8 @@ struct vm {
     void *testdev;                   /* test devices of test guests */
     const char *guest;               /* what it runs */
     const struct irq_chip *irqchip;  /* interrupt routing (NULL: test guests' direct vectors) */
+    struct vcpu *running;            /* the vCPU whose exits are being handled (MMIO of per-CPU devices) */
+    void (*reset)(struct vm *vm);    /* the guest asked for a reset (i8042 0xFE); NULL: stop the VM */
     void *platform;                  /* the guest platform's devices (vmm/platform.h), when it has them */
     void (*console_rx)(void *dev, char c);   /* the guest UART's receive side, when it has one */
     void *console_dev;

@@ -1,0 +1,33 @@
+/* 16550A UART model: state record and entry points shared with its unit tests. */
+#ifndef SHOAL_VMM_NS16550_H
+#define SHOAL_VMM_NS16550_H
+#include <stdint.h>
+#include "vmm/dev/snapshot.h"
+
+struct vm;
+
+#define UART_FIFO 16
+#define UART_STATE_VERSION 1
+
+struct ns16550_state {
+    uint8_t rx[UART_FIFO];           /* receive FIFO (one entry used when FIFOs are off) */
+    uint8_t rx_head, rx_count;
+    uint8_t ier, lcr, mcr, lsr, msr, scr, fcr, dll, dlm;
+    uint8_t thr_int;                 /* THRE interrupt pending (cleared by reading IIR or writing THR) */
+    uint8_t irq_level;               /* what the GSI was last set to */
+};
+
+struct ns16550 {
+    struct ns16550_state s;
+    struct vm *vm;
+    int gsi;
+};
+
+/* Register access at offset off (0-7) of the UART. Always 0 (the UART never stops the VM). */
+int ns16550_in(void *dev, uint16_t off, int size, uint32_t *val);
+int ns16550_out(void *dev, uint16_t off, int size, uint32_t val);
+/* A byte arriving on the serial line (the host's `vm console`): into the RX FIFO, overrun when full. */
+void ns16550_rx(void *dev, char c);
+/* Save or restore the UART's state (see vmm/dev/snapshot.h). */
+void ns16550_snapshot(struct ns16550_state *st, struct snap *s);
+#endif
