@@ -1,5 +1,6 @@
 /* The host NIC as lwIP's netif: NIC selection, boot configuration (ip=, gw=, dns=, nic=), polling. */
 #include "net/net.h"
+#include "net/vswitch.h"
 #include "lwip/init.h"
 #include "lwip/netif.h"
 #include "lwip/dhcp.h"
@@ -26,6 +27,12 @@ static int lwip_ready, polling, use_dhcp = 1, last_link = -1;
 static uint64_t next_link_check;
 static char cfg_ip[16], cfg_gw[16], cfg_dns[16], cfg_nic[16];
 static int cfg_prefix = 24;
+/* The virtual switch sits between the NIC and lwIP: both are ports (net/vswitch.c). Frames the switch
+ * hands to lwIP wait in a small ring until net_poll (lwIP runs only in the poll context). */
+static int nic_port = -1, lwip_port = -1, nic_tx_failed;
+#define LWIP_RXQ 32
+static struct pbuf *lwip_rxq[LWIP_RXQ];
+static unsigned lwip_rxq_head, lwip_rxq_tail;
 
 /* Strict dotted quad: exactly four decimal parts 0-255 (ip4addr_aton also takes "1.2.3"). */
 static int parse_ipv4(const char *str, ip4_addr_t *out)
@@ -111,12 +118,45 @@ static err_t host_linkoutput(struct netif *nif, struct pbuf *p)
         return ERR_BUF;
     }
     pbuf_copy_partial(p, frame, p->tot_len, 0);
-    if (host_nic->ops->send(host_nic, frame, p->tot_len) < 0) {
+    nic_tx_failed = 0;
+    vswitch_input(vswitch_default(), lwip_port, frame, p->tot_len);
+    if (nic_tx_failed) {                /* the NIC's ring was full: let lwIP know, as before the switch */
         LINK_STATS_INC(link.drop);
         return ERR_MEM;
     }
     LINK_STATS_INC(link.xmit);
     return ERR_OK;
+}
+
+/* Switch -> NIC. */
+static void nic_port_tx(void *ctx, const void *frame, size_t len)
+{
+    (void)ctx;
+    if (host_nic->ops->send(host_nic, frame, len) < 0)
+        nic_tx_failed = 1;
+}
+
+/* Switch -> lwIP: queue a pbuf copy for net_poll. */
+static void lwip_port_tx(void *ctx, const void *frame, size_t len)
+{
+    struct pbuf *p;
+    (void)ctx;
+    if (lwip_rxq_tail - lwip_rxq_head >= LWIP_RXQ || !(p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL))) {
+        LINK_STATS_INC(link.memerr);
+        return;
+    }
+    pbuf_take(p, frame, (u16_t)len);
+    lwip_rxq[lwip_rxq_tail++ % LWIP_RXQ] = p;
+}
+
+static void lwip_rxq_drain(void)
+{
+    while (lwip_rxq_head != lwip_rxq_tail) {
+        struct pbuf *p = lwip_rxq[lwip_rxq_head++ % LWIP_RXQ];
+        LINK_STATS_INC(link.recv);
+        if (host_if.input(p, &host_if) != ERR_OK)
+            pbuf_free(p);
+    }
 }
 
 static err_t host_netif_init(struct netif *nif)
@@ -133,20 +173,12 @@ static err_t host_netif_init(struct netif *nif)
     return ERR_OK;
 }
 
-/* NIC -> lwIP: copy the frame into a pool pbuf (the NIC reuses its buffer right after). */
+/* NIC -> switch (the NIC reuses its buffer right after: the switch's ports copy). */
 static void host_rx(void *arg, const void *frame, size_t len)
 {
-    struct netif *nif = arg;
-    struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);
-    if (!p) {
-        host_nic->stats.rx_drops++;
-        LINK_STATS_INC(link.memerr);
-        return;
-    }
-    pbuf_take(p, frame, (u16_t)len);
-    LINK_STATS_INC(link.recv);
-    if (nif->input(p, nif) != ERR_OK)
-        pbuf_free(p);
+    (void)arg;
+    vswitch_input(vswitch_default(), nic_port, frame, len);
+    lwip_rxq_drain();
 }
 
 static void link_follow(void)
@@ -167,6 +199,7 @@ void net_poll(void)
     if (!lwip_ready || polling)
         return;
     polling = 1;
+    lwip_rxq_drain();                   /* frames guests sent to shoal */
     host_nic->ops->poll(host_nic, host_rx, &host_if, 256);
     sys_check_timeouts();
     uint64_t now = time_ns();
@@ -279,6 +312,8 @@ static int net_init(void)
     const uint8_t *m = host_nic->mac;
     log_info("net: %s at %02x:%02x.%x, MAC %02x:%02x:%02x:%02x:%02x:%02x", host_nic->model,
              host_nic->pci->bus, host_nic->pci->dev, host_nic->pci->fn, m[0], m[1], m[2], m[3], m[4], m[5]);
+    nic_port = vswitch_port_add(vswitch_default(), host_nic->model, nic_port_tx, NULL);
+    lwip_port = vswitch_port_add(vswitch_default(), "shoal", lwip_port_tx, NULL);
     lwip_init();
     netif_add(&host_if, IP4_ADDR_ANY4, IP4_ADDR_ANY4, IP4_ADDR_ANY4, NULL, host_netif_init, ethernet_input);
     netif_set_default(&host_if);

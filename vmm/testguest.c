@@ -2,6 +2,9 @@
 #include "vmm/testguest.h"
 #include "vmm/testdev.h"
 #include "vmm/vm.h"
+#include "vmm/dev/devices.h"
+#include "blk/ram.h"
+#include "blk/blk.h"
 #include "kernel/kstring.h"
 #include "kernel/errno.h"
 
@@ -66,6 +69,37 @@ static int build_page_tables(struct vm *vm)
     return 0;
 }
 
+static void ramdisk_release(struct vm *vm, void *disk)
+{
+    (void)vm;
+    ramdisk_destroy(disk);
+}
+
+int testguest_attach_virtio(struct vm *vm)
+{
+    uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x5e, 0x00, (uint8_t)vm->id };
+    struct blk_dev *disk = ramdisk_create(NULL, 64 << 10, 0);
+    int rc;
+    if (!disk)
+        return -ENOMEM;
+    if ((rc = vm_on_destroy(vm, ramdisk_release, disk)) < 0) {
+        ramdisk_destroy(disk);
+        return rc;
+    }
+    if ((rc = virtio_blk_attach(vm, 0, disk)) < 0)
+        return rc;
+    return virtio_net_attach(vm, 1, mac);
+}
+
+/* Guests named *virtio* drive virtio devices: they always get them. */
+static int wants_virtio(const struct test_guest *g)
+{
+    for (const char *s = g->name; *s; s++)
+        if (!strncmp(s, "virtio", 6))
+            return 1;
+    return 0;
+}
+
 struct vm *testguest_create(const char *name, const struct test_guest *g, uint64_t mem, int *err)
 {
     struct guest_regs regs;
@@ -83,6 +117,8 @@ struct vm *testguest_create(const char *name, const struct test_guest *g, uint64
         *err = build_page_tables(vm);
     if (!*err)
         *err = testdev_attach(vm);
+    if (!*err && wants_virtio(g))
+        *err = testguest_attach_virtio(vm);
     if (*err) {
         vm_destroy(vm);
         return NULL;

@@ -15,6 +15,9 @@ extern const uint64_t test_guest_count;
 
 const struct test_guest *testguest_find(const char *name);
 struct vm;
+/* Give a test VM a virtio-blk over a 64 KiB RAM disk (slot 0) and a virtio-net (slot 1); 0 or negative
+ * errno (the caller destroys the VM). Guests named *virtio* get them from testguest_create. */
+int testguest_attach_virtio(struct vm *vm);
 /* Create VM name running test guest g with mem bytes of RAM. NULL with *err on failure. */
 struct vm *testguest_create(const char *name, const struct test_guest *g, uint64_t mem, int *err);
 #endif

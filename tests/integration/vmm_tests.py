@@ -116,12 +116,31 @@ def check_fairness(c, t, window_s):
         c.command("vm destroy s%d" % i, t)
 
 
+def check_badvirtio(c, t):
+    """A guest drives virtio-blk with a looping descriptor chain pointing outside RAM, a 4 GiB buffer and
+    a corrupt ring: each bad request fails alone, the ring corruption marks only that device NEEDS_RESET,
+    the guest checks all that from inside and exits 0, and a neighbour VM runs on undisturbed."""
+    run_guest(c, t, "nb", "victim32")
+    c.expect(r"\[nb\] report 2=\d+\n", t, "the neighbour's first verified round")
+    run_guest(c, t, "bv", "badvirtio64")
+    c.expect(r"virtio-blk: malformed descriptor chain at head 0", t, "shoal's message about the bad chain")
+    c.expect(r"virtio slot 0: request ring corrupt: device needs reset", t, "the NEEDS_RESET message")
+    c.expect(r"\[bv\] badvirtio contained", t, "the guest's own verdict")
+    c.expect(r"vm bv stopped: exited with code 0", t, "badvirtio64 to exit with 0")
+    c.expect(r"\[nb\] report 2=\d+\n", t, "the neighbour verifying after the bad guest")
+    out = c.command("vm list", t)
+    require(re.search(r"^nb\s+running", out, re.M), "the neighbour is not running:\n" + out)
+    c.command("vm destroy bv", t)
+    c.command("vm destroy nb", t)
+
+
 def all_checks(r, c, t, why, window_s):
     for guest, marker in SELF_CHECKING:
         r.check("%s-%s" % (r.name, guest), lambda g=guest, m=marker: check_self(c, t, g, m))
     r.check(r.name + "-triple-fault", lambda: check_triple(c, t))
     r.check(r.name + "-failed-entry", lambda: check_bad_entry(c, t, why))
     r.check(r.name + "-isolation-8vms", lambda: check_isolation(c, t))
+    r.check(r.name + "-badvirtio", lambda: check_badvirtio(c, t))
     r.check(r.name + "-fairness", lambda: check_fairness(c, t, window_s))
 
 

@@ -1,0 +1,52 @@
+/* A learning Ethernet switch: guest NICs, the host NIC and shoal's own lwIP netif are its ports. */
+#ifndef SHOAL_NET_VSWITCH_H
+#define SHOAL_NET_VSWITCH_H
+#include <stdint.h>
+#include <stddef.h>
+
+#define VSW_PORTS        32
+#define VSW_TABLE        256                          /* learned MAC addresses */
+#define VSW_AGE_NS       (300ull * 1000000000ull)     /* IEEE 802.1D default ageing time: 300 s */
+#define VSW_FRAME_MAX    1514
+
+/* A port's transmit side: deliver one frame (valid only during the call) to whatever is behind the port. */
+typedef void (*vsw_tx_fn)(void *ctx, const void *frame, size_t len);
+
+struct vsw_port {
+    vsw_tx_fn tx;                  /* NULL: the slot is free */
+    void *ctx;
+    char name[16];
+    uint64_t rx_frames, tx_frames, drops;
+};
+
+struct vsw_entry {
+    uint8_t mac[6];
+    int16_t port;                  /* -1: empty */
+    uint64_t seen_ns;
+};
+
+struct vswitch {
+    struct vsw_port port[VSW_PORTS];
+    struct vsw_entry table[VSW_TABLE];
+    uint64_t age_ns;               /* entries not seen for this long are forgotten */
+    uint64_t floods, unicasts;
+};
+
+/* The switch shoal's NICs share. */
+struct vswitch *vswitch_default(void);
+/* Start with no ports, an empty table and the default ageing time. */
+void vswitch_init(struct vswitch *sw);
+/* Add a port whose frames go to tx(ctx, ...). Returns its number, -EINVAL (no tx), -ENOSPC (full). */
+int vswitch_port_add(struct vswitch *sw, const char *name, vsw_tx_fn tx, void *ctx);
+/* Remove a port and forget every address learned on it. Unknown ports are ignored. */
+void vswitch_port_remove(struct vswitch *sw, int port);
+/*
+ * A frame that entered through port: learn its source address there, then forward it to the port
+ * that learned the destination, or flood it to every other port (broadcast, multicast, unknown or aged
+ * unicast). Frames shorter than an Ethernet header or longer than VSW_FRAME_MAX, from an unknown port,
+ * or addressed back to their own port are dropped (counted). Runs the receivers' tx synchronously.
+ */
+void vswitch_input(struct vswitch *sw, int port, const void *frame, size_t len);
+/* The port that learned mac (and not aged), or -1. */
+int vswitch_lookup(struct vswitch *sw, const uint8_t mac[6]);
+#endif

@@ -1,0 +1,82 @@
+/* The virtio-mmio transport, version 2 (virtio 1.x, 4.2.2): registers, features, queues, status, interrupts. */
+#ifndef SHOAL_VMM_VIRTIO_MMIO_H
+#define SHOAL_VMM_VIRTIO_MMIO_H
+#include <stdint.h>
+#include "vmm/dev/virtqueue.h"
+
+struct vm;
+struct snap;
+
+#define VIRTIO_MMIO_MAGIC     0x74726976u    /* "virt" */
+#define VIRTIO_VENDOR_SHOAL   0x4c414f53u    /* "SOAL" */
+#define VIRTIO_QUEUES_MAX     2
+
+/* Feature bits (6) and status bits (2.1). */
+#define VIRTIO_F_INDIRECT_DESC  28
+#define VIRTIO_F_VERSION_1      32
+#define VIRTIO_STATUS_ACK          1
+#define VIRTIO_STATUS_DRIVER       2
+#define VIRTIO_STATUS_DRIVER_OK    4
+#define VIRTIO_STATUS_FEATURES_OK  8
+#define VIRTIO_STATUS_NEEDS_RESET  64
+#define VIRTIO_STATUS_FAILED       128
+/* InterruptStatus bits (4.2.2). */
+#define VIRTIO_INT_USED    1
+#define VIRTIO_INT_CONFIG  2
+
+/* What a device type adds to the transport. */
+struct virtio_dev_ops {
+    uint32_t device_id;            /* 1 net, 2 block (5) */
+    uint64_t features;             /* offered, besides VERSION_1 and INDIRECT_DESC */
+    int nqueues;
+    /* Device configuration space (offset from 0x100); 0 or negative errno (read gives 0). */
+    int (*cfg_read)(void *dev, uint64_t off, int size, uint64_t *val);
+    /* The driver notified queue q (DRIVER_OK set, q ready). */
+    void (*notify)(void *dev, int q);
+    /* The device was reset by the driver (status 0): drop device-side queue state. */
+    void (*reset)(void *dev);
+};
+
+/* The transport's state: plain data, saved by virtio_mmio_snapshot. */
+struct virtio_mmio_state {
+    uint32_t version;              /* of this record */
+    uint32_t status;
+    uint32_t isr;
+    uint32_t dev_feat_sel, drv_feat_sel;
+    uint32_t queue_sel;
+    uint32_t config_gen;
+    uint32_t pad;
+    uint64_t driver_features;
+    struct vq_state q[VIRTIO_QUEUES_MAX];
+};
+
+struct virtio_mmio {
+    struct virtio_mmio_state st;
+    const struct virtio_dev_ops *ops;
+    void *dev;                     /* the device type's own record */
+    struct vm *vm;
+    int slot, gsi;
+};
+
+/* Register m's window for slot on vm (ops, dev filled by the caller). 0, -EINVAL bad slot, or what
+ * vm_register_mmio returns. */
+int virtio_mmio_register(struct virtio_mmio *m, struct vm *vm, int slot);
+/* 1 when the driver finished setup (DRIVER_OK) and the device is not broken. */
+int virtio_mmio_live(const struct virtio_mmio *m);
+/* Raise InterruptStatus bits and pulse the device's GSI (edge-triggered, active high). */
+void virtio_mmio_interrupt(struct virtio_mmio *m, uint32_t bits);
+/* Used-buffer interrupt for q unless the driver suppressed it. */
+void virtio_mmio_used(struct virtio_mmio *m, int q);
+/* The driver broke the device's rules (a corrupt ring): NEEDS_RESET (2.1.1) and a config interrupt;
+ * the device ignores its queues until reset. why is logged once. */
+void virtio_mmio_fail(struct virtio_mmio *m, const char *why);
+/* MMIO handlers (offsets from the window), exported for tests. 0 or negative errno. */
+int virtio_mmio_read(void *mp, uint64_t off, int size, uint64_t *val);
+int virtio_mmio_write(void *mp, uint64_t off, int size, uint64_t val);
+/* Walk the transport state (save or restore). */
+void virtio_mmio_snapshot(struct virtio_mmio_state *st, struct snap *s);
+/* Each device's snapshot: the transport state, then its own plain-data record (dev as attached).
+ * Requests in flight are not part of it: snapshot a quiesced (paused, no I/O outstanding) device. */
+void virtio_blk_snapshot(void *dev, struct snap *s);
+void virtio_net_snapshot(void *dev, struct snap *s);
+#endif

@@ -1,0 +1,182 @@
+/* virtio-net (virtio 1.x, 5.1) on virtio-mmio: MAC, link status, one rx/tx queue pair on the virtual switch. */
+#include "vmm/dev/devices.h"
+#include "vmm/dev/virtio_mmio.h"
+#include "vmm/dev/snapshot.h"
+#include "vmm/vm.h"
+#include "net/vswitch.h"
+#include "kernel/errno.h"
+#include "kernel/heap.h"
+#include "kernel/kstring.h"
+#include "kernel/log.h"
+#include "kernel/printf.h"
+
+#define VIRTIO_NET_F_MAC     5
+#define VIRTIO_NET_F_STATUS  16
+#define VIRTIO_NET_S_LINK_UP 1
+#define VNET_HDR_LEN         12      /* struct virtio_net_hdr with num_buffers: always, with VERSION_1 (5.1.6) */
+#define VNET_RXQ 0
+#define VNET_TXQ 1
+
+/* Plain-data device state (the transport's lives in mmio.st). */
+struct vnet_state {
+    uint8_t mac[6];
+    uint16_t status;
+    uint64_t rx_frames, tx_frames, rx_drops, tx_drops;
+};
+
+struct vnet {
+    struct virtio_mmio mmio;
+    struct vnet_state st;
+    int port;                          /* on the switch */
+};
+
+static int vnet_cfg_read(void *dp, uint64_t off, int size, uint64_t *val)
+{
+    struct vnet *d = dp;
+    uint8_t cfg[8];
+    memcpy(cfg, d->st.mac, 6);         /* 5.1.4: mac[6], status */
+    memcpy(cfg + 6, &d->st.status, 2);
+    *val = 0;
+    if (off < sizeof(cfg) && size <= 8 && off + (uint64_t)size <= sizeof(cfg))
+        memcpy(val, cfg + off, (size_t)size);
+    return 0;
+}
+
+/* A chain from the switch's side of a queue is unusable: -EIO breaks the device, -EINVAL returns it empty. */
+static int vnet_bad_chain(struct vnet *d, int q, int rc, uint16_t head)
+{
+    struct virtio_mmio *m = &d->mmio;
+    if (rc == -EIO) {
+        virtio_mmio_fail(m, q == VNET_RXQ ? "receive ring corrupt" : "transmit ring corrupt");
+        return -1;
+    }
+    log_warn("vm %s: virtio-net: malformed descriptor chain at head %u", m->vm->name, head);
+    if (vq_push(m->vm, &m->st.q[q], head, 0) < 0) {
+        virtio_mmio_fail(m, "used ring not writable");
+        return -1;
+    }
+    virtio_mmio_used(m, q);
+    return 0;
+}
+
+/* The switch delivers a frame: fill one receive chain with the header and the frame (5.1.6.4). */
+static void vnet_rx(void *dp, const void *frame, size_t len)
+{
+    static struct vq_chain c;
+    struct vnet *d = dp;
+    struct virtio_mmio *m = &d->mmio;
+    uint8_t hdr[VNET_HDR_LEN] = { 0 };
+    for (;;) {
+        int rc = virtio_mmio_live(m) ? vq_pop(m->vm, &m->st.q[VNET_RXQ], &c) : 0;
+        if (rc == 0) {
+            d->st.rx_drops++;          /* no buffer posted: the frame is lost, as on a wire */
+            return;
+        }
+        if (rc < 0) {
+            if (vnet_bad_chain(d, VNET_RXQ, rc, c.head) < 0)
+                return;
+            continue;
+        }
+        break;
+    }
+    hdr[10] = 1;                       /* num_buffers */
+    uint32_t used = 0;
+    if (c.in_len >= VNET_HDR_LEN + len && vq_copy_to(m->vm, &c, 0, hdr, VNET_HDR_LEN) == VNET_HDR_LEN &&
+        vq_copy_to(m->vm, &c, VNET_HDR_LEN, frame, len) == (long)len) {
+        used = (uint32_t)(VNET_HDR_LEN + len);
+        d->st.rx_frames++;
+    } else {
+        d->st.rx_drops++;
+    }
+    if (vq_push(m->vm, &m->st.q[VNET_RXQ], c.head, used) < 0) {
+        virtio_mmio_fail(m, "used ring not writable");
+        return;
+    }
+    virtio_mmio_used(m, VNET_RXQ);
+}
+
+/* The guest sent: every transmit chain is header + frame; frames go to the switch (5.1.6.2). */
+static void vnet_tx(struct vnet *d)
+{
+    static struct vq_chain c;
+    static uint8_t frame[VNET_HDR_LEN + VSW_FRAME_MAX];
+    struct virtio_mmio *m = &d->mmio;
+    int sent = 0;
+    while (virtio_mmio_live(m)) {
+        int rc = vq_pop(m->vm, &m->st.q[VNET_TXQ], &c);
+        if (rc == 0)
+            break;
+        if (rc < 0) {
+            if (vnet_bad_chain(d, VNET_TXQ, rc, c.head) < 0)
+                return;
+            continue;
+        }
+        long n = c.out_len <= sizeof(frame) ? vq_copy_from(m->vm, &c, 0, frame, c.out_len) : -1;
+        if (n > VNET_HDR_LEN && (uint32_t)n == c.out_len) {
+            d->st.tx_frames++;
+            vswitch_input(vswitch_default(), d->port, frame + VNET_HDR_LEN, (size_t)n - VNET_HDR_LEN);
+        } else {
+            d->st.tx_drops++;
+        }
+        if (vq_push(m->vm, &m->st.q[VNET_TXQ], c.head, 0) < 0) {
+            virtio_mmio_fail(m, "used ring not writable");
+            return;
+        }
+        sent++;
+    }
+    if (sent)
+        virtio_mmio_used(m, VNET_TXQ);
+}
+
+static void vnet_notify(void *dp, int q)
+{
+    if (q == VNET_TXQ)
+        vnet_tx(dp);                   /* new receive buffers need nothing until a frame comes */
+}
+
+static const struct virtio_dev_ops vnet_ops = {
+    .device_id = 1, .nqueues = 2, .cfg_read = vnet_cfg_read, .notify = vnet_notify,
+    .features = (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_STATUS),
+};
+
+static void vnet_destroy(struct vm *vm, void *arg)
+{
+    struct vnet *d = arg;
+    (void)vm;
+    vswitch_port_remove(vswitch_default(), d->port);
+    kfree(d);
+}
+
+void virtio_net_snapshot(void *dp, struct snap *s)
+{
+    struct vnet *d = dp;
+    virtio_mmio_snapshot(&d->mmio.st, s);
+    snap_header(s, 0x54454e56 /* "VNET" */, 1);
+    SNAP(s, d->st);
+}
+
+int virtio_net_attach(struct vm *vm, int slot, const uint8_t mac[6])
+{
+    char name[16];
+    struct vnet *d = kzalloc(sizeof(*d));
+    if (!d)
+        return -ENOMEM;
+    memcpy(d->st.mac, mac, 6);
+    d->st.status = VIRTIO_NET_S_LINK_UP;
+    d->mmio.ops = &vnet_ops;
+    d->mmio.dev = d;
+    ksnprintf(name, sizeof(name), "%s.%d", vm->name, slot);
+    d->port = vswitch_port_add(vswitch_default(), name, vnet_rx, d);
+    int rc = d->port < 0 ? d->port : virtio_mmio_register(&d->mmio, vm, slot);
+    if (rc == 0)
+        rc = vm_on_destroy(vm, vnet_destroy, d);
+    if (rc < 0) {
+        if (d->port >= 0)
+            vswitch_port_remove(vswitch_default(), d->port);
+        kfree(d);
+        return rc;
+    }
+    log_info("vm %s: virtio-net slot %d: MAC %02x:%02x:%02x:%02x:%02x:%02x, switch port %d", vm->name, slot,
+             mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], d->port);
+    return 0;
+}
