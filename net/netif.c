@@ -149,14 +149,17 @@ static void lwip_port_tx(void *ctx, const void *frame, size_t len)
     lwip_rxq[lwip_rxq_tail++ % LWIP_RXQ] = p;
 }
 
-static void lwip_rxq_drain(void)
+static int lwip_rxq_drain(void)
 {
+    int n = 0;
     while (lwip_rxq_head != lwip_rxq_tail) {
+        n++;
         struct pbuf *p = lwip_rxq[lwip_rxq_head++ % LWIP_RXQ];
         LINK_STATS_INC(link.recv);
         if (host_if.input(p, &host_if) != ERR_OK)
             pbuf_free(p);
     }
+    return n;
 }
 
 static err_t host_netif_init(struct netif *nif)
@@ -194,13 +197,29 @@ static void link_follow(void)
     log_info("net: %s link %s", host_nic->model, up ? "up" : "down");
 }
 
+/*
+ * Keep polling flat out while frames flow, and for a short while after: the NIC raises no interrupt,
+ * so once the host sleeps a frame waits for the next timer tick (at most 10 ms).
+ */
+#define NET_BUSY_NS 50000000ull
+static uint64_t last_frame_ns;
+
+static int net_poller(void)
+{
+    net_poll();
+    return lwip_ready && time_ns() - last_frame_ns < NET_BUSY_NS;
+}
+
 void net_poll(void)
 {
+    int frames;
     if (!lwip_ready || polling)
         return;
     polling = 1;
-    lwip_rxq_drain();                   /* frames guests sent to shoal */
-    host_nic->ops->poll(host_nic, host_rx, &host_if, 256);
+    frames = lwip_rxq_drain();          /* frames guests sent to shoal */
+    frames += host_nic->ops->poll(host_nic, host_rx, &host_if, 256);
+    if (frames > 0)
+        last_frame_ns = time_ns();
     sys_check_timeouts();
     uint64_t now = time_ns();
     if (now >= next_link_check) {
@@ -327,7 +346,7 @@ static int net_init(void)
         dns_setserver(0, &dns);
     }
     int rc = use_dhcp ? net_dhcp_start() : net_set_static(cfg_ip, cfg_prefix, cfg_gw[0] ? cfg_gw : NULL);
-    shell_add_poll(net_poll);
+    shell_add_poller(net_poller);
     return rc;
 }
 INIT_HOOK(INIT_NET, net_init);
