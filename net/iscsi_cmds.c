@@ -204,6 +204,8 @@ static int iscsi_list(void)
                 in.boot ? " (boot)" : "");
         if (in.state == ISL_FAILED)
             kprintf("     failed: %s (%d)\n", err_text(in.err), in.err);
+        if (iscsi_slot_ident(i, 3)[0])
+            kprintf("     id: %s\n", iscsi_slot_ident(i, 3));
     }
     if (!n)
         kprintf("no iSCSI sessions\n");

@@ -1,7 +1,6 @@
 /* The iSCSI session table: LUN sessions over lwIP, their shell poller, and the iscsi= boot login. */
 #include "net/iscsi_cmds.h"
 #include "net/iscsi_tcp.h"
-#include "net/iscsi/iscsi_int.h"   /* read-only: engine state and tasks in flight for `iscsi list` */
 #include "net/net.h"
 #include "net/tools.h"
 #include "kernel/errno.h"
@@ -91,11 +90,11 @@ static struct iscsi_slot *slot_get(int idx)
     return &slots[idx];
 }
 
-static const char *engine_state(const struct iscsi_session *s)
+/* The engine has stopped for good: logged out, closed, or given up. */
+static int engine_stopped(const struct iscsi_session *s)
 {
-    static const char *const names[] = { "idle", "reconnect-wait", "connecting", "login", "ffp",
-                                         "logout", "closed", "failed" };
-    return (unsigned)s->state < sizeof(names) / sizeof(names[0]) ? names[s->state] : "?";
+    const char *st = iscsi_session_state_name(s);
+    return !strcmp(st, "closed") || !strcmp(st, "failed");
 }
 
 int iscsi_slot_info(int idx, struct iscsi_slot_info *out)
@@ -108,13 +107,13 @@ int iscsi_slot_info(int idx, struct iscsi_slot_info *out)
     memset(out, 0, sizeof(*out));
     out->state = sl->state;
     out->err = sl->err;
-    out->engine = engine_state(sl->tcp.s);
+    out->engine = iscsi_session_state_name(sl->tcp.s);
     out->cfg = &sl->cfg;
     if (sl->state == ISL_READY) {
         out->sectors = iscsi_lun_dev(sl->lun)->sectors;
         out->block_size = iscsi_lun_dev(sl->lun)->block_size;
     }
-    out->inflight = sl->tcp.s->ntasks;
+    out->inflight = iscsi_session_inflight(sl->tcp.s);
     out->reconnects = st->reconnects;
     out->bytes_in = st->bytes_in;
     out->cmds = st->cmds;
@@ -156,7 +155,7 @@ int iscsi_slot_close(int idx, uint32_t timeout_ms)
     end = time_ns() + (uint64_t)timeout_ms * 1000000ull;
     sl->close_pending = 0;          /* this close replaces a pending one: never cut the logout short */
     iscsi_session_close(sl->tcp.s, time_ns());
-    while (sl->tcp.s->state != SS_CLOSED && sl->tcp.s->state != SS_FAILED && time_ns() < end)
+    while (!engine_stopped(sl->tcp.s) && time_ns() < end)
         iscsi_wait_turn();
     slot_free(sl);
     return 0;

@@ -117,6 +117,11 @@ uint64_t iscsi_poll(struct iscsi_session *s, uint64_t now);
 /* Negotiated parameters of the current login (valid after ISCSI_EV_READY). */
 const struct iscsi_params *iscsi_session_params(const struct iscsi_session *s);
 const struct iscsi_stats *iscsi_session_stats(const struct iscsi_session *s);
+/* The engine's state as a short static word: "idle", "reconnect-wait", "connecting", "login", "ffp",
+ * "logout", "closed", "failed" ("?" for a corrupt state). */
+const char *iscsi_session_state_name(const struct iscsi_session *s);
+/* SCSI commands accepted and not yet completed (queued or sent), 0..ISCSI_MAX_TASKS. */
+int iscsi_session_inflight(const struct iscsi_session *s);
 /* Discovery results: number of targets; name/address of target i (NULL past the end). */
 int iscsi_discovered(const struct iscsi_session *s);
 const char *iscsi_discovered_name(const struct iscsi_session *s, int i);
@@ -160,7 +165,8 @@ struct iscsi_lun *iscsi_lun_new(const struct iscsi_config *cfg, const struct isc
 struct blk_dev *iscsi_lun_dev(struct iscsi_lun *l);
 struct iscsi_session *iscsi_lun_session(struct iscsi_lun *l);
 void iscsi_lun_force_read16(struct iscsi_lun *l, int on);
-/* Identity from the probe: vendor, product, unit serial (VPD 0x80; "" when absent). */
+/* Identity from the probe: which 0 vendor, 1 product, 2 unit serial (VPD 0x80), 3 device id (VPD 0x83:
+ * the first NAA designator, else the first one, e.g. "naa.60000000..."); "" when absent. */
 const char *iscsi_lun_ident(const struct iscsi_lun *l, int which);
 /* Free the LUN and its session (close the session first). */
 void iscsi_lun_free(struct iscsi_lun *l);

@@ -83,6 +83,7 @@ struct iscsi_session {
     /* transmit */
     uint8_t *tx;
     uint32_t tx_len;
+    int in_rx;                      /* inside iscsi_conn_recv: PDUs queue up, flushed once at its end */
 
     /* discovery */
     char *disc_text;                /* accumulated SendTargets answer */

@@ -1,5 +1,6 @@
 /* An iSCSI LUN as a read-only struct blk_dev: probe after login, then READ(10)/READ(16) per request. */
 #include "net/iscsi/iscsi_int.h"
+#include "net/iscsi/vpd.h"
 #include "kernel/errno.h"
 #include "kernel/heap.h"
 #include "kernel/kstring.h"
@@ -29,6 +30,7 @@ struct iscsi_lun {
     uint32_t bs;
     uint64_t nblocks;
     char vendor[9], product[17], serial[65];
+    char devid[128];                /* VPD 0x83: the first NAA designator, else the first one */
     struct lun_io io[ISCSI_MAX_TASKS];
 };
 
@@ -67,6 +69,28 @@ static void probe_fail(struct iscsi_lun *l, int err, const char *what)
         l->event(l->s, ISCSI_EV_LUN_READY, err, l->event_arg);
 }
 
+/* Decode the device identification page into l->devid; a malformed page is logged and ignored. */
+static void probe_vpd83(struct iscsi_lun *l, const uint8_t *b, uint32_t got)
+{
+    struct iscsi_desig d[8];
+    const struct iscsi_desig *pick;
+    int n = iscsi_vpd83_parse(b, got, d, 8);
+    if (n < 0) {
+        log_warn("iscsi: LUN %u: malformed VPD page 0x83 ignored\n", l->s->cfg.lun);
+        return;
+    }
+    for (int i = 0; i < n && i < 8; i++) {
+        char txt[80];
+        iscsi_desig_format(&d[i], txt, sizeof(txt));
+        log_debug("iscsi: LUN %u designator %d: %s, %s, %s association: %s\n", l->s->cfg.lun, i,
+                  iscsi_desig_type_name(d[i].type), iscsi_desig_code_set_name(d[i].code_set),
+                  iscsi_desig_assoc_name(d[i].assoc), txt);
+    }
+    pick = iscsi_desig_pick(d, n < 8 ? n : 8);
+    if (pick)
+        iscsi_desig_format(pick, l->devid, sizeof(l->devid));
+}
+
 /* Parse the answer of the step just finished; returns 0 to go on or a negative errno. */
 static int probe_parse(struct iscsi_lun *l, int status)
 {
@@ -102,7 +126,9 @@ static int probe_parse(struct iscsi_lun *l, int status)
         }
         return 0;                       /* optional page */
     case P_VPD83:
-        return 0;                       /* designators only logged as present */
+        if (!status)
+            probe_vpd83(l, b, got);
+        return 0;                       /* optional page */
     case P_RC10:
         if (status || got < 8)
             return status ? status : -EPROTO;
@@ -150,8 +176,8 @@ static void probe_ready(struct iscsi_lun *l)
     l->dev.sectors = l->nblocks * (l->bs / BLK_SECTOR_SIZE);
     l->dev.block_size = l->bs;
     l->probed = 1;
-    log_info("iscsi: LUN %u ready: %s %s serial '%s', %u blocks of %u bytes\n", l->s->cfg.lun, l->vendor,
-             l->product, l->serial, (unsigned)l->nblocks, l->bs);
+    log_info("iscsi: LUN %u ready: %s %s serial '%s' id '%s', %llu blocks of %u bytes\n", l->s->cfg.lun,
+             l->vendor, l->product, l->serial, l->devid, (unsigned long long)l->nblocks, l->bs);
     if (l->event)
         l->event(l->s, ISCSI_EV_LUN_READY, 0, l->event_arg);
 }
@@ -292,7 +318,7 @@ void iscsi_lun_force_read16(struct iscsi_lun *l, int on) { l->force16 = on; }
 
 const char *iscsi_lun_ident(const struct iscsi_lun *l, int which)
 {
-    return which == 0 ? l->vendor : which == 1 ? l->product : l->serial;
+    return which == 0 ? l->vendor : which == 1 ? l->product : which == 2 ? l->serial : l->devid;
 }
 
 void iscsi_lun_free(struct iscsi_lun *l)

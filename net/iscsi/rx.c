@@ -245,6 +245,7 @@ void iscsi_conn_recv(struct iscsi_session *s, const void *buf, size_t len)
     s->last_rx = time_ns();
     s->stats.bytes_in += len;
     s->dead = 0;
+    s->in_rx = 1;
     while (len && !s->dead) {
         uint32_t n;
         if (s->rx_in_data) {
@@ -267,4 +268,6 @@ void iscsi_conn_recv(struct iscsi_session *s, const void *buf, size_t len)
         if (!s->dead && s->rx_in_data && s->data_have == s->data_need)
             rx_complete(s);
     }
+    s->in_rx = 0;
+    iscsi_conn_writable(s);                /* commands and answers queued by this batch's callbacks */
 }

@@ -173,6 +173,8 @@ int sess_send_pdu(struct iscsi_session *s, struct iscsi_pdu *p, const void *data
     if (need > ISCSI_TX_CAP)
         return -E2BIG;
     if (s->tx_len + need > ISCSI_TX_CAP)
+        iscsi_conn_writable(s);            /* a batch held back by iscsi_conn_recv: push it out first */
+    if (s->tx_len + need > ISCSI_TX_CAP)
         return -EAGAIN;
     o = s->tx + s->tx_len;
     p->dlen = dlen;
@@ -193,7 +195,8 @@ int sess_send_pdu(struct iscsi_session *s, struct iscsi_pdu *p, const void *data
         }
     }
     s->tx_len += need;
-    iscsi_conn_writable(s);
+    if (!s->in_rx)                         /* inside iscsi_conn_recv: one send() for the whole batch */
+        iscsi_conn_writable(s);
     return 0;
 }
 
@@ -347,6 +350,15 @@ uint64_t iscsi_poll(struct iscsi_session *s, uint64_t now)
 
 const struct iscsi_params *iscsi_session_params(const struct iscsi_session *s) { return &s->params; }
 const struct iscsi_stats *iscsi_session_stats(const struct iscsi_session *s) { return &s->stats; }
+int iscsi_session_inflight(const struct iscsi_session *s) { return s->ntasks; }
+
+const char *iscsi_session_state_name(const struct iscsi_session *s)
+{
+    /* Indexed by enum sess_state (iscsi_int.h). */
+    static const char *const names[] = { "idle", "reconnect-wait", "connecting", "login", "ffp",
+                                         "logout", "closed", "failed" };
+    return (unsigned)s->state < sizeof(names) / sizeof(names[0]) ? names[s->state] : "?";
+}
 int iscsi_discovered(const struct iscsi_session *s) { return s->ndisc; }
 const char *iscsi_discovered_name(const struct iscsi_session *s, int i)
 {

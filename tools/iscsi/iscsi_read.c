@@ -1,4 +1,4 @@
-/* iscsi-read: read a whole iSCSI LUN (or list targets) with shoal's initiator engine over POSIX sockets. */
+/* iscsi-read: read a whole iSCSI LUN (or list targets, or time reads) with shoal's initiator engine over POSIX sockets. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "tools/iscsi/posix.h"
+#include "tools/iscsi/perf.h"
 #include "tests/unit/host_shim.h"
 #include "kernel/sha256.h"
 #include "kernel/time.h"
@@ -13,6 +14,7 @@
 static const char usage[] =
     "usage: iscsi-read [--chap USER:SECRET] [--mutual USER:SECRET] [--digest crc32c|none] [--qd N]\n"
     "                  [--bs BYTES] [--timeout SECS] [--read16] [--quiet] [--no-sha]\n"
+    "                  [--time SECS [--random] [--seed N]]\n"
     "                  iscsi://HOST[:PORT]/TARGET/LUN [OUTFILE|-]\n"
     "       iscsi-read --discover HOST[:PORT]\n";
 
@@ -193,12 +195,19 @@ static int read_lun(struct posix_conn *pc, struct blk_dev *dev, int out, int qd,
     return 0;
 }
 
+static void print_ident(const struct iscsi_lun *l)
+{
+    fprintf(stderr, "iscsi-read: LUN: vendor '%s' product '%s' serial '%s' id '%s'\n", iscsi_lun_ident(l, 0),
+            iscsi_lun_ident(l, 1), iscsi_lun_ident(l, 2), iscsi_lun_ident(l, 3));
+}
+
 int main(int argc, char **argv)
 {
     static struct iscsi_config cfg;
     const char *url = NULL, *outpath = NULL, *disc = NULL;
     int qd = 32, quiet = 0, nosha = 0, read16 = 0, out = -1, rc;
     long bs = 65536;
+    struct perf_opts perf = { .seed = 1 };
     struct posix_conn pc;
     struct iscsi_lun *lun;
     for (int i = 1; i < argc; i++) {
@@ -210,6 +219,9 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--bs") && v) { bs = atol(v); i++; }
         else if (!strcmp(a, "--timeout") && v) { cfg.io_timeout_ns = (uint64_t)(atof(v) * 1e9); cfg.login_timeout_ns = cfg.io_timeout_ns; i++; }
         else if (!strcmp(a, "--discover") && v) { disc = v; i++; }
+        else if (!strcmp(a, "--time") && v) { perf.secs = atof(v); i++; }
+        else if (!strcmp(a, "--seed") && v) { perf.seed = strtoull(v, NULL, 0); i++; }
+        else if (!strcmp(a, "--random")) perf.random = 1;
         else if (!strcmp(a, "--read16")) read16 = 1;
         else if (!strcmp(a, "--quiet")) quiet = 1;
         else if (!strcmp(a, "--no-sha")) nosha = 1;
@@ -254,7 +266,15 @@ int main(int argc, char **argv)
                 ev.err == -ENOENT ? "target not found" : strerror(-ev.err));
         return 1;
     }
-    rc = read_lun(&pc, iscsi_lun_dev(lun), out, qd, (uint32_t)bs, nosha);
+    if (!quiet)
+        print_ident(lun);
+    if (perf.secs > 0) {
+        perf.qd = qd;
+        perf.bs = (uint32_t)bs;
+        rc = perf_run(&pc, iscsi_lun_dev(lun), &perf);
+    } else {
+        rc = read_lun(&pc, iscsi_lun_dev(lun), out, qd, (uint32_t)bs, nosha);
+    }
     iscsi_session_close(pc.s, time_ns());
     for (uint64_t t = time_ns(); !ev.closed && time_ns() - t < 5000000000ull;)
         posix_conn_step(&pc, 10);
