@@ -188,7 +188,10 @@ static int iscsi_poll_all(void)
         struct iscsi_slot *sl = &slots[i];
         if (sl->state == ISL_FREE)
             continue;
-        busy = 1;
+        /* Keep the host awake while commands are out or a login is under way; an idle ready
+         * session may let it sleep (keep-alive and timeouts run on the timer tick). */
+        if (sl->state != ISL_READY || !sl->tcp.s || iscsi_session_inflight(sl->tcp.s) > 0)
+            busy = 1;
         if (sl->close_pending) {
             sl->close_pending = 0;
             iscsi_session_close(sl->tcp.s, now);
