@@ -36,6 +36,26 @@
  *       engine afterwards (tcp_arg(pcb, NULL) / tcp_abort). A later connect() starts a new one.
  *   recv: from tcp_recv, feed every pbuf segment to iscsi_conn_recv(), then tcp_recved(); a NULL
  *       pbuf (peer closed) is iscsi_conn_down(s, -ECONNRESET).
+ *
+ * Zero-copy receive (optional; a transport that reads into its own buffer can skip it):
+ *   n = iscsi_conn_rx_window(s, &dst) says where the next incoming bytes belong: while the engine is
+ *       inside a Data-In data segment whose header has been checked (known task, DataSN in order,
+ *       offset + length inside the command's buffer), dst is the spot in the command's iovec and n
+ *       (> 0) how many bytes may go straight there: the rest of the current iovec element, clipped to
+ *       the data segment. Otherwise (headers, padding, digests, other PDUs) it returns 0.
+ *   The transport reads at most n bytes into dst itself (e.g. readv(fd, {dst, n}, {buf, small})) and
+ *       reports them with iscsi_conn_rx_placed(s, k), k <= n; bytes read beyond the window go through
+ *       iscsi_conn_recv() as usual, in stream order, after the iscsi_conn_rx_placed() call.
+ *   iscsi_conn_rx_tail(s) says how many bytes to read into the transport's own buffer behind the window:
+ *       while large Data-In segments stream in, only up to the end of the next PDU header (pad, digest,
+ *       BHS, header digest), so the next segment's window opens before its payload is read; 0 when the
+ *       segment continues in the next iovec element (read the window alone); SIZE_MAX when PDUs are small
+ *       (read as much as fits: one read for many PDUs beats zero-copy for a few KiB each).
+ *   The window is valid only until the next call into the engine (any callback may finish or drop the
+ *       command): ask again before every read. iscsi_conn_rx_placed() makes the same state changes as
+ *       iscsi_conn_recv() would for those bytes (DataDigest, when negotiated, is computed over the bytes
+ *       in place and checked with the trailing digest; the PDU completes when its segment ends);
+ *       placing more than the window is a transport bug that drops the connection with -EINVAL.
  */
 struct iscsi_transport {
     int (*connect)(void *ctx, const char *host, uint16_t port);
@@ -111,6 +131,11 @@ void iscsi_conn_up(struct iscsi_session *s);
 void iscsi_conn_recv(struct iscsi_session *s, const void *buf, size_t len);
 void iscsi_conn_down(struct iscsi_session *s, int err);
 void iscsi_conn_writable(struct iscsi_session *s);
+/* Zero-copy receive (see above): the next bytes' place in a command's buffer and how many fit (0: none,
+ * *dst = NULL); and the count the transport wrote there itself. */
+size_t iscsi_conn_rx_window(struct iscsi_session *s, void **dst);
+void iscsi_conn_rx_placed(struct iscsi_session *s, size_t n);
+size_t iscsi_conn_rx_tail(struct iscsi_session *s);
 /* Periodic work; returns the ns until it next needs calling (a hint, at most 100 ms). */
 uint64_t iscsi_poll(struct iscsi_session *s, uint64_t now);
 

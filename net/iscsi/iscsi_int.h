@@ -75,6 +75,7 @@ struct iscsi_session {
     uint32_t data_have, data_need;  /* data + pad + digest */
     uint32_t data_crc;
     struct iscsi_task *rx_task;     /* Data-In being placed */
+    int rx_stream;                  /* the last Data-In segment was large (iscsi_conn_rx_tail) */
     uint8_t *rxbuf;                 /* other PDUs' data segments */
     uint32_t rxbuf_cap;
     uint8_t digest_buf[4];

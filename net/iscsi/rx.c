@@ -8,6 +8,8 @@
 #include "kernel/log.h"
 #include "kernel/time.h"
 
+#define ISCSI_RX_STREAM_MIN (32 * 1024)   /* Data-In segments this large are worth a read of their own */
+
 static uint32_t get_le32(const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -194,6 +196,8 @@ static void rx_header(struct iscsi_session *s)
     s->rx_task = NULL;
     if (s->rx.opcode == ISCSI_OP_DATA_IN && s->state != SS_LOGIN && scsi_data_in_begin(s, &s->rx) < 0)
         return;                              /* scsi_data_in_begin dropped the connection */
+    if (s->rx.opcode == ISCSI_OP_DATA_IN)    /* see iscsi_conn_rx_tail */
+        s->rx_stream = s->rx.dlen >= ISCSI_RX_STREAM_MIN;
     s->data_have = 0;
     s->data_crc = 0;
     s->data_need = s->rx.dlen ? s->rx.dlen + iscsi_pad(s->rx.dlen) + (s->params.data_digest ? 4 : 0) : 0;
@@ -237,15 +241,29 @@ static void rx_complete(struct iscsi_session *s)
     rx_dispatch(s);
 }
 
-void iscsi_conn_recv(struct iscsi_session *s, const void *buf, size_t len)
+/* Common prologue of the receive entry points: returns 0 when the session takes no bytes now. */
+static int rx_enter(struct iscsi_session *s, size_t len)
 {
-    const uint8_t *p = buf;
     if (s->state < SS_LOGIN || s->state > SS_LOGOUT)
-        return;
+        return 0;
     s->last_rx = time_ns();
     s->stats.bytes_in += len;
     s->dead = 0;
     s->in_rx = 1;
+    return 1;
+}
+
+static void rx_leave(struct iscsi_session *s)
+{
+    s->in_rx = 0;
+    iscsi_conn_writable(s);                /* commands and answers queued by this batch's callbacks */
+}
+
+void iscsi_conn_recv(struct iscsi_session *s, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    if (!rx_enter(s, len))
+        return;
     while (len && !s->dead) {
         uint32_t n;
         if (s->rx_in_data) {
@@ -268,6 +286,71 @@ void iscsi_conn_recv(struct iscsi_session *s, const void *buf, size_t len)
         if (!s->dead && s->rx_in_data && s->data_have == s->data_need)
             rx_complete(s);
     }
-    s->in_rx = 0;
-    iscsi_conn_writable(s);                /* commands and answers queued by this batch's callbacks */
+    rx_leave(s);
+}
+
+/* The contiguous span of the current Data-In segment's next bytes in its task's iovec (0: none). The
+ * header was validated by scsi_data_in_begin (offset + length inside the command's buffer). */
+static uint32_t rx_span(const struct iscsi_session *s, uint8_t **dst)
+{
+    const struct iscsi_cmd *c;
+    uint32_t at = s->data_have, left, off;
+    if (s->state < SS_LOGIN || s->state > SS_LOGOUT || !s->rx_in_data || !s->rx_task || at >= s->rx.dlen)
+        return 0;
+    c = s->rx_task->cmd;
+    left = s->rx.dlen - at;
+    off = s->rx.w40 + at;
+    for (int i = 0; i < c->niov; i++) {
+        if (off >= c->iov[i].len) {
+            off -= (uint32_t)c->iov[i].len;
+            continue;
+        }
+        *dst = (uint8_t *)c->iov[i].base + off;
+        return c->iov[i].len - off < left ? (uint32_t)(c->iov[i].len - off) : left;
+    }
+    return 0;
+}
+
+size_t iscsi_conn_rx_window(struct iscsi_session *s, void **dst)
+{
+    uint8_t *d = NULL;
+    uint32_t n = rx_span(s, &d);
+    *dst = n ? d : NULL;
+    return n;
+}
+
+size_t iscsi_conn_rx_tail(struct iscsi_session *s)
+{
+    uint32_t hd = s->params.header_digest ? 4 : 0, at, win;
+    uint8_t *d;
+    if (s->state < SS_LOGIN || s->state > SS_LOGOUT || !s->rx_stream)
+        return SIZE_MAX;
+    if (!s->rx_in_data)                      /* the rest of this header */
+        return s->hdr_need - s->hdr_have + (s->hdr_need == ISCSI_BHS_LEN ? hd : 0);
+    win = rx_span(s, &d);
+    at = s->data_have + win;
+    if (at < s->rx.dlen)                     /* the segment goes on in the next iovec element */
+        return 0;
+    return s->data_need - at + ISCSI_BHS_LEN + hd;    /* pad + digest + the next BHS */
+}
+
+void iscsi_conn_rx_placed(struct iscsi_session *s, size_t n)
+{
+    uint8_t *d = NULL;
+    size_t room = rx_span(s, &d);
+    if (!n)
+        return;
+    if (n > room) {                          /* a transport bug: the bytes went somewhere we did not say */
+        log_err("iscsi: transport placed %zu bytes into a %zu byte window\n", n, room);
+        sess_drop(s, -EINVAL, "bytes placed outside the receive window");
+        return;
+    }
+    if (!rx_enter(s, n))
+        return;
+    if (s->params.data_digest)              /* RFC 7143 12.1: the digest covers the data as placed */
+        s->data_crc = crc32c(s->data_crc, d, n);
+    s->data_have += (uint32_t)n;
+    if (s->data_have == s->data_need)       /* no pad and no digest follow: the PDU is complete */
+        rx_complete(s);
+    rx_leave(s);
 }

@@ -77,6 +77,7 @@ static void conn_reset(struct iscsi_session *s)
     s->hdr_need = ISCSI_BHS_LEN;
     s->rx_in_data = 0;
     s->rx_task = NULL;
+    s->rx_stream = 0;
     s->tx_len = 0;
     s->ping_out = 0;
     s->dead = 0;

@@ -9,6 +9,7 @@ struct posix_conn {
     int fd;
     int connecting;              /* connect() in progress: wait for POLLOUT */
     int up_pending;              /* connected at once: report on the next step */
+    int more;                    /* the last drain stopped before EAGAIN: read again without poll() */
 };
 
 /* Fill c (no socket yet). */
