@@ -57,13 +57,21 @@ libiscsi_run() {  # qd bytes random(0/1) -> "IOPS MB/s"
         awk -v bs="$2" '{ printf "%s %.1f\n", $1, $1 * bs / 1e6 }'
 }
 
-printf "%-16s %11s %11s %13s %13s %7s\n" "row" "shoal MB/s" "shoal IOPS" "libiscsi MB/s" "libiscsi IOPS" "ratio"
+# Rounds alternate shoal and libiscsi so both see the same machine load; each column is the median.
+ROUNDS=${BENCH_ROUNDS:-3}
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; }'; }
+printf "%-16s %11s %11s %13s %13s %7s  (median of %s alternating rounds of %s s)\n" "row" "shoal MB/s" "shoal IOPS" \
+    "libiscsi MB/s" "libiscsi IOPS" "ratio" "$ROUNDS" "$SECS"
 for cfg in "seq-1M-qd1 1 1048576 0" "seq-1M-qd32 32 1048576 0" "rand-4K-qd1 1 4096 1" "rand-4K-qd32 32 4096 1"; do
     set -- $cfg
-    ours=$(shoal_run "$2" "$3" "$4")
-    theirs=$(libiscsi_run "$2" "$3" "$4")
-    [ -n "$ours" ] || { echo "bench: shoal failed on $1:"; tail -n 5 "$W/shoal.err"; }
-    set -- "$1" ${ours:-fail fail} ${theirs:-fail fail}
-    ratio=$(awk -v a="$2" -v b="$4" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "n/a" }')
-    printf "%-16s %11s %11s %13s %13s %7s\n" "$1" "$3" "$2" "$5" "$4" "$ratio"
+    : > "$W/ours"; : > "$W/theirs"
+    for _ in $(seq "$ROUNDS"); do
+        o=$(shoal_run "$2" "$3" "$4"); [ -n "$o" ] && echo "$o" >> "$W/ours"
+        t=$(libiscsi_run "$2" "$3" "$4"); [ -n "$t" ] && echo "$t" >> "$W/theirs"
+    done
+    [ -s "$W/ours" ] || { echo "bench: shoal failed on $1:"; tail -n 5 "$W/shoal.err"; }
+    oi=$(median < "$W/ours"); om=$(awk '{ print $2 }' "$W/ours" | median)
+    ti=$(median < "$W/theirs"); tm=$(awk '{ print $2 }' "$W/theirs" | median)
+    ratio=$(awk -v a="$oi" -v b="$ti" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "n/a" }')
+    printf "%-16s %11s %11s %13s %13s %7s\n" "$1" "${om:-fail}" "${oi:-fail}" "${tm:-fail}" "${ti:-fail}" "$ratio"
 done
