@@ -1,6 +1,7 @@
 /* The `vm` shell command: create, start, stop, destroy, list, stats. */
 #include "vmm/vm.h"
 #include "vmm/testguest.h"
+#include "vmm/linux.h"
 #include "vmm/testdev.h"
 #include "kernel/shell.h"
 #include "kernel/printf.h"
@@ -35,6 +36,8 @@ static int vm_create_cmd(int argc, char **argv)
     uint64_t mem = 64ull << 20;
     int err;
 
+    if (opt(argc, argv, 3, "kernel"))
+        return linux_vm_create_cmd(argc, argv);
     if (argc < 4 || !gname)
         return shell_usage("vm");
     if (mem_s && kstrtou64(mem_s, &mem, 1)) {

@@ -33,6 +33,7 @@ static struct cpuid_regs filtered(struct vcpu *v, uint32_t leaf, uint32_t sub)
     case 1:
         r.ecx &= ~((1u << 5) | (1u << 6) | (1u << 3) | (1u << 27));  /* VMX, SMX, MONITOR, OSXSAVE */
         r.ecx |= 1u << 31;                                             /* hypervisor present */
+        r.edx &= ~((1u << 7) | (1u << 14));                            /* MCE, MCA: no machine-check MSRs */
         vcpu_sync_full(v);
         if (v->regs.cr4 & CR4_OSXSAVE)
             r.ecx |= 1u << 27;
@@ -45,11 +46,16 @@ static struct cpuid_regs filtered(struct vcpu *v, uint32_t leaf, uint32_t sub)
     case 0xB:                                                          /* x2APIC ID of this vCPU */
         r.edx = (uint32_t)v->id;
         break;
+    case 7:
+        if (sub == 0)
+            r.ecx &= ~(1u << 22);                                      /* RDPID: TSC_AUX is not virtualized */
+        break;
     case 0xA:                                                          /* no performance counters */
         r.eax = r.ebx = r.ecx = r.edx = 0;
         break;
     case 0x80000001:
         r.ecx &= ~(1u << 2);                                           /* SVM */
+        r.edx &= ~(1u << 27);                                          /* RDTSCP: TSC_AUX is not virtualized */
         break;
     case 0x8000000A:                                                   /* SVM features */
         r.eax = r.ebx = r.ecx = r.edx = 0;

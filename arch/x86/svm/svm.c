@@ -53,6 +53,21 @@ static uint64_t zeroed_pages(int n, uint8_t fill)
     return pa;
 }
 
+/*
+ * MSRs that VMSAVE/VMLOAD carry with the guest's state (SYSENTER_*, STAR/LSTAR/CSTAR/SFMASK, FS/GS base,
+ * KernelGSBase) need no intercept: the guest owns them while it runs (APM 15.11: two bits per MSR,
+ * read then write; 0xC0000000-0xC0001FFF start at byte 0x800 of the map).
+ */
+static void msrpm_pass_through(uint8_t *pm)
+{
+    static const uint32_t pass[] = { 0x174, 0x175, 0x176, 0xC0000081, 0xC0000082, 0xC0000083, 0xC0000084,
+                                     0xC0000100, 0xC0000101, 0xC0000102 };
+    for (unsigned i = 0; i < sizeof(pass) / sizeof(pass[0]); i++) {
+        uint32_t m = pass[i], off = m >= 0xC0000000u ? 0x800 : 0, bit = (m & 0x1FFF) * 2;
+        pm[off + bit / 8] &= (uint8_t)~(3u << (bit % 8));
+    }
+}
+
 static int svm_cpu_enable(void)
 {
     hsave_pa = zeroed_pages(1, 0);
@@ -61,6 +76,7 @@ static int svm_cpu_enable(void)
     msrpm_pa = zeroed_pages(2, 0xff);    /* and every MSR (15.11) */
     if (!hsave_pa || !host_area_pa || !iopm_pa || !msrpm_pa)
         return -ENOMEM;
+    msrpm_pass_through((uint8_t *)(uintptr_t)msrpm_pa);
     max_asid = cpuid(0x8000000A, 0).ebx;
     wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
     wrmsr(MSR_VM_HSAVE_PA, hsave_pa);

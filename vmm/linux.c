@@ -1,0 +1,509 @@
+/* The Linux VM platform: `vm create ... kernel=`, guest memory layout, boot state, ACPI, e820, devices. */
+#include "vmm/linux.h"
+#include "vmm/loader.h"
+#include "vmm/acpi.h"
+#include "vmm/vm.h"
+#include "vmm/dev/devices.h"
+#include "blk/ram.h"
+#include "arch/x86/tsc.h"
+#include "kernel/kernel.h"
+#include "kernel/heap.h"
+#include "kernel/printf.h"
+#include "kernel/kstring.h"
+#include "kernel/errno.h"
+#include "kernel/init.h"
+#include "kernel/log.h"
+#include "kernel/shell.h"
+
+/*
+ * Device attach functions are written in parallel with this file: until each exists, a weak reference
+ * lets the tree link and the platform skips the missing device (the lead removes these guards).
+ */
+int pic_attach(struct vm *vm) __attribute__((weak));
+int ioapic_attach(struct vm *vm) __attribute__((weak));
+int lapic_attach(struct vm *vm) __attribute__((weak));
+int pit_attach(struct vm *vm) __attribute__((weak));
+int rtc_attach(struct vm *vm) __attribute__((weak));
+int i8042_attach(struct vm *vm) __attribute__((weak));
+int ns16550_attach(struct vm *vm, uint16_t port, int gsi) __attribute__((weak));
+int virtio_blk_attach(struct vm *vm, int slot, struct blk_dev *disk) __attribute__((weak));
+int virtio_net_attach(struct vm *vm, int slot, const uint8_t mac[6]) __attribute__((weak));
+struct blk_dev *ramdisk_create(const void *image, uint64_t bytes, int read_only) __attribute__((weak));
+void ramdisk_destroy(struct blk_dev *dev) __attribute__((weak));
+
+#define SLOT_BLK 0
+#define SLOT_NET 1
+#define NVIRTIO  2
+
+struct lx_opts {
+    const char *name, *cmdline;
+    const struct boot_module *kernel, *initrd, *disk;
+    int disk_rw, vcpus;
+    uint64_t mem;
+};
+
+/* What the loader decided before the VM exists: entry state and where things go. */
+struct lx_plan {
+    int pvh;
+    struct bz_info bz;
+    struct pvh_info pvh_info;
+    uint64_t load, kernel_end, initrd_gpa;
+};
+
+/* A Linux VM's platform record (vm->platform): what a guest-requested reset needs to boot it again. */
+struct lx_vm {
+    struct lx_opts o;
+    struct lx_plan p;
+    struct guest_regs regs;
+    char cmdline[LX_CMDLINE_MAX];
+    int reset_pending;
+};
+
+static const char *opt(int argc, char **argv, const char *key)
+{
+    size_t n = strlen(key);
+    for (int i = 3; i < argc; i++)
+        if (!strncmp(argv[i], key, n) && argv[i][n] == '=')
+            return argv[i] + n + 1;
+    return NULL;
+}
+
+static const struct boot_module *lx_module(const struct lx_opts *o, const char *key, const char *mod)
+{
+    const struct boot_module *m = boot_module_find(mod);
+    if (!m)
+        kprintf("error: vm create %s: %s=%s: no such boot module\n", o->name, key, mod);
+    else if (m->end <= m->start)
+        kprintf("error: vm create %s: %s=%s: module is empty\n", o->name, key, mod);
+    else
+        return m;
+    return NULL;
+}
+
+static int lx_parse(int argc, char **argv, struct lx_opts *o)
+{
+    const char *k = opt(argc, argv, "kernel"), *i = opt(argc, argv, "initrd"), *m = opt(argc, argv, "mem");
+    const char *c = opt(argc, argv, "vcpus"), *d = opt(argc, argv, "disk"), *drw = opt(argc, argv, "disk-rw");
+    uint64_t n = 1;
+
+    memset(o, 0, sizeof(*o));
+    o->name = argv[2];
+    o->cmdline = opt(argc, argv, "cmdline");
+    o->mem = 256ull << 20;
+    if (m && (kstrtou64(m, &o->mem, 1) || o->mem < LX_MEM_MIN || o->mem > LX_MEM_MAX)) {
+        kprintf("error: vm create %s: mem=%s: give 72M..3G\n", o->name, m);
+        return -EINVAL;
+    }
+    if (c && (kstrtou64(c, &n, 0) || n < 1 || n > VCPU_MAX)) {
+        kprintf("error: vm create %s: vcpus=%s: give 1..%d\n", o->name, c, VCPU_MAX);
+        return -EINVAL;
+    }
+    o->vcpus = (int)n;
+    if (!k || !i) {
+        kprintf("error: vm create %s: kernel= and initrd= are required\n", o->name);
+        return -EINVAL;
+    }
+    if (!(o->kernel = lx_module(o, "kernel", k)) || !(o->initrd = lx_module(o, "initrd", i)))
+        return -ENOENT;
+    o->disk_rw = drw != NULL;
+    if ((d || drw) && !(o->disk = lx_module(o, drw ? "disk-rw" : "disk", drw ? drw : d)))
+        return -ENOENT;
+    return 0;
+}
+
+/* Initrds the kernel can unpack: cpio newc, gzip, xz, zstd, lz4, bzip2, lzma (by magic). */
+static int initrd_known(const uint8_t *p, uint64_t n)
+{
+    return n >= 6 && (!memcmp(p, "070701", 6) || !memcmp(p, "070702", 6) || (p[0] == 0x1F && p[1] == 0x8B) ||
+                      !memcmp(p, "\xFD" "7zXZ", 5) || !memcmp(p, "\x28\xB5\x2F\xFD", 4) ||
+                      !memcmp(p, "\x02\x21\x4C\x18", 4) || !memcmp(p, "BZh", 3) || !memcmp(p, "\x5D\x00\x00", 3));
+}
+
+/* Check the kernel and initrd and decide where they go; one-line error naming the problem. */
+static int lx_plan(const struct lx_opts *o, struct lx_plan *p)
+{
+    const uint8_t *k = (const uint8_t *)o->kernel->start, *ird = (const uint8_t *)o->initrd->start;
+    uint64_t klen = o->kernel->end - o->kernel->start, ilen = o->initrd->end - o->initrd->start, limit;
+    const char *why = NULL;
+    int err;
+
+    memset(p, 0, sizeof(*p));
+    p->pvh = pvh_is_elf(k, klen);
+    err = p->pvh ? pvh_parse(k, klen, &p->pvh_info, &why) : bz_parse(k, klen, &p->bz, &why);
+    if (err) {
+        kprintf("error: vm create %s: kernel: %s\n", o->name, why);
+        return err;
+    }
+    if (p->pvh) {
+        p->load = p->pvh_info.lowest;
+        p->kernel_end = p->pvh_info.highest;
+        limit = o->mem;
+        if (p->kernel_end > o->mem || p->load < (1ull << 20))
+            err = -ENOMEM;
+    } else {
+        err = bz_load_address(&p->bz, o->mem, &p->load);
+        p->kernel_end = p->load + p->bz.init_size;
+        limit = p->bz.initrd_addr_max + 1ull < o->mem ? p->bz.initrd_addr_max + 1ull : o->mem;
+    }
+    if (err) {
+        kprintf("error: vm create %s: kernel needs %llu MiB from %#llx: does not fit in mem=%lluM\n", o->name,
+                (unsigned long long)((p->kernel_end - p->load) >> 20), (unsigned long long)p->load,
+                (unsigned long long)(o->mem >> 20));
+        return err;
+    }
+    if (!initrd_known(ird, ilen)) {
+        kprintf("error: vm create %s: initrd: not a cpio archive or compressed image\n", o->name);
+        return -ENOTSUP;
+    }
+    if (initrd_place(ilen, limit, p->load, p->kernel_end, &p->initrd_gpa)) {
+        kprintf("error: vm create %s: initrd of %llu KiB does not fit beside the kernel in mem=%lluM\n",
+                o->name, (unsigned long long)(ilen >> 10), (unsigned long long)(o->mem >> 20));
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/* e820 (and PVH memmap): low RAM, the reserved ACPI area up to 1 MiB, RAM from 1 MiB to the end. */
+static int lx_e820(uint64_t mem, struct e820_entry *e)
+{
+    e[0] = (struct e820_entry){ 0, LX_LOW_RAM_END, E820_RAM };
+    e[1] = (struct e820_entry){ LX_ACPI, LX_ACPI_SIZE, E820_RESERVED };
+    e[2] = (struct e820_entry){ 1ull << 20, mem - (1ull << 20), E820_RAM };
+    return 3;
+}
+
+static struct seg lx_seg(uint16_t sel, uint16_t attr)
+{
+    return (struct seg){ sel, attr, 0xffffffffu, 0 };
+}
+
+/*
+ * Entry state. bzImage (boot.rst "64-bit Boot Protocol"): long mode, identity paging, __BOOT_CS 0x10,
+ * __BOOT_DS 0x18, interrupts off, RSI = boot_params, RIP = load + 0x200. PVH (xen start_info.h):
+ * 32-bit flat protected mode, paging off, EBX = hvm_start_info.
+ */
+static void lx_regs(struct guest_regs *r, const struct lx_plan *p)
+{
+    memset(r, 0, sizeof(*r));
+    r->rflags = 0x2;
+    r->xcr0 = 1;
+    r->tr = (struct seg){ 0, 0x8B, 0x67, 0 };
+    r->gdtr_base = LX_GDT;
+    r->gdtr_limit = 4 * 8 - 1;
+    r->ds = r->es = r->fs = r->gs = r->ss = lx_seg(0x18, 0xC93);
+    r->cr0 = 0x31;                                      /* PE, ET, NE */
+    r->gpr[GPR_RSP] = LX_STACK_TOP;
+    if (p->pvh) {
+        r->cs = lx_seg(0x10, 0xC9B);
+        r->rip = p->pvh_info.entry;
+        r->gpr[GPR_RBX] = LX_PVH_INFO;
+        return;
+    }
+    r->cs = lx_seg(0x10, 0xA9B);
+    r->cr0 |= 0x80000000u;                              /* PG */
+    r->cr3 = LX_PML4;
+    r->cr4 = 0x20;                                      /* PAE */
+    r->efer = 0x500;                                    /* LME, LMA */
+    r->rip = p->load + 0x200;
+    r->gpr[GPR_RSI] = LX_BOOT_PARAMS;
+}
+
+/* GDT (null, null, code, data) and the identity page tables for the 64-bit entry. */
+static int lx_tables(struct vm *vm, int pvh)
+{
+    uint64_t gdt[4] = { 0, 0, pvh ? 0x00cf9b000000ffffull : 0x00af9b000000ffffull, 0x00cf93000000ffffull };
+    uint64_t *pml4 = gpa_ptr(vm, LX_PML4, 4096), *pdpt = gpa_ptr(vm, LX_PML4 + 0x1000, 4096);
+    uint64_t *pd = gpa_ptr(vm, LX_PML4 + 0x2000, 4 * 4096);
+    if (gpa_write(vm, LX_GDT, gdt, sizeof(gdt)) || !pml4 || !pdpt || !pd)
+        return -EFAULT;
+    memset(pml4, 0, 4096);
+    memset(pdpt, 0, 4096);
+    pml4[0] = (LX_PML4 + 0x1000) | 3;
+    for (uint64_t g = 0; g < 4; g++)
+        pdpt[g] = (LX_PML4 + 0x2000 + g * 0x1000) | 3;
+    for (uint64_t i = 0; i < 4 * 512; i++)
+        pd[i] = (i << 21) | 0x83;
+    return 0;
+}
+
+/* 1 when the command line has a word starting with key. */
+static int has_word(const char *s, const char *key)
+{
+    size_t n = strlen(key);
+    for (const char *w = s; w && *w; w++)
+        if ((w == s || w[-1] == ' ') && !strncmp(w, key, n))
+            return 1;
+    return 0;
+}
+
+/* The guest command line: the user's, console=ttyS0 unless a console is given, and the TSC rate. */
+static int lx_cmdline(struct vm *vm, const char *user, uint32_t max)
+{
+    char *buf = kzalloc(LX_CMDLINE_MAX);
+    int n, err;
+    if (!buf)
+        return -ENOMEM;
+    n = ksnprintf(buf, LX_CMDLINE_MAX, "%s%s%stsc_early_khz=%llu", user ? user : "", user ? " " : "",
+                  has_word(user, "console=") ? "" : "console=ttyS0 ",
+                  (unsigned long long)(tsc_hz() / 1000));
+    err = n < 0 || (uint32_t)n >= LX_CMDLINE_MAX || (max && (uint32_t)n > max) ? -E2BIG : 0;
+    if (!err)
+        err = gpa_write(vm, LX_CMDLINE, buf, (size_t)n + 1);
+    kfree(buf);
+    return err;
+}
+
+/* Zero [gpa, gpa + len) of guest RAM (a PVH segment's bss). 0 or -EFAULT. */
+static int lx_zero(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+    static const uint8_t zero[4096];
+    while (len) {
+        uint64_t n = len < sizeof(zero) ? len : sizeof(zero);
+        int err = gpa_write(vm, gpa, zero, n);
+        if (err)
+            return err;
+        gpa += n;
+        len -= n;
+    }
+    return 0;
+}
+
+/* Copy the kernel: bzImage's protected-mode part at the load address, or PVH's PT_LOAD segments (bss zeroed). */
+static int lx_load_kernel(struct vm *vm, const struct lx_opts *o, const struct lx_plan *p)
+{
+    const uint8_t *k = (const uint8_t *)o->kernel->start;
+    if (!p->pvh)
+        return gpa_write(vm, p->load, k + p->bz.pm_offset, p->bz.pm_size);
+    for (int i = 0; i < p->pvh_info.nseg; i++) {
+        const struct pvh_seg *s = &p->pvh_info.seg[i];
+        int err = gpa_write(vm, s->paddr, k + s->offset, s->filesz);
+        if (err || (err = lx_zero(vm, s->paddr + s->filesz, s->memsz - s->filesz)))
+            return err;
+    }
+    return 0;
+}
+
+/* ACPI tables at LX_ACPI: COM1, RTC and the virtio-mmio slots in use. */
+static int lx_acpi(struct vm *vm, const struct lx_opts *o)
+{
+    struct acpi_config c = { vm->nvcpus, PLAT_IOAPIC_BASE, PLAT_LAPIC_BASE, NVIRTIO, 0, PLAT_VIRTIO_BASE,
+                             PLAT_VIRTIO_SIZE, { 0 }, 1, 1 };
+    uint8_t *buf = kzalloc(LX_ACPI_SIZE);
+    int n;
+    if (!buf)
+        return -ENOMEM;
+    for (int i = 0; i < NVIRTIO; i++)
+        c.virtio_gsi[i] = PLAT_VIRTIO_GSI0 + i;
+    if (o->disk)                                       /* declare only the slots lx_devices fills */
+        c.virtio_mask |= 1u << SLOT_BLK;
+    if (virtio_net_attach)
+        c.virtio_mask |= 1u << SLOT_NET;
+    n = acpi_build(buf, LX_ACPI_SIZE, LX_ACPI, &c);
+    if (n > 0)
+        n = gpa_write(vm, LX_ACPI, buf, (size_t)n);
+    kfree(buf);
+    return n;
+}
+
+/* Kernel, initrd, command line, tables and the zero page (or PVH start info). */
+static int lx_load(struct vm *vm, const struct lx_opts *o, const struct lx_plan *p)
+{
+    uint64_t ilen = o->initrd->end - o->initrd->start;
+    struct e820_entry e820[4];
+    int n = lx_e820(vm->mem_size, e820), err;
+    uint8_t *bp;
+
+    if ((err = lx_load_kernel(vm, o, p)) || (err = gpa_write(vm, p->initrd_gpa, (void *)o->initrd->start, ilen)) ||
+        (err = lx_tables(vm, p->pvh)) || (err = lx_cmdline(vm, o->cmdline, p->pvh ? 0 : p->bz.cmdline_size)) ||
+        (err = lx_acpi(vm, o)))
+        return err;
+    if (!(bp = kzalloc(BP_SIZE)))
+        return -ENOMEM;
+    if (p->pvh)
+        err = pvh_build_start_info(bp, LX_PVH_INFO, LX_CMDLINE, p->initrd_gpa, ilen, LX_ACPI, e820, n);
+    else
+        err = bz_build_params(bp, (const uint8_t *)o->kernel->start, &p->bz, LX_CMDLINE, p->initrd_gpa, ilen,
+                              LX_ACPI, e820, n);
+    if (!err)
+        err = gpa_write(vm, p->pvh ? LX_PVH_INFO : LX_BOOT_PARAMS, bp, p->pvh ? PVH_INFO_SIZE : BP_SIZE);
+    kfree(bp);
+    return err;
+}
+
+/* Hardware-reduced ACPI sleep registers (ACPI 6.4 4.8.3.7): SLP_EN with SLP_TYP 5 is poweroff. */
+static int lx_sleep_in(void *dev, uint16_t off, int size, uint32_t *val)
+{
+    (void)dev;
+    (void)size;
+    *val = off == 1 ? 0x80 : 0;                         /* WAK_STS */
+    return 0;
+}
+
+static int lx_sleep_out(void *dev, uint16_t off, int size, uint32_t val)
+{
+    (void)size;
+    if (off == 0 && (val & ACPI_SLP_EN) && ((val >> 2) & 7) == ACPI_S5_TYP)
+        vm_stop(dev, 0, "guest powered off (ACPI S5)");
+    return 0;
+}
+
+static void lx_disk_free(struct vm *vm, void *disk)
+{
+    (void)vm;
+    ramdisk_destroy(disk);
+}
+
+/* The virtio-blk disk from a module: read-only in place (disk=), or a private writable copy (disk-rw=). */
+static int lx_disk(struct vm *vm, const struct lx_opts *o)
+{
+    struct blk_dev *d;
+    int err;
+    if (!ramdisk_create || !virtio_blk_attach) {
+        kprintf("error: vm create %s: no RAM disk or virtio-blk in this build\n", o->name);
+        return -ENOSYS;
+    }
+    d = ramdisk_create((const void *)o->disk->start, o->disk->end - o->disk->start, !o->disk_rw);
+    if (!d)
+        return -ENOMEM;
+    if ((err = vm_on_destroy(vm, lx_disk_free, d))) {
+        ramdisk_destroy(d);
+        return err;
+    }
+    return virtio_blk_attach(vm, SLOT_BLK, d);
+}
+
+/* Interrupt chips, legacy devices, the sleep registers, virtio-net (and virtio-blk with a disk). */
+static int lx_devices(struct vm *vm, const struct lx_opts *o)
+{
+    struct pio_range sleep = { ACPI_SLEEP_CTL_PORT, 2, lx_sleep_in, lx_sleep_out, vm };
+    uint8_t mac[6] = { 0x02, 0x53, 0x48, 0x4F, 0x00, (uint8_t)vm->id };    /* locally administered */
+    int err = 0;
+
+    if (pic_attach && (err = pic_attach(vm)))
+        return err;
+    if (ioapic_attach && (err = ioapic_attach(vm)))
+        return err;
+    if (lapic_attach && (err = lapic_attach(vm)))
+        return err;
+    if (pit_attach && (err = pit_attach(vm)))
+        return err;
+    if (rtc_attach && (err = rtc_attach(vm)))
+        return err;
+    if (i8042_attach && (err = i8042_attach(vm)))
+        return err;
+    if (ns16550_attach && (err = ns16550_attach(vm, 0x3F8, 4)))
+        return err;
+    if ((err = vm_register_pio(vm, &sleep)))
+        return err;
+    if (o->disk && (err = lx_disk(vm, o)))
+        return err;
+    if (virtio_net_attach && (err = virtio_net_attach(vm, SLOT_NET, mac)))
+        return err;
+    if (!ns16550_attach || !lapic_attach || !ioapic_attach)
+        kprintf("warning: vm %s: built without%s%s%s: the guest will lack them\n", vm->name,
+                ns16550_attach ? "" : " ns16550", lapic_attach ? "" : " lapic", ioapic_attach ? "" : " ioapic");
+    return 0;
+}
+
+/* vm->reset (i8042 0xFE, the FADT reset register): pause now, reboot from the shell's poll loop. */
+static void lx_reset_request(struct vm *vm)
+{
+    struct lx_vm *l = vm->platform;
+    l->reset_pending = 1;
+    vm->state = VM_PAUSED;
+}
+
+/* Reload kernel, initrd and tables; every vCPU back to its first state (APs wait for SIPI). */
+static void lx_reset(struct vm *vm, struct lx_vm *l)
+{
+    int err = lx_load(vm, &l->o, &l->p);
+    if (err) {
+        vm_stop(vm, 0, "reset: reloading the kernel failed (%d)", err);
+        return;
+    }
+    for (int i = 0; i < vm->nvcpus; i++) {
+        struct vcpu *v = vm->vcpu[i];
+        v->regs = l->regs;
+        v->exc_pending = 0;
+        memset(v->irq_pending, 0, sizeof(v->irq_pending));
+        v->halted = v->wait_sipi = i > 0;
+        vcpu_put_full(v);
+    }
+    vm->state = VM_RUNNING;
+    log_info("vm %s: reset by the guest", vm->name);
+}
+
+static int lx_reset_poll(void)
+{
+    for (int i = 0; i < VM_MAX; i++) {
+        struct vm *vm = vm_slot(i);
+        struct lx_vm *l = vm && vm->reset == lx_reset_request ? vm->platform : NULL;
+        if (l && l->reset_pending) {
+            l->reset_pending = 0;
+            lx_reset(vm, l);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int lx_init(void)
+{
+    return shell_add_poller(lx_reset_poll);
+}
+INIT_HOOK(INIT_VMM, lx_init);
+
+static void lx_vm_free(struct vm *vm, void *arg)
+{
+    vm->platform = NULL;
+    vm->reset = NULL;
+    kfree(arg);
+}
+
+int linux_vm_create_cmd(int argc, char **argv)
+{
+    struct lx_vm *l;
+    struct lx_plan *p;
+    struct vm *vm;
+    int err;
+
+    if (argc < 4) {
+        kprintf("error: vm create: give NAME kernel=MODULE initrd=MODULE\n");
+        return -EINVAL;
+    }
+    if (!(l = kzalloc(sizeof(*l))))
+        return -ENOMEM;
+    p = &l->p;
+    if ((err = lx_parse(argc, argv, &l->o)) || (err = lx_plan(&l->o, p)))
+        goto out;
+    if (l->o.cmdline) {                                 /* argv goes away: keep a copy for resets */
+        kstrlcpy(l->cmdline, l->o.cmdline, sizeof(l->cmdline));
+        l->o.cmdline = l->cmdline;
+    }
+    lx_regs(&l->regs, p);
+    if (!(vm = vm_create(l->o.name, l->o.mem, l->o.vcpus, &l->regs, &err))) {
+        kprintf("error: vm create %s: %s (%d)\n", l->o.name, err == -EEXIST ? "name taken" :
+                err == -ENODEV ? "no VMX+EPT or SVM+NPT on this CPU" : "out of memory or bad size", err);
+        goto out;
+    }
+    l->o.name = vm->name;
+    vm->guest = p->pvh ? "linux-pvh" : "linux";
+    if ((err = vm_on_destroy(vm, lx_vm_free, l))) {
+        vm_destroy(vm);
+        goto out;
+    }
+    vm->platform = l;
+    vm->reset = lx_reset_request;
+    if ((err = lx_load(vm, &l->o, p)) || (err = lx_devices(vm, &l->o))) {
+        kprintf("error: vm create %s: loading or attaching devices failed (%d)\n", l->o.name, err);
+        vm_destroy(vm);                                 /* frees l */
+        return err;
+    }
+    kprintf("vm %s created (linux%s, %llu MiB, %d vcpus, kernel at %#llx, initrd at %#llx)\n", vm->name,
+            p->pvh ? " pvh" : "", (unsigned long long)(l->o.mem >> 20), l->o.vcpus, (unsigned long long)p->load,
+            (unsigned long long)p->initrd_gpa);
+    return 0;
+out:
+    kfree(l);
+    return err;
+}
