@@ -154,5 +154,6 @@ static int cmd_vm(int argc, char **argv)
         return -ENOENT;
     return vm_control(argv[1], vm);
 }
-SHELL_COMMAND("vm", "create NAME guest=TESTGUEST [mem=64M] | start|stop|destroy|stats|console|log NAME | list",
+SHELL_COMMAND("vm", "create NAME kernel=MODULE [initrd=MODULE] [cmdline=\"...\"] [mem=256M] [vcpus=N] [disk=MODULE|disk-rw=MODULE]"
+              " | create NAME guest=TESTGUEST [mem=64M] | start|stop|destroy|stats|console|log NAME | list",
               "create and control virtual machines", cmd_vm);

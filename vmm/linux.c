@@ -15,21 +15,6 @@
 #include "kernel/log.h"
 #include "kernel/shell.h"
 
-/*
- * Device attach functions are written in parallel with this file: until each exists, a weak reference
- * lets the tree link and the platform skips the missing device (the lead removes these guards).
- */
-int pic_attach(struct vm *vm) __attribute__((weak));
-int ioapic_attach(struct vm *vm) __attribute__((weak));
-int lapic_attach(struct vm *vm) __attribute__((weak));
-int pit_attach(struct vm *vm) __attribute__((weak));
-int rtc_attach(struct vm *vm) __attribute__((weak));
-int i8042_attach(struct vm *vm) __attribute__((weak));
-int ns16550_attach(struct vm *vm, uint16_t port, int gsi) __attribute__((weak));
-int virtio_blk_attach(struct vm *vm, int slot, struct blk_dev *disk) __attribute__((weak));
-int virtio_net_attach(struct vm *vm, int slot, const uint8_t mac[6]) __attribute__((weak));
-struct blk_dev *ramdisk_create(const void *image, uint64_t bytes, int read_only) __attribute__((weak));
-void ramdisk_destroy(struct blk_dev *dev) __attribute__((weak));
 
 #define SLOT_BLK 0
 #define SLOT_NET 1
@@ -296,8 +281,7 @@ static int lx_acpi(struct vm *vm, const struct lx_opts *o)
         c.virtio_gsi[i] = PLAT_VIRTIO_GSI0 + i;
     if (o->disk)                                       /* declare only the slots lx_devices fills */
         c.virtio_mask |= 1u << SLOT_BLK;
-    if (virtio_net_attach)
-        c.virtio_mask |= 1u << SLOT_NET;
+    c.virtio_mask |= 1u << SLOT_NET;                    /* every Linux guest has a network card */
     n = acpi_build(buf, LX_ACPI_SIZE, LX_ACPI, &c);
     if (n > 0)
         n = gpa_write(vm, LX_ACPI, buf, (size_t)n);
@@ -358,10 +342,6 @@ static int lx_disk(struct vm *vm, const struct lx_opts *o)
 {
     struct blk_dev *d;
     int err;
-    if (!ramdisk_create || !virtio_blk_attach) {
-        kprintf("error: vm create %s: no RAM disk or virtio-blk in this build\n", o->name);
-        return -ENOSYS;
-    }
     d = ramdisk_create((const void *)o->disk->start, o->disk->end - o->disk->start, !o->disk_rw);
     if (!d)
         return -ENOMEM;
@@ -379,30 +359,15 @@ static int lx_devices(struct vm *vm, const struct lx_opts *o)
     uint8_t mac[6] = { 0x02, 0x53, 0x48, 0x4F, 0x00, (uint8_t)vm->id };    /* locally administered */
     int err = 0;
 
-    if (pic_attach && (err = pic_attach(vm)))
-        return err;
-    if (ioapic_attach && (err = ioapic_attach(vm)))
-        return err;
-    if (lapic_attach && (err = lapic_attach(vm)))
-        return err;
-    if (pit_attach && (err = pit_attach(vm)))
-        return err;
-    if (rtc_attach && (err = rtc_attach(vm)))
-        return err;
-    if (i8042_attach && (err = i8042_attach(vm)))
-        return err;
-    if (ns16550_attach && (err = ns16550_attach(vm, 0x3F8, 4)))
+    if ((err = pic_attach(vm)) || (err = ioapic_attach(vm)) || (err = lapic_attach(vm)) ||
+        (err = pit_attach(vm)) || (err = rtc_attach(vm)) || (err = i8042_attach(vm)) ||
+        (err = ns16550_attach(vm, 0x3F8, 4)))
         return err;
     if ((err = vm_register_pio(vm, &sleep)))
         return err;
     if (o->disk && (err = lx_disk(vm, o)))
         return err;
-    if (virtio_net_attach && (err = virtio_net_attach(vm, SLOT_NET, mac)))
-        return err;
-    if (!ns16550_attach || !lapic_attach || !ioapic_attach)
-        kprintf("warning: vm %s: built without%s%s%s: the guest will lack them\n", vm->name,
-                ns16550_attach ? "" : " ns16550", lapic_attach ? "" : " lapic", ioapic_attach ? "" : " ioapic");
-    return 0;
+    return virtio_net_attach(vm, SLOT_NET, mac);
 }
 
 /* vm->reset (i8042 0xFE, the FADT reset register): pause now, reboot from the shell's poll loop. */
