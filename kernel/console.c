@@ -39,24 +39,6 @@ void console_describe(char *buf, size_t size)
     ksnprintf(buf, size, "ttyS%d at 0x%x, %u baud", idx, con_port, con_baud);
 }
 
-int kvprintf(const char *fmt, va_list ap)
-{
-    char buf[512];
-    int n = kvsnprintf(buf, sizeof(buf), fmt, ap);
-    console_write(buf, n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
-    return n;
-}
-
-int kprintf(const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-    va_start(ap, fmt);
-    n = kvprintf(fmt, ap);
-    va_end(ap);
-    return n;
-}
-
 /* console=ttyS<N>[,BAUD] or console=0x<PORT>[,BAUD] */
 static int console_param(const char *value)
 {

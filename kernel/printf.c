@@ -2,6 +2,7 @@
 #include "kernel/printf.h"
 #include <stdint.h>
 #include "kernel/kstring.h"
+#include "kernel/console.h"
 
 struct out {
     char *buf;
@@ -207,6 +208,25 @@ int ksnprintf(char *buf, size_t size, const char *fmt, ...)
     int n;
     va_start(ap, fmt);
     n = kvsnprintf(buf, size, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+/* Console output: the console (or, in host builds, the test shim) provides console_write. */
+int kvprintf(const char *fmt, va_list ap)
+{
+    char buf[512];
+    int n = kvsnprintf(buf, sizeof(buf), fmt, ap);
+    console_write(buf, n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+    return n;
+}
+
+int kprintf(const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = kvprintf(fmt, ap);
     va_end(ap);
     return n;
 }

@@ -1,4 +1,4 @@
-/* Host stand-ins for the kernel's services: console capture, kprintf, monotonic time, heap over malloc. */
+/* Host stand-ins for the kernel's services: console capture (kprintf comes from kernel/printf.c), monotonic time, heap over malloc. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdarg.h>
 #include <stdint.h>
@@ -35,24 +35,6 @@ void console_write(const char *s, size_t n)
 
 const char *host_console_text(void) { return capture; }
 void host_console_clear(void) { cap_len = 0; capture[0] = 0; }
-
-int kvprintf(const char *fmt, va_list ap)
-{
-    char buf[1024];
-    int n = kvsnprintf(buf, sizeof(buf), fmt, ap);
-    console_write(buf, n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
-    return n;
-}
-
-int kprintf(const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-    va_start(ap, fmt);
-    n = kvprintf(fmt, ap);
-    va_end(ap);
-    return n;
-}
 
 uint64_t time_ns(void);
 uint64_t time_ns(void)
