@@ -38,6 +38,8 @@
 #define STATUS_LU   (1u << 1)
 #define RAH_AV      (1u << 31)
 #define RCTL_EN     (1u << 1)
+#define RCTL_UPE    (1u << 3)    /* unicast promiscuous: the guests' MACs behind the virtual switch */
+#define RCTL_MPE    (1u << 4)    /* multicast promiscuous (8254x SDM 13.4.22) */
 #define RCTL_BAM    (1u << 15)
 #define RCTL_SECRC  (1u << 26)   /* strip the Ethernet CRC; BSIZE 00 = 2048-byte buffers */
 #define TCTL_EN     (1u << 1)
@@ -165,7 +167,7 @@ static int rings_init(struct e1000 *e)
     wr(e, REG_RDLEN, RING_N * sizeof(struct rx_desc));
     wr(e, REG_RDH, 0);
     wr(e, REG_RDT, RING_N - 1);
-    wr(e, REG_RCTL, RCTL_EN | RCTL_BAM | RCTL_SECRC);
+    wr(e, REG_RCTL, RCTL_EN | RCTL_UPE | RCTL_MPE | RCTL_BAM | RCTL_SECRC);
     wr(e, REG_TDBAL, (uint32_t)txr);
     wr(e, REG_TDBAH, (uint32_t)(txr >> 32));
     wr(e, REG_TDLEN, RING_N * sizeof(struct tx_desc));

@@ -6,6 +6,7 @@
 #include "kernel/heap.h"
 #include "kernel/kstring.h"
 #include "kernel/errno.h"
+#include "kernel/init.h"
 
 #define RING_SIZE  (64 * 1024)
 #define CTRL_RBRACKET 0x1d
@@ -69,6 +70,24 @@ static int attach_input(int c, void *arg)
         vm->console_rx(vm->console_dev, (char)c);
     return 0;
 }
+
+/* A VM that stops (poweroff, fault) while attached gives the shell back at once: otherwise the keys typed
+ * next would still go to its dead UART and shoal's shell would seem not to echo. */
+static int console_poll(void)
+{
+    if (!attached || attached->state != VM_STOPPED)
+        return 0;
+    kprintf("\n[vm %s stopped: console detached]\nshoal> ", attached->name);
+    attached = NULL;
+    shell_divert_input(NULL, NULL);
+    return 1;
+}
+
+static int console_init(void)
+{
+    return shell_add_poller(console_poll);
+}
+INIT_HOOK(INIT_VMM, console_init);
 
 int vm_console_attach(struct vm *vm)
 {

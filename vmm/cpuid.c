@@ -26,6 +26,40 @@ static struct cpuid_regs hypervisor_leaf(uint32_t leaf)
     return r;                            /* 0x40000001: no paravirtual features yet */
 }
 
+/*
+ * XSAVE area sizes for the guest's XCR0 (SDM 1 13.2, 13.4.3): leaf 0xD.0 EBX is the standard-format size,
+ * leaf 0xD.1 EBX the compacted one (IA32_XSS is 0 here), both from the per-component sub-leaves rather
+ * than the host's answer (Bochs gets 0xD.1 wrong). XCR0 is read from the hardware: at an exit it holds the
+ * guest's value, also where an XSETBV intercept is not honoured (QEMU TCG's SVM) and v->regs.xcr0 is stale.
+ */
+static uint64_t guest_xcr0(struct vcpu *v)
+{
+    uint32_t lo, hi;
+    if (!(read_cr4() & CR4_OSXSAVE))
+        return v->regs.xcr0;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return lo | ((uint64_t)hi << 32);
+}
+
+static uint32_t xsave_size(uint64_t xcr0, int compacted)
+{
+    uint32_t size = 576;                                   /* legacy region + XSAVE header */
+    for (uint32_t i = 2; i < 63; i++) {
+        if (!(xcr0 & (1ull << i)))
+            continue;
+        struct cpuid_regs c = cpuid(0xD, i);
+        if (!compacted) {
+            if (c.ebx + c.eax > size)
+                size = c.ebx + c.eax;
+            continue;
+        }
+        if (c.ecx & 2)                                     /* 64-byte aligned in the compacted form */
+            size = (size + 63) & ~63u;
+        size += c.eax;
+    }
+    return size;
+}
+
 static struct cpuid_regs filtered(struct vcpu *v, uint32_t leaf, uint32_t sub)
 {
     struct cpuid_regs r = cpuid(leaf, sub);
@@ -34,6 +68,8 @@ static struct cpuid_regs filtered(struct vcpu *v, uint32_t leaf, uint32_t sub)
         r.ecx &= ~((1u << 5) | (1u << 6) | (1u << 3) | (1u << 27));  /* VMX, SMX, MONITOR, OSXSAVE */
         r.ecx |= 1u << 31;                                             /* hypervisor present */
         r.edx &= ~((1u << 7) | (1u << 14));                            /* MCE, MCA: no machine-check MSRs */
+        r.edx &= ~((1u << 22) | (1u << 29));                           /* ACPI thermal, TM: no thermal MSRs */
+        r.ecx &= ~((1u << 7) | (1u << 8));                             /* EST, TM2: no P-state MSRs */
         vcpu_sync_full(v);
         if (v->regs.cr4 & CR4_OSXSAVE)
             r.ecx |= 1u << 27;
@@ -47,8 +83,23 @@ static struct cpuid_regs filtered(struct vcpu *v, uint32_t leaf, uint32_t sub)
         r.edx = (uint32_t)v->id;
         break;
     case 7:
-        if (sub == 0)
+        if (sub == 0) {
             r.ecx &= ~(1u << 22);                                      /* RDPID: TSC_AUX is not virtualized */
+            r.ebx &= ~(1u << 1);                                       /* nor is IA32_TSC_ADJUST */
+        }
+        break;
+    case 0xD:
+        if (sub == 0) {
+            r.ebx = xsave_size(guest_xcr0(v), 0);
+        } else if (sub == 1) {                                         /* XSAVES and IA32_XSS are not */
+            r.eax &= ~(1u << 3);                                       /* virtualized (VMX would #UD it) */
+            r.ebx = xsave_size(guest_xcr0(v), 1);
+            r.ecx = r.edx = 0;
+        }
+        break;
+    case 6:                                          /* power management: only ARAT (the APIC timer */
+        r.eax &= 1u << 2;                            /* runs in deep C-states); no APERF/MPERF, HWP, */
+        r.ebx = r.ecx = r.edx = 0;                   /* thermal or energy-bias MSRs */
         break;
     case 0xA:                                                          /* no performance counters */
         r.eax = r.ebx = r.ecx = r.edx = 0;

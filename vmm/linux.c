@@ -282,11 +282,21 @@ static int lx_acpi(struct vm *vm, const struct lx_opts *o)
     if (o->disk)                                       /* declare only the slots lx_devices fills */
         c.virtio_mask |= 1u << SLOT_BLK;
     c.virtio_mask |= 1u << SLOT_NET;                    /* every Linux guest has a network card */
-    n = acpi_build(buf, LX_ACPI_SIZE, LX_ACPI, &c);
+    n = acpi_build(buf, LX_ACPI_SIZE - LX_RESET_STUB_SIZE, LX_ACPI, &c);   /* the reset stub ends the area */
     if (n > 0)
         n = gpa_write(vm, LX_ACPI, buf, (size_t)n);
     kfree(buf);
     return n;
+}
+
+/* The real-mode reset vector F000:FFF0, the last 16 bytes below 1 MiB (SDM 3A 9.1.4). There is no BIOS:
+ * a guest that restarts through it (Linux on hardware-reduced ACPI picks EFI then BIOS reboot, and with no
+ * EFI jumps to F000:FFF0, arch/x86/kernel/reboot.c) finds `mov al,0xfe; out 0x64,al; hlt; jmp $-3`,
+ * which asks the i8042 for the reset the guest wanted. */
+static int lx_reset_stub(struct vm *vm)
+{
+    static const uint8_t stub[LX_RESET_STUB_SIZE] = { 0xb0, 0xfe, 0xe6, 0x64, 0xf4, 0xeb, 0xfd };
+    return gpa_write(vm, LX_ACPI + LX_ACPI_SIZE - LX_RESET_STUB_SIZE, stub, sizeof(stub));
 }
 
 /* Kernel, initrd, command line, tables and the zero page (or PVH start info). */
@@ -299,7 +309,7 @@ static int lx_load(struct vm *vm, const struct lx_opts *o, const struct lx_plan 
 
     if ((err = lx_load_kernel(vm, o, p)) || (err = gpa_write(vm, p->initrd_gpa, (void *)o->initrd->start, ilen)) ||
         (err = lx_tables(vm, p->pvh)) || (err = lx_cmdline(vm, o->cmdline, p->pvh ? 0 : p->bz.cmdline_size)) ||
-        (err = lx_acpi(vm, o)))
+        (err = lx_acpi(vm, o)) || (err = lx_reset_stub(vm)))
         return err;
     if (!(bp = kzalloc(BP_SIZE)))
         return -ENOMEM;

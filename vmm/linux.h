@@ -14,6 +14,7 @@
 #define LX_LOW_RAM_END  0xA0000ull
 #define LX_ACPI         0xE0000ull        /* reserved up to 1 MiB: RSDP first, then the other tables */
 #define LX_ACPI_SIZE    0x20000ull
+#define LX_RESET_STUB_SIZE 16             /* at 0xFFFF0, the end of the ACPI area: see lx_reset_stub */
 #define LX_MEM_MIN      (72ull << 20)
 #define LX_MEM_MAX      (3ull << 30)      /* below the virtio-mmio window at PLAT_VIRTIO_BASE */
 

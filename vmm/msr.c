@@ -6,6 +6,8 @@
 
 #define MSR_TSC             0x10
 #define MSR_PLATFORM_ID     0x17
+#define MSR_FEATURE_CTL     0x3A            /* locked, VMX and SMX off */
+#define MSR_UCODE_REV       0x8B            /* BIOS_SIGN_ID: microcode revision, read after writing 0 */
 #define MSR_APIC_BASE_      0x1B
 #define MSR_MTRRCAP         0xFE
 #define MSR_MISC_ENABLE     0x1A0
@@ -18,7 +20,8 @@ static int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 {
     switch (msr) {
     case MSR_TSC: *val = rdtsc(); return 0;
-    case MSR_PLATFORM_ID: case MSR_MTRRCAP: case MSR_MTRR_DEF_TYPE: *val = 0; return 0;
+    case MSR_FEATURE_CTL: *val = 1; return 0;
+    case MSR_PLATFORM_ID: case MSR_MTRRCAP: case MSR_MTRR_DEF_TYPE: case MSR_UCODE_REV: *val = 0; return 0;
     case MSR_APIC_BASE_: *val = 0xFEE00000ull | (1u << 11) | (v->id == 0 ? 1u << 8 : 0); return 0;
     case MSR_MISC_ENABLE: *val = 1; return 0;    /* fast strings */
     case MSR_PAT: *val = 0x0007040600070406ull; return 0;
@@ -30,7 +33,7 @@ static int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 static int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 {
     switch (msr) {
-    case MSR_APIC_BASE_: case MSR_MTRR_DEF_TYPE: case MSR_PAT: case MSR_MISC_ENABLE:
+    case MSR_APIC_BASE_: case MSR_MTRR_DEF_TYPE: case MSR_PAT: case MSR_MISC_ENABLE: case MSR_UCODE_REV:
         return 0;                                /* accepted and ignored: guest RAM is write-back */
     case MSR_EFER_:
         if (val & ~EFER_ALLOWED)

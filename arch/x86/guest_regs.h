@@ -21,6 +21,9 @@ struct guest_regs {
     struct seg cs, ds, es, fs, gs, ss, tr, ldtr;
     uint64_t gdtr_base, idtr_base;
     uint32_t gdtr_limit, idtr_limit;
+    /* MSRs the guest owns while it runs (FS/GS base are fs.base/gs.base): SYSCALL and SYSENTER state. */
+    uint64_t kernel_gs_base, star, lstar, cstar, sfmask;
+    uint64_t sysenter_cs, sysenter_esp, sysenter_eip;
 };
 
 #endif

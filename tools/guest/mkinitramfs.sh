@@ -11,7 +11,7 @@ W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 mkdir -p "$W/bin" "$W/sbin" "$W/proc" "$W/sys" "$W/dev" "$W/tmp" "$W/mnt" "$W/lib/modules" "$W/etc"
 cp "$BUSYBOX" "$W/bin/busybox"
 for a in sh mount umount insmod cat echo ls mkdir sleep dmesg poweroff reboot halt sha256sum head dd \
-         date ip ifconfig udhcpc ping grep sync uname free df hexdump; do
+         date ip ifconfig udhcpc ping grep sync uname free df hexdump route cmp od tr wc nproc sed; do
     ln -s busybox "$W/bin/$a"
 done
 # Modules in load order (dependencies first); built-in ones (e.g. ext4 in the cloud kernel) print "builtin".
@@ -32,6 +32,22 @@ for ko in $list; do
     esac
     echo "$base" >> "$W/etc/modules"
 done
+# udhcpc's hook (Debian's busybox looks in /etc/udhcpc): the interface's address and default route from the lease.
+mkdir -p "$W/etc/udhcpc" "$W/usr/share/udhcpc"
+cat > "$W/etc/udhcpc/default.script" <<'DHCP'
+#!/bin/sh
+case "$1" in
+    deconfig) ip addr flush dev "$interface"; ip link set "$interface" up;;
+    bound|renew)
+        ip addr flush dev "$interface"
+        ip addr add "$ip/${mask:-24}" dev "$interface"
+        [ -n "$router" ] && ip route add default via "${router%% *}" dev "$interface"
+        echo "udhcpc: $interface bound to $ip";;
+esac
+exit 0
+DHCP
+chmod 755 "$W/etc/udhcpc/default.script"
+ln -s /etc/udhcpc/default.script "$W/usr/share/udhcpc/default.script"
 cat > "$W/init" <<'INIT'
 #!/bin/sh
 mount -t proc proc /proc

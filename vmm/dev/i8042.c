@@ -8,6 +8,7 @@
 #define ST_OBF   0x01
 #define ST_SYS   0x04
 #define ST_CMD   0x08
+#define ST_UNLOCKED 0x10                 /* keyboard inhibit switch off (Linux warns "Keylock active" without) */
 #define ST_AUX   0x20
 #define CFG_KINT 0x01
 #define CFG_AINT 0x02
@@ -146,7 +147,7 @@ int i8042_attach(struct vm *vm)
     k->s.config = 0x45;             /* keyboard interrupt, system flag, translation (with AUX disabled: 0x20 set below) */
     k->s.config |= 0x20;
     k->s.outport = 0x01;
-    k->s.status = ST_SYS;
+    k->s.status = ST_SYS | ST_UNLOCKED;
     struct pio_range d = { 0x60, 1, data_in, data_out, k }, c = { 0x64, 1, cmd_in, cmd_out, k };
     if ((rc = vm_register_pio(vm, &d)) < 0)
         return rc;

@@ -89,6 +89,17 @@ static uint8_t rx_pop(struct ns16550_state *s)
     return c;
 }
 
+/* Move backlogged bytes into the RX FIFO while it has room (the FIFO's depth, or 1 without FIFOs). */
+static void uart_refill(struct ns16550 *u)
+{
+    int cap = (u->s.fcr & FCR_EN) ? UART_FIFO : 1;
+    while (u->bl_count && u->s.rx_count < cap && !(u->s.mcr & MCR_LOOP)) {
+        rx_push(&u->s, u->backlog[u->bl_head]);
+        u->bl_head = (u->bl_head + 1) % UART_BACKLOG;
+        u->bl_count--;
+    }
+}
+
 static void uart_transmit(struct ns16550 *u, uint8_t c)
 {
     if (u->s.mcr & MCR_LOOP)
@@ -162,6 +173,7 @@ int ns16550_in(void *dev, uint16_t off, int size, uint32_t *val)
     uint64_t f = dev_lock();
     (void)size;
     *val = uart_read(u, off & 7);
+    uart_refill(u);                  /* the guest drained a byte: the next one arrives */
     uart_update(u);
     dev_unlock(f);
     return 0;
@@ -173,6 +185,7 @@ int ns16550_out(void *dev, uint16_t off, int size, uint32_t val)
     uint64_t f = dev_lock();
     (void)size;
     uart_write(u, off & 7, (uint8_t)val);
+    uart_refill(u);                  /* a FIFO reset or enable makes room */
     uart_update(u);
     dev_unlock(f);
     return 0;
@@ -182,8 +195,13 @@ void ns16550_rx(void *dev, char c)
 {
     struct ns16550 *u = dev;
     uint64_t f = dev_lock();
-    if (!(u->s.mcr & MCR_LOOP))      /* in loopback the serial input is disconnected */
-        rx_push(&u->s, (uint8_t)c);
+    if (!(u->s.mcr & MCR_LOOP)) {    /* in loopback the serial input is disconnected */
+        if (u->bl_count < UART_BACKLOG) {
+            u->backlog[(u->bl_head + u->bl_count) % UART_BACKLOG] = (uint8_t)c;
+            u->bl_count++;
+        }
+        uart_refill(u);
+    }
     uart_update(u);
     dev_unlock(f);
 }

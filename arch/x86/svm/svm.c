@@ -13,6 +13,15 @@
 #define MSR_VM_HSAVE_PA  0xC0010117
 #define EFER_SVME        (1ull << 12)
 #define VM_CR_SVMDIS     (1ull << 4)
+/* Save-area MSRs that VMLOAD/VMSAVE carry (APM vol. 2, table B-2). */
+#define VMCB_STAR        0x600
+#define VMCB_LSTAR       0x608
+#define VMCB_CSTAR       0x610
+#define VMCB_SFMASK      0x618
+#define VMCB_KGS_BASE    0x620
+#define VMCB_SYSENTER_CS 0x628
+#define VMCB_SYSENTER_ESP 0x630
+#define VMCB_SYSENTER_EIP 0x638
 
 struct hvm_vm {
     struct slpt npt;
@@ -155,6 +164,14 @@ static void svm_set_state(struct hvm_vcpu *v, const struct guest_regs *r)
     *vmcb64(vmcb, VMCB_RAX) = r->gpr[GPR_RAX];
     *vmcb64(vmcb, VMCB_RIP) = r->rip;
     *vmcb64(vmcb, VMCB_RFLAGS) = r->rflags;
+    *vmcb64(vmcb, VMCB_STAR) = r->star;
+    *vmcb64(vmcb, VMCB_LSTAR) = r->lstar;
+    *vmcb64(vmcb, VMCB_CSTAR) = r->cstar;
+    *vmcb64(vmcb, VMCB_SFMASK) = r->sfmask;
+    *vmcb64(vmcb, VMCB_KGS_BASE) = r->kernel_gs_base;
+    *vmcb64(vmcb, VMCB_SYSENTER_CS) = r->sysenter_cs;
+    *vmcb64(vmcb, VMCB_SYSENTER_ESP) = r->sysenter_esp;
+    *vmcb64(vmcb, VMCB_SYSENTER_EIP) = r->sysenter_eip;
 }
 
 static void svm_get_state(struct hvm_vcpu *v, struct guest_regs *r)
@@ -177,6 +194,14 @@ static void svm_get_state(struct hvm_vcpu *v, struct guest_regs *r)
     r->cr2 = *vmcb64(vmcb, VMCB_CR2);
     r->cr3 = *vmcb64(vmcb, VMCB_CR3);
     r->cr4 = *vmcb64(vmcb, VMCB_CR4);
+    r->star = *vmcb64(vmcb, VMCB_STAR);
+    r->lstar = *vmcb64(vmcb, VMCB_LSTAR);
+    r->cstar = *vmcb64(vmcb, VMCB_CSTAR);
+    r->sfmask = *vmcb64(vmcb, VMCB_SFMASK);
+    r->kernel_gs_base = *vmcb64(vmcb, VMCB_KGS_BASE);
+    r->sysenter_cs = *vmcb64(vmcb, VMCB_SYSENTER_CS);
+    r->sysenter_esp = *vmcb64(vmcb, VMCB_SYSENTER_ESP);
+    r->sysenter_eip = *vmcb64(vmcb, VMCB_SYSENTER_EIP);
 }
 
 static void setup_controls(struct hvm_vcpu *v)

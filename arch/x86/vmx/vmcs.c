@@ -10,6 +10,48 @@
 
 uint64_t vmx_msr_bitmap(void);
 
+static const uint32_t auto_msrs[VMX_NR_AUTO_MSRS] = {
+    [VMX_KERNEL_GS_BASE] = 0xC0000102, [VMX_STAR] = 0xC0000081, [VMX_LSTAR] = 0xC0000082,
+    [VMX_CSTAR] = 0xC0000083, [VMX_SFMASK] = 0xC0000084,
+};
+
+/*
+ * MSR bitmap (SDM 3C 25.6.9): read bitmaps for 0-0x1FFF at byte 0 and 0xC0000000-0xC0001FFF at 0x400,
+ * write bitmaps at 0x800 and 0xC00. A clear bit lets RDMSR/WRMSR reach the real MSR: SYSENTER_* and
+ * FS/GS base are loaded from the guest-state area at entry and saved there at exit (27.3.2, 28.3.1),
+ * the rest travel through the MSR areas (vmx_msr_areas_setup).
+ */
+void vmx_msr_pass_through(uint8_t *bitmap)
+{
+    static const uint32_t pass[] = { 0x174, 0x175, 0x176, 0xC0000081, 0xC0000082, 0xC0000083, 0xC0000084,
+                                     0xC0000100, 0xC0000101, 0xC0000102 };
+    for (unsigned i = 0; i < sizeof(pass) / sizeof(pass[0]); i++) {
+        uint32_t m = pass[i], off = m >= 0xC0000000u ? 0x400 : 0, bit = m & 0x1FFF;
+        bitmap[off + bit / 8] &= (uint8_t)~(1u << (bit % 8));
+        bitmap[0x800 + off + bit / 8] &= (uint8_t)~(1u << (bit % 8));
+    }
+}
+
+/*
+ * One array serves as the VM-exit MSR-store area and the VM-entry MSR-load area (the guest's values
+ * survive in it between runs); a second one, the VM-exit MSR-load area, puts the host's back (27.4, 28.6).
+ */
+static void msr_areas_setup(struct hvm_vcpu *v)
+{
+    struct vmx_msr_entry *g = vmx_guest_msrs(v);
+    struct vmx_msr_entry *h = (struct vmx_msr_entry *)(uintptr_t)(v->msr_page_pa + VMX_HOST_MSR_OFF);
+    for (int i = 0; i < VMX_NR_AUTO_MSRS; i++) {
+        g[i].index = h[i].index = auto_msrs[i];
+        h[i].value = rdmsr(auto_msrs[i]);
+    }
+    vmwrite(EXIT_MSR_STORE_ADDR, v->msr_page_pa);
+    vmwrite(ENTRY_MSR_LOAD_ADDR, v->msr_page_pa);
+    vmwrite(EXIT_MSR_LOAD_ADDR, v->msr_page_pa + VMX_HOST_MSR_OFF);
+    vmwrite(EXIT_MSR_STORE_CNT, VMX_NR_AUTO_MSRS);
+    vmwrite(ENTRY_MSR_LOAD_CNT, VMX_NR_AUTO_MSRS);
+    vmwrite(EXIT_MSR_LOAD_CNT, VMX_NR_AUTO_MSRS);
+}
+
 /* SVM-packed attributes (guest_regs.h) to VMX access rights and back (SDM 3C 25.4.1, table 25-2). */
 static uint32_t to_ar(uint16_t attr)
 {
@@ -77,12 +119,22 @@ void vmx_set_state(struct hvm_vcpu *v, const struct guest_regs *r)
     vmwrite(GUEST_RSP, r->gpr[GPR_RSP]);
     vmwrite(GUEST_RIP, r->rip);
     vmwrite(GUEST_RFLAGS, r->rflags);
+    vmwrite(GUEST_SYSENTER_CS, r->sysenter_cs);
+    vmwrite(GUEST_SYSENTER_ESP, r->sysenter_esp);
+    vmwrite(GUEST_SYSENTER_EIP, r->sysenter_eip);
+    struct vmx_msr_entry *g = vmx_guest_msrs(v);
+    g[VMX_KERNEL_GS_BASE].value = r->kernel_gs_base;
+    g[VMX_STAR].value = r->star;
+    g[VMX_LSTAR].value = r->lstar;
+    g[VMX_CSTAR].value = r->cstar;
+    g[VMX_SFMASK].value = r->sfmask;
+    v->cr2 = r->cr2;
 }
 
 void vmx_get_state(struct hvm_vcpu *v, struct guest_regs *r)
 {
     uint64_t mask4 = vmread(CR4_MASK), mask0 = vmread(CR0_MASK);
-    (void)v;
+    const struct vmx_msr_entry *g = vmx_guest_msrs(v);
     get_seg(&seg_es, &r->es);
     get_seg(&seg_cs, &r->cs);
     get_seg(&seg_ss, &r->ss);
@@ -101,6 +153,15 @@ void vmx_get_state(struct hvm_vcpu *v, struct guest_regs *r)
     r->efer = vmread(GUEST_EFER);
     if (vmread(ENTRY_CTLS) & ENTRY_IA32E)
         r->efer |= EFER_LMA;
+    r->cr2 = v->cr2;
+    r->sysenter_cs = vmread(GUEST_SYSENTER_CS);
+    r->sysenter_esp = vmread(GUEST_SYSENTER_ESP);
+    r->sysenter_eip = vmread(GUEST_SYSENTER_EIP);
+    r->kernel_gs_base = g[VMX_KERNEL_GS_BASE].value;
+    r->star = g[VMX_STAR].value;
+    r->lstar = g[VMX_LSTAR].value;
+    r->cstar = g[VMX_CSTAR].value;
+    r->sfmask = g[VMX_SFMASK].value;
 }
 
 static void host_state(void)
@@ -146,9 +207,7 @@ void vmx_vmcs_setup(struct hvm_vcpu *v, const struct guest_regs *regs)
     vmwrite(PF_MASK, 0);
     vmwrite(PF_MATCH, 0);
     vmwrite(CR3_TARGETS, 0);
-    vmwrite(EXIT_MSR_STORE_CNT, 0);
-    vmwrite(EXIT_MSR_LOAD_CNT, 0);
-    vmwrite(ENTRY_MSR_LOAD_CNT, 0);
+    msr_areas_setup(v);
     vmwrite(ENTRY_INTR_INFO, 0);
     vmwrite(MSR_BITMAP, vmx_msr_bitmap());
     vmwrite(EPT_POINTER, v->vm->eptp);
@@ -163,8 +222,5 @@ void vmx_vmcs_setup(struct hvm_vcpu *v, const struct guest_regs *regs)
     vmwrite(GUEST_PENDING_DBG, 0);
     vmwrite(GUEST_INTERRUPTIBILITY, 0);
     vmwrite(GUEST_ACTIVITY, 0);
-    vmwrite(GUEST_SYSENTER_CS, 0);
-    vmwrite(GUEST_SYSENTER_ESP, 0);
-    vmwrite(GUEST_SYSENTER_EIP, 0);
     vmx_set_state(v, regs);
 }

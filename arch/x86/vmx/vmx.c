@@ -26,6 +26,7 @@
 #define PROC2_VPID      (1u << 5)
 #define PROC2_WBINVD    (1u << 6)
 #define PROC2_UNRESTRICTED (1u << 7)
+#define PROC2_INVPCID   (1u << 12)      /* else INVPCID is #UD in the guest (SDM 3C 25.6.2) */
 #define EXIT_HOST_64    (1u << 9)
 #define EXIT_SAVE_PAT   (1u << 18)
 #define EXIT_LOAD_PAT   (1u << 19)
@@ -59,7 +60,8 @@ static int compute_caps(void)
                PROC_SECONDARY, 0, &c->proc))
         return -ENODEV;
     c->proc &= ~(PROC_INTWIN | (1u << 12) | (1u << 3));   /* no window exits yet; RDTSC runs natively */
-    if (adjust(MSR_VMX_PROCBASED2, PROC2_EPT | PROC2_UNRESTRICTED, PROC2_VPID | PROC2_WBINVD, &c->proc2) ||
+    if (adjust(MSR_VMX_PROCBASED2, PROC2_EPT | PROC2_UNRESTRICTED, PROC2_VPID | PROC2_WBINVD | PROC2_INVPCID,
+               &c->proc2) ||
         adjust(tr ? MSR_VMX_TRUE_EXIT : MSR_VMX_EXIT, EXIT_HOST_64, EXIT_SAVE_EFER | EXIT_LOAD_EFER |
                EXIT_SAVE_PAT | EXIT_LOAD_PAT, &c->exit) ||
         adjust(tr ? MSR_VMX_TRUE_ENTRY : MSR_VMX_ENTRY, 0, ENTRY_LOAD_EFER | ENTRY_LOAD_PAT, &c->entry))
@@ -109,15 +111,17 @@ static int vmx_cpu_enable(void)
     msr_bitmap_pa = pmm_alloc(1, 1);
     if (!region || !msr_bitmap_pa)
         return -ENOMEM;
-    memset((void *)(uintptr_t)msr_bitmap_pa, 0xff, PAGE_SIZE);   /* every MSR access exits */
+    memset((void *)(uintptr_t)msr_bitmap_pa, 0xff, PAGE_SIZE);   /* every MSR access exits... */
+    vmx_msr_pass_through((uint8_t *)(uintptr_t)msr_bitmap_pa);  /* ...but those the guest owns */
     write_cr0((read_cr0() | vmx_caps.cr0_fixed0) & vmx_caps.cr0_fixed1);
     write_cr4((read_cr4() | CR4_VMXE | vmx_caps.cr4_fixed0) & vmx_caps.cr4_fixed1);
     if (vmxon(region)) {
         log_err("vmx: VMXON failed");
         return -EIO;
     }
-    log_info("vmx: on (VMCS revision %#x, VPID %s, preemption timer %s)", vmx_caps.revision,
-             vmx_caps.has_vpid ? "yes" : "no", (vmx_caps.pin & PIN_PREEMPT) ? "yes" : "no");
+    log_info("vmx: on (VMCS revision %#x, VPID %s, preemption timer %s, INVPCID %s)", vmx_caps.revision,
+             vmx_caps.has_vpid ? "yes" : "no", (vmx_caps.pin & PIN_PREEMPT) ? "yes" : "no",
+             (vmx_caps.proc2 & PROC2_INVPCID) ? "yes" : "no");
     return 0;
 }
 
@@ -159,11 +163,18 @@ static int vmx_vcpu_init(struct hvm_vm *vm, const struct guest_regs *regs, struc
         kfree(v);
         return -ENOMEM;
     }
+    if (!(v->msr_page_pa = pmm_alloc(1, 1))) {
+        pmm_free(v->vmcs_pa, 1);
+        kfree(v);
+        return -ENOMEM;
+    }
+    memset((void *)(uintptr_t)v->msr_page_pa, 0, PAGE_SIZE);
     v->vm = vm;
     v->vpid = vmx_caps.has_vpid ? next_vpid++ : 0;
     if (!next_vpid)
         next_vpid = 1;
     if (vmclear(v->vmcs_pa) || vmptrld(v->vmcs_pa)) {
+        pmm_free(v->msr_page_pa, 1);
         pmm_free(v->vmcs_pa, 1);
         kfree(v);
         return -EIO;
@@ -182,6 +193,7 @@ static void vmx_vcpu_destroy(struct hvm_vcpu *v)
     if (current_vmcs == v->vmcs_pa)
         current_vmcs = 0;
     pmm_free(v->vmcs_pa, 1);
+    pmm_free(v->msr_page_pa, 1);
     kfree(v);
 }
 
@@ -232,6 +244,8 @@ static int vmx_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit
     vmwrite(GUEST_RFLAGS, r->rflags);
     if (vmx_caps.pin & PIN_PREEMPT)
         vmwrite(PREEMPT_TIMER, ticks > 0xffffffffull ? 0xffffffffu : (uint32_t)ticks);
+    if (read_cr2() != v->cr2)       /* CR2 is no VMCS field: the guest's lives in the register (3C 27.3) */
+        write_cr2(v->cr2);
     if (vmx_enter(r->gpr, v->launched)) {
         memset(ex, 0, sizeof(*ex));
         ex->code = EXIT_FAIL_ENTRY;
@@ -240,6 +254,7 @@ static int vmx_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit
         return 0;
     }
     v->launched = 1;
+    v->cr2 = read_cr2();
     r->gpr[GPR_RSP] = vmread(GUEST_RSP);
     r->rip = v->exit_rip = vmread(GUEST_RIP);
     r->rflags = vmread(GUEST_RFLAGS);

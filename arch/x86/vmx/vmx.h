@@ -38,20 +38,41 @@ struct hvm_vm {
     uint64_t eptp;
 };
 
+/*
+ * MSRs outside the VMCS that the guest owns while it runs (SDM 3C 25.7.2, 25.8.2): the VM-exit
+ * MSR-store area and the VM-entry MSR-load area are one array of these, the host's values another.
+ */
+enum { VMX_KERNEL_GS_BASE, VMX_STAR, VMX_LSTAR, VMX_CSTAR, VMX_SFMASK, VMX_NR_AUTO_MSRS };
+struct vmx_msr_entry {
+    uint32_t index, reserved;
+    uint64_t value;
+};
+
 struct hvm_vcpu {
     struct hvm_vm *vm;
     uint64_t vmcs_pa;
+    uint64_t msr_page_pa;            /* guest area at offset 0, host area at VMX_HOST_MSR_OFF */
+    uint64_t cr2;                    /* the guest's CR2: not in the VMCS, switched by vmx_vcpu_run */
     uint16_t vpid;
     int launched;
     uint64_t cr4_guest;              /* what the guest believes CR4 holds (VMXE hidden) */
     uint64_t exit_rip;               /* guest RIP at the last exit */
 };
 
+#define VMX_HOST_MSR_OFF 0x800
+
+static inline struct vmx_msr_entry *vmx_guest_msrs(struct hvm_vcpu *v)
+{
+    return (struct vmx_msr_entry *)(uintptr_t)v->msr_page_pa;
+}
+
 /* Assembly (entry.S). */
 int vmx_enter(uint64_t *gprs, int launched);
 void vmx_exit_stub(void);
 
-/* Set up the VMCS of v (current) for regs. */
+/* Let the guest read and write the MSRs it owns (FS/GS/KernelGS base, SYSCALL, SYSENTER) in bitmap. */
+void vmx_msr_pass_through(uint8_t *bitmap);
+/* Set up the VMCS of v (current) for regs; v->msr_page_pa must be a zeroed page. */
 void vmx_vmcs_setup(struct hvm_vcpu *v, const struct guest_regs *regs);
 void vmx_set_state(struct hvm_vcpu *v, const struct guest_regs *r);
 void vmx_get_state(struct hvm_vcpu *v, struct guest_regs *r);
