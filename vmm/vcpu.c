@@ -134,6 +134,7 @@ void vcpu_run_slice(struct vcpu *v, uint64_t slice_ns)
             vm_stop(vm, 1, "vCPU %d: the backend failed to run it", v->id);
             break;
         }
+        v->regs.xcr0 = hvm_read_xcr0(v->regs.xcr0);   /* the guest's, even if it bypassed the intercept */
         v->run_ns += time_ns() - t0;
         v->full_valid = 0;
         v->exits[ex.code < EXIT_CODE_COUNT ? ex.code : EXIT_UNKNOWN]++;

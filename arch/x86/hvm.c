@@ -5,15 +5,25 @@
 #include "kernel/log.h"
 
 const struct hvm_ops *hvm;
-static uint64_t cur_xcr0 = 1;
 static int have_xsave;
 
+/*
+ * No cached "current" value: where the CPU does not honour the XSETBV intercept (QEMU TCG's SVM),
+ * a guest changes XCR0 behind the VMM's back, so the hardware register is the only truth.
+ */
 void hvm_load_xcr0(uint64_t xcr0)
 {
-    if (!have_xsave || xcr0 == cur_xcr0)
-        return;
-    __asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)xcr0), "d"((uint32_t)(xcr0 >> 32)));
-    cur_xcr0 = xcr0;
+    if (have_xsave)
+        __asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)xcr0), "d"((uint32_t)(xcr0 >> 32)));
+}
+
+uint64_t hvm_read_xcr0(uint64_t fallback)
+{
+    uint32_t lo, hi;
+    if (!have_xsave)
+        return fallback;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return lo | ((uint64_t)hi << 32);
 }
 
 /* Guests keep their own XCR0 in hardware while they run; the host itself uses no extended state. */
