@@ -14,7 +14,7 @@ static int have_xsave;
 void hvm_load_xcr0(uint64_t xcr0)
 {
     if (have_xsave)
-        __asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)xcr0), "d"((uint32_t)(xcr0 >> 32)));
+        __asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)xcr0 | 1u), "d"((uint32_t)(xcr0 >> 32)));  /* x87 is never off */
 }
 
 uint64_t hvm_read_xcr0(uint64_t fallback)
