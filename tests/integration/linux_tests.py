@@ -34,7 +34,7 @@ def type_slowly(c, line):
 def guest_value(c, name, cmd, pattern, timeout=QEMU_CMD_S):
     """Run `echo NAME=$(cmd)` in the guest shell and return the value matching pattern."""
     type_slowly(c, "echo %s=[$(%s)]" % (name, cmd))      # brackets: the echoed command line cannot match
-    return c.expect(r"%s=\[(%s)\]" % (name, pattern), timeout, "%s from the guest" % name).group(1)
+    return c.expect(r"%s=\[(%s)[^\]\n]*\]" % (name, pattern), timeout, "%s from the guest" % name).group(1)
 
 
 def wait_up(c):

@@ -37,6 +37,7 @@ struct hvm_vcpu {
 
 static uint64_t hsave_pa, host_area_pa, iopm_pa, msrpm_pa;
 static uint32_t max_asid, next_asid = 1;
+static uint32_t last_asid;          /* the address space this CPU entered last */
 static int asids_wrapped;
 
 static int svm_probe(void)
@@ -289,7 +290,13 @@ static int svm_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit
     *vmcb64(vmcb, VMCB_RSP) = r->gpr[GPR_RSP];
     *vmcb64(vmcb, VMCB_RIP) = r->rip;
     *vmcb64(vmcb, VMCB_RFLAGS) = r->rflags;
-    *vmcb8(vmcb, VMCB_TLB_CONTROL) = (v->first_run && asids_wrapped) ? 1 : 0;
+    /*
+     * Flush on ASID reuse, and whenever this CPU last ran another address space: ASID tagging is
+     * what makes that unnecessary, and emulators (QEMU TCG) do not tag, so two guests' identical
+     * virtual addresses (global kernel pages survive the CR3 load) would share translations.
+     */
+    *vmcb8(vmcb, VMCB_TLB_CONTROL) = ((v->first_run && asids_wrapped) || last_asid != v->vm->asid) ? 1 : 0;
+    last_asid = v->vm->asid;
     v->first_run = 0;
     svm_enter((uint64_t)(uintptr_t)vmcb, r->gpr, host_area_pa);
     r->gpr[GPR_RAX] = *vmcb64(vmcb, VMCB_RAX);
