@@ -12,19 +12,6 @@
 
 #define MS 1000000ull
 
-static const char *err_text(int err)
-{
-    switch (err) {
-    case -EPERM: return "authentication failed";
-    case -ENOENT: return "target not found";
-    case -ETIMEDOUT: return "timed out";
-    case -ECONNREFUSED: return "connection refused";
-    case -ECONNRESET: return "connection reset";
-    case -ECANCELED: return "cancelled";
-    default: return "failed";
-    }
-}
-
 /* Ctrl-C on the console while a command waits. */
 static int interrupted(void)
 {
@@ -129,7 +116,7 @@ static int iscsi_discover(const char *portal)
     if (w.found)
         return 0;
     kprintf("error: iscsi discovery at %s:%u: %s\n", cfg.host, cfg.port,
-            !w.done ? "timed out" : w.err ? err_text(w.err) : "no targets");
+            !w.done ? "timed out" : w.err ? iscsi_err_text(w.err) : "no targets");
     return w.done && w.err ? w.err : -ENOENT;
 }
 
@@ -169,7 +156,7 @@ static int iscsi_login(int argc, char **argv)
     if (in.state != ISL_READY) {
         r = in.state == ISL_FAILED ? in.err : -ETIMEDOUT;
         kprintf("error: iscsi login to %s lun %u at %s:%u: %s\n", cfg.target, cfg.lun, cfg.host, cfg.port,
-                err_text(r));
+                iscsi_err_text(r));
         iscsi_slot_close(idx, 5000);
         return r;
     }
@@ -203,7 +190,7 @@ static int iscsi_list(void)
                 (unsigned long long)in.reconnects, (unsigned long long)in.bytes_in, in.cfg->target,
                 in.boot ? " (boot)" : "");
         if (in.state == ISL_FAILED)
-            kprintf("     failed: %s (%d)\n", err_text(in.err), in.err);
+            kprintf("     failed: %s (%d)\n", iscsi_err_text(in.err), in.err);
         if (iscsi_slot_ident(i, 3)[0])
             kprintf("     id: %s\n", iscsi_slot_ident(i, 3));
     }

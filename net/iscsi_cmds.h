@@ -33,6 +33,8 @@ struct iscsi_slot_info {
  * (or by iscsi_wait_turn); watch it with iscsi_slot_info. boot: log the outcome on the console.
  */
 int iscsi_slot_open(const struct iscsi_config *cfg, int boot);
+/* A session error (negative errno from the engine) in words: "authentication failed", "timed out", ... */
+const char *iscsi_err_text(int err);
 /* Fill *out for session idx. Returns 0, or -ENOENT for a free or invalid index. */
 int iscsi_slot_info(int idx, struct iscsi_slot_info *out);
 /* Identity of a ready LUN (which: 0 vendor, 1 product, 2 serial); "" when unknown. */

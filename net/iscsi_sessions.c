@@ -25,7 +25,7 @@ static struct iscsi_slot slots[ISCSI_MAX_SESSIONS];
 static struct iscsi_config boot_cfg;
 static int boot_pending, polling;
 
-static const char *err_text(int err)
+const char *iscsi_err_text(int err)
 {
     switch (err) {
     case -EPERM: return "authentication failed";
@@ -33,6 +33,7 @@ static const char *err_text(int err)
     case -ETIMEDOUT: return "timed out";
     case -ECONNREFUSED: return "connection refused";
     case -ECONNRESET: return "connection reset";
+    case -ECANCELED: return "cancelled";
     default: return "failed";
     }
 }
@@ -55,7 +56,7 @@ static void slot_event(struct iscsi_session *s, enum iscsi_event ev, int err, vo
             sl->close_pending = ev == ISCSI_EV_LUN_READY;   /* still logged in: log out */
             if (sl->boot)
                 log_err("iscsi: session %d (%s at %s:%u) %s (%d)", idx, sl->cfg.target, sl->cfg.host,
-                        sl->cfg.port, err_text(sl->err), sl->err);
+                        sl->cfg.port, iscsi_err_text(sl->err), sl->err);
         }
     } else if (ev == ISCSI_EV_CLOSED && sl->state != ISL_FAILED) {
         sl->state = ISL_CLOSED;

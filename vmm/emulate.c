@@ -2,14 +2,6 @@
 #include "vmm/decode.h"
 #include "kernel/errno.h"
 
-#define FL_CF 0x001
-#define FL_PF 0x004
-#define FL_AF 0x010
-#define FL_ZF 0x040
-#define FL_SF 0x080
-#define FL_DF 0x400
-#define FL_OF 0x800
-#define FL_ARITH (FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)
 
 static uint64_t size_mask(int size) { return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1; }
 static uint64_t msb(uint64_t v, int size) { return (v >> (8 * size - 1)) & 1; }
@@ -50,42 +42,42 @@ static uint64_t flags_szp(uint64_t res, int size)
     lo ^= lo >> 2;
     lo ^= lo >> 1;
     if (!(lo & 1))
-        f |= FL_PF;
+        f |= RFLAGS_PF;
     if (!(res & size_mask(size)))
-        f |= FL_ZF;
+        f |= RFLAGS_ZF;
     if (msb(res, size))
-        f |= FL_SF;
+        f |= RFLAGS_SF;
     return f;
 }
 
 /* Compute a op b at size bytes; replaces the arithmetic flags in *rflags (SDM 1 appendix A). */
 static uint64_t alu_compute(int op, uint64_t a, uint64_t b, int size, uint64_t *rflags)
 {
-    uint64_t m = size_mask(size), cin = *rflags & FL_CF, res, f = 0;
+    uint64_t m = size_mask(size), cin = *rflags & RFLAGS_CF, res, f = 0;
     a &= m;
     b &= m;
     switch (op) {
     case INSN_ADD: case INSN_ADC:
         res = (a + b + (op == INSN_ADC ? cin : 0)) & m;
         if (msb((a & b) | ((a | b) & ~res), size))
-            f |= FL_CF;
+            f |= RFLAGS_CF;
         if (msb((a ^ res) & (b ^ res), size))
-            f |= FL_OF;
-        f |= ((a ^ b ^ res) & 0x10) ? FL_AF : 0;
+            f |= RFLAGS_OF;
+        f |= ((a ^ b ^ res) & 0x10) ? RFLAGS_AF : 0;
         break;
     case INSN_SUB: case INSN_SBB: case INSN_CMP:
         res = (a - b - (op == INSN_SBB ? cin : 0)) & m;
         if (msb((~a & b) | ((~a | b) & res), size))
-            f |= FL_CF;
+            f |= RFLAGS_CF;
         if (msb((a ^ b) & (a ^ res), size))
-            f |= FL_OF;
-        f |= ((a ^ b ^ res) & 0x10) ? FL_AF : 0;
+            f |= RFLAGS_OF;
+        f |= ((a ^ b ^ res) & 0x10) ? RFLAGS_AF : 0;
         break;
     case INSN_OR:  res = a | b; break;
     case INSN_XOR: res = a ^ b; break;
     default:       res = a & b; break;   /* AND, TEST: CF = OF = 0, AF left clear (undefined) */
     }
-    *rflags = (*rflags & ~(uint64_t)FL_ARITH) | f | flags_szp(res, size);
+    *rflags = (*rflags & ~(uint64_t)RFLAGS_ARITH) | f | flags_szp(res, size);
     return res;
 }
 
@@ -172,14 +164,14 @@ static int emulate_bt(const struct insn *in, struct guest_regs *r, uint64_t gpa,
     else if (in->op == INSN_BTC)
         rc = ops->write(ctx, gpa, in->size, (v ^ bit) & size_mask(in->size));
     if (!rc)
-        r->rflags = (r->rflags & ~(uint64_t)FL_CF) | ((v & bit) ? FL_CF : 0);
+        r->rflags = (r->rflags & ~(uint64_t)RFLAGS_CF) | ((v & bit) ? RFLAGS_CF : 0);
     return rc;
 }
 
 /* Step an index register of a string op by the element size, backwards when DF is set. */
 static void string_step(const struct insn *in, struct guest_regs *r, int reg)
 {
-    uint64_t step = (r->rflags & FL_DF) ? -(uint64_t)in->size : in->size;
+    uint64_t step = (r->rflags & RFLAGS_DF) ? -(uint64_t)in->size : in->size;
     reg_write(r, reg, 0, in->addr_size, reg_read(r, reg, 0, in->addr_size) + step);
 }
 

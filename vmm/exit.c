@@ -4,7 +4,6 @@
 #include "kernel/printf.h"
 #include "kernel/errno.h"
 
-#define RFLAGS_IF (1u << 9)
 
 static const char *const names[EXIT_CODE_COUNT] = {
     [EXIT_NONE] = "interrupt", [EXIT_CPUID] = "cpuid", [EXIT_MSR_READ] = "rdmsr", [EXIT_MSR_WRITE] = "wrmsr",

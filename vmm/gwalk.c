@@ -12,7 +12,6 @@
 #define CR4_SMAP  (1ull << 21)
 #define EFER_LMA  (1ull << 10)
 #define EFER_NXE  (1ull << 11)
-#define RFLAGS_AC (1ull << 18)
 #define INSN_FETCH_MAX 15
 
 #define PTE_P     (1ull << 0)

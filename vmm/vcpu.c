@@ -4,7 +4,6 @@
 #include "kernel/time.h"
 #include "kernel/log.h"
 
-#define RFLAGS_IF (1u << 9)
 
 static int bitmap_highest(const struct vcpu *v)
 {

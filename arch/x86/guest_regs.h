@@ -7,6 +7,18 @@
 enum gpr { GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI,
            GPR_R8, GPR_R9, GPR_R10, GPR_R11, GPR_R12, GPR_R13, GPR_R14, GPR_R15, GPR_COUNT };
 
+/* RFLAGS bits the VMM reads or emulates (SDM 1, 3.4.3). */
+#define RFLAGS_CF 0x001ull
+#define RFLAGS_PF 0x004ull
+#define RFLAGS_AF 0x010ull
+#define RFLAGS_ZF 0x040ull
+#define RFLAGS_SF 0x080ull
+#define RFLAGS_IF 0x200ull
+#define RFLAGS_DF 0x400ull
+#define RFLAGS_OF 0x800ull
+#define RFLAGS_AC (1ull << 18)
+#define RFLAGS_ARITH (RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF)
+
 struct seg {
     uint16_t sel;
     uint16_t attr;     /* VMX access-rights layout compressed to SVM's 12 bits: type, s, dpl, p, avl, l, db, g */

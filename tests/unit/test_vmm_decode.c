@@ -78,14 +78,6 @@ static void regs_init(struct guest_regs *r)
     r->rflags = 0x2;
 }
 
-#define FL_CF 0x001
-#define FL_PF 0x004
-#define FL_AF 0x010
-#define FL_ZF 0x040
-#define FL_SF 0x080
-#define FL_DF 0x400
-#define FL_OF 0x800
-#define FL_ARITH (FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)
 
 TEST(mov_store_r32)
 {
@@ -400,13 +392,13 @@ TEST(stos_rep_one_iteration_per_call)
     in = DECODE(64, 0x48, 0xab);                       /* stosq, DF=1 */
     CHECK_EQ(in.size, 8);
     CHECK_EQ(in.rep, 0);
-    r.rflags |= FL_DF;
+    r.rflags |= RFLAGS_DF;
     CHECK_EQ(insn_emulate(&in, &r, 0x5003, &fops, &d), 0);
     CHECK_U64(r.gpr[GPR_RDI], 0x5003 - 8);
     in = DECODE(64, 0x67, 0xf3, 0x66, 0xab);           /* rep stosw, 32-bit addressing */
     CHECK_EQ(in.size, 2);
     CHECK_EQ(in.addr_size, 4);
-    r.rflags &= ~(uint64_t)FL_DF;
+    r.rflags &= ~(uint64_t)RFLAGS_DF;
     r.gpr[GPR_RCX] = 0xffffffff00000002ull;
     r.gpr[GPR_RDI] = 0xaaaaaaaafffffffeull;
     CHECK_EQ(insn_emulate(&in, &r, 0x6000, &fops, &d), 0);
@@ -493,7 +485,7 @@ TEST(movs_through_linear_callbacks)
 
     in = DECODE(64, 0xa4);                             /* movsb: device -> RAM, DF=1 */
     both.m.dev = 0x5a;
-    r.rflags |= FL_DF;
+    r.rflags |= RFLAGS_DF;
     r.gpr[GPR_RSI] = 0xfe000;
     r.gpr[GPR_RDI] = 0x7010;
     CHECK_EQ(insn_emulate_movs(&in, &r, &lops, &both.m), 0);
@@ -534,41 +526,41 @@ TEST(alu_add_sub_flags)
     CHECK_EQ(add.op, INSN_ADD);
     CHECK_EQ(add.mem_dst, 1);
     CHECK_U64(alu_run(add, 0xffffffff, 1, 0x2, &fl, &w), 0);
-    CHECK_U64(fl & FL_ARITH, FL_CF | FL_ZF | FL_PF | FL_AF);
+    CHECK_U64(fl & RFLAGS_ARITH, RFLAGS_CF | RFLAGS_ZF | RFLAGS_PF | RFLAGS_AF);
     CHECK_EQ(w, 1);
     CHECK_U64(alu_run(add, 0x7fffffff, 1, 0x2, &fl, &w), 0x80000000);
-    CHECK_U64(fl & FL_ARITH, FL_OF | FL_SF | FL_AF | FL_PF);
+    CHECK_U64(fl & RFLAGS_ARITH, RFLAGS_OF | RFLAGS_SF | RFLAGS_AF | RFLAGS_PF);
     struct insn sub = DECODE(64, 0x2b, 0x03);          /* sub (%rbx),%eax */
     CHECK_EQ(sub.op, INSN_SUB);
     CHECK_EQ(sub.mem_dst, 0);
     CHECK_U64(alu_run(sub, 2, 0xffffffff00000001ull, 0x2, &fl, &w), 0xffffffff);
-    CHECK_U64(fl & FL_ARITH, FL_CF | FL_SF | FL_AF | FL_PF);
+    CHECK_U64(fl & RFLAGS_ARITH, RFLAGS_CF | RFLAGS_SF | RFLAGS_AF | RFLAGS_PF);
     CHECK_EQ(w, 0);
     CHECK_U64(alu_run(sub, 1, 0x80000000, 0x2, &fl, &w), 0x7fffffff);
-    CHECK_U64(fl & FL_ARITH, FL_OF | FL_AF | FL_PF);
+    CHECK_U64(fl & RFLAGS_ARITH, RFLAGS_OF | RFLAGS_AF | RFLAGS_PF);
     struct insn cmp = DECODE(64, 0x83, 0x3b, 0x05);    /* cmpl $5,(%rbx) */
     CHECK_EQ(cmp.op, INSN_CMP);
     CHECK_U64(cmp.imm, 5);
-    alu_run(cmp, 5, 0, 0x2 | FL_CF, &fl, &w);
-    CHECK_U64(fl & FL_ARITH, FL_ZF | FL_PF);
+    alu_run(cmp, 5, 0, 0x2 | RFLAGS_CF, &fl, &w);
+    CHECK_U64(fl & RFLAGS_ARITH, RFLAGS_ZF | RFLAGS_PF);
     CHECK_EQ(w, 0);
     alu_run(cmp, 4, 0, 0x2, &fl, &w);
-    CHECK_U64(fl & FL_ARITH, FL_CF | FL_SF | FL_AF | FL_PF);
+    CHECK_U64(fl & RFLAGS_ARITH, RFLAGS_CF | RFLAGS_SF | RFLAGS_AF | RFLAGS_PF);
     struct insn adc = DECODE(64, 0x11, 0x03);          /* adc %eax,(%rbx) */
-    CHECK_U64(alu_run(adc, 0xfffffffe, 1, 0x2 | FL_CF, &fl, &w), 0);
-    CHECK(fl & FL_CF);
-    CHECK(fl & FL_ZF);
+    CHECK_U64(alu_run(adc, 0xfffffffe, 1, 0x2 | RFLAGS_CF, &fl, &w), 0);
+    CHECK(fl & RFLAGS_CF);
+    CHECK(fl & RFLAGS_ZF);
     struct insn sbb = DECODE(64, 0x19, 0x03);          /* sbb %eax,(%rbx) */
-    CHECK_U64(alu_run(sbb, 1, 0, 0x2 | FL_CF, &fl, &w), 0);
-    CHECK_U64(fl & (FL_CF | FL_ZF), FL_ZF);
+    CHECK_U64(alu_run(sbb, 1, 0, 0x2 | RFLAGS_CF, &fl, &w), 0);
+    CHECK_U64(fl & (RFLAGS_CF | RFLAGS_ZF), RFLAGS_ZF);
     struct insn add8 = DECODE(64, 0x80, 0x03, 0x80);   /* addb $0x80,(%rbx) */
     CHECK_EQ(add8.size, 1);
     CHECK_U64(alu_run(add8, 0x80, 0, 0x2, &fl, &w), 0);
-    CHECK_U64(fl & FL_ARITH, FL_CF | FL_OF | FL_ZF | FL_PF);
+    CHECK_U64(fl & RFLAGS_ARITH, RFLAGS_CF | RFLAGS_OF | RFLAGS_ZF | RFLAGS_PF);
     struct insn addq = DECODE(64, 0x48, 0x83, 0x03, 0xff);   /* addq $-1,(%rbx) */
     CHECK_U64(addq.imm, ~0ull);
     CHECK_U64(alu_run(addq, 1, 0, 0x2, &fl, &w), 0);
-    CHECK_U64(fl & FL_ARITH, FL_CF | FL_ZF | FL_PF | FL_AF);
+    CHECK_U64(fl & RFLAGS_ARITH, RFLAGS_CF | RFLAGS_ZF | RFLAGS_PF | RFLAGS_AF);
 }
 
 TEST(alu_logic_ops)
@@ -577,16 +569,16 @@ TEST(alu_logic_ops)
     int w;
     struct insn in = DECODE(64, 0x81, 0x0b, 0x00, 0x00, 0x01, 0x00);   /* orl $0x10000,(%rbx) */
     CHECK_EQ(in.op, INSN_OR);
-    CHECK_U64(alu_run(in, 0x3, 0, 0x2 | FL_CF | FL_OF, &fl, &w), 0x10003);
-    CHECK_U64(fl & FL_ARITH, FL_PF);
+    CHECK_U64(alu_run(in, 0x3, 0, 0x2 | RFLAGS_CF | RFLAGS_OF, &fl, &w), 0x10003);
+    CHECK_U64(fl & RFLAGS_ARITH, RFLAGS_PF);
     in = DECODE(64, 0x80, 0x23, 0x0f);                 /* andb $0xf,(%rbx) */
     CHECK_EQ(in.op, INSN_AND);
     CHECK_U64(alu_run(in, 0xf0, 0, 0x2, &fl, &w), 0);
-    CHECK_U64(fl & FL_ARITH, FL_ZF | FL_PF);
+    CHECK_U64(fl & RFLAGS_ARITH, RFLAGS_ZF | RFLAGS_PF);
     in = DECODE(64, 0x33, 0x03);                       /* xor (%rbx),%eax */
     CHECK_EQ(in.op, INSN_XOR);
     CHECK_U64(alu_run(in, 0x80000001, 0xffffffffffffffffull, 0x2, &fl, &w), 0x7ffffffe);
-    CHECK_U64(fl & FL_ARITH, 0);
+    CHECK_U64(fl & RFLAGS_ARITH, 0);
     in = DECODE(64, 0x00, 0x23);                       /* add %ah,(%rbx) */
     CHECK_EQ(in.reg_high, 1);
     CHECK_U64(alu_run(in, 0x01, 0x0200, 0x2, &fl, &w), 0x03);
@@ -603,13 +595,13 @@ TEST(test_xchg_bt)
     int w;
     struct insn in = DECODE(64, 0x85, 0x03);           /* test %eax,(%rbx) */
     CHECK_EQ(in.op, INSN_TEST);
-    alu_run(in, 0xf0, 0x0f, 0x2 | FL_CF, &fl, &w);
-    CHECK_U64(fl & FL_ARITH, FL_ZF | FL_PF);
+    alu_run(in, 0xf0, 0x0f, 0x2 | RFLAGS_CF, &fl, &w);
+    CHECK_U64(fl & RFLAGS_ARITH, RFLAGS_ZF | RFLAGS_PF);
     CHECK_EQ(w, 0);
     in = DECODE(64, 0xf7, 0x03, 0x00, 0x00, 0x00, 0x80);   /* testl $0x80000000,(%rbx) */
     CHECK_U64(in.imm, 0xffffffff80000000ull);
     alu_run(in, 0x80000000, 0, 0x2, &fl, &w);
-    CHECK_U64(fl & FL_ARITH, FL_SF | FL_PF);
+    CHECK_U64(fl & RFLAGS_ARITH, RFLAGS_SF | RFLAGS_PF);
     in = DECODE(64, 0xf6, 0x03, 0x01);                 /* testb $1,(%rbx) */
     CHECK_EQ(in.size, 1);
     CHECK_EQ(DECODE_RC(64, 0xf7, 0x13), -EINVAL);     /* not (%rbx) unsupported */
@@ -629,7 +621,7 @@ TEST(test_xchg_bt)
     CHECK_EQ(in.op, INSN_BT);
     r.rflags = 0x2;
     CHECK_EQ(insn_emulate(&in, &r, 0x3000, &fops, &d), 0);
-    CHECK(r.rflags & FL_CF);
+    CHECK(r.rflags & RFLAGS_CF);
     in = DECODE(64, 0x0f, 0xba, 0x33, 0x05);           /* btrl $5,(%rbx) */
     d.writes = 0;
     CHECK_EQ(insn_emulate(&in, &r, 0x3000, &fops, &d), 0);
@@ -639,7 +631,7 @@ TEST(test_xchg_bt)
     r.gpr[GPR_RAX] = 33;
     CHECK_EQ(insn_emulate(&in, &r, 0x3000, &fops, &d), 0);
     CHECK_U64(d.wval, 0x22);
-    CHECK(!(r.rflags & FL_CF));
+    CHECK(!(r.rflags & RFLAGS_CF));
     in = DECODE(64, 0x0f, 0xa3, 0x03);                 /* btl %eax,(%rbx) */
     CHECK_EQ(in.op, INSN_BT);
     in = DECODE(64, 0x0f, 0xbb, 0x03);                 /* btcl %eax,(%rbx) */
@@ -805,12 +797,12 @@ TEST(alu_flags_match_host_cpu)
             for (int i = 0; i < 400; i++) {
                 uint64_t a = pick_value(&seed), v = pick_value(&seed), fin = 0x2 | (pick_value(&seed) & 1);
                 uint64_t hw_fl, emu_fl, undef = (op == INSN_OR || op == INSN_AND || op == INSN_XOR ||
-                                                 op == INSN_TEST) ? FL_AF : 0;
+                                                 op == INSN_TEST) ? RFLAGS_AF : 0;
                 int w;
                 uint64_t hw = hw_alu(op, size, v, a, fin, &hw_fl);
                 uint64_t emu = alu_run(in, v, a, fin, &emu_fl, &w);
                 uint64_t m = size == 8 ? ~0ull : (1ull << (8 * size)) - 1;
-                int bad = (hw_fl & FL_ARITH & ~undef) != (emu_fl & FL_ARITH & ~undef);
+                int bad = (hw_fl & RFLAGS_ARITH & ~undef) != (emu_fl & RFLAGS_ARITH & ~undef);
                 if (op != INSN_CMP && op != INSN_TEST)
                     bad |= (hw & m) != (emu & m);
                 if (bad && mismatches++ < 5)
