@@ -9,6 +9,7 @@
 #define NCLASSES    (MAX_SHIFT - MIN_SHIFT + 1)
 #define HDR         16
 #define HEAP_MAGIC  0x5ea1u
+#define HEAP_POISON 0xDB                    /* every byte of a free small block after its list pointer */
 
 struct hdr {
     uint32_t magic;
@@ -28,12 +29,30 @@ static int refill(int cls)
     if (!pa)
         return -1;
     stats.pages++;
+    memset((void *)(uintptr_t)pa, HEAP_POISON, PAGE_SIZE);
     for (size_t off = 0; off + bsize <= PAGE_SIZE; off += bsize) {
         struct free_block *b = (struct free_block *)(uintptr_t)(pa + off);
         b->next = free_lists[cls];
         free_lists[cls] = b;
     }
     return 0;
+}
+
+/*
+ * Free small blocks are poisoned, so a use-after-free reads the poison instead of stale pointers, and a
+ * write after free is reported when the block is handed out again (once: the first is the clue).
+ */
+static void poison_check(const struct free_block *b, int cls)
+{
+    static int reported;
+    const uint8_t *q = (const uint8_t *)b;
+    size_t n = (size_t)1 << (cls + MIN_SHIFT);
+    for (size_t i = sizeof(*b); i < n && !reported; i++)
+        if (q[i] != HEAP_POISON) {
+            reported = 1;
+            log_err("heap: block %p (%zu bytes) was written after it was freed (byte %zu = %#x)", (const void *)b,
+                    n, i, q[i]);
+        }
 }
 
 static void *alloc_pages_block(size_t size)
@@ -69,6 +88,7 @@ void *kmalloc(size_t size)
     if (!free_lists[cls] && refill(cls) < 0)
         return NULL;
     h = (struct hdr *)free_lists[cls];
+    poison_check(free_lists[cls], cls);
     free_lists[cls] = free_lists[cls]->next;
     *h = (struct hdr){ HEAP_MAGIC, (uint32_t)cls, size };
     stats.allocs++;
@@ -87,6 +107,7 @@ void *kzalloc(size_t size)
 void kfree(void *p)
 {
     struct hdr *h;
+    uint32_t cls;
     if (!p)
         return;
     h = (struct hdr *)((char *)p - HDR);
@@ -103,8 +124,10 @@ void kfree(void *p)
         stats.pages -= npages;
         return;
     }
-    ((struct free_block *)h)->next = free_lists[h->cls];
-    free_lists[h->cls] = (struct free_block *)h;
+    cls = h->cls;
+    memset(h, HEAP_POISON, (size_t)1 << (cls + MIN_SHIFT));
+    ((struct free_block *)h)->next = free_lists[cls];
+    free_lists[cls] = (struct free_block *)h;
 }
 
 void heap_get_stats(struct heap_stats *st)

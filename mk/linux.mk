@@ -1,5 +1,5 @@
 # Linux guests: boot protocol and PVH loaders, guest ACPI tables, the Linux VM platform; guest images; unit tier.
-KSRC += vmm/loader.c vmm/acpi.c vmm/linux.c
+KSRC += vmm/loader.c vmm/acpi.c vmm/linux.c vmm/clone.c vmm/diskcmd.c
 DEPS_PKGS += busybox-static kmod e2fsprogs cpio lz4 xz-utils
 
 # Debian bookworm's cloud and standard kernels, busybox initramfs with their virtio/ext4 modules, an ext4 disk.

@@ -25,6 +25,11 @@ $(BUILD)/pxe/.done: $(BUILD)/shoal.elf boot/shoal.ipxe boot/grub-net.cfg
 	cp boot/grub-net.cfg $(BUILD)/pxe/boot/grub/grub.cfg
 	touch $@
 
-run: $(BUILD)/shoal.elf
+# The demo: tgtd exports the golden image, shoal adds it to its pool and autostarts two web guests.
+run: deps $(BUILD)/shoal.elf golden-image
+	@BUILD=$(BUILD) QEMU=$(QEMU) RUN_MEM=$(RUN_MEM) RUN_ARGS='$(RUN_ARGS)' sh tools/run-demo.sh
+
+# shoal alone (no image, no guests).
+run-bare: $(BUILD)/shoal.elf
 	$(QEMU) -accel tcg -cpu qemu64,+svm,+npt -m $(RUN_MEM) -kernel $(BUILD)/shoal.elf \
 	    -append "$(RUN_ARGS)" -nic user,model=e1000 -serial mon:stdio -display none -no-reboot

@@ -33,6 +33,11 @@ struct iscsi_slot_info {
  * (or by iscsi_wait_turn); watch it with iscsi_slot_info. boot: log the outcome on the console.
  */
 int iscsi_slot_open(const struct iscsi_config *cfg, int boot);
+/*
+ * Parse "[iscsi://]PORTAL[:PORT]/TARGET[/LUN]" into cfg's host, port (default 3260), target and lun
+ * (default 1); other fields untouched. PORTAL must be a dotted quad. Returns 0 or -EINVAL.
+ */
+int iscsi_parse_url(const char *url, struct iscsi_config *cfg);
 /* A session error (negative errno from the engine) in words: "authentication failed", "timed out", ... */
 const char *iscsi_err_text(int err);
 /* Fill *out for session idx. Returns 0, or -ENOENT for a free or invalid index. */

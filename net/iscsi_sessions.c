@@ -209,21 +209,22 @@ void iscsi_wait_turn(void)
     iscsi_poll_all();
 }
 
-/* iscsi=PORTAL[:PORT]/TARGET[/LUN]: the portal must be a dotted quad (no DNS before the network). */
-static int param_iscsi(const char *v)
+int iscsi_parse_url(const char *v, struct iscsi_config *cfg)
 {
-    const char *t = strchr(v, '/'), *l, *c;
+    const char *t, *l, *c;
     size_t hl, tl;
     uint64_t n;
-    if (!t)
+    if (!strncmp(v, "iscsi://", 8))
+        v += 8;
+    if (!(t = strchr(v, '/')))
         return -EINVAL;
     c = strchr(v, ':');
     hl = (size_t)((c && c < t ? c : t) - v);
-    if (!hl || hl >= sizeof(boot_cfg.host))
+    if (!hl || hl >= sizeof(cfg->host))
         return -EINVAL;
-    memcpy(boot_cfg.host, v, hl);
-    boot_cfg.host[hl] = 0;
-    boot_cfg.port = 3260;
+    memcpy(cfg->host, v, hl);
+    cfg->host[hl] = 0;
+    cfg->port = 3260;
     if (c && c < t) {
         char ps[8] = { 0 };
         if ((size_t)(t - c - 1) >= sizeof(ps) || t == c + 1)
@@ -231,21 +232,29 @@ static int param_iscsi(const char *v)
         memcpy(ps, c + 1, (size_t)(t - c - 1));
         if (kstrtou64(ps, &n, 0) < 0 || !n || n > 65535)
             return -EINVAL;
-        boot_cfg.port = (uint16_t)n;
+        cfg->port = (uint16_t)n;
     }
-    boot_cfg.lun = 1;                       /* tgtd and most targets number data LUNs from 1 */
+    cfg->lun = 1;                           /* tgtd and most targets number data LUNs from 1 */
     l = strrchr(t + 1, '/');
     tl = l ? (size_t)(l - t - 1) : strlen(t + 1);
     if (l && (kstrtou64(l + 1, &n, 0) < 0 || n > 0xffff))
         return -EINVAL;
     if (l)
-        boot_cfg.lun = (uint32_t)n;
-    if (!tl || tl >= sizeof(boot_cfg.target))
+        cfg->lun = (uint32_t)n;
+    if (!tl || tl >= sizeof(cfg->target))
         return -EINVAL;
-    memcpy(boot_cfg.target, t + 1, tl);
-    boot_cfg.target[tl] = 0;
-    boot_pending = 1;
+    memcpy(cfg->target, t + 1, tl);
+    cfg->target[tl] = 0;
     return 0;
+}
+
+/* iscsi=PORTAL[:PORT]/TARGET[/LUN]: the portal must be a dotted quad (no DNS before the network). */
+static int param_iscsi(const char *v)
+{
+    int err = iscsi_parse_url(v, &boot_cfg);
+    if (!err)
+        boot_pending = 1;
+    return err;
 }
 BOOT_PARAM("iscsi", "log in to PORTAL[:PORT]/TARGET[/LUN] once the network is up", param_iscsi);
 

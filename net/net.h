@@ -24,6 +24,8 @@ struct nic *net_nic(void);
  * Called from the shell's idle loop; waiting commands call it themselves. Not re-entrant.
  */
 void net_poll(void);
+/* The host NIC's MAC, its gateway (network byte order as in memory, 0: none) and prefix length. 0 or -ENODEV. */
+int net_host_addr(uint8_t mac[6], uint32_t *gw, int *prefix);
 /* Poll until net_is_up() or timeout_ms pass. Returns 0, or -ETIMEDOUT (-ENODEV without a NIC). */
 int net_wait_up(uint32_t timeout_ms);
 /* Start (or restart) DHCP on the host netif. Returns 0 or negative errno. */

@@ -236,6 +236,19 @@ int net_is_up(void)
 }
 
 struct netif *net_netif(void) { return lwip_ready ? &host_if : NULL; }
+
+int net_host_addr(uint8_t mac[6], uint32_t *gw, int *prefix)
+{
+    uint32_t mask;
+    if (!lwip_ready)
+        return -ENODEV;
+    memcpy(mac, host_if.hwaddr, 6);
+    *gw = ip4_addr_get_u32(netif_ip4_gw(&host_if));
+    mask = lwip_ntohl(ip4_addr_get_u32(netif_ip4_netmask(&host_if)));
+    for (*prefix = 0; *prefix < 32 && (mask & (0x80000000u >> *prefix)); (*prefix)++)
+        ;
+    return 0;
+}
 struct nic *net_nic(void) { return host_nic; }
 
 int net_wait_up(uint32_t timeout_ms)

@@ -2,6 +2,8 @@
 #include "vmm/vm.h"
 #include "vmm/testguest.h"
 #include "vmm/linux.h"
+#include "vmm/clone.h"
+#include "vmm/diskcmd.h"
 #include "vmm/testdev.h"
 #include "kernel/shell.h"
 #include "kernel/printf.h"
@@ -36,6 +38,8 @@ static int vm_create_cmd(int argc, char **argv)
     uint64_t mem = 64ull << 20;
     int err;
 
+    if (argc >= 5 && !strcmp(argv[3], "from"))
+        return clone_vm_create_cmd(argc, argv);
     if (opt(argc, argv, 3, "kernel"))
         return linux_vm_create_cmd(argc, argv);
     if (argc < 4 || !gname)
@@ -113,13 +117,10 @@ static int vm_stats(struct vm *vm)
 static int vm_control(const char *sub, struct vm *vm)
 {
     if (!strcmp(sub, "start")) {
-        if (vm->state == VM_STOPPED) {
+        if (vm_start(vm)) {
             kprintf("error: vm %s has stopped (%s): destroy it\n", vm->name, vm->stop_reason);
             return -EINVAL;
         }
-        if (!vm->started_ns)
-            vm->started_ns = time_ns();
-        vm->state = VM_RUNNING;
     } else if (!strcmp(sub, "stop")) {
         if (vm->state == VM_RUNNING)
             vm->state = VM_PAUSED;
@@ -147,6 +148,8 @@ static int cmd_vm(int argc, char **argv)
         return vm_list();
     if (!strcmp(argv[1], "create"))
         return vm_create_cmd(argc, argv);
+    if (!strcmp(argv[1], "disk"))
+        return vm_disk_cmd(argc, argv);
     if (argc != 3 || (strcmp(argv[1], "start") && strcmp(argv[1], "stop") && strcmp(argv[1], "destroy") &&
                       strcmp(argv[1], "stats") && strcmp(argv[1], "console") && strcmp(argv[1], "log")))
         return shell_usage("vm");
@@ -154,6 +157,8 @@ static int cmd_vm(int argc, char **argv)
         return -ENOENT;
     return vm_control(argv[1], vm);
 }
-SHELL_COMMAND("vm", "create NAME kernel=MODULE [initrd=MODULE] [cmdline=\"...\"] [mem=256M] [vcpus=N] [disk=MODULE|disk-rw=MODULE]"
-              " | create NAME guest=TESTGUEST [mem=64M] | start|stop|destroy|stats|console|log NAME | list",
+SHELL_COMMAND("vm", "create NAME from IMAGE [mem=] [vcpus=] [quota=] [ip=A.B.C.D[/P]] [cmdline+=\"...\"]"
+              " | create NAME kernel=MODULE [initrd=MODULE] [cmdline=\"...\"] [mem=256M] [vcpus=N] [disk=MODULE|disk-rw=MODULE]"
+              " | create NAME guest=TESTGUEST [mem=64M] | start|stop|destroy|stats|console|log NAME | list"
+              " | disk NAME read OFF LEN | disk NAME write OFF LEN BYTE | disk NAME sha256 [OFF LEN]",
               "create and control virtual machines", cmd_vm);

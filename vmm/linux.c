@@ -5,6 +5,7 @@
 #include "vmm/vm.h"
 #include "vmm/dev/devices.h"
 #include "blk/ram.h"
+#include "blk/blk.h"
 #include "arch/x86/tsc.h"
 #include "kernel/kernel.h"
 #include "kernel/heap.h"
@@ -20,11 +21,11 @@
 #define SLOT_NET 1
 #define NVIRTIO  2
 
+/* The command's options: the spec plus the modules the disk comes from. */
 struct lx_opts {
-    const char *name, *cmdline;
-    const struct boot_module *kernel, *initrd, *disk;
-    int disk_rw, vcpus;
-    uint64_t mem;
+    struct linux_spec s;
+    const struct boot_module *disk;
+    int disk_rw;
 };
 
 /* What the loader decided before the VM exists: entry state and where things go. */
@@ -37,7 +38,7 @@ struct lx_plan {
 
 /* A Linux VM's platform record (vm->platform): what a guest-requested reset needs to boot it again. */
 struct lx_vm {
-    struct lx_opts o;
+    struct linux_spec o;
     struct lx_plan p;
     struct guest_regs regs;
     char cmdline[LX_CMDLINE_MAX];
@@ -53,7 +54,7 @@ static const char *opt(int argc, char **argv, const char *key)
     return NULL;
 }
 
-static const struct boot_module *lx_module(const struct lx_opts *o, const char *key, const char *mod)
+static const struct boot_module *lx_module(const struct linux_spec *o, const char *key, const char *mod)
 {
     const struct boot_module *m = boot_module_find(mod);
     if (!m)
@@ -69,30 +70,51 @@ static int lx_parse(int argc, char **argv, struct lx_opts *o)
 {
     const char *k = opt(argc, argv, "kernel"), *i = opt(argc, argv, "initrd"), *m = opt(argc, argv, "mem");
     const char *c = opt(argc, argv, "vcpus"), *d = opt(argc, argv, "disk"), *drw = opt(argc, argv, "disk-rw");
-    uint64_t n = 1;
+
+    const struct boot_module *km, *im;
+    struct linux_spec *s = &o->s;
 
     memset(o, 0, sizeof(*o));
-    o->name = argv[2];
-    o->cmdline = opt(argc, argv, "cmdline");
-    o->mem = 256ull << 20;
-    if (m && (kstrtou64(m, &o->mem, 1) || o->mem < LX_MEM_MIN || o->mem > LX_MEM_MAX)) {
-        kprintf("error: vm create %s: mem=%s: give 72M..3G\n", o->name, m);
+    s->name = argv[2];
+    s->cmdline = opt(argc, argv, "cmdline");
+    s->mem = 256ull << 20;
+    if (m && linux_parse_mem(s->name, m, &s->mem))
         return -EINVAL;
-    }
-    if (c && (kstrtou64(c, &n, 0) || n < 1 || n > VCPU_MAX)) {
-        kprintf("error: vm create %s: vcpus=%s: give 1..%d\n", o->name, c, VCPU_MAX);
+    if (c && linux_parse_vcpus(s->name, c, &s->vcpus))
         return -EINVAL;
-    }
-    o->vcpus = (int)n;
     if (!k || !i) {
-        kprintf("error: vm create %s: kernel= and initrd= are required\n", o->name);
+        kprintf("error: vm create %s: kernel= and initrd= are required\n", s->name);
         return -EINVAL;
     }
-    if (!(o->kernel = lx_module(o, "kernel", k)) || !(o->initrd = lx_module(o, "initrd", i)))
+    if (!(km = lx_module(s, "kernel", k)) || !(im = lx_module(s, "initrd", i)))
         return -ENOENT;
+    s->kernel = (const void *)km->start;
+    s->kernel_len = km->end - km->start;
+    s->initrd = (const void *)im->start;
+    s->initrd_len = im->end - im->start;
     o->disk_rw = drw != NULL;
-    if ((d || drw) && !(o->disk = lx_module(o, drw ? "disk-rw" : "disk", drw ? drw : d)))
+    if ((d || drw) && !(o->disk = lx_module(s, drw ? "disk-rw" : "disk", drw ? drw : d)))
         return -ENOENT;
+    return 0;
+}
+
+int linux_parse_mem(const char *name, const char *v, uint64_t *mem)
+{
+    if (kstrtou64(v, mem, 1) || *mem < LX_MEM_MIN || *mem > LX_MEM_MAX) {
+        kprintf("error: vm create %s: mem=%s: give 72M..3G\n", name, v);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int linux_parse_vcpus(const char *name, const char *v, int *vcpus)
+{
+    uint64_t n;
+    if (kstrtou64(v, &n, 0) || n < 1 || n > VCPU_MAX) {
+        kprintf("error: vm create %s: vcpus=%s: give 1..%d\n", name, v, VCPU_MAX);
+        return -EINVAL;
+    }
+    *vcpus = (int)n;
     return 0;
 }
 
@@ -105,10 +127,10 @@ static int initrd_known(const uint8_t *p, uint64_t n)
 }
 
 /* Check the kernel and initrd and decide where they go; one-line error naming the problem. */
-static int lx_plan(const struct lx_opts *o, struct lx_plan *p)
+static int lx_plan(const struct linux_spec *o, struct lx_plan *p)
 {
-    const uint8_t *k = (const uint8_t *)o->kernel->start, *ird = (const uint8_t *)o->initrd->start;
-    uint64_t klen = o->kernel->end - o->kernel->start, ilen = o->initrd->end - o->initrd->start, limit;
+    const uint8_t *k = o->kernel, *ird = o->initrd;
+    uint64_t klen = o->kernel_len, ilen = o->initrd_len, limit;
     const char *why = NULL;
     int err;
 
@@ -254,9 +276,9 @@ static int lx_zero(struct vm *vm, uint64_t gpa, uint64_t len)
 }
 
 /* Copy the kernel: bzImage's protected-mode part at the load address, or PVH's PT_LOAD segments (bss zeroed). */
-static int lx_load_kernel(struct vm *vm, const struct lx_opts *o, const struct lx_plan *p)
+static int lx_load_kernel(struct vm *vm, const struct linux_spec *o, const struct lx_plan *p)
 {
-    const uint8_t *k = (const uint8_t *)o->kernel->start;
+    const uint8_t *k = o->kernel;
     if (!p->pvh)
         return gpa_write(vm, p->load, k + p->bz.pm_offset, p->bz.pm_size);
     for (int i = 0; i < p->pvh_info.nseg; i++) {
@@ -269,7 +291,7 @@ static int lx_load_kernel(struct vm *vm, const struct lx_opts *o, const struct l
 }
 
 /* ACPI tables at LX_ACPI: COM1, RTC and the virtio-mmio slots in use. */
-static int lx_acpi(struct vm *vm, const struct lx_opts *o)
+static int lx_acpi(struct vm *vm, const struct linux_spec *o)
 {
     struct acpi_config c = { vm->nvcpus, PLAT_IOAPIC_BASE, PLAT_LAPIC_BASE, NVIRTIO, 0, PLAT_VIRTIO_BASE,
                              PLAT_VIRTIO_SIZE, { 0 }, 1, 1 };
@@ -300,14 +322,14 @@ static int lx_reset_stub(struct vm *vm)
 }
 
 /* Kernel, initrd, command line, tables and the zero page (or PVH start info). */
-static int lx_load(struct vm *vm, const struct lx_opts *o, const struct lx_plan *p)
+static int lx_load(struct vm *vm, const struct linux_spec *o, const struct lx_plan *p)
 {
-    uint64_t ilen = o->initrd->end - o->initrd->start;
+    uint64_t ilen = o->initrd_len;
     struct e820_entry e820[4];
     int n = lx_e820(vm->mem_size, e820), err;
     uint8_t *bp;
 
-    if ((err = lx_load_kernel(vm, o, p)) || (err = gpa_write(vm, p->initrd_gpa, (void *)o->initrd->start, ilen)) ||
+    if ((err = lx_load_kernel(vm, o, p)) || (err = gpa_write(vm, p->initrd_gpa, o->initrd, ilen)) ||
         (err = lx_tables(vm, p->pvh)) || (err = lx_cmdline(vm, o->cmdline, p->pvh ? 0 : p->bz.cmdline_size)) ||
         (err = lx_acpi(vm, o)) || (err = lx_reset_stub(vm)))
         return err;
@@ -316,7 +338,7 @@ static int lx_load(struct vm *vm, const struct lx_opts *o, const struct lx_plan 
     if (p->pvh)
         err = pvh_build_start_info(bp, LX_PVH_INFO, LX_CMDLINE, p->initrd_gpa, ilen, LX_ACPI, e820, n);
     else
-        err = bz_build_params(bp, (const uint8_t *)o->kernel->start, &p->bz, LX_CMDLINE, p->initrd_gpa, ilen,
+        err = bz_build_params(bp, o->kernel, &p->bz, LX_CMDLINE, p->initrd_gpa, ilen,
                               LX_ACPI, e820, n);
     if (!err)
         err = gpa_write(vm, p->pvh ? LX_PVH_INFO : LX_BOOT_PARAMS, bp, p->pvh ? PVH_INFO_SIZE : BP_SIZE);
@@ -341,33 +363,15 @@ static int lx_sleep_out(void *dev, uint16_t off, int size, uint32_t val)
     return 0;
 }
 
-static void lx_disk_free(struct vm *vm, void *disk)
-{
-    (void)vm;
-    ramdisk_destroy(disk);
-}
-
-/* The virtio-blk disk from a module: read-only in place (disk=), or a private writable copy (disk-rw=). */
-static int lx_disk(struct vm *vm, const struct lx_opts *o)
-{
-    struct blk_dev *d;
-    int err;
-    d = ramdisk_create((const void *)o->disk->start, o->disk->end - o->disk->start, !o->disk_rw);
-    if (!d)
-        return -ENOMEM;
-    if ((err = vm_on_destroy(vm, lx_disk_free, d))) {
-        ramdisk_destroy(d);
-        return err;
-    }
-    return virtio_blk_attach(vm, SLOT_BLK, d);
-}
-
 /* Interrupt chips, legacy devices, the sleep registers, virtio-net (and virtio-blk with a disk). */
-static int lx_devices(struct vm *vm, const struct lx_opts *o)
+static int lx_devices(struct vm *vm, const struct linux_spec *o)
 {
     struct pio_range sleep = { ACPI_SLEEP_CTL_PORT, 2, lx_sleep_in, lx_sleep_out, vm };
     uint8_t mac[6] = { 0x02, 0x53, 0x48, 0x4F, 0x00, (uint8_t)vm->id };    /* locally administered */
     int err = 0;
+
+    if (o->has_mac)
+        memcpy(mac, o->mac, 6);
 
     if ((err = pic_attach(vm)) || (err = ioapic_attach(vm)) || (err = lapic_attach(vm)) ||
         (err = pit_attach(vm)) || (err = rtc_attach(vm)) || (err = i8042_attach(vm)) ||
@@ -375,7 +379,7 @@ static int lx_devices(struct vm *vm, const struct lx_opts *o)
         return err;
     if ((err = vm_register_pio(vm, &sleep)))
         return err;
-    if (o->disk && (err = lx_disk(vm, o)))
+    if (o->disk && (err = virtio_blk_attach(vm, SLOT_BLK, o->disk)))
         return err;
     return virtio_net_attach(vm, SLOT_NET, mac);
 }
@@ -428,57 +432,107 @@ static int lx_init(void)
 }
 INIT_HOOK(INIT_VMM, lx_init);
 
-static void lx_vm_free(struct vm *vm, void *arg)
+/* The disk's release (the spec's hook, else close); nothing without a disk. */
+static void lx_disk_release(const struct linux_spec *o)
 {
-    vm->platform = NULL;
-    vm->reset = NULL;
-    kfree(arg);
+    if (!o->disk)
+        return;
+    if (o->disk_release)
+        o->disk_release(o->disk, o->disk_arg);
+    else
+        o->disk->ops->close(o->disk);
 }
 
-int linux_vm_create_cmd(int argc, char **argv)
+/* At destroy, after the devices (registered later, so run earlier) let go: the disk, then the record. */
+static void lx_vm_free(struct vm *vm, void *arg)
 {
-    struct lx_vm *l;
-    struct lx_plan *p;
+    struct lx_vm *l = arg;
+    vm->platform = NULL;
+    vm->reset = NULL;
+    lx_disk_release(&l->o);
+    kfree(l);
+}
+
+/* Create the VM of l (options and plan filled in): memory, loaded kernel, devices. Frees l (and releases
+ * the disk) on failure. */
+static int lx_build(struct lx_vm *l, struct vm **out)
+{
     struct vm *vm;
     int err;
+
+    lx_regs(&l->regs, &l->p);
+    if (!(vm = vm_create(l->o.name, l->o.mem, l->o.vcpus, &l->regs, &err))) {
+        kprintf("error: vm create %s: %s (%d)\n", l->o.name, err == -EEXIST ? "name taken" :
+                err == -ENODEV ? "no VMX+EPT or SVM+NPT on this CPU" : "out of memory or bad size", err);
+        goto fail;
+    }
+    l->o.name = vm->name;
+    vm->guest = l->p.pvh ? "linux-pvh" : "linux";
+    if ((err = vm_on_destroy(vm, lx_vm_free, l))) {
+        vm_destroy(vm);
+        goto fail;
+    }
+    vm->platform = l;
+    vm->reset = lx_reset_request;
+    if ((err = lx_load(vm, &l->o, &l->p)) || (err = lx_devices(vm, &l->o))) {
+        kprintf("error: vm create %s: loading or attaching devices failed (%d)\n", l->o.name, err);
+        vm_destroy(vm);                                 /* frees l, releases the disk */
+        return err;
+    }
+    kprintf("vm %s created (linux%s, %llu MiB, %d vcpus, kernel at %#llx, initrd at %#llx)\n", vm->name,
+            l->p.pvh ? " pvh" : "", (unsigned long long)(l->o.mem >> 20), l->o.vcpus,
+            (unsigned long long)l->p.load, (unsigned long long)l->p.initrd_gpa);
+    *out = vm;
+    return 0;
+fail:
+    lx_disk_release(&l->o);
+    kfree(l);
+    return err;
+}
+
+int linux_vm_create(const struct linux_spec *spec, struct vm **out)
+{
+    struct lx_vm *l = kzalloc(sizeof(*l));
+    int err;
+
+    if (!l)
+        return -ENOMEM;
+    l->o = *spec;
+    if (!l->o.vcpus)
+        l->o.vcpus = 1;
+    if (l->o.cmdline) {                                 /* the caller's string goes away: keep a copy for resets */
+        kstrlcpy(l->cmdline, l->o.cmdline, sizeof(l->cmdline));
+        l->o.cmdline = l->cmdline;
+    }
+    if ((err = lx_plan(&l->o, &l->p))) {
+        lx_disk_release(&l->o);
+        kfree(l);
+        return err;
+    }
+    return lx_build(l, out);
+}
+
+struct blk_dev *linux_vm_disk(struct vm *vm)
+{
+    struct lx_vm *l = vm->reset == lx_reset_request ? vm->platform : NULL;
+    return l ? l->o.disk : NULL;
+}
+
+/* A module disk: read-only in place (disk=), or a private writable copy (disk-rw=). */
+int linux_vm_create_cmd(int argc, char **argv)
+{
+    struct lx_opts o;
+    struct vm *vm;
+    int err;
+
 
     if (argc < 4) {
         kprintf("error: vm create: give NAME kernel=MODULE initrd=MODULE\n");
         return -EINVAL;
     }
-    if (!(l = kzalloc(sizeof(*l))))
-        return -ENOMEM;
-    p = &l->p;
-    if ((err = lx_parse(argc, argv, &l->o)) || (err = lx_plan(&l->o, p)))
-        goto out;
-    if (l->o.cmdline) {                                 /* argv goes away: keep a copy for resets */
-        kstrlcpy(l->cmdline, l->o.cmdline, sizeof(l->cmdline));
-        l->o.cmdline = l->cmdline;
-    }
-    lx_regs(&l->regs, p);
-    if (!(vm = vm_create(l->o.name, l->o.mem, l->o.vcpus, &l->regs, &err))) {
-        kprintf("error: vm create %s: %s (%d)\n", l->o.name, err == -EEXIST ? "name taken" :
-                err == -ENODEV ? "no VMX+EPT or SVM+NPT on this CPU" : "out of memory or bad size", err);
-        goto out;
-    }
-    l->o.name = vm->name;
-    vm->guest = p->pvh ? "linux-pvh" : "linux";
-    if ((err = vm_on_destroy(vm, lx_vm_free, l))) {
-        vm_destroy(vm);
-        goto out;
-    }
-    vm->platform = l;
-    vm->reset = lx_reset_request;
-    if ((err = lx_load(vm, &l->o, p)) || (err = lx_devices(vm, &l->o))) {
-        kprintf("error: vm create %s: loading or attaching devices failed (%d)\n", l->o.name, err);
-        vm_destroy(vm);                                 /* frees l */
+    if ((err = lx_parse(argc, argv, &o)))
         return err;
-    }
-    kprintf("vm %s created (linux%s, %llu MiB, %d vcpus, kernel at %#llx, initrd at %#llx)\n", vm->name,
-            p->pvh ? " pvh" : "", (unsigned long long)(l->o.mem >> 20), l->o.vcpus, (unsigned long long)p->load,
-            (unsigned long long)p->initrd_gpa);
-    return 0;
-out:
-    kfree(l);
-    return err;
+    if (o.disk && !(o.s.disk = ramdisk_create((const void *)o.disk->start, o.disk->end - o.disk->start, !o.disk_rw)))
+        return -ENOMEM;
+    return linux_vm_create(&o.s, &vm);
 }

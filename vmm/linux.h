@@ -18,6 +18,37 @@
 #define LX_MEM_MIN      (72ull << 20)
 #define LX_MEM_MAX      (3ull << 30)      /* below the virtio-mmio window at PLAT_VIRTIO_BASE */
 
+struct vm;
+struct blk_dev;
+
+/* What a Linux VM boots: the buffers must stay valid (unchanged) until the VM is destroyed (resets reload them). */
+struct linux_spec {
+    const char *name;
+    const char *cmdline;              /* the guest's words (console=ttyS0 and tsc_early_khz= are added); copied */
+    const void *kernel, *initrd;      /* bzImage or PVH ELF; cpio or compressed initrd */
+    uint64_t kernel_len, initrd_len;
+    uint64_t mem;                     /* bytes, LX_MEM_MIN..LX_MEM_MAX */
+    int vcpus;                        /* 0 means 1 */
+    struct blk_dev *disk;             /* virtio-blk disk or NULL: owned by the VM from the call on */
+    void (*disk_release)(struct blk_dev *disk, void *arg);   /* how to let it go (NULL: disk->ops->close) */
+    void *disk_arg;
+    int has_mac;                      /* else a MAC is derived from the VM's id */
+    uint8_t mac[6];
+};
+
+/*
+ * Create a Linux VM (not started) from spec: check and place the kernel and initrd, build guest memory,
+ * tables and devices, print one line. Returns 0 with *out set, or a negative errno after a one-line error
+ * naming the problem. Either way the disk now belongs to shoal: released when the VM is destroyed, or at
+ * once when creation fails.
+ */
+int linux_vm_create(const struct linux_spec *spec, struct vm **out);
+/* The virtio-blk disk of a Linux VM, or NULL (no disk, not a Linux VM). */
+struct blk_dev *linux_vm_disk(struct vm *vm);
+/* Parse mem= (72M..3G) and vcpus= (1..VCPU_MAX) values; one-line error naming VM name on failure, -EINVAL. */
+int linux_parse_mem(const char *name, const char *v, uint64_t *mem);
+int linux_parse_vcpus(const char *name, const char *v, int *vcpus);
+
 /*
  * `vm create NAME kernel=MODULE initrd=MODULE [cmdline="..."] [mem=256M] [vcpus=N] [disk=MODULE]
  * [disk-rw=MODULE]` (argv as the shell passes it, argv[1] == "create"). Creates the VM (not started),

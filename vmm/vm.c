@@ -8,6 +8,7 @@
 #include "kernel/errno.h"
 #include "kernel/log.h"
 #include "kernel/init.h"
+#include "kernel/time.h"
 
 static struct vm *vms[VM_MAX];
 static int next_id = 1;
@@ -111,6 +112,16 @@ int vm_on_destroy(struct vm *vm, void (*fn)(struct vm *vm, void *arg), void *arg
         return -ENOSPC;
     vm->cleanup[vm->ncleanup].fn = fn;
     vm->cleanup[vm->ncleanup++].arg = arg;
+    return 0;
+}
+
+int vm_start(struct vm *vm)
+{
+    if (vm->state == VM_STOPPED)
+        return -EINVAL;
+    if (!vm->started_ns)
+        vm->started_ns = time_ns();
+    vm->state = VM_RUNNING;
     return 0;
 }
 

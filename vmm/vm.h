@@ -98,6 +98,8 @@ int vm_on_destroy(struct vm *vm, void (*fn)(struct vm *vm, void *arg), void *arg
 struct vm *vm_create(const char *name, uint64_t mem_size, int nvcpus, const struct guest_regs *regs, int *err);
 /* Stop the VM (if running) and free everything it holds. */
 void vm_destroy(struct vm *vm);
+/* Let a created or paused VM run. -EINVAL (and nothing changes) when it has stopped for good. */
+int vm_start(struct vm *vm);
 struct vm *vm_find(const char *name);
 /* The i-th slot (may be NULL), for listings. */
 struct vm *vm_slot(int i);

@@ -6,6 +6,7 @@ import argparse
 import concurrent.futures
 import os
 import re
+import socket
 import sys
 import threading
 import time
@@ -58,6 +59,15 @@ def require(cond, msg):
     """Raise TestFailure(msg) unless cond."""
     if not cond:
         raise TestFailure(msg)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nobody listens on now."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 def qemu_argv(mem="512M", extra=(), cpu="qemu64,+svm,+npt"):

@@ -8,12 +8,15 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import free_port  # noqa: E402
 
 TIMEOUT = 90            # generous: a shared, noisy machine
 IQN = "iqn.2026-01.org.shoal"
@@ -95,14 +98,6 @@ class Tgtd:
             self.proc.wait()
         self.proc = None
         self.log.close()
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Shoal:
