@@ -26,27 +26,12 @@ static int lun_read(void *ctx, uint64_t off, void *buf, size_t len)
     return err;
 }
 
-/* The partition img->part names, else the first Linux one (MBR 0x83 or a GPT partition), else the first. */
-static const struct part *pick_part(const struct pool_image *img, const struct part *p, int n)
-{
-    if (img->part)
-        for (int i = 0; i < n; i++)
-            if (p[i].index == img->part)
-                return &p[i];
-    if (img->part)
-        return NULL;
-    for (int i = 0; i < n; i++)
-        if (p[i].mbr_type == 0x83 || p[i].mbr_type == 0xEE || !p[i].mbr_type)
-            return &p[i];
-    return n ? &p[0] : NULL;
-}
-
 /* Open the filesystem: on the chosen partition, or on the whole disk when there is no table. */
 static int open_fs(struct pool_image *img, const struct disk_src *d, struct ext4_fs **fs, const char **why)
 {
     struct part *parts = kzalloc(sizeof(*parts) * POOL_PARTS);
     const struct part *p;
-    int n, err;
+    int n, i, err;
     if (!parts)
         return -ENOMEM;
     n = part_scan(d, parts, POOL_PARTS, why);
@@ -54,7 +39,8 @@ static int open_fs(struct pool_image *img, const struct disk_src *d, struct ext4
         kfree(parts);
         return n;
     }
-    p = pick_part(img, parts, n);
+    i = part_pick(parts, n, img->part);
+    p = i >= 0 ? &parts[i] : NULL;
     if (n && !p) {
         *why = "no such partition (part=)";
         err = -ENOENT;
