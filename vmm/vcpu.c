@@ -3,6 +3,7 @@
 #include "kernel/printf.h"
 #include "kernel/time.h"
 #include "kernel/log.h"
+#include "arch/x86/xstate.h"
 
 
 static int bitmap_highest(const struct vcpu *v)
@@ -118,22 +119,49 @@ void vcpu_put_full(struct vcpu *v)
     v->full_valid = 1;
 }
 
+/*
+ * The x87/SSE/AVX registers stay in hardware between a vCPU's exits and entries (the host uses none);
+ * they are swapped only when a different vCPU is about to run. XCR0 selects what XSAVE covers, so
+ * each side is saved or restored under its own owner's XCR0.
+ */
+static struct vcpu *xstate_owner;
+
+static void take_xstate(struct vcpu *v)
+{
+    if (xstate_owner == v)
+        return;
+    if (xstate_owner) {
+        xstate_load_xcr0(xstate_owner->regs.xcr0);
+        xstate_save(xstate_owner->fpu);
+    }
+    xstate_load_xcr0(v->regs.xcr0);
+    xstate_restore(v->fpu);
+    xstate_owner = v;
+}
+
+void vcpu_drop_xstate(struct vcpu *v)
+{
+    if (xstate_owner == v)
+        xstate_owner = NULL;
+}
+
 void vcpu_run_slice(struct vcpu *v, uint64_t slice_ns)
 {
     struct vm *vm = v->vm;
     uint64_t end = time_ns() + slice_ns;
     struct vm_exit ex;
 
+    take_xstate(v);
     while (vm->state == VM_RUNNING && !v->halted) {
         uint64_t t0 = time_ns();
         vm->running = v;
         deliver_events(v);
-        hvm_load_xcr0(v->regs.xcr0);
+        xstate_load_xcr0(v->regs.xcr0);
         if (hvm->vcpu_run(v->hw, &v->regs, &ex, end > t0 ? end - t0 : 0) < 0) {
             vm_stop(vm, 1, "vCPU %d: the backend failed to run it", v->id);
             break;
         }
-        v->regs.xcr0 = hvm_read_xcr0(v->regs.xcr0);   /* the guest's, even if it bypassed the intercept */
+        v->regs.xcr0 = xstate_read_xcr0(v->regs.xcr0);   /* the guest's, even if it bypassed the intercept */
         v->run_ns += time_ns() - t0;
         v->full_valid = 0;
         v->exits[ex.code < EXIT_CODE_COUNT ? ex.code : EXIT_UNKNOWN]++;

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include "vmm/vm.h"
 #include "vmm/testdev.h"
+#include "arch/x86/xstate.h"
 #include "kernel/heap.h"
 #include "kernel/printf.h"
 #include "kernel/kstring.h"
@@ -59,7 +60,7 @@ static int add_vcpus(struct vm *vm, int n, const struct guest_regs *regs)
         v->full_valid = 1;
         v->halted = v->wait_sipi = i > 0;   /* application processors wait for INIT/SIPI */
         vm->vcpu[vm->nvcpus++] = v;
-        if (hvm->vcpu_init(vm->hw, regs, &v->hw))
+        if (!(v->fpu = xstate_alloc()) || hvm->vcpu_init(vm->hw, regs, &v->hw))
             return -ENOMEM;
     }
     return 0;
@@ -138,6 +139,8 @@ void vm_destroy(struct vm *vm)
     for (int i = 0; i < vm->nvcpus; i++) {
         if (vm->vcpu[i]->hw)
             hvm->vcpu_destroy(vm->vcpu[i]->hw);
+        vcpu_drop_xstate(vm->vcpu[i]);
+        xstate_free(vm->vcpu[i]->fpu);
         kfree(vm->vcpu[i]);
     }
     gmem_free(vm);

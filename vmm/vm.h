@@ -21,6 +21,7 @@ struct vcpu {
     struct vm *vm;
     int id;
     struct hvm_vcpu *hw;
+    struct xstate *fpu;              /* x87/SSE/AVX registers while another vCPU owns the hardware's */
     struct guest_regs regs;          /* GPRs, RIP, RFLAGS always current; the rest after vcpu_sync_full */
     int full_valid;                  /* regs holds the full state */
     int halted;
@@ -123,6 +124,8 @@ int vm_register_mmio(struct vm *vm, const struct mmio_range *r);
 struct pio_range *vm_find_pio(struct vm *vm, uint16_t port);
 struct mmio_range *vm_find_mmio(struct vm *vm, uint64_t gpa);
 
+/* Forget v as the owner of the hardware's x87/SSE/AVX registers: before freeing v. */
+void vcpu_drop_xstate(struct vcpu *v);
 /* Raise an external interrupt vector on vcpu (wakes it from HLT). Safe from timer callbacks. */
 void vcpu_raise_irq(struct vcpu *v, uint8_t vector);
 /* Something for v became deliverable (its LAPIC accepted an interrupt): end HLT if the guest can take it. */

@@ -88,10 +88,6 @@ extern const struct hvm_ops vmx_ops;
 
 /* The backend bound at boot (NULL when the CPU has neither usable extension). */
 extern const struct hvm_ops *hvm;
-/* Load a guest's XCR0 (validated by the XSETBV exit) before entering it; a no-op without XSAVE. */
-void hvm_load_xcr0(uint64_t xcr0);
-/* XCR0 as the hardware holds it right after an exit (the guest's), or fallback without XSAVE. */
-uint64_t hvm_read_xcr0(uint64_t fallback);
 /* Probe both backends and bind the one this CPU supports. Returns 0 or -ENODEV. */
 int hvm_init(void);
 #endif

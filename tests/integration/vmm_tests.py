@@ -134,6 +134,33 @@ def check_badvirtio(c, t):
     c.command("vm destroy nb", t)
 
 
+def check_fpu(c, t, rounds=3):
+    """3 guests load x87, MXCSR and XMM/YMM patterns of their own and check them without end while the
+    scheduler switches between them: each must verify its registers `rounds` more times after all run."""
+    names = ["f%d" % i for i in range(3)]
+    start = len(c.output())
+    for n in names:
+        run_guest(c, t, n, "fpu32")
+    first, seen = {}, {}
+    deadline = time.monotonic() + t
+    while (len(seen) < len(names) or min(seen.values()) < rounds) and time.monotonic() < deadline:
+        m = c.expect(r"\[(f\d)\] report ([23])=(\d+)\n", t, "the fpu guests' rounds")
+        require(m.group(2) == "2", "guest %s found register %s changed (0-7 vector, 8 x87, 9 MXCSR)"
+                % (m.group(1), m.group(3)))
+        first.setdefault(m.group(1), int(m.group(3)))
+        seen[m.group(1)] = int(m.group(3)) - first[m.group(1)]
+    require(len(seen) == len(names) and min(seen.values()) >= rounds, "fpu guests stalled: %s" % seen)
+    starts = re.findall(r"\[(f\d)\] fpu: checking ([^\n]+)\n", c.output()[start:])
+    require(sorted(n for n, _ in starts) == names, "fpu start lines: %s" % starts)
+    what = {w for _, w in starts}
+    print("    fpu: %s; 3 guests, rounds of 4096 checks after all started: %s" % (", ".join(sorted(what)), seen),
+          flush=True)
+    out = c.command("vm list", t)
+    require(len(re.findall(r"^f\d\s+running", out, re.M)) == 3, "fpu guests not all running:\n" + out)
+    for n in names:
+        c.command("vm destroy " + n, t)
+
+
 def all_checks(r, c, t, why, window_s):
     for guest, marker in SELF_CHECKING:
         r.check("%s-%s" % (r.name, guest), lambda g=guest, m=marker: check_self(c, t, g, m))
@@ -142,6 +169,7 @@ def all_checks(r, c, t, why, window_s):
     r.check(r.name + "-isolation-8vms", lambda: check_isolation(c, t))
     r.check(r.name + "-badvirtio", lambda: check_badvirtio(c, t))
     r.check(r.name + "-fairness", lambda: check_fairness(c, t, window_s))
+    r.check(r.name + "-fpu-3vms", lambda: check_fpu(c, t))
 
 
 def t_svm(r):
