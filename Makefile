@@ -10,6 +10,7 @@ PYTHON   ?= python3
 KCFLAGS  := -std=c11 -ffreestanding -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
             -fno-stack-protector -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
             -fno-strict-aliasing -O2 -g -Wall -Wextra -Werror -I. -MMD -MP
+KCFLAGS  += $(if $(HEAP_DEBUG),-DHEAP_DEBUG)    # make HEAP_DEBUG=1: freed blocks quarantined and checked
 KASFLAGS := -I. -MMD -MP -g
 KLDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
 

@@ -31,6 +31,7 @@ static void print_memory(void)
     kprintf("heap: %llu bytes in use, %llu pages, %llu allocs, %llu frees\n",
             (unsigned long long)hs.bytes_in_use, (unsigned long long)hs.pages,
             (unsigned long long)hs.allocs, (unsigned long long)hs.frees);
+    heap_check();
 }
 
 static const char *mem_type_name(uint32_t t)

@@ -104,10 +104,57 @@ void *kzalloc(size_t size)
     return p;
 }
 
+static void release(struct hdr *h);
+
+#ifdef HEAP_DEBUG
+/*
+ * Debug builds (make HEAP_DEBUG=1) hold freed blocks back: each waits, poisoned whole, in a FIFO of
+ * QUARANTINE blocks and is checked when it leaves, so a write after free names the block and offset.
+ */
+#define QUARANTINE 4096
+static struct { struct hdr *h; size_t bytes; struct hdr saved; } quarantine[QUARANTINE];
+static unsigned q_next;
+
+static void quarantine_check(unsigned i)
+{
+    const uint8_t *q = (const uint8_t *)quarantine[i].h;
+    for (size_t off = 0; off < quarantine[i].bytes; off++)
+        if (q[off] != HEAP_POISON) {
+            log_err("heap: freed block %p (%zu bytes) written at offset %zu (= %#x)", (const void *)q,
+                    quarantine[i].bytes, off, q[off]);
+            return;
+        }
+}
+
+static void quarantine_put(struct hdr *h)
+{
+    size_t bytes = h->cls == NCLASSES ? (h->size + HDR + PAGE_SIZE - 1) / PAGE_SIZE * PAGE_SIZE
+                                      : (size_t)1 << (h->cls + MIN_SHIFT);
+    unsigned i = q_next++ % QUARANTINE;
+    if (quarantine[i].h) {
+        quarantine_check(i);
+        *quarantine[i].h = quarantine[i].saved;
+        release(quarantine[i].h);
+    }
+    quarantine[i].h = h;
+    quarantine[i].bytes = bytes;
+    quarantine[i].saved = *h;
+    memset(h, HEAP_POISON, bytes);
+}
+
+void heap_check(void)
+{
+    for (unsigned i = 0; i < QUARANTINE; i++)
+        if (quarantine[i].h)
+            quarantine_check(i);
+}
+#else
+void heap_check(void) {}
+#endif
+
 void kfree(void *p)
 {
     struct hdr *h;
-    uint32_t cls;
     if (!p)
         return;
     h = (struct hdr *)((char *)p - HDR);
@@ -115,9 +162,20 @@ void kfree(void *p)
         log_err("heap: kfree(%p) of a block that is not live: ignored", p);
         return;
     }
-    h->magic = 0;
     stats.frees++;
     stats.bytes_in_use -= h->size;
+#ifdef HEAP_DEBUG
+    quarantine_put(h);
+#else
+    release(h);
+#endif
+}
+
+/* Return a block whose header is still intact to the page allocator or its class list. */
+static void release(struct hdr *h)
+{
+    uint32_t cls;
+    h->magic = 0;
     if (h->cls == NCLASSES) {
         size_t npages = (h->size + HDR + PAGE_SIZE - 1) / PAGE_SIZE;
         pmm_free((uint64_t)(uintptr_t)h, npages);

@@ -17,4 +17,6 @@ struct heap_stats {
     uint64_t allocs, frees;
 };
 void heap_get_stats(struct heap_stats *st);
+/* Debug builds (HEAP_DEBUG): report freed blocks written since they were freed. A no-op otherwise. */
+void heap_check(void);
 #endif

@@ -3,7 +3,7 @@
 KSRC += pool/pool.c pool/load.c pool/cmds.c
 
 # The seed scenario in shoal under QEMU against a real tgtd exporting the golden demo image.
-# Not in make test yet: three clones booting at once crash a guest (see the closing note of issue 6).
+TEST_TIERS += test-pool
 .PHONY: test-pool
 test-pool: $(BUILD)/shoal.elf golden-image
 	@$(PYTHON) tests/integration/pool_tests.py --build $(BUILD) --golden $(GOLDEN_DIR)/demo.img

@@ -33,13 +33,13 @@ def type_slowly(c, line):
 
 def guest_value(c, name, cmd, pattern, timeout=QEMU_CMD_S):
     """Run `echo NAME=$(cmd)` in the guest shell and return the value matching pattern."""
-    type_slowly(c, "echo %s=[$(%s)]" % (name, cmd))      # brackets: the echoed command line cannot match
+    type_slowly(c, 'echo %s""%s=[$(%s)]' % (name[:1], name[1:], cmd))   # the echoed line reads N""AME: no match
     return c.expect(r"%s=\[(%s)[^\]\n]*\]" % (name, pattern), timeout, "%s from the guest" % name).group(1)
 
 
 def wait_up(c):
     """Wait for the guest's /init marker; fail at once (with the reason) if the VM stops first."""
-    m = c.expect(r"SHOAL-GUEST-UP|vm g stopped: [^\n]*", GUEST_UP_S, "the guest's /init marker")
+    m = c.expect(r"SHOAL-GUEST-UP|vm g stopped: [^\n]*\n", GUEST_UP_S, "the guest's /init marker")
     require(m.group(0) == "SHOAL-GUEST-UP", m.group(0).strip())
 
 
@@ -218,7 +218,7 @@ def t_two_guests(r):
         def both_up():
             seen = set()
             while len(seen) < 2:
-                m = c.expect(r"\[(g[12])\] SHOAL-GUEST-UP|vm g[12] stopped: [^\n]*", GUEST_UP_S, "both guests' markers")
+                m = c.expect(r"\[(g[12])\] SHOAL-GUEST-UP|vm g[12] stopped: [^\n]*\n", GUEST_UP_S, "both guests' markers")
                 require(m.group(1), m.group(0).strip())
                 seen.add(m.group(1))
         r.check(r.name + "-both-up", both_up)
@@ -227,7 +227,7 @@ def t_two_guests(r):
             out = c.command("vm create bv guest=badvirtio64 mem=4M", QEMU_CMD_S)
             require("created" in out, "vm create badvirtio64 failed:\n" + out)
             c.command("vm start bv", QEMU_CMD_S)
-            c.expect(r"vm bv stopped: [^\n]*", 120, "badvirtio64 to stop")
+            c.expect(r"vm bv stopped: [^\n]*\n", 120, "badvirtio64 to stop")
             out = c.command("vm list", QEMU_CMD_S)
             require(len(re.findall(r"^g[12]\s+running", out, re.M)) == 2, "the Linux guests were disturbed:\n" + out)
         r.check(r.name + "-bad-contained", bad_guest)

@@ -63,7 +63,7 @@ def cloud_vmx(r, vcpus):
 
         def up():
             t0 = time.monotonic()
-            m = c.expect(r"SHOAL-GUEST-UP|vm g stopped: [^\n]*", GUEST_UP_S, "the guest's /init marker")
+            m = c.expect(r"SHOAL-GUEST-UP|vm g stopped: [^\n]*\n", GUEST_UP_S, "the guest's /init marker")
             require(m.group(0) == "SHOAL-GUEST-UP", m.group(0).strip())
             print("    (%s: vm start to SHOAL-GUEST-UP in %.0f s)" % (r.name, time.monotonic() - t0), flush=True)
         r.check(r.name + "-guest-up", up)
