@@ -11,11 +11,16 @@
 #define EBUSY     16
 #define EEXIST    17
 #define ENODEV    19
+#define ENOTDIR   20
+#define EISDIR    21
 #define EINVAL    22
+#define EFBIG     27
 #define ENOSPC    28
 #define EROFS     30
 #define ERANGE    34
+#define ENAMETOOLONG 36
 #define ENOSYS    38
+#define ELOOP     40
 #define EPROTO    71
 #define EOVERFLOW 75
 #define EBADMSG   74

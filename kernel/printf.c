@@ -212,10 +212,19 @@ int ksnprintf(char *buf, size_t size, const char *fmt, ...)
     return n;
 }
 
+static unsigned error_lines;
+
+unsigned kprintf_error_lines(void)
+{
+    return error_lines;
+}
+
 /* Console output: the console (or, in host builds, the test shim) provides console_write. */
 int kvprintf(const char *fmt, va_list ap)
 {
     char buf[512];
+    if (!strncmp(fmt, "error: ", 7))
+        error_lines++;
     int n = kvsnprintf(buf, sizeof(buf), fmt, ap);
     console_write(buf, n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
     return n;

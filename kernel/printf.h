@@ -14,4 +14,6 @@ int ksnprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((forma
 /* Format and write to the console (and the log ring at level INFO via the console sink). Returns length. */
 int kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int kvprintf(const char *fmt, va_list ap);
+/* How many messages so far had a format starting "error: " (the shell's own line is then left out). */
+unsigned kprintf_error_lines(void);
 #endif

@@ -96,8 +96,9 @@ int shell_exec(char *line)
         kprintf("error: unknown command '%s' (try 'help')\n", argv[0]);
         return -ENOENT;
     }
+    unsigned errors = kprintf_error_lines();
     rc = c->run(argc, argv);
-    if (rc < 0 && rc != -EINVAL)
+    if (rc < 0 && rc != -EINVAL && kprintf_error_lines() == errors)    /* unless the command said why */
         kprintf("error: %s: %s (%d)\n", argv[0], errname(rc), rc);
     return rc;
 }

@@ -5,23 +5,6 @@
 #include "pool/disk.h"
 #include "kernel/errno.h"
 
-/* Codes kernel/errno.h does not define yet (Linux values). */
-#ifndef ENOTDIR
-#define ENOTDIR      20
-#endif
-#ifndef EISDIR
-#define EISDIR       21
-#endif
-#ifndef EFBIG
-#define EFBIG        27
-#endif
-#ifndef ENAMETOOLONG
-#define ENAMETOOLONG 36
-#endif
-#ifndef ELOOP
-#define ELOOP        40
-#endif
-
 #define EXT4_S_IFMT   0xF000
 #define EXT4_S_IFREG  0x8000
 #define EXT4_S_IFDIR  0x4000

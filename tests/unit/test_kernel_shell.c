@@ -5,6 +5,7 @@
 #include "kernel/lineedit.h"
 #include "kernel/shell.h"
 #include "kernel/errno.h"
+#include "kernel/printf.h"
 
 static char echoed[4096];
 static size_t echoed_len;
@@ -141,4 +142,26 @@ TEST(exec_dispatch_and_errors)
     CHECK(strstr(host_console_text(), "error: echo: I/O error") != NULL);
     CHECK(shell_exec(l5) < 0);
     CHECK(strstr(host_console_text(), "unterminated quote") != NULL);
+}
+
+static int run_says_why(int argc, char **argv)
+{
+    (void)argc;
+    kprintf("error: %s: the disk is on fire\n", argv[0]);
+    return -EIO;
+}
+static const struct shell_cmd c_why = { "why", "", "fails and says why", run_says_why };
+
+TEST(command_that_says_why_gets_no_second_error_line)
+{
+    char l1[] = "why", l2[] = "echo a b c";
+    shell_reset();
+    shell_register(&c_why);
+    shell_register(&c_echo);
+    host_console_clear();
+    CHECK_EQ(shell_exec(l1), -EIO);
+    CHECK_STR(host_console_text(), "error: why: the disk is on fire\n");
+    host_console_clear();
+    CHECK_EQ(shell_exec(l2), -EIO);                /* silent failure: the shell names the error */
+    CHECK(strstr(host_console_text(), "error: echo: I/O error (-5)") != NULL);
 }
