@@ -135,7 +135,7 @@ static void take_xstate(struct vcpu *v)
         xstate_save(xstate_owner->fpu);
     }
     xstate_load_xcr0(v->regs.xcr0);
-    xstate_restore(v->fpu);
+    xstate_restore(v->fpu, v->regs.xcr0);
     xstate_owner = v;
 }
 

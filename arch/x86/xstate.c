@@ -67,12 +67,18 @@ void xstate_save(struct xstate *x)
         __asm__ volatile("fxsave64 %0" : "+m"(*(uint8_t (*)[LEGACY_SIZE])x->area) : : "memory");
 }
 
-void xstate_restore(const struct xstate *x)
+void xstate_restore(struct xstate *x, uint64_t xcr0)
 {
-    if (have_xsave)
+    /*
+     * XRSTOR raises #GP for a component in XSTATE_BV that XCR0 does not enable (SDM 13.8.1). The area
+     * may hold one the owner has since dropped (a VM reset puts XCR0 back to 1): such state is gone.
+     */
+    if (have_xsave) {
+        *(uint64_t *)&x->area[LEGACY_SIZE] &= xcr0 | 1;           /* XSTATE_BV: the header's first word */
         __asm__ volatile("xrstor64 %0" : : "m"(*(const uint8_t (*)[LEGACY_SIZE])x->area), "a"(~0u), "d"(~0u) : "memory");
-    else
+    } else {
         __asm__ volatile("fxrstor64 %0" : : "m"(*(const uint8_t (*)[LEGACY_SIZE])x->area) : "memory");
+    }
 }
 
 /*

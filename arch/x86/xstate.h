@@ -12,8 +12,8 @@ struct xstate *xstate_alloc(void);
 void xstate_free(struct xstate *x);
 /* Save the registers into x. The hardware XCR0 must be the owner's: it selects what is saved. */
 void xstate_save(struct xstate *x);
-/* Load the registers from x. The hardware XCR0 must be the owner's, loaded first. */
-void xstate_restore(const struct xstate *x);
+/* Load the registers from x. The hardware XCR0 must be xcr0, the owner's, loaded first. */
+void xstate_restore(struct xstate *x, uint64_t xcr0);
 /* Load a guest's XCR0 (validated by the XSETBV exit) before entering it; a no-op without XSAVE. */
 void xstate_load_xcr0(uint64_t xcr0);
 /* XCR0 as the hardware holds it right after an exit (the guest's), or fallback without XSAVE. */
