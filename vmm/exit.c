@@ -3,6 +3,7 @@
 #include "vmm/exits.h"
 #include "kernel/printf.h"
 #include "kernel/errno.h"
+#include "arch/x86/cpu.h"
 
 
 static const char *const names[EXIT_CODE_COUNT] = {
@@ -29,13 +30,20 @@ static int on_none(struct vcpu *v, struct vm_exit *ex)
     return 1;            /* a host interrupt: give the scheduler and I/O a turn */
 }
 
+/*
+ * Host interrupts are off from the check to the halt: a device timer firing in between (its callback
+ * runs in the host's timer interrupt and wakes a halted vCPU) would otherwise find the vCPU not yet
+ * halted, and the vCPU would then sleep past the interrupt meant to wake it.
+ */
 static int on_hlt(struct vcpu *v, struct vm_exit *ex)
 {
     vcpu_skip(v, ex);
-    if (vcpu_irq_waiting(v) && (v->regs.rflags & RFLAGS_IF))
-        return 0;        /* an interrupt is already waiting: HLT falls through */
-    v->halted = 1;
-    return 1;
+    uint64_t f = irq_save();
+    int waiting = vcpu_irq_waiting(v) && (v->regs.rflags & RFLAGS_IF);
+    if (!waiting)
+        v->halted = 1;
+    irq_restore(f);
+    return !waiting;     /* an interrupt already waiting: HLT falls through */
 }
 
 static int on_window(struct vcpu *v, struct vm_exit *ex)
