@@ -27,9 +27,14 @@ static int dec(const struct rtc *r, uint8_t v)
     return (r->s.cmos[REG_B] & B_DM) ? v : (v >> 4) * 10 + (v & 15);
 }
 
+/* Years 1970-9999 fit the registers (century and year fields): the guest's clock stays in them. */
+#define RTC_MAX_SECS 253402300799ll          /* 9999-12-31 23:59:59 */
+#define RTC_MAX_OFFSET (RTC_MAX_SECS + 1)
+
 static int64_t now_secs(const struct rtc *r)
 {
-    return (int64_t)cmos_epoch_now() + r->s.offset;
+    int64_t t = (int64_t)cmos_epoch_now() + r->s.offset;   /* |offset| is bounded: no overflow */
+    return t < 0 ? 0 : t > RTC_MAX_SECS ? RTC_MAX_SECS : t;
 }
 
 /* Fill registers 0-9 and the century from a time in seconds since 1970. */
@@ -141,6 +146,10 @@ void rtc_snapshot(struct rtc_state *st, struct snap *s)
 {
     snap_header(s, SNAP_TAG_RTC, RTC_STATE_VERSION);
     SNAP(s, *st);
+    /* A record is hostile input: the index addresses cmos[], the offset feeds the date arithmetic. */
+    if (!s->save && !s->err && (st->index >= sizeof(st->cmos) || st->offset > RTC_MAX_OFFSET ||
+                                st->offset < -RTC_MAX_OFFSET))
+        s->err = -EINVAL;
 }
 
 static void rtc_detach(struct vm *vm, void *arg)
