@@ -138,18 +138,19 @@ TEST(lapic_timer_modes)
     lw(vm, 0, 0xb0, 0);
     lw(vm, 0, 0x3e0, 0xb);                            /* divide by 1 */
     lw(vm, 0, 0x320, 0x20031);                        /* periodic */
-    lw(vm, 0, 0x380, 100000);
-    fake_advance(100000);
+    lw(vm, 0, 0x380, 300000);
+    fake_advance(300000);
     CHECK_EQ(vm->irqchip->pending(v), 0x31);
     vm->irqchip->accept(v, 0x31);
     lw(vm, 0, 0xb0, 0);
-    fake_advance(30000);
-    CHECK_EQ(lr(vm, 0, 0x390), 70000);
-    fake_advance(70000);
+    fake_advance(90000);
+    CHECK_EQ(lr(vm, 0, 0x390), 210000);
+    fake_advance(210000);
     CHECK_EQ(vm->irqchip->pending(v), 0x31);          /* the second period */
     vm->irqchip->accept(v, 0x31);
     lw(vm, 0, 0xb0, 0);
     lw(vm, 0, 0x320, 0x40032);                        /* TSC-deadline */
+    fake_advance(200000);                             /* past the timer's rate bound */
     uint64_t val;
     fake_tsc = 1000000;
     CHECK_EQ(lapic_msr_write(v->lapic, 0x6e0, fake_tsc + 20000), 0);   /* 10 us at 2 GHz */
@@ -161,6 +162,55 @@ TEST(lapic_timer_modes)
     CHECK_EQ(vm->irqchip->pending(v), 0x32);
     CHECK_EQ(lapic_msr_read(v->lapic, 0x6e0, &val), 0);
     CHECK_U64(val, 0);
+    fake_vm_free(vm);
+}
+
+/* Count the timer interrupts vm's LAPIC raises over total_ns, stepping the clock by step_ns; each taken
+   interrupt is EOIed and, when rearm is set, re-armed at once with the smallest count (a timer storm). */
+static int timer_storm_count(struct vm *vm, uint64_t total_ns, uint64_t step_ns, int mode)
+{
+    struct vcpu *v = vm->vcpu[0];
+    int n = 0;
+    for (uint64_t t = 0; t < total_ns; t += step_ns) {
+        fake_advance(step_ns);
+        fake_tsc += 2 * step_ns;
+        if (vm->irqchip->pending(v) != 0x33)
+            continue;
+        vm->irqchip->accept(v, 0x33);
+        lw(vm, 0, 0xb0, 0);
+        n++;
+        if (mode == 0)
+            lw(vm, 0, 0x380, 1);                      /* one-shot: re-arm with count 1 */
+        else if (mode == 2)
+            lapic_msr_write(v->lapic, 0x6e0, fake_tsc + 1);
+    }
+    return n;
+}
+
+/* No LAPIC timer mode fires more than 5000 times a second (KVM's 200 us minimum period), whatever count
+   the guest programs: a periodic count of 1, or a one-shot / TSC-deadline re-armed at once. */
+TEST(lapic_timer_min_period)
+{
+    struct vm *vm = apic_vm(1);
+    struct vcpu *v = vm->vcpu[0];
+    lw(vm, 0, 0x3e0, 0xb);                            /* divide by 1 */
+    lw(vm, 0, 0x320, 0x20033);                        /* periodic, vector 0x33 */
+    lw(vm, 0, 0x380, 1);                              /* 1 tick = 1 ns */
+    CHECK_EQ(timer_storm_count(vm, 10000000, 1000, 1), 50);   /* 10 ms: 50 periods of 200 us */
+    lw(vm, 0, 0x320, 0x00033);                        /* one-shot */
+    lw(vm, 0, 0x380, 1);
+    CHECK_EQ(timer_storm_count(vm, 10000000, 1000, 0), 50);
+    lw(vm, 0, 0x320, 0x40033);                        /* TSC-deadline */
+    fake_advance(200000);
+    CHECK_EQ(lapic_msr_write(v->lapic, 0x6e0, fake_tsc + 1), 0);
+    CHECK_EQ(timer_storm_count(vm, 10000000, 1000, 2), 50);
+    CHECK_EQ(lapic_msr_write(v->lapic, 0x6e0, 0), 0); /* disarm, take what is left, stay quiet 1 ms */
+    timer_storm_count(vm, 1000000, 1000, 1);
+    CHECK_EQ(lapic_msr_write(v->lapic, 0x6e0, fake_tsc + 20000), 0);
+    CHECK_EQ(timer_storm_count(vm, 10000, 1000, 1), 1);   /* a short timer after a quiet spell is not delayed */
+    lw(vm, 0, 0x320, 0x20033);                        /* a slow periodic timer keeps its own period */
+    lw(vm, 0, 0x380, 1000000);
+    CHECK_EQ(timer_storm_count(vm, 10000000, 1000, 1), 10);
     fake_vm_free(vm);
 }
 
