@@ -215,6 +215,56 @@ TEST(pvh_parse_and_start_info)
     CHECK_U64(g64(si + 128 + 24), 0x100000);
 }
 
+/* An ELF32 i386 PVH kernel (as Xen and QEMU accept): the same note, 32-bit headers. */
+static size_t make_elf32(uint8_t *e)
+{
+    memset(e, 0, 4096);
+    memcpy(e, "\x7F" "ELF", 4);
+    e[4] = 1;                                                  /* ELFCLASS32 */
+    e[5] = 1;
+    p16(e + 18, 3);                                            /* EM_386 */
+    p32(e + 28, 52);                                           /* e_phoff */
+    p16(e + 42, 32);                                           /* e_phentsize */
+    p16(e + 44, 2);
+    p32(e + 52, 1);                                            /* PT_LOAD: file 0x800..0xC00 -> 0x200000 */
+    p32(e + 52 + 4, 0x800);
+    p32(e + 52 + 12, 0x200000);
+    p32(e + 52 + 16, 0x400);
+    p32(e + 52 + 20, 0x3000);
+    p32(e + 84, 4);                                            /* PT_NOTE at 0x200 */
+    p32(e + 84 + 4, 0x200);
+    p32(e + 84 + 16, 20);
+    p32(e + 0x200, 4);
+    p32(e + 0x204, 4);
+    p32(e + 0x208, PVH_NOTE_PHYS32_ENTRY);
+    memcpy(e + 0x20C, "Xen", 4);
+    p32(e + 0x210, 0x200040);
+    return 4096;
+}
+
+TEST(pvh_parse_elf32)
+{
+    uint8_t e[4096];
+    struct pvh_info pi;
+    const char *why = "";
+    size_t n = make_elf32(e);
+    CHECK(pvh_is_elf(e, n));
+    CHECK_EQ(pvh_parse(e, n, &pi, &why), 0);
+    CHECK_EQ(pi.entry, 0x200040);
+    CHECK_EQ(pi.nseg, 1);
+    CHECK_U64(pi.seg[0].offset, 0x800);
+    CHECK_U64(pi.seg[0].filesz, 0x400);
+    CHECK_U64(pi.lowest, 0x200000);
+    CHECK_U64(pi.highest, 0x203000);
+    CHECK_EQ(pvh_parse(e, 0xA00, &pi, &why), -EINVAL);          /* segment beyond the end */
+    p16(e + 44, 200);
+    CHECK_EQ(pvh_parse(e, n, &pi, &why), -EINVAL);              /* program headers beyond the end */
+    p16(e + 44, 2);
+    p16(e + 18, 40);                                            /* EM_ARM */
+    CHECK_EQ(pvh_parse(e, n, &pi, &why), -ENOTSUP);
+    CHECK(strstr(why, "ELF32 i386") != NULL);
+}
+
 TEST(aml_pkglen_roundtrip)
 {
     static const uint32_t v[] = { 0, 1, 0x3F, 0x40, 0x41, 0xFFF, 0x1000, 0x12345, 0xFFFFF, 0x100000, 0xFFFFFFF };
