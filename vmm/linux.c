@@ -71,7 +71,7 @@ static int lx_parse(int argc, char **argv, struct lx_opts *o)
     const char *k = opt(argc, argv, "kernel"), *i = opt(argc, argv, "initrd"), *m = opt(argc, argv, "mem");
     const char *c = opt(argc, argv, "vcpus"), *d = opt(argc, argv, "disk"), *drw = opt(argc, argv, "disk-rw");
 
-    const struct boot_module *km, *im;
+    const struct boot_module *km, *im = NULL;
     struct linux_spec *s = &o->s;
 
     memset(o, 0, sizeof(*o));
@@ -82,16 +82,18 @@ static int lx_parse(int argc, char **argv, struct lx_opts *o)
         return -EINVAL;
     if (c && linux_parse_vcpus(s->name, c, &s->vcpus))
         return -EINVAL;
-    if (!k || !i) {
-        kprintf("error: vm create %s: kernel= and initrd= are required\n", s->name);
+    if (!k) {
+        kprintf("error: vm create %s: kernel= is required\n", s->name);
         return -EINVAL;
     }
-    if (!(km = lx_module(s, "kernel", k)) || !(im = lx_module(s, "initrd", i)))
+    if (!(km = lx_module(s, "kernel", k)) || (i && !(im = lx_module(s, "initrd", i))))
         return -ENOENT;
     s->kernel = (const void *)km->start;
     s->kernel_len = km->end - km->start;
-    s->initrd = (const void *)im->start;
-    s->initrd_len = im->end - im->start;
+    if (i) {                                            /* optional: a kernel may need no initramfs */
+        s->initrd = (const void *)im->start;
+        s->initrd_len = im->end - im->start;
+    }
     o->disk_rw = drw != NULL;
     if ((d || drw) && !(o->disk = lx_module(s, drw ? "disk-rw" : "disk", drw ? drw : d)))
         return -ENOENT;
@@ -158,6 +160,8 @@ static int lx_plan(const struct linux_spec *o, struct lx_plan *p)
                 (unsigned long long)(o->mem >> 20));
         return err;
     }
+    if (!ilen)
+        return 0;                                       /* no initrd: nothing to place */
     if (!initrd_known(ird, ilen)) {
         kprintf("error: vm create %s: initrd: not a cpio archive or compressed image\n", o->name);
         return -ENOTSUP;
@@ -329,7 +333,7 @@ static int lx_load(struct vm *vm, const struct linux_spec *o, const struct lx_pl
     int n = lx_e820(vm->mem_size, e820), err;
     uint8_t *bp;
 
-    if ((err = lx_load_kernel(vm, o, p)) || (err = gpa_write(vm, p->initrd_gpa, o->initrd, ilen)) ||
+    if ((err = lx_load_kernel(vm, o, p)) || (ilen && (err = gpa_write(vm, p->initrd_gpa, o->initrd, ilen))) ||
         (err = lx_tables(vm, p->pvh)) || (err = lx_cmdline(vm, o->cmdline, p->pvh ? 0 : p->bz.cmdline_size)) ||
         (err = lx_acpi(vm, o)) || (err = lx_reset_stub(vm)))
         return err;
@@ -458,6 +462,7 @@ static void lx_vm_free(struct vm *vm, void *arg)
 static int lx_build(struct lx_vm *l, struct vm **out)
 {
     struct vm *vm;
+    char ird[32];
     int err;
 
     lx_regs(&l->regs, &l->p);
@@ -479,9 +484,9 @@ static int lx_build(struct lx_vm *l, struct vm **out)
         vm_destroy(vm);                                 /* frees l, releases the disk */
         return err;
     }
-    kprintf("vm %s created (linux%s, %llu MiB, %d vcpus, kernel at %#llx, initrd at %#llx)\n", vm->name,
-            l->p.pvh ? " pvh" : "", (unsigned long long)(l->o.mem >> 20), l->o.vcpus,
-            (unsigned long long)l->p.load, (unsigned long long)l->p.initrd_gpa);
+    ksnprintf(ird, sizeof(ird), l->o.initrd_len ? "initrd at %#llx" : "no initrd", (unsigned long long)l->p.initrd_gpa);
+    kprintf("vm %s created (linux%s, %llu MiB, %d vcpus, kernel at %#llx, %s)\n", vm->name, l->p.pvh ? " pvh" : "",
+            (unsigned long long)(l->o.mem >> 20), l->o.vcpus, (unsigned long long)l->p.load, ird);
     *out = vm;
     return 0;
 fail:
@@ -527,7 +532,7 @@ int linux_vm_create_cmd(int argc, char **argv)
 
 
     if (argc < 4) {
-        kprintf("error: vm create: give NAME kernel=MODULE initrd=MODULE\n");
+        kprintf("error: vm create: give NAME kernel=MODULE [initrd=MODULE]\n");
         return -EINVAL;
     }
     if ((err = lx_parse(argc, argv, &o)))

@@ -37,7 +37,7 @@ struct linux_spec {
 };
 
 /*
- * Create a Linux VM (not started) from spec: check and place the kernel and initrd, build guest memory,
+ * Create a Linux VM (not started) from spec: check and place the kernel and initrd (if any), build guest memory,
  * tables and devices, print one line. Returns 0 with *out set, or a negative errno after a one-line error
  * naming the problem. Either way the disk now belongs to shoal: released when the VM is destroyed, or at
  * once when creation fails.
@@ -50,7 +50,7 @@ int linux_parse_mem(const char *name, const char *v, uint64_t *mem);
 int linux_parse_vcpus(const char *name, const char *v, int *vcpus);
 
 /*
- * `vm create NAME kernel=MODULE initrd=MODULE [cmdline="..."] [mem=256M] [vcpus=N] [disk=MODULE]
+ * `vm create NAME kernel=MODULE [initrd=MODULE] [cmdline="..."] [mem=256M] [vcpus=N] [disk=MODULE]
  * [disk-rw=MODULE]` (argv as the shell passes it, argv[1] == "create"). Creates the VM (not started),
  * prints one line; on any error prints a one-line message naming the problem and returns a negative errno.
  */
