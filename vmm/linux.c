@@ -4,6 +4,7 @@
 #include "vmm/acpi.h"
 #include "vmm/vm.h"
 #include "vmm/dev/devices.h"
+#include "vmm/dev/pci_host.h"
 #include "blk/ram.h"
 #include "blk/blk.h"
 #include "arch/x86/tsc.h"
@@ -174,13 +175,17 @@ static int lx_plan(const struct linux_spec *o, struct lx_plan *p)
     return 0;
 }
 
-/* e820 (and PVH memmap): low RAM, the reserved ACPI area up to 1 MiB, RAM from 1 MiB to the end. */
+/*
+ * e820 (and PVH memmap): low RAM, the reserved ACPI area up to 1 MiB, RAM from 1 MiB to the end, and the
+ * ECAM window reserved (Linux takes an MCFG region early only when e820 reserves it, PCI Firmware Spec 4.1.2).
+ */
 static int lx_e820(uint64_t mem, struct e820_entry *e)
 {
     e[0] = (struct e820_entry){ 0, LX_LOW_RAM_END, E820_RAM };
     e[1] = (struct e820_entry){ LX_ACPI, LX_ACPI_SIZE, E820_RESERVED };
     e[2] = (struct e820_entry){ 1ull << 20, mem - (1ull << 20), E820_RAM };
-    return 3;
+    e[3] = (struct e820_entry){ LX_ECAM_BASE, LX_ECAM_SIZE, E820_RESERVED };
+    return 4;
 }
 
 static struct seg lx_seg(uint16_t sel, uint16_t attr)
@@ -298,7 +303,7 @@ static int lx_load_kernel(struct vm *vm, const struct linux_spec *o, const struc
 static int lx_acpi(struct vm *vm, const struct linux_spec *o)
 {
     struct acpi_config c = { vm->nvcpus, PLAT_IOAPIC_BASE, PLAT_LAPIC_BASE, NVIRTIO, 0, PLAT_VIRTIO_BASE,
-                             PLAT_VIRTIO_SIZE, { 0 }, 1, 1 };
+                             PLAT_VIRTIO_SIZE, { 0 }, 1, 1, LX_ECAM_BASE };
     uint8_t *buf = kzalloc(LX_ACPI_SIZE);
     int n;
     if (!buf)
@@ -367,7 +372,7 @@ static int lx_sleep_out(void *dev, uint16_t off, int size, uint32_t val)
     return 0;
 }
 
-/* Interrupt chips, legacy devices, the sleep registers, virtio-net (and virtio-blk with a disk). */
+/* Interrupt chips, legacy devices, the sleep registers, an empty PCI bus, virtio-net (and virtio-blk with a disk). */
 static int lx_devices(struct vm *vm, const struct linux_spec *o)
 {
     struct pio_range sleep = { ACPI_SLEEP_CTL_PORT, 2, lx_sleep_in, lx_sleep_out, vm };
@@ -381,7 +386,7 @@ static int lx_devices(struct vm *vm, const struct linux_spec *o)
         (err = pit_attach(vm)) || (err = rtc_attach(vm)) || (err = i8042_attach(vm)) ||
         (err = ns16550_attach(vm, 0x3F8, 4)))
         return err;
-    if ((err = vm_register_pio(vm, &sleep)))
+    if ((err = vm_register_pio(vm, &sleep)) || (err = pci_host_attach(vm, LX_ECAM_BASE)))
         return err;
     if (o->disk && (err = virtio_blk_attach(vm, SLOT_BLK, o->disk)))
         return err;

@@ -15,6 +15,8 @@
 #define LX_ACPI         0xE0000ull        /* reserved up to 1 MiB: RSDP first, then the other tables */
 #define LX_ACPI_SIZE    0x20000ull
 #define LX_RESET_STUB_SIZE 16             /* at 0xFFFF0, the end of the ACPI area: see lx_reset_stub */
+#define LX_ECAM_BASE    0xE0000000ull     /* PCI config space of bus 0 (ECAM, 1 MiB): an empty host bridge */
+#define LX_ECAM_SIZE    (1ull << 20)
 #define LX_MEM_MIN      (72ull << 20)
 #define LX_MEM_MAX      (3ull << 30)      /* below the virtio-mmio window at PLAT_VIRTIO_BASE */
 

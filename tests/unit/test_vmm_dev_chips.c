@@ -8,6 +8,7 @@
 #include "vmm/dev/ns16550.h"
 #include "vmm/dev/i8254.h"
 #include "vmm/dev/mc146818.h"
+#include "vmm/dev/pci_host.h"
 #include "drivers/cmos.h"
 
 static uint32_t pin(struct vm *vm, uint16_t port)
@@ -211,6 +212,52 @@ TEST(lapic_timer_min_period)
     lw(vm, 0, 0x320, 0x20033);                        /* a slow periodic timer keeps its own period */
     lw(vm, 0, 0x380, 1000000);
     CHECK_EQ(timer_storm_count(vm, 10000000, 1000, 1), 10);
+    fake_vm_free(vm);
+}
+
+static uint32_t pin_sized(struct vm *vm, uint16_t port, int size)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < vm->npio; i++)
+        if (port >= vm->pio[i].base && port < vm->pio[i].base + vm->pio[i].count)
+            vm->pio[i].in(vm->pio[i].dev, (uint16_t)(port - vm->pio[i].base), size, &v);
+    return v;
+}
+
+static void conf1_address(struct vm *vm, uint32_t a)
+{
+    for (int i = 0; i < vm->npio; i++)
+        if (vm->pio[i].base == 0xCF8)
+            vm->pio[i].out(vm->pio[i].dev, 0, 4, a);
+}
+
+static uint64_t ecam(struct vm *vm, uint64_t off, int size)
+{
+    uint64_t v = 0;
+    struct mmio_range *r = &vm->mmio[vm->nmmio - 1];
+    CHECK(off < r->len);
+    r->read(r->dev, off, size, &v);
+    return v;
+}
+
+/* The empty host bridge: 00:00.0 is a host bridge through both mechanisms, nothing else exists. This is
+   what Linux's pci_check_type1 / pci_sanity_check and its MCFG scan read. */
+TEST(pci_host_bridge_only)
+{
+    struct vm *vm = fake_vm(1);
+    CHECK_EQ(pci_host_attach(vm, 0xE0000000ull), 0);
+    CHECK_U64(vm->mmio[vm->nmmio - 1].base, 0xE0000000ull);
+    conf1_address(vm, 0x80000000u);
+    CHECK_EQ(pin_sized(vm, 0xCF8, 4), 0x80000000u);             /* the address register reads back */
+    CHECK_EQ(pin_sized(vm, 0xCFC, 4), PCI_HOST_VENDOR | PCI_HOST_DEVICE << 16);
+    conf1_address(vm, 0x80000008u);
+    CHECK_EQ(pin_sized(vm, 0xCFE, 2), 0x0600);                  /* class: host bridge */
+    conf1_address(vm, 0x80000800u);                          /* 00:01.0 */
+    CHECK_EQ(pin_sized(vm, 0xCFC, 4), 0xffffffffu);
+    CHECK_EQ(ecam(vm, 0, 2), PCI_HOST_VENDOR);
+    CHECK_EQ(ecam(vm, 0xA, 2), 0x0600);
+    CHECK_EQ(ecam(vm, 0x8000, 4), 0xffffffffu);                 /* 00:01.0 */
+    CHECK_EQ(ecam(vm, 0x1000, 2), 0xffff);                      /* 00:00.1 */
     fake_vm_free(vm);
 }
 

@@ -285,7 +285,7 @@ TEST(aml_pkglen_roundtrip)
 
 static struct acpi_config cfg(int ncpus, int nvirtio)
 {
-    struct acpi_config c = { ncpus, 0xFEC00000, 0xFEE00000, nvirtio, (1u << nvirtio) - 1, 0xD0000000, 0x1000, { 0 }, 1, 1 };
+    struct acpi_config c = { ncpus, 0xFEC00000, 0xFEE00000, nvirtio, (1u << nvirtio) - 1, 0xD0000000, 0x1000, { 0 }, 1, 1, 0 };
     for (int i = 0; i < nvirtio; i++)
         c.virtio_gsi[i] = 5 + i;
     return c;
@@ -424,4 +424,50 @@ TEST(acpi_dsdt_long_scope)
     CHECK(used > 0 && g32(dsdt + 4) > 0x100);
     CHECK_EQ(acpi_sum(dsdt, g32(dsdt + 4)), 0);
     CHECK_EQ(walk_dsdt(dsdt, ACPI_MAX_VIRTIO), ACPI_MAX_VIRTIO);
+}
+
+/* With an ECAM window: an MCFG for segment 0, bus 0, and a PCI host bridge (PNP0A08) owning bus 0 alone,
+   so Linux finds config space (and no devices) instead of logging that it has none. Without: neither. */
+TEST(acpi_pci_host_bridge)
+{
+    static uint8_t buf[0x20000];
+    const uint64_t base = 0xE0000;
+    struct acpi_config c = cfg(1, 2);
+    const uint8_t *x, *mcfg, *fadt, *dsdt, *pci, *bus;
+    int used;
+    c.ecam_base = 0xE0000000ull;
+    used = acpi_build(buf, sizeof(buf), base, &c);
+    CHECK(used > 0);
+    x = table_at(buf, used, base, g64(buf + 24), "XSDT");
+    if (!x)
+        return;
+    CHECK_EQ(g32(x + 4), 36 + 24);
+    mcfg = table_at(buf, used, base, g64(x + 52), "MCFG");
+    fadt = table_at(buf, used, base, g64(x + 36), "FACP");
+    if (!mcfg || !fadt)
+        return;
+    CHECK_EQ(g32(mcfg + 4), 36 + 8 + 16);
+    CHECK_U64(g64(mcfg + 44), 0xE0000000ull);
+    CHECK(g16(mcfg + 52) == 0 && mcfg[54] == 0 && mcfg[55] == 0);   /* segment 0, buses 0..0 */
+    dsdt = table_at(buf, used, base, g64(fadt + 140), "DSDT");
+    if (!dsdt)
+        return;
+    CHECK_EQ(walk_dsdt(dsdt, 2), 2);
+    pci = memmem(dsdt, g32(dsdt + 4), "PCI0", 4);
+    CHECK(pci != NULL);
+    if (!pci)
+        return;
+    CHECK(memmem(pci, g32(dsdt + 4) - (uint32_t)(pci - dsdt), "\x41\xD0\x0A\x08", 4) != NULL);   /* PNP0A08 */
+    CHECK(memmem(pci, g32(dsdt + 4) - (uint32_t)(pci - dsdt), "\x41\xD0\x0A\x03", 4) != NULL);   /* PNP0A03 */
+    bus = memmem(pci, g32(dsdt + 4) - (uint32_t)(pci - dsdt), "\x88\x0D\x00\x02", 4);
+    CHECK(bus != NULL);
+    if (bus)
+        CHECK(g16(bus + 8) == 0 && g16(bus + 10) == 0 && g16(bus + 14) == 1);   /* bus numbers 0..0 */
+    c.ecam_base = 0;
+    used = acpi_build(buf, sizeof(buf), base, &c);
+    x = buf + (g64(buf + 24) - base);
+    fadt = buf + (g64(x + 36) - base);
+    dsdt = buf + (g64(fadt + 140) - base);
+    CHECK_EQ(g32(x + 4), 36 + 16);
+    CHECK(memmem(dsdt, g32(dsdt + 4), "PCI0", 4) == NULL);
 }
