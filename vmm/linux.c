@@ -10,6 +10,7 @@
 #include "arch/x86/tsc.h"
 #include "kernel/kernel.h"
 #include "kernel/heap.h"
+#include "kernel/pmm.h"
 #include "kernel/printf.h"
 #include "kernel/kstring.h"
 #include "kernel/errno.h"
@@ -79,6 +80,8 @@ static int lx_parse(int argc, char **argv, struct lx_opts *o)
     s->name = argv[2];
     s->cmdline = opt(argc, argv, "cmdline");
     s->mem = 256ull << 20;
+    if (linux_parse_name(s->name))
+        return -EINVAL;
     if (m && linux_parse_mem(s->name, m, &s->mem))
         return -EINVAL;
     if (c && linux_parse_vcpus(s->name, c, &s->vcpus))
@@ -101,11 +104,65 @@ static int lx_parse(int argc, char **argv, struct lx_opts *o)
     return 0;
 }
 
+const char *vm_create_error(int err)
+{
+    switch (err) {
+    case -EEXIST: return "the name is taken";
+    case -ENODEV: return "no VMX+EPT or SVM+NPT on this CPU";
+    case -ENOSPC: return "every VM slot is in use (destroy one first)";
+    case -ENOMEM: return "not enough free host memory for its RAM and vCPUs";
+    default: return "the hypervisor refused it (name, memory or vCPUs out of range)";
+    }
+}
+
+/* Free host RAM in MiB: what a new VM's memory can come from. */
+static uint64_t host_free_mib(void)
+{
+    struct pmm_stats st;
+    pmm_get_stats(&st);
+    return st.free_pages * PAGE_SIZE >> 20;
+}
+
+int linux_parse_mem_range(const char *name, const char *v, uint64_t min, uint64_t max, const char *who,
+                          uint64_t *mem)
+{
+    int rc = kstrtou64(v, mem, 1);
+    uint64_t host = host_free_mib();
+    if (rc == -EINVAL)
+        kprintf("error: vm create %s: mem=%s: not a size (give e.g. 256M or 1G)\n", name, v);
+    else if (!rc && *mem < min)
+        kprintf("error: vm create %s: mem=%s is less than the %llu MiB %s needs\n", name, v,
+                (unsigned long long)(min >> 20), who);
+    else if (rc || *mem >> 20 > host)
+        kprintf("error: vm create %s: mem=%s is more than the host's free memory (%llu MiB)\n", name, v,
+                (unsigned long long)host);
+    else if (*mem > max)
+        kprintf("error: vm create %s: mem=%s is more than the %llu MiB %s can have\n", name, v,
+                (unsigned long long)(max >> 20), who);
+    else
+        return 0;
+    return -EINVAL;
+}
+
 int linux_parse_mem(const char *name, const char *v, uint64_t *mem)
 {
-    if (kstrtou64(v, mem, 1) || *mem < LX_MEM_MIN || *mem > LX_MEM_MAX) {
-        kprintf("error: vm create %s: mem=%s: give 72M..3G\n", name, v);
+    return linux_parse_mem_range(name, v, LX_MEM_MIN, LX_MEM_MAX, "a Linux guest", mem);
+}
+
+/* VM names as vm_create takes them: 1 to VM_NAME_MAX - 1 letters, digits, '-' or '_'. */
+int linux_parse_name(const char *name)
+{
+    size_t n = strlen(name), i = 0;
+    while (i < n && (strchr("-_", name[i]) || (name[i] >= '0' && name[i] <= '9') ||
+                     ((name[i] | 0x20) >= 'a' && (name[i] | 0x20) <= 'z')))
+        i++;
+    if (!n || i < n || n >= VM_NAME_MAX) {
+        kprintf("error: vm create: name '%s': give 1 to %d letters, digits, '-' or '_'\n", name, VM_NAME_MAX - 1);
         return -EINVAL;
+    }
+    if (vm_find(name)) {
+        kprintf("error: vm create: name '%s' is taken\n", name);
+        return -EEXIST;
     }
     return 0;
 }
@@ -114,7 +171,7 @@ int linux_parse_vcpus(const char *name, const char *v, int *vcpus)
 {
     uint64_t n;
     if (kstrtou64(v, &n, 0) || n < 1 || n > VCPU_MAX) {
-        kprintf("error: vm create %s: vcpus=%s: give 1..%d\n", name, v, VCPU_MAX);
+        kprintf("error: vm create %s: vcpus=%s: a VM has 1..%d vCPUs\n", name, v, VCPU_MAX);
         return -EINVAL;
     }
     *vcpus = (int)n;
@@ -472,8 +529,7 @@ static int lx_build(struct lx_vm *l, struct vm **out)
 
     lx_regs(&l->regs, &l->p);
     if (!(vm = vm_create(l->o.name, l->o.mem, l->o.vcpus, &l->regs, &err))) {
-        kprintf("error: vm create %s: %s (%d)\n", l->o.name, err == -EEXIST ? "name taken" :
-                err == -ENODEV ? "no VMX+EPT or SVM+NPT on this CPU" : "out of memory or bad size", err);
+        kprintf("error: vm create %s: %s\n", l->o.name, vm_create_error(err));
         goto fail;
     }
     l->o.name = vm->name;

@@ -47,9 +47,19 @@ struct linux_spec {
 int linux_vm_create(const struct linux_spec *spec, struct vm **out);
 /* The virtio-blk disk of a Linux VM, or NULL (no disk, not a Linux VM). */
 struct blk_dev *linux_vm_disk(struct vm *vm);
-/* Parse mem= (72M..3G) and vcpus= (1..VCPU_MAX) values; one-line error naming VM name on failure, -EINVAL. */
+/*
+ * Arguments of every `vm create` form. Each returns 0, or prints one error line naming the value and why
+ * it is refused and returns a negative errno. linux_parse_mem_range: a size min..max bytes that the host's
+ * free memory can hold (who: "a Linux guest", "a VM", for the message). linux_parse_mem: 72M..3G for Linux.
+ * linux_parse_vcpus: 1..VCPU_MAX. linux_parse_name: a valid name no VM has (-EINVAL, -EEXIST).
+ */
+int linux_parse_mem_range(const char *name, const char *v, uint64_t min, uint64_t max, const char *who,
+                          uint64_t *mem);
 int linux_parse_mem(const char *name, const char *v, uint64_t *mem);
 int linux_parse_vcpus(const char *name, const char *v, int *vcpus);
+int linux_parse_name(const char *name);
+/* Words for vm_create's negative errno (the argument checks above have already passed). */
+const char *vm_create_error(int err);
 
 /*
  * `vm create NAME kernel=MODULE [initrd=MODULE] [cmdline="..."] [mem=256M] [vcpus=N] [disk=MODULE]

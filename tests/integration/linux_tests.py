@@ -102,6 +102,12 @@ def t_no_initrd(r):
     with Console(r.name, r.logdir) as c:
         r.console = c
         start(r, c, [d + "/vmlinuz"], mem="512M")
+
+        def refused(args, words):
+            out = c.command("vm create e kernel=vmlinuz " + args, QEMU_CMD_S)
+            require(re.search(r"^error: vm create e: " + words, out, re.M), "vm create %s: %s" % (args, out.strip()))
+        r.check(r.name + "-no-such-initrd", lambda: refused("initrd=nosuch", r"initrd=nosuch: no such boot module"))
+        r.check(r.name + "-no-such-disk", lambda: refused("disk=nosuch", r"disk=nosuch: no such boot module"))
         r.check(r.name + "-create", lambda: create_and_start(r, c, "kernel=vmlinuz mem=256M"))
         r.check(r.name + "-boots", lambda: c.expect(r"VFS: Unable to mount root fs|vm g stopped: [^\n]*\n",
                                                      GUEST_UP_S, "the kernel to reach its root mount"))

@@ -202,6 +202,37 @@ def check_timer_storm(c, t, window_ms=4000, stall_ms=2000):
     for n in ("st", "sv", "vr"):
         c.command("vm destroy " + n, t)
 
+# `vm create` arguments that are wrong, and words the answer must hold: the value and why it is refused.
+CREATE_ERRORS = [
+    ("d guest=hello64 mem=999999G", [r"mem=999999G", r"more than the host's free memory \(\d+ MiB\)"]),
+    ("d guest=hello64 mem=1K", [r"mem=1K", r"less than"]),
+    ("d guest=hello64 mem=lots", [r"mem=lots", r"not a size"]),
+    ("bad!name guest=hello64", [r"name 'bad!name'", r"letters, digits"]),
+    ("d guest=nosuch", [r"guest=nosuch", r"no such test guest"]),
+    ("twice guest=hello64", [r"name 'twice' is taken"]),
+    ("k kernel=nosuch", [r"kernel=nosuch", r"no such boot module"]),
+    ("k kernel=nosuch vcpus=9", [r"vcpus=9", r"1\.\.4"]),
+    ("k kernel=nosuch mem=16M", [r"mem=16M", r"less than the 72 MiB"]),
+]
+
+
+def check_create_errors(c, t):
+    """Each wrong `vm create` argument is refused with one line naming the value and the reason, and
+    leaves no VM behind."""
+    out = c.command("vm create twice guest=hello64 mem=4M", t)
+    require("created" in out, out)
+    for args, words in CREATE_ERRORS:
+        out = c.command("vm create " + args, t)
+        lines = [l for l in out.splitlines() if l.strip()]
+        require(len(lines) == 1 and lines[0].startswith("error: "), "vm create %s: not one error line:\n%s"
+                % (args, out))
+        for w in words:
+            require(re.search(w, lines[0]), "vm create %s: %r does not say %r" % (args, lines[0], w))
+    out = c.command("vm list", t)
+    require(re.findall(r"^\S+(?=\s+(?:created|running|stopped|paused))", out, re.M) == ["twice"],
+            "vm create left VMs behind:\n" + out)
+    c.command("vm destroy twice", t)
+
 def all_checks(r, c, t, why, window_s):
     for guest, marker in SELF_CHECKING:
         r.check("%s-%s" % (r.name, guest), lambda g=guest, m=marker: check_self(c, t, g, m))
@@ -212,6 +243,7 @@ def all_checks(r, c, t, why, window_s):
     r.check(r.name + "-fairness", lambda: check_fairness(c, t, window_s))
     r.check(r.name + "-fpu-3vms", lambda: check_fpu(c, t))
     r.check(r.name + "-timer-storm", lambda: check_timer_storm(c, t))
+    r.check(r.name + "-create-errors", lambda: check_create_errors(c, t))
 
 
 def t_svm(r):
