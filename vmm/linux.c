@@ -545,7 +545,8 @@ static int lx_build(struct lx_vm *l, struct vm **out)
         vm_destroy(vm);                                 /* frees l, releases the disk */
         return err;
     }
-    ksnprintf(ird, sizeof(ird), l->o.initrd_len ? "initrd at %#llx" : "no initrd", (unsigned long long)l->p.initrd_gpa);
+    ksnprintf(ird, sizeof(ird), l->o.initrd_len ? "initrd at %#llx" : "no initrd",
+              (unsigned long long)l->p.initrd_gpa);
     kprintf("vm %s created (linux%s, %llu MiB, %d vcpus, kernel at %#llx, %s)\n", vm->name, l->p.pvh ? " pvh" : "",
             (unsigned long long)(l->o.mem >> 20), l->o.vcpus, (unsigned long long)l->p.load, ird);
     *out = vm;

@@ -1,4 +1,4 @@
-/* The vCPU scheduler: the runnable vCPU that has used the least CPU time runs next, polled from the shell's idle loop. */
+/* The vCPU scheduler: the runnable vCPU that has used the least time runs next; polled from the shell loop. */
 #include "vmm/sched.h"
 #include "vmm/vm.h"
 #include "kernel/shell.h"
