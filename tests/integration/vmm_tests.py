@@ -204,6 +204,7 @@ def check_timer_storm(c, t, window_ms=4000, stall_ms=2000):
     for n in ("st", "sv", "vr"):
         c.command("vm destroy " + n, t)
 
+
 # `vm create` arguments that are wrong, and words the answer must hold: the value and why it is refused.
 CREATE_ERRORS = [
     ("d guest=hello64 mem=999999G", [r"mem=999999G", r"more than the host's free memory \(\d+ MiB\)"]),
@@ -234,6 +235,7 @@ def check_create_errors(c, t):
     require(re.findall(r"^\S+(?=\s+(?:created|running|stopped|paused))", out, re.M) == ["twice"],
             "vm create left VMs behind:\n" + out)
     c.command("vm destroy twice", t)
+
 
 def all_checks(r, c, t, why, window_s):
     for guest, marker in SELF_CHECKING:
