@@ -218,6 +218,38 @@ static void dsdt_virtio(struct aml *a, const struct acpi_config *c, int i)
     aml_close(a);
 }
 
+/* Name(name, EISAID(id)): a DWord holding the compressed ID. */
+static void aml_eisa(struct aml *a, const char name[4], const char *id)
+{
+    uint8_t v[4];
+    wr32(v, eisa_id(id));
+    aml_name(a, name);
+    aml_byte(a, 0x0C);
+    aml_bytes(a, v, 4);
+}
+
+/*
+ * The PCI host bridge (PCI Firmware Spec 3.2 4.1.5): PNP0A08 on segment 0 owning bus 0 alone, through a
+ * Word Address Space descriptor for bus numbers (ACPI 6.4 6.4.3.5.3: fixed 0..0, producer). Bus 0 holds
+ * no devices: Linux finds config space through the MCFG, scans it, and stops looking.
+ */
+static void dsdt_pci_root(struct aml *a)
+{
+    uint8_t r[16] = { 0x88, 13, 0, 2, 0x0C };
+    wr16(r + 14, 1);                     /* granularity, min, max, translation 0; length 1 */
+    aml_device_open(a, "PCI0");
+    aml_eisa(a, "_HID", "PNP0A08");
+    aml_eisa(a, "_CID", "PNP0A03");
+    aml_name(a, "_SEG");
+    aml_integer(a, 0);
+    aml_name(a, "_BBN");
+    aml_integer(a, 0);
+    aml_name(a, "_UID");
+    aml_integer(a, 0);
+    aml_crs(a, r, sizeof(r));
+    aml_close(a);
+}
+
 /* A legacy ISA device: I/O range (6.4.2.5) and an IRQ (6.4.2.1) unless irq < 0. */
 static void dsdt_isa(struct aml *a, const char seg[4], const char *hid, uint16_t port, uint8_t n, int irq)
 {
@@ -233,11 +265,7 @@ static void dsdt_isa(struct aml *a, const char seg[4], const char *hid, uint16_t
         len = 11;
     }
     aml_device_open(a, seg);
-    aml_name(a, "_HID");
-    aml_byte(a, 0x0C);
-    uint8_t id[4];
-    wr32(id, eisa_id(hid));
-    aml_bytes(a, id, 4);
+    aml_eisa(a, "_HID", hid);
     aml_name(a, "_UID");
     aml_integer(a, 1);
     aml_crs(a, r, len);
@@ -266,6 +294,8 @@ static int dsdt_build(uint8_t *t, size_t cap, const struct acpi_config *c)
         dsdt_isa(&a, "COM1", "PNP0501", 0x3F8, 8, 4);
     if (c->rtc)
         dsdt_isa(&a, "RTC_", "PNP0B00", 0x70, 2, 8);
+    if (c->ecam_base)
+        dsdt_pci_root(&a);
     for (int i = 0; i < c->nvirtio; i++)
         if (c->virtio_mask & (1u << i))
             dsdt_virtio(&a, c, i);
@@ -344,6 +374,19 @@ static int madt_build(uint8_t *t, size_t cap, const struct acpi_config *c)
     return (int)len;
 }
 
+/* MCFG (PCI Firmware Spec 3.2 4.1.2): one ECAM allocation, segment 0, buses 0..0. */
+static int mcfg_build(uint8_t *t, size_t cap, uint64_t ecam)
+{
+    const uint32_t len = HDR_LEN + 8 + 16;
+    if (cap < len)
+        return -ENOSPC;
+    memset(t, 0, len);
+    table_header(t, "MCFG", len, 1);
+    wr64(t + 44, ecam);                                  /* segment 0, start and end bus 0 */
+    table_finish(t, len);
+    return (int)len;
+}
+
 static size_t align16(size_t n)
 {
     return (n + 15) & ~(size_t)15;
@@ -351,7 +394,8 @@ static size_t align16(size_t n)
 
 int acpi_build(uint8_t *buf, size_t len, uint64_t gpa, const struct acpi_config *c)
 {
-    size_t rsdp = 0, xsdt = 48, fadt = 112, madt, dsdt;     /* XSDT: 36 + 2 * 8 bytes */
+    size_t rsdp = 0, xsdt = 48, fadt = 112, madt, mcfg = 0, dsdt;  /* XSDT: 36 + 3 * 8 bytes at most */
+    uint32_t nx = c->ecam_base ? 3 : 2;
     int n, dsdt_len;
 
     if (c->ncpus < 1 || c->ncpus > 255 || c->nvirtio < 0 || c->nvirtio > ACPI_MAX_VIRTIO)
@@ -363,14 +407,22 @@ int acpi_build(uint8_t *buf, size_t len, uint64_t gpa, const struct acpi_config 
     if ((n = madt_build(buf + madt, len - madt, c)) < 0)
         return n;
     dsdt = align16(madt + (size_t)n);
+    if (c->ecam_base) {
+        mcfg = dsdt;
+        if ((n = mcfg_build(buf + mcfg, len - mcfg, c->ecam_base)) < 0)
+            return n;
+        dsdt = align16(mcfg + (size_t)n);
+    }
     if (dsdt > len || (dsdt_len = dsdt_build(buf + dsdt, len - dsdt, c)) < 0)
         return dsdt > len ? -ENOSPC : dsdt_len;
     if ((n = fadt_build(buf + fadt, len - fadt, gpa + dsdt)) < 0)
         return n;
-    table_header(buf + xsdt, "XSDT", HDR_LEN + 16, 1);   /* XSDT (5.2.8): FADT, MADT */
+    table_header(buf + xsdt, "XSDT", HDR_LEN + nx * 8, 1);   /* XSDT (5.2.8): FADT, MADT[, MCFG] */
     wr64(buf + xsdt + HDR_LEN, gpa + fadt);
     wr64(buf + xsdt + HDR_LEN + 8, gpa + madt);
-    table_finish(buf + xsdt, HDR_LEN + 16);
+    if (c->ecam_base)
+        wr64(buf + xsdt + HDR_LEN + 16, gpa + mcfg);
+    table_finish(buf + xsdt, HDR_LEN + nx * 8);
     memcpy(buf + rsdp, "RSD PTR ", 8);                  /* RSDP v2 (5.2.5.3) */
     memcpy(buf + rsdp + 9, "SHOAL ", 6);
     buf[rsdp + 15] = 2;

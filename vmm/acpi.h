@@ -1,4 +1,4 @@
-/* Guest ACPI tables: RSDP, XSDT, FADT (hardware-reduced), MADT and a DSDT whose AML declares the devices. */
+/* Guest ACPI tables: RSDP, XSDT, FADT (hardware-reduced), MADT, MCFG and a DSDT whose AML declares the devices. */
 #ifndef SHOAL_VMM_ACPI_H
 #define SHOAL_VMM_ACPI_H
 #include <stdint.h>
@@ -20,6 +20,7 @@ struct acpi_config {
     int virtio_gsi[ACPI_MAX_VIRTIO];
     int uart;                        /* COM1 at 0x3F8, IRQ 4 */
     int rtc;                         /* CMOS RTC at 0x70 */
+    uint64_t ecam_base;              /* a PCI host bridge: bus 0's ECAM window here (MCFG), 0 for none */
 };
 
 /*

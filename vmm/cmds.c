@@ -31,6 +31,8 @@ static const char *opt(int argc, char **argv, int from, const char *key)
     return NULL;
 }
 
+#define TESTGUEST_MEM_MAX (64ull << 30)          /* vm_create's own bound */
+
 static int vm_create_cmd(int argc, char **argv)
 {
     const char *gname = opt(argc, argv, 3, "guest"), *mem_s = opt(argc, argv, 3, "mem");
@@ -44,18 +46,16 @@ static int vm_create_cmd(int argc, char **argv)
         return linux_vm_create_cmd(argc, argv);
     if (argc < 4 || !gname)
         return shell_usage("vm");
-    if (mem_s && kstrtou64(mem_s, &mem, 1)) {
-        kprintf("error: vm create: bad mem= value '%s'\n", mem_s);
+    if ((err = linux_parse_name(argv[2])))
+        return err;
+    if (mem_s && linux_parse_mem_range(argv[2], mem_s, CHUNK_SIZE, TESTGUEST_MEM_MAX, "a test guest", &mem))
         return -EINVAL;
-    }
     if (!(g = testguest_find(gname))) {
-        kprintf("error: vm create: no test guest '%s'\n", gname);
+        kprintf("error: vm create %s: guest=%s: no such test guest (built in from tests/guests/)\n", argv[2], gname);
         return -ENOENT;
     }
     if (!testguest_create(argv[2], g, mem, &err)) {
-        kprintf("error: vm create %s: %s (%d)\n", argv[2], err == -EEXIST ? "name taken" :
-                err == -ENODEV ? "no VMX+EPT or SVM+NPT on this CPU" : err == -ENOMEM ? "out of memory" :
-                "bad name or size", err);
+        kprintf("error: vm create %s: %s\n", argv[2], vm_create_error(err));
         return err;
     }
     kprintf("vm %s created (%s, %llu MiB)\n", argv[2], g->name, (unsigned long long)(mem >> 20));

@@ -4,11 +4,13 @@
 #include "vmm/acpi.h"
 #include "vmm/vm.h"
 #include "vmm/dev/devices.h"
+#include "vmm/dev/pci_host.h"
 #include "blk/ram.h"
 #include "blk/blk.h"
 #include "arch/x86/tsc.h"
 #include "kernel/kernel.h"
 #include "kernel/heap.h"
+#include "kernel/pmm.h"
 #include "kernel/printf.h"
 #include "kernel/kstring.h"
 #include "kernel/errno.h"
@@ -71,38 +73,96 @@ static int lx_parse(int argc, char **argv, struct lx_opts *o)
     const char *k = opt(argc, argv, "kernel"), *i = opt(argc, argv, "initrd"), *m = opt(argc, argv, "mem");
     const char *c = opt(argc, argv, "vcpus"), *d = opt(argc, argv, "disk"), *drw = opt(argc, argv, "disk-rw");
 
-    const struct boot_module *km, *im;
+    const struct boot_module *km, *im = NULL;
     struct linux_spec *s = &o->s;
 
     memset(o, 0, sizeof(*o));
     s->name = argv[2];
     s->cmdline = opt(argc, argv, "cmdline");
     s->mem = 256ull << 20;
+    if (linux_parse_name(s->name))
+        return -EINVAL;
     if (m && linux_parse_mem(s->name, m, &s->mem))
         return -EINVAL;
     if (c && linux_parse_vcpus(s->name, c, &s->vcpus))
         return -EINVAL;
-    if (!k || !i) {
-        kprintf("error: vm create %s: kernel= and initrd= are required\n", s->name);
+    if (!k) {
+        kprintf("error: vm create %s: kernel= is required\n", s->name);
         return -EINVAL;
     }
-    if (!(km = lx_module(s, "kernel", k)) || !(im = lx_module(s, "initrd", i)))
+    if (!(km = lx_module(s, "kernel", k)) || (i && !(im = lx_module(s, "initrd", i))))
         return -ENOENT;
     s->kernel = (const void *)km->start;
     s->kernel_len = km->end - km->start;
-    s->initrd = (const void *)im->start;
-    s->initrd_len = im->end - im->start;
+    if (i) {                                            /* optional: a kernel may need no initramfs */
+        s->initrd = (const void *)im->start;
+        s->initrd_len = im->end - im->start;
+    }
     o->disk_rw = drw != NULL;
     if ((d || drw) && !(o->disk = lx_module(s, drw ? "disk-rw" : "disk", drw ? drw : d)))
         return -ENOENT;
     return 0;
 }
 
+const char *vm_create_error(int err)
+{
+    switch (err) {
+    case -EEXIST: return "the name is taken";
+    case -ENODEV: return "no VMX+EPT or SVM+NPT on this CPU";
+    case -ENOSPC: return "every VM slot is in use (destroy one first)";
+    case -ENOMEM: return "not enough free host memory for its RAM and vCPUs";
+    default: return "the hypervisor refused it (name, memory or vCPUs out of range)";
+    }
+}
+
+/* Free host RAM in MiB: what a new VM's memory can come from. */
+static uint64_t host_free_mib(void)
+{
+    struct pmm_stats st;
+    pmm_get_stats(&st);
+    return st.free_pages * PAGE_SIZE >> 20;
+}
+
+int linux_parse_mem_range(const char *name, const char *v, uint64_t min, uint64_t max, const char *who,
+                          uint64_t *mem)
+{
+    int rc = kstrtou64(v, mem, 1);
+    uint64_t host = host_free_mib();
+    if (rc == -EINVAL)
+        kprintf("error: vm create %s: mem=%s: not a size (give e.g. 256M or 1G)\n", name, v);
+    else if (!rc && *mem < min)
+        kprintf("error: vm create %s: mem=%s is less than the %llu MiB %s needs\n", name, v,
+                (unsigned long long)(min >> 20), who);
+    else if (rc || *mem >> 20 > host)
+        kprintf("error: vm create %s: mem=%s is more than the host's free memory (%llu MiB)\n", name, v,
+                (unsigned long long)host);
+    else if (*mem > max)
+        kprintf("error: vm create %s: mem=%s is more than the %llu MiB %s can have\n", name, v,
+                (unsigned long long)(max >> 20), who);
+    else
+        return 0;
+    return -EINVAL;
+}
+
 int linux_parse_mem(const char *name, const char *v, uint64_t *mem)
 {
-    if (kstrtou64(v, mem, 1) || *mem < LX_MEM_MIN || *mem > LX_MEM_MAX) {
-        kprintf("error: vm create %s: mem=%s: give 72M..3G\n", name, v);
+    return linux_parse_mem_range(name, v, LX_MEM_MIN, LX_MEM_MAX, "a Linux guest", mem);
+}
+
+/* VM names as vm_create takes them: 1 to VM_NAME_MAX - 1 letters, digits, '-' or '_'. */
+int linux_parse_name(const char *name)
+{
+    size_t n = strlen(name), i = 0;
+    while (i < n && (strchr("-_", name[i]) || (name[i] >= '0' && name[i] <= '9') ||
+                     ((name[i] | 0x20) >= 'a' && (name[i] | 0x20) <= 'z')))
+        i++;
+    if (!n || i < n || n >= VM_NAME_MAX) {
+        kprintf("error: vm create: name '%s': give 1 to %d letters, digits, '-' or '_'\n", name, VM_NAME_MAX - 1);
         return -EINVAL;
+    }
+    if (vm_find(name)) {
+        kprintf("error: vm create: name '%s' is taken\n", name);
+        return -EEXIST;
     }
     return 0;
 }
@@ -111,7 +171,7 @@ int linux_parse_vcpus(const char *name, const char *v, int *vcpus)
 {
     uint64_t n;
     if (kstrtou64(v, &n, 0) || n < 1 || n > VCPU_MAX) {
-        kprintf("error: vm create %s: vcpus=%s: give 1..%d\n", name, v, VCPU_MAX);
+        kprintf("error: vm create %s: vcpus=%s: a VM has 1..%d vCPUs\n", name, v, VCPU_MAX);
         return -EINVAL;
     }
     *vcpus = (int)n;
@@ -158,6 +218,8 @@ static int lx_plan(const struct linux_spec *o, struct lx_plan *p)
                 (unsigned long long)(o->mem >> 20));
         return err;
     }
+    if (!ilen)
+        return 0;                                       /* no initrd: nothing to place */
     if (!initrd_known(ird, ilen)) {
         kprintf("error: vm create %s: initrd: not a cpio archive or compressed image\n", o->name);
         return -ENOTSUP;
@@ -170,13 +232,17 @@ static int lx_plan(const struct linux_spec *o, struct lx_plan *p)
     return 0;
 }
 
-/* e820 (and PVH memmap): low RAM, the reserved ACPI area up to 1 MiB, RAM from 1 MiB to the end. */
+/*
+ * e820 (and PVH memmap): low RAM, the reserved ACPI area up to 1 MiB, RAM from 1 MiB to the end, and the
+ * ECAM window reserved (Linux takes an MCFG region early only when e820 reserves it, PCI Firmware Spec 4.1.2).
+ */
 static int lx_e820(uint64_t mem, struct e820_entry *e)
 {
     e[0] = (struct e820_entry){ 0, LX_LOW_RAM_END, E820_RAM };
     e[1] = (struct e820_entry){ LX_ACPI, LX_ACPI_SIZE, E820_RESERVED };
     e[2] = (struct e820_entry){ 1ull << 20, mem - (1ull << 20), E820_RAM };
-    return 3;
+    e[3] = (struct e820_entry){ LX_ECAM_BASE, LX_ECAM_SIZE, E820_RESERVED };
+    return 4;
 }
 
 static struct seg lx_seg(uint16_t sel, uint16_t attr)
@@ -294,7 +360,7 @@ static int lx_load_kernel(struct vm *vm, const struct linux_spec *o, const struc
 static int lx_acpi(struct vm *vm, const struct linux_spec *o)
 {
     struct acpi_config c = { vm->nvcpus, PLAT_IOAPIC_BASE, PLAT_LAPIC_BASE, NVIRTIO, 0, PLAT_VIRTIO_BASE,
-                             PLAT_VIRTIO_SIZE, { 0 }, 1, 1 };
+                             PLAT_VIRTIO_SIZE, { 0 }, 1, 1, LX_ECAM_BASE };
     uint8_t *buf = kzalloc(LX_ACPI_SIZE);
     int n;
     if (!buf)
@@ -329,7 +395,7 @@ static int lx_load(struct vm *vm, const struct linux_spec *o, const struct lx_pl
     int n = lx_e820(vm->mem_size, e820), err;
     uint8_t *bp;
 
-    if ((err = lx_load_kernel(vm, o, p)) || (err = gpa_write(vm, p->initrd_gpa, o->initrd, ilen)) ||
+    if ((err = lx_load_kernel(vm, o, p)) || (ilen && (err = gpa_write(vm, p->initrd_gpa, o->initrd, ilen))) ||
         (err = lx_tables(vm, p->pvh)) || (err = lx_cmdline(vm, o->cmdline, p->pvh ? 0 : p->bz.cmdline_size)) ||
         (err = lx_acpi(vm, o)) || (err = lx_reset_stub(vm)))
         return err;
@@ -363,7 +429,7 @@ static int lx_sleep_out(void *dev, uint16_t off, int size, uint32_t val)
     return 0;
 }
 
-/* Interrupt chips, legacy devices, the sleep registers, virtio-net (and virtio-blk with a disk). */
+/* Interrupt chips, legacy devices, the sleep registers, an empty PCI bus, virtio-net (and virtio-blk with a disk). */
 static int lx_devices(struct vm *vm, const struct linux_spec *o)
 {
     struct pio_range sleep = { ACPI_SLEEP_CTL_PORT, 2, lx_sleep_in, lx_sleep_out, vm };
@@ -377,7 +443,7 @@ static int lx_devices(struct vm *vm, const struct linux_spec *o)
         (err = pit_attach(vm)) || (err = rtc_attach(vm)) || (err = i8042_attach(vm)) ||
         (err = ns16550_attach(vm, 0x3F8, 4)))
         return err;
-    if ((err = vm_register_pio(vm, &sleep)))
+    if ((err = vm_register_pio(vm, &sleep)) || (err = pci_host_attach(vm, LX_ECAM_BASE)))
         return err;
     if (o->disk && (err = virtio_blk_attach(vm, SLOT_BLK, o->disk)))
         return err;
@@ -458,12 +524,12 @@ static void lx_vm_free(struct vm *vm, void *arg)
 static int lx_build(struct lx_vm *l, struct vm **out)
 {
     struct vm *vm;
+    char ird[32];
     int err;
 
     lx_regs(&l->regs, &l->p);
     if (!(vm = vm_create(l->o.name, l->o.mem, l->o.vcpus, &l->regs, &err))) {
-        kprintf("error: vm create %s: %s (%d)\n", l->o.name, err == -EEXIST ? "name taken" :
-                err == -ENODEV ? "no VMX+EPT or SVM+NPT on this CPU" : "out of memory or bad size", err);
+        kprintf("error: vm create %s: %s\n", l->o.name, vm_create_error(err));
         goto fail;
     }
     l->o.name = vm->name;
@@ -479,9 +545,10 @@ static int lx_build(struct lx_vm *l, struct vm **out)
         vm_destroy(vm);                                 /* frees l, releases the disk */
         return err;
     }
-    kprintf("vm %s created (linux%s, %llu MiB, %d vcpus, kernel at %#llx, initrd at %#llx)\n", vm->name,
-            l->p.pvh ? " pvh" : "", (unsigned long long)(l->o.mem >> 20), l->o.vcpus,
-            (unsigned long long)l->p.load, (unsigned long long)l->p.initrd_gpa);
+    ksnprintf(ird, sizeof(ird), l->o.initrd_len ? "initrd at %#llx" : "no initrd",
+              (unsigned long long)l->p.initrd_gpa);
+    kprintf("vm %s created (linux%s, %llu MiB, %d vcpus, kernel at %#llx, %s)\n", vm->name, l->p.pvh ? " pvh" : "",
+            (unsigned long long)(l->o.mem >> 20), l->o.vcpus, (unsigned long long)l->p.load, ird);
     *out = vm;
     return 0;
 fail:
@@ -527,7 +594,7 @@ int linux_vm_create_cmd(int argc, char **argv)
 
 
     if (argc < 4) {
-        kprintf("error: vm create: give NAME kernel=MODULE initrd=MODULE\n");
+        kprintf("error: vm create: give NAME kernel=MODULE [initrd=MODULE]\n");
         return -EINVAL;
     }
     if ((err = lx_parse(argc, argv, &o)))

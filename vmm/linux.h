@@ -15,6 +15,8 @@
 #define LX_ACPI         0xE0000ull        /* reserved up to 1 MiB: RSDP first, then the other tables */
 #define LX_ACPI_SIZE    0x20000ull
 #define LX_RESET_STUB_SIZE 16             /* at 0xFFFF0, the end of the ACPI area: see lx_reset_stub */
+#define LX_ECAM_BASE    0xE0000000ull     /* PCI config space of bus 0 (ECAM, 1 MiB): an empty host bridge */
+#define LX_ECAM_SIZE    (1ull << 20)
 #define LX_MEM_MIN      (72ull << 20)
 #define LX_MEM_MAX      (3ull << 30)      /* below the virtio-mmio window at PLAT_VIRTIO_BASE */
 
@@ -37,7 +39,7 @@ struct linux_spec {
 };
 
 /*
- * Create a Linux VM (not started) from spec: check and place the kernel and initrd, build guest memory,
+ * Create a Linux VM (not started) from spec: check and place the kernel and initrd (if any), build guest memory,
  * tables and devices, print one line. Returns 0 with *out set, or a negative errno after a one-line error
  * naming the problem. Either way the disk now belongs to shoal: released when the VM is destroyed, or at
  * once when creation fails.
@@ -45,12 +47,22 @@ struct linux_spec {
 int linux_vm_create(const struct linux_spec *spec, struct vm **out);
 /* The virtio-blk disk of a Linux VM, or NULL (no disk, not a Linux VM). */
 struct blk_dev *linux_vm_disk(struct vm *vm);
-/* Parse mem= (72M..3G) and vcpus= (1..VCPU_MAX) values; one-line error naming VM name on failure, -EINVAL. */
+/*
+ * Arguments of every `vm create` form. Each returns 0, or prints one error line naming the value and why
+ * it is refused and returns a negative errno. linux_parse_mem_range: a size min..max bytes that the host's
+ * free memory can hold (who: "a Linux guest", "a VM", for the message). linux_parse_mem: 72M..3G for Linux.
+ * linux_parse_vcpus: 1..VCPU_MAX. linux_parse_name: a valid name no VM has (-EINVAL, -EEXIST).
+ */
+int linux_parse_mem_range(const char *name, const char *v, uint64_t min, uint64_t max, const char *who,
+                          uint64_t *mem);
 int linux_parse_mem(const char *name, const char *v, uint64_t *mem);
 int linux_parse_vcpus(const char *name, const char *v, int *vcpus);
+int linux_parse_name(const char *name);
+/* Words for vm_create's negative errno (the argument checks above have already passed). */
+const char *vm_create_error(int err);
 
 /*
- * `vm create NAME kernel=MODULE initrd=MODULE [cmdline="..."] [mem=256M] [vcpus=N] [disk=MODULE]
+ * `vm create NAME kernel=MODULE [initrd=MODULE] [cmdline="..."] [mem=256M] [vcpus=N] [disk=MODULE]
  * [disk-rw=MODULE]` (argv as the shell passes it, argv[1] == "create"). Creates the VM (not started),
  * prints one line; on any error prints a one-line message naming the problem and returns a negative errno.
  */

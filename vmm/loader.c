@@ -135,9 +135,16 @@ static int pvh_find_note(const uint8_t *p, uint64_t len, uint32_t *entry)
     return -ENOENT;
 }
 
-static int pvh_add_seg(struct pvh_info *pi, const uint8_t *ph, size_t len, const char **why)
+/* One program header, either class (ELF gABI "Program Header"): ELF32 fields are 4 bytes, in another order. */
+static struct pvh_seg ph_seg(const uint8_t *ph, int is64)
 {
-    struct pvh_seg s = { rd64(ph + 8), rd64(ph + 24), rd64(ph + 32), rd64(ph + 40) };
+    if (is64)
+        return (struct pvh_seg){ rd64(ph + 8), rd64(ph + 24), rd64(ph + 32), rd64(ph + 40) };
+    return (struct pvh_seg){ rd32(ph + 4), rd32(ph + 12), rd32(ph + 16), rd32(ph + 20) };
+}
+
+static int pvh_add_seg(struct pvh_info *pi, struct pvh_seg s, size_t len, const char **why)
+{
     if (s.offset > len || s.filesz > len - s.offset)
         return fail(why, "a PT_LOAD segment lies beyond the file's end (truncated)", -EINVAL);
     if (s.filesz > s.memsz || s.paddr + s.memsz < s.paddr || s.paddr + s.memsz > (1ull << 32))
@@ -152,27 +159,48 @@ static int pvh_add_seg(struct pvh_info *pi, const uint8_t *ph, size_t len, const
     return 0;
 }
 
+/*
+ * The ELF header's class: 1 for ELF64 x86-64, 0 for ELF32 i386 (Xen's PVH ABI enters both the same way,
+ * in 32-bit protected mode), -1 for anything else. Sets the program header table's place and shape.
+ */
+static int elf_class(const uint8_t *img, size_t len, uint64_t *phoff, uint16_t *phentsize, uint16_t *phnum)
+{
+    if (!pvh_is_elf(img, len) || img[5] != 1)
+        return -1;
+    if (len >= 64 && img[4] == 2 && rd16(img + 18) == 62) {
+        *phoff = rd64(img + 32);
+        *phentsize = rd16(img + 54);
+        *phnum = rd16(img + 56);
+        return *phentsize >= 56 ? 1 : -1;
+    }
+    if (len >= 52 && img[4] == 1 && rd16(img + 18) == 3) {
+        *phoff = rd32(img + 28);
+        *phentsize = rd16(img + 42);
+        *phnum = rd16(img + 44);
+        return *phentsize >= 32 ? 0 : -1;
+    }
+    return -1;
+}
+
 int pvh_parse(const uint8_t *img, size_t len, struct pvh_info *pi, const char **why)
 {
-    uint64_t phoff;
-    uint16_t phentsize, phnum;
-    int found = 0, err;
+    uint64_t phoff = 0;
+    uint16_t phentsize = 0, phnum = 0;
+    int found = 0, err, is64;
 
     memset(pi, 0, sizeof(*pi));
-    if (len < 64 || !pvh_is_elf(img, len) || img[4] != 2 || img[5] != 1 || rd16(img + 18) != 62)
-        return fail(why, "not an ELF64 x86-64 image", -ENOTSUP);
-    phoff = rd64(img + 32);
-    phentsize = rd16(img + 54);
-    phnum = rd16(img + 56);
-    if (phentsize < 56 || phoff > len || (uint64_t)phnum * phentsize > len - phoff)
+    if ((is64 = elf_class(img, len, &phoff, &phentsize, &phnum)) < 0)
+        return fail(why, "not an ELF32 i386 or ELF64 x86-64 image", -ENOTSUP);
+    if (phoff > len || (uint64_t)phnum * phentsize > len - phoff)
         return fail(why, "program headers beyond the file's end (truncated)", -EINVAL);
     for (uint16_t i = 0; i < phnum; i++) {
         const uint8_t *ph = img + phoff + (uint64_t)i * phentsize;
         uint32_t type = rd32(ph);
-        uint64_t off = rd64(ph + 8), fsz = rd64(ph + 32);
-        if (type == 1 && (err = pvh_add_seg(pi, ph, len, why)))
+        struct pvh_seg s = ph_seg(ph, is64);
+        if (type == 1 && (err = pvh_add_seg(pi, s, len, why)))
             return err;
-        if (type == 4 && off <= len && fsz <= len - off && !pvh_find_note(img + off, fsz, &pi->entry))
+        if (type == 4 && s.offset <= len && s.filesz <= len - s.offset &&
+            !pvh_find_note(img + s.offset, s.filesz, &pi->entry))
             found = 1;
     }
     if (!pi->nseg)

@@ -106,8 +106,9 @@ struct pvh_info {
 int pvh_is_elf(const uint8_t *img, size_t len);
 
 /*
- * Check an ELF64 x86-64 vmlinux: PT_LOAD segments inside the file, a PT_NOTE with
- * XEN_ELFNOTE_PHYS32_ENTRY. Fills *pi; 0 or a negative errno with *why naming the problem.
+ * Check an ELF64 x86-64 vmlinux or an ELF32 i386 PVH kernel (as Xen and QEMU accept): PT_LOAD segments
+ * inside the file, a PT_NOTE with XEN_ELFNOTE_PHYS32_ENTRY. Fills *pi; 0 or a negative errno with *why
+ * naming the problem.
  */
 int pvh_parse(const uint8_t *img, size_t len, struct pvh_info *pi, const char **why);
 

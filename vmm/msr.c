@@ -16,8 +16,37 @@
 #define MSR_EFER_           0xC0000080
 #define EFER_ALLOWED        ((1ull << 0) | (1ull << 8) | (1ull << 10) | (1ull << 11))  /* SCE, LME, LMA, NXE */
 
+/*
+ * AMD model-specific MSRs that Linux reads and writes without a fault handler on the family 17h (EPYC)
+ * model: KVM answers them the same way (reads give these values, writes are accepted and ignored).
+ * AMD PPR for family 17h: NB_CFG bit 46 is EnableCF8ExtCfg, which Linux's amd_bus code sets; DE_CFG bit 1
+ * says LFENCE is dispatch-serializing, true of every Zen core.
+ */
+static const struct { uint32_t msr; uint64_t val; } amd_msrs[] = {
+    { 0xC0010010, 0 },                         /* SYSCFG: no memory encryption, no MTRR fix-ups */
+    { 0xC0010015, 0 },                         /* HWCR */
+    { 0xC001001F, 0 },                         /* NB_CFG */
+    { 0xC0010058, 0 },                         /* MMIO_CONF_BASE: no MMCONFIG window */
+    { 0xC0011029, 2 },                         /* DE_CFG: LFENCE serializing */
+    { 0xC001102A, 0 },                         /* BU_CFG2 */
+};
+
+/* Index of msr in amd_msrs, or -1. */
+static int amd_msr(uint32_t msr)
+{
+    for (unsigned i = 0; i < sizeof(amd_msrs) / sizeof(amd_msrs[0]); i++)
+        if (amd_msrs[i].msr == msr)
+            return (int)i;
+    return -1;
+}
+
 static int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 {
+    int amd = amd_msr(msr);
+    if (amd >= 0) {
+        *val = amd_msrs[amd].val;
+        return 0;
+    }
     switch (msr) {
     case MSR_TSC: *val = rdtsc(); return 0;
     case MSR_FEATURE_CTL: *val = 1; return 0;
@@ -32,6 +61,8 @@ static int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 
 static int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 {
+    if (amd_msr(msr) >= 0)
+        return 0;
     switch (msr) {
     case MSR_APIC_BASE_: case MSR_MTRR_DEF_TYPE: case MSR_PAT: case MSR_MISC_ENABLE: case MSR_UCODE_REV:
         return 0;                                /* accepted and ignored: guest RAM is write-back */

@@ -1,4 +1,4 @@
-/* The vCPU scheduler: round robin over runnable vCPUs, polled from the shell's idle loop. */
+/* The vCPU scheduler: the runnable vCPU that has used the least time runs next; polled from the shell loop. */
 #include "vmm/sched.h"
 #include "vmm/vm.h"
 #include "kernel/shell.h"
@@ -7,39 +7,98 @@
 
 #define SLOTS (VM_MAX * VCPU_MAX)
 
-static int cursor;
+/*
+ * Per slot (VM slot * VCPU_MAX + vCPU): the vCPU that holds it and the wall time it was charged,
+ * measured around its whole slice: guest time, exit handling and the host interrupts taken meanwhile.
+ * A vCPU that exits often, or whose timer interrupts the host often, pays for it in its own share.
+ */
+static struct vcpu *owner[SLOTS];
+static uint64_t used[SLOTS];
+static uint64_t floor_ns;            /* least time charged to a runnable vCPU at the last pick */
+static int cursor;                   /* ties go round robin from here */
 
-static void update_rate(struct vm *vm, uint64_t now)
+static uint64_t slot_used(int idx, const struct vcpu *v)
+{
+    return owner[idx] == v ? used[idx] : floor_ns;
+}
+
+static void update_rate(struct vm *vm, int base, uint64_t now)
 {
     uint64_t run = 0;
-    if (now - vm->rate_ns < 1000000000ull)
+    if (vm->rate_ns && now - vm->rate_ns < 1000000000ull)
         return;
     for (int i = 0; i < vm->nvcpus; i++)
-        run += vm->vcpu[i]->run_ns;
-    vm->exits_per_sec = (vm->exits_total - vm->rate_exits) * 1000000000ull / (now - vm->rate_ns);
-    vm->cpu_permille = (run - vm->rate_run_ns) * 1000 / (now - vm->rate_ns);
+        run += slot_used(base + i, vm->vcpu[i]);
+    if (vm->rate_ns) {                 /* the first call only sets the baseline */
+        vm->exits_per_sec = (vm->exits_total - vm->rate_exits) * 1000000000ull / (now - vm->rate_ns);
+        vm->cpu_permille = run > vm->rate_run_ns ? (run - vm->rate_run_ns) * 1000 / (now - vm->rate_ns) : 0;
+    }
     vm->rate_exits = vm->exits_total;
     vm->rate_run_ns = run;
     vm->rate_ns = now;
 }
 
-int sched_poll(void)
+/* The vCPU in slot idx if it can run now, else NULL. */
+static struct vcpu *runnable(int idx)
 {
+    struct vm *vm = vm_slot(idx / VCPU_MAX);
+    struct vcpu *v;
+    if (!vm || vm->state != VM_RUNNING || idx % VCPU_MAX >= vm->nvcpus)
+        return NULL;
+    v = vm->vcpu[idx % VCPU_MAX];
+    return v->halted ? NULL : v;
+}
+
+/*
+ * Take over a slot for a new vCPU, and keep a vCPU that was halted or stopped from banking time: it
+ * restarts at most one slice behind the others, so a waking vCPU runs soon but cannot then hold the
+ * CPU for as long as it slept.
+ */
+static void charge_floor(int idx, struct vcpu *v)
+{
+    if (owner[idx] != v) {
+        owner[idx] = v;
+        used[idx] = floor_ns;
+    }
+    if (used[idx] + SCHED_SLICE_NS < floor_ns)
+        used[idx] = floor_ns - SCHED_SLICE_NS;
+    else if (used[idx] > floor_ns + 2 * SCHED_SLICE_NS)
+        used[idx] = floor_ns + 2 * SCHED_SLICE_NS;   /* a stale count (a new vCPU at a freed one's address) */
+}
+
+/* The runnable slot charged least (round robin among equals), or -1. */
+static int pick(void)
+{
+    int best = -1;
     for (int k = 0; k < SLOTS; k++) {
         int idx = (cursor + k) % SLOTS;
-        struct vm *vm = vm_slot(idx / VCPU_MAX);
-        struct vcpu *v;
-        if (!vm || vm->state != VM_RUNNING || idx % VCPU_MAX >= vm->nvcpus)
+        struct vcpu *v = runnable(idx);
+        if (!v)
             continue;
-        v = vm->vcpu[idx % VCPU_MAX];
-        if (v->halted)
-            continue;
-        cursor = idx + 1;
-        vcpu_run_slice(v, SCHED_SLICE_NS);
-        update_rate(vm, time_ns());
-        return 1;
+        charge_floor(idx, v);
+        if (best < 0 || used[idx] < used[best])
+            best = idx;
     }
-    return 0;
+    if (best >= 0 && used[best] > floor_ns)
+        floor_ns = used[best];
+    return best;
+}
+
+int sched_poll(void)
+{
+    int idx = pick();
+    uint64_t t0, now;
+    struct vcpu *v;
+    if (idx < 0)
+        return 0;
+    v = owner[idx];
+    cursor = idx + 1;
+    t0 = time_ns();
+    vcpu_run_slice(v, SCHED_SLICE_NS);
+    now = time_ns();
+    used[idx] += now - t0;
+    update_rate(v->vm, idx - idx % VCPU_MAX, now);
+    return 1;
 }
 
 static int sched_init(void)

@@ -119,6 +119,8 @@ struct vm *testguest_create(const char *name, const struct test_guest *g, uint64
         *err = testdev_attach(vm);
     if (!*err && wants_virtio(g))
         *err = testguest_attach_virtio(vm);
+    if (!*err && !strncmp(g->name, "storm", 5))
+        *err = lapic_attach(vm);                        /* timer-storm guests program a local APIC */
     if (*err) {
         vm_destroy(vm);
         return NULL;

@@ -161,6 +161,82 @@ def check_fpu(c, t, rounds=3):
         c.command("vm destroy " + n, t)
 
 
+def storm_work(c, t, names):
+    """Each named guest's work so far: its echo register (iterations / 65536), from `vm stats`."""
+    return {n: int(re.search(r"testdev: echo (\d+)", c.command("vm stats " + n, t)).group(1)) for n in names}
+
+
+def shoal_ms(c, t):
+    """shoal's own clock (ms since boot), from `vm list`: the emulators run slower than the wall clock."""
+    return int(re.search(r"time (\d+) ms", c.command("vm list", t)).group(1))
+
+
+def check_timer_storm(c, t, window_ms=4000, stall_ms=2000):
+    """A guest programs its LAPIC timer periodic with the smallest count (storm32) beside a compute guest
+    (spin32) and a guest that verifies its RAM every 200 ms (victim32). For window_ms of shoal's time the
+    compute guest must do at least 40% of the work both do (the storm's timer is bounded and CPU time is
+    shared fairly), and the victim's rounds never stop for more than stall_ms."""
+    run_guest(c, t, "sv", "spin32")
+    run_guest(c, t, "vr", "victim32")
+    c.expect(r"\[vr\] report 2=\d+\n", t, "the victim's first round")
+    run_guest(c, t, "st", "storm32")
+    a = storm_work(c, t, ("sv", "st"))
+    start = changed = shoal_ms(c, t)
+    ticks0 = ([0] + [int(x) for x in re.findall(r"\[st\] report 5=(\d+)\n", c.output())])[-1]
+    seen, stall, now = None, 0, start
+    while now - start < window_ms:
+        time.sleep(0.2)
+        now = shoal_ms(c, t)
+        rounds = re.findall(r"\[vr\] report 2=(\d+)\n", c.output())[-1]
+        if rounds != seen:
+            seen, changed = rounds, now
+        stall = max(stall, now - changed)
+    b = storm_work(c, t, ("sv", "st"))
+    ticks = ([0] + [int(x) for x in re.findall(r"\[st\] report 5=(\d+)\n", c.output())])[-1]
+    done = {k: b[k] - a[k] for k in b}
+    share = done["sv"] * 100.0 / max(1, sum(done.values()))
+    print("    timer storm, %d ms of shoal's time: compute guest %.1f%% of the work (%s); victim's longest "
+          "stall %d ms; storm timer about %d interrupts/s" % (now - start, share, done, stall,
+                                                              (ticks - ticks0) * 1000 // max(1, now - start)),
+          flush=True)
+    require(stall <= stall_ms, "the victim's rounds stopped for %d ms beside the timer storm" % stall)
+    require(share >= 40.0, "the compute guest did only %.1f%% of the work beside the storm" % share)
+    for n in ("st", "sv", "vr"):
+        c.command("vm destroy " + n, t)
+
+
+# `vm create` arguments that are wrong, and words the answer must hold: the value and why it is refused.
+CREATE_ERRORS = [
+    ("d guest=hello64 mem=999999G", [r"mem=999999G", r"more than the host's free memory \(\d+ MiB\)"]),
+    ("d guest=hello64 mem=1K", [r"mem=1K", r"less than"]),
+    ("d guest=hello64 mem=lots", [r"mem=lots", r"not a size"]),
+    ("bad!name guest=hello64", [r"name 'bad!name'", r"letters, digits"]),
+    ("d guest=nosuch", [r"guest=nosuch", r"no such test guest"]),
+    ("twice guest=hello64", [r"name 'twice' is taken"]),
+    ("k kernel=nosuch", [r"kernel=nosuch", r"no such boot module"]),
+    ("k kernel=nosuch vcpus=9", [r"vcpus=9", r"1\.\.4"]),
+    ("k kernel=nosuch mem=16M", [r"mem=16M", r"less than the 72 MiB"]),
+]
+
+
+def check_create_errors(c, t):
+    """Each wrong `vm create` argument is refused with one line naming the value and the reason, and
+    leaves no VM behind."""
+    out = c.command("vm create twice guest=hello64 mem=4M", t)
+    require("created" in out, out)
+    for args, words in CREATE_ERRORS:
+        out = c.command("vm create " + args, t)
+        lines = [l for l in out.splitlines() if l.strip()]
+        require(len(lines) == 1 and lines[0].startswith("error: "), "vm create %s: not one error line:\n%s"
+                % (args, out))
+        for w in words:
+            require(re.search(w, lines[0]), "vm create %s: %r does not say %r" % (args, lines[0], w))
+    out = c.command("vm list", t)
+    require(re.findall(r"^\S+(?=\s+(?:created|running|stopped|paused))", out, re.M) == ["twice"],
+            "vm create left VMs behind:\n" + out)
+    c.command("vm destroy twice", t)
+
+
 def all_checks(r, c, t, why, window_s):
     for guest, marker in SELF_CHECKING:
         r.check("%s-%s" % (r.name, guest), lambda g=guest, m=marker: check_self(c, t, g, m))
@@ -170,6 +246,8 @@ def all_checks(r, c, t, why, window_s):
     r.check(r.name + "-badvirtio", lambda: check_badvirtio(c, t))
     r.check(r.name + "-fairness", lambda: check_fairness(c, t, window_s))
     r.check(r.name + "-fpu-3vms", lambda: check_fpu(c, t))
+    r.check(r.name + "-timer-storm", lambda: check_timer_storm(c, t))
+    r.check(r.name + "-create-errors", lambda: check_create_errors(c, t))
 
 
 def t_svm(r):

@@ -8,6 +8,7 @@
 #include "vmm/dev/ns16550.h"
 #include "vmm/dev/i8254.h"
 #include "vmm/dev/mc146818.h"
+#include "vmm/dev/pci_host.h"
 #include "drivers/cmos.h"
 
 static uint32_t pin(struct vm *vm, uint16_t port)
@@ -138,18 +139,19 @@ TEST(lapic_timer_modes)
     lw(vm, 0, 0xb0, 0);
     lw(vm, 0, 0x3e0, 0xb);                            /* divide by 1 */
     lw(vm, 0, 0x320, 0x20031);                        /* periodic */
-    lw(vm, 0, 0x380, 100000);
-    fake_advance(100000);
+    lw(vm, 0, 0x380, 300000);
+    fake_advance(300000);
     CHECK_EQ(vm->irqchip->pending(v), 0x31);
     vm->irqchip->accept(v, 0x31);
     lw(vm, 0, 0xb0, 0);
-    fake_advance(30000);
-    CHECK_EQ(lr(vm, 0, 0x390), 70000);
-    fake_advance(70000);
+    fake_advance(90000);
+    CHECK_EQ(lr(vm, 0, 0x390), 210000);
+    fake_advance(210000);
     CHECK_EQ(vm->irqchip->pending(v), 0x31);          /* the second period */
     vm->irqchip->accept(v, 0x31);
     lw(vm, 0, 0xb0, 0);
     lw(vm, 0, 0x320, 0x40032);                        /* TSC-deadline */
+    fake_advance(200000);                             /* past the timer's rate bound */
     uint64_t val;
     fake_tsc = 1000000;
     CHECK_EQ(lapic_msr_write(v->lapic, 0x6e0, fake_tsc + 20000), 0);   /* 10 us at 2 GHz */
@@ -161,6 +163,101 @@ TEST(lapic_timer_modes)
     CHECK_EQ(vm->irqchip->pending(v), 0x32);
     CHECK_EQ(lapic_msr_read(v->lapic, 0x6e0, &val), 0);
     CHECK_U64(val, 0);
+    fake_vm_free(vm);
+}
+
+/* Count the timer interrupts vm's LAPIC raises over total_ns, stepping the clock by step_ns; each taken
+   interrupt is EOIed and, when rearm is set, re-armed at once with the smallest count (a timer storm). */
+static int timer_storm_count(struct vm *vm, uint64_t total_ns, uint64_t step_ns, int mode)
+{
+    struct vcpu *v = vm->vcpu[0];
+    int n = 0;
+    for (uint64_t t = 0; t < total_ns; t += step_ns) {
+        fake_advance(step_ns);
+        fake_tsc += 2 * step_ns;
+        if (vm->irqchip->pending(v) != 0x33)
+            continue;
+        vm->irqchip->accept(v, 0x33);
+        lw(vm, 0, 0xb0, 0);
+        n++;
+        if (mode == 0)
+            lw(vm, 0, 0x380, 1);                      /* one-shot: re-arm with count 1 */
+        else if (mode == 2)
+            lapic_msr_write(v->lapic, 0x6e0, fake_tsc + 1);
+    }
+    return n;
+}
+
+/* No LAPIC timer mode fires more than 5000 times a second (KVM's 200 us minimum period), whatever count
+   the guest programs: a periodic count of 1, or a one-shot / TSC-deadline re-armed at once. */
+TEST(lapic_timer_min_period)
+{
+    struct vm *vm = apic_vm(1);
+    struct vcpu *v = vm->vcpu[0];
+    lw(vm, 0, 0x3e0, 0xb);                            /* divide by 1 */
+    lw(vm, 0, 0x320, 0x20033);                        /* periodic, vector 0x33 */
+    lw(vm, 0, 0x380, 1);                              /* 1 tick = 1 ns */
+    CHECK_EQ(timer_storm_count(vm, 10000000, 1000, 1), 50);   /* 10 ms: 50 periods of 200 us */
+    lw(vm, 0, 0x320, 0x00033);                        /* one-shot */
+    lw(vm, 0, 0x380, 1);
+    CHECK_EQ(timer_storm_count(vm, 10000000, 1000, 0), 50);
+    lw(vm, 0, 0x320, 0x40033);                        /* TSC-deadline */
+    fake_advance(200000);
+    CHECK_EQ(lapic_msr_write(v->lapic, 0x6e0, fake_tsc + 1), 0);
+    CHECK_EQ(timer_storm_count(vm, 10000000, 1000, 2), 50);
+    CHECK_EQ(lapic_msr_write(v->lapic, 0x6e0, 0), 0); /* disarm, take what is left, stay quiet 1 ms */
+    timer_storm_count(vm, 1000000, 1000, 1);
+    CHECK_EQ(lapic_msr_write(v->lapic, 0x6e0, fake_tsc + 20000), 0);
+    CHECK_EQ(timer_storm_count(vm, 10000, 1000, 1), 1);   /* a short timer after a quiet spell is not delayed */
+    lw(vm, 0, 0x320, 0x20033);                        /* a slow periodic timer keeps its own period */
+    lw(vm, 0, 0x380, 1000000);
+    CHECK_EQ(timer_storm_count(vm, 10000000, 1000, 1), 10);
+    fake_vm_free(vm);
+}
+
+static uint32_t pin_sized(struct vm *vm, uint16_t port, int size)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < vm->npio; i++)
+        if (port >= vm->pio[i].base && port < vm->pio[i].base + vm->pio[i].count)
+            vm->pio[i].in(vm->pio[i].dev, (uint16_t)(port - vm->pio[i].base), size, &v);
+    return v;
+}
+
+static void conf1_address(struct vm *vm, uint32_t a)
+{
+    for (int i = 0; i < vm->npio; i++)
+        if (vm->pio[i].base == 0xCF8)
+            vm->pio[i].out(vm->pio[i].dev, 0, 4, a);
+}
+
+static uint64_t ecam(struct vm *vm, uint64_t off, int size)
+{
+    uint64_t v = 0;
+    struct mmio_range *r = &vm->mmio[vm->nmmio - 1];
+    CHECK(off < r->len);
+    r->read(r->dev, off, size, &v);
+    return v;
+}
+
+/* The empty host bridge: 00:00.0 is a host bridge through both mechanisms, nothing else exists. This is
+   what Linux's pci_check_type1 / pci_sanity_check and its MCFG scan read. */
+TEST(pci_host_bridge_only)
+{
+    struct vm *vm = fake_vm(1);
+    CHECK_EQ(pci_host_attach(vm, 0xE0000000ull), 0);
+    CHECK_U64(vm->mmio[vm->nmmio - 1].base, 0xE0000000ull);
+    conf1_address(vm, 0x80000000u);
+    CHECK_EQ(pin_sized(vm, 0xCF8, 4), 0x80000000u);             /* the address register reads back */
+    CHECK_EQ(pin_sized(vm, 0xCFC, 4), PCI_HOST_VENDOR | PCI_HOST_DEVICE << 16);
+    conf1_address(vm, 0x80000008u);
+    CHECK_EQ(pin_sized(vm, 0xCFE, 2), 0x0600);                  /* class: host bridge */
+    conf1_address(vm, 0x80000800u);                          /* 00:01.0 */
+    CHECK_EQ(pin_sized(vm, 0xCFC, 4), 0xffffffffu);
+    CHECK_EQ(ecam(vm, 0, 2), PCI_HOST_VENDOR);
+    CHECK_EQ(ecam(vm, 0xA, 2), 0x0600);
+    CHECK_EQ(ecam(vm, 0x8000, 4), 0xffffffffu);                 /* 00:01.0 */
+    CHECK_EQ(ecam(vm, 0x1000, 2), 0xffff);                      /* 00:00.1 */
     fake_vm_free(vm);
 }
 

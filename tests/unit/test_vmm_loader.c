@@ -215,6 +215,56 @@ TEST(pvh_parse_and_start_info)
     CHECK_U64(g64(si + 128 + 24), 0x100000);
 }
 
+/* An ELF32 i386 PVH kernel (as Xen and QEMU accept): the same note, 32-bit headers. */
+static size_t make_elf32(uint8_t *e)
+{
+    memset(e, 0, 4096);
+    memcpy(e, "\x7F" "ELF", 4);
+    e[4] = 1;                                                  /* ELFCLASS32 */
+    e[5] = 1;
+    p16(e + 18, 3);                                            /* EM_386 */
+    p32(e + 28, 52);                                           /* e_phoff */
+    p16(e + 42, 32);                                           /* e_phentsize */
+    p16(e + 44, 2);
+    p32(e + 52, 1);                                            /* PT_LOAD: file 0x800..0xC00 -> 0x200000 */
+    p32(e + 52 + 4, 0x800);
+    p32(e + 52 + 12, 0x200000);
+    p32(e + 52 + 16, 0x400);
+    p32(e + 52 + 20, 0x3000);
+    p32(e + 84, 4);                                            /* PT_NOTE at 0x200 */
+    p32(e + 84 + 4, 0x200);
+    p32(e + 84 + 16, 20);
+    p32(e + 0x200, 4);
+    p32(e + 0x204, 4);
+    p32(e + 0x208, PVH_NOTE_PHYS32_ENTRY);
+    memcpy(e + 0x20C, "Xen", 4);
+    p32(e + 0x210, 0x200040);
+    return 4096;
+}
+
+TEST(pvh_parse_elf32)
+{
+    uint8_t e[4096];
+    struct pvh_info pi;
+    const char *why = "";
+    size_t n = make_elf32(e);
+    CHECK(pvh_is_elf(e, n));
+    CHECK_EQ(pvh_parse(e, n, &pi, &why), 0);
+    CHECK_EQ(pi.entry, 0x200040);
+    CHECK_EQ(pi.nseg, 1);
+    CHECK_U64(pi.seg[0].offset, 0x800);
+    CHECK_U64(pi.seg[0].filesz, 0x400);
+    CHECK_U64(pi.lowest, 0x200000);
+    CHECK_U64(pi.highest, 0x203000);
+    CHECK_EQ(pvh_parse(e, 0xA00, &pi, &why), -EINVAL);          /* segment beyond the end */
+    p16(e + 44, 200);
+    CHECK_EQ(pvh_parse(e, n, &pi, &why), -EINVAL);              /* program headers beyond the end */
+    p16(e + 44, 2);
+    p16(e + 18, 40);                                            /* EM_ARM */
+    CHECK_EQ(pvh_parse(e, n, &pi, &why), -ENOTSUP);
+    CHECK(strstr(why, "ELF32 i386") != NULL);
+}
+
 TEST(aml_pkglen_roundtrip)
 {
     static const uint32_t v[] = { 0, 1, 0x3F, 0x40, 0x41, 0xFFF, 0x1000, 0x12345, 0xFFFFF, 0x100000, 0xFFFFFFF };
@@ -235,7 +285,7 @@ TEST(aml_pkglen_roundtrip)
 
 static struct acpi_config cfg(int ncpus, int nvirtio)
 {
-    struct acpi_config c = { ncpus, 0xFEC00000, 0xFEE00000, nvirtio, (1u << nvirtio) - 1, 0xD0000000, 0x1000, { 0 }, 1, 1 };
+    struct acpi_config c = { ncpus, 0xFEC00000, 0xFEE00000, nvirtio, (1u << nvirtio) - 1, 0xD0000000, 0x1000, { 0 }, 1, 1, 0 };
     for (int i = 0; i < nvirtio; i++)
         c.virtio_gsi[i] = 5 + i;
     return c;
@@ -374,4 +424,50 @@ TEST(acpi_dsdt_long_scope)
     CHECK(used > 0 && g32(dsdt + 4) > 0x100);
     CHECK_EQ(acpi_sum(dsdt, g32(dsdt + 4)), 0);
     CHECK_EQ(walk_dsdt(dsdt, ACPI_MAX_VIRTIO), ACPI_MAX_VIRTIO);
+}
+
+/* With an ECAM window: an MCFG for segment 0, bus 0, and a PCI host bridge (PNP0A08) owning bus 0 alone,
+   so Linux finds config space (and no devices) instead of logging that it has none. Without: neither. */
+TEST(acpi_pci_host_bridge)
+{
+    static uint8_t buf[0x20000];
+    const uint64_t base = 0xE0000;
+    struct acpi_config c = cfg(1, 2);
+    const uint8_t *x, *mcfg, *fadt, *dsdt, *pci, *bus;
+    int used;
+    c.ecam_base = 0xE0000000ull;
+    used = acpi_build(buf, sizeof(buf), base, &c);
+    CHECK(used > 0);
+    x = table_at(buf, used, base, g64(buf + 24), "XSDT");
+    if (!x)
+        return;
+    CHECK_EQ(g32(x + 4), 36 + 24);
+    mcfg = table_at(buf, used, base, g64(x + 52), "MCFG");
+    fadt = table_at(buf, used, base, g64(x + 36), "FACP");
+    if (!mcfg || !fadt)
+        return;
+    CHECK_EQ(g32(mcfg + 4), 36 + 8 + 16);
+    CHECK_U64(g64(mcfg + 44), 0xE0000000ull);
+    CHECK(g16(mcfg + 52) == 0 && mcfg[54] == 0 && mcfg[55] == 0);   /* segment 0, buses 0..0 */
+    dsdt = table_at(buf, used, base, g64(fadt + 140), "DSDT");
+    if (!dsdt)
+        return;
+    CHECK_EQ(walk_dsdt(dsdt, 2), 2);
+    pci = memmem(dsdt, g32(dsdt + 4), "PCI0", 4);
+    CHECK(pci != NULL);
+    if (!pci)
+        return;
+    CHECK(memmem(pci, g32(dsdt + 4) - (uint32_t)(pci - dsdt), "\x41\xD0\x0A\x08", 4) != NULL);   /* PNP0A08 */
+    CHECK(memmem(pci, g32(dsdt + 4) - (uint32_t)(pci - dsdt), "\x41\xD0\x0A\x03", 4) != NULL);   /* PNP0A03 */
+    bus = memmem(pci, g32(dsdt + 4) - (uint32_t)(pci - dsdt), "\x88\x0D\x00\x02", 4);
+    CHECK(bus != NULL);
+    if (bus)
+        CHECK(g16(bus + 8) == 0 && g16(bus + 10) == 0 && g16(bus + 14) == 1);   /* bus numbers 0..0 */
+    c.ecam_base = 0;
+    used = acpi_build(buf, sizeof(buf), base, &c);
+    x = buf + (g64(buf + 24) - base);
+    fadt = buf + (g64(x + 36) - base);
+    dsdt = buf + (g64(fadt + 140) - base);
+    CHECK_EQ(g32(x + 4), 36 + 16);
+    CHECK(memmem(dsdt, g32(dsdt + 4), "PCI0", 4) == NULL);
 }

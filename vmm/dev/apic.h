@@ -30,6 +30,7 @@ struct lapic {
     struct lapic_state s;
     struct vcpu *v;
     struct timer timer;
+    uint64_t timer_fired_ns;         /* time_ns() when the timer last fired (its rate bound) */
     int extint;                      /* pending() last offered a PIC vector */
 };
 

@@ -30,7 +30,12 @@
 #define BASE_X2     (1ull << 10)
 #define BASE_EN     (1ull << 11)
 #define TIMER_MODE(l) (((l)->s.lvt[LVT_TIMER] >> 17) & 3)   /* 0 one-shot, 1 periodic, 2 TSC-deadline */
-#define MIN_PERIOD_NS 20000ull       /* periodic timers faster than 50 kHz are slowed (a guest could spin us) */
+/*
+ * No timer fires sooner than this after its previous firing, in any mode: 5 kHz at most per LAPIC, as
+ * KVM's min_timer_period_us (200) bounds periodic timers. A guest programming the smallest count would
+ * otherwise make the host take a timer interrupt every few microseconds, even while other guests run.
+ */
+#define MIN_PERIOD_NS 200000ull
 
 static const uint32_t lvt_bits[LAPIC_NLVT] = { 0x700ff, 0x107ff, 0x107ff, 0x1a7ff, 0x1a7ff, 0x100ff };
 
@@ -120,25 +125,40 @@ static uint64_t timer_period_ns(const struct lapic *l)
     return (uint64_t)l->s.timer_icr * timer_div(l);
 }
 
+/* The period a periodic timer runs at: the programmed one, but never under MIN_PERIOD_NS. */
+static uint64_t timer_period_bounded(const struct lapic *l)
+{
+    uint64_t period = timer_period_ns(l);
+    return period < MIN_PERIOD_NS ? MIN_PERIOD_NS : period;
+}
+
 static void timer_fired(struct timer *t, void *arg);
+
+/* Arm the timer to fire at time_ns() == at, or MIN_PERIOD_NS after it last fired if that is later. */
+static void timer_arm_at(struct lapic *l, uint64_t at, uint64_t now)
+{
+    uint64_t floor = l->timer_fired_ns + MIN_PERIOD_NS;
+    if (at < floor)
+        at = floor;
+    timer_arm(&l->timer, at > now ? at - now : 0, timer_fired, l);
+}
 
 static void timer_program(struct lapic *l)
 {
-    uint64_t now = time_ns(), period, end;
+    uint64_t now = time_ns(), end;
     timer_cancel(&l->timer);
     if (TIMER_MODE(l) == 2) {
         uint64_t tsc = dev_tsc(), hz = dev_tsc_hz();
         if (!l->s.tsc_deadline)
             return;
         end = l->s.tsc_deadline > tsc ? dev_muldiv(l->s.tsc_deadline - tsc, 1000000000ull, hz) : 0;
-        timer_arm(&l->timer, end, timer_fired, l);
+        timer_arm_at(l, now + end, now);
         return;
     }
     if (!l->s.timer_icr)
         return;
-    period = timer_period_ns(l);
-    end = l->s.timer_start + period;
-    timer_arm(&l->timer, end > now ? end - now : 0, timer_fired, l);
+    end = l->s.timer_start + (TIMER_MODE(l) == 1 ? timer_period_bounded(l) : timer_period_ns(l));
+    timer_arm_at(l, end, now);
 }
 
 static void timer_fired(struct timer *t, void *arg)
@@ -146,6 +166,7 @@ static void timer_fired(struct timer *t, void *arg)
     struct lapic *l = arg;
     uint64_t now = time_ns(), period;
     (void)t;
+    l->timer_fired_ns = now;
     lvt_fire(l, LVT_TIMER);
     if (TIMER_MODE(l) == 2) {
         l->s.tsc_deadline = 0;                   /* SDM 3A 11.5.4.1: the MSR reads 0 once it fired */
@@ -154,9 +175,7 @@ static void timer_fired(struct timer *t, void *arg)
     if (TIMER_MODE(l) != 1) {
         return;                                   /* one-shot: the count stays at 0 */
     }
-    period = timer_period_ns(l);
-    if (period < MIN_PERIOD_NS)
-        period = MIN_PERIOD_NS;
+    period = timer_period_bounded(l);
     l->s.timer_start += period;
     if (l->s.timer_start + period <= now)        /* fell behind: skip the missed periods */
         l->s.timer_start = now - (now - l->s.timer_start) % period;

@@ -1,0 +1,87 @@
+/* Host unit tests of the vCPU scheduler (vmm/sched.c) over fake VMs whose slices cost what each test says. */
+#define TEST_SUITE "vmm_sched"
+#include <stdlib.h>
+#include "tests/unit/test.h"
+#include "vmm/sched.h"
+#include "vmm/vm.h"
+#include "kernel/time.h"
+
+#define MS 1000000ull
+
+/* Stand-ins for what sched.c calls: the VM table, the shell, the clock and one slice of a vCPU. */
+static struct vm *fake_vms[VM_MAX];
+static uint64_t now_ns = 1000 * MS, slice_cost[VM_MAX], held[VM_MAX];
+
+struct vm *vm_slot(int i) { return i >= 0 && i < VM_MAX ? fake_vms[i] : NULL; }
+int shell_add_poller(int (*fn)(void)) { (void)fn; return 0; }
+uint64_t time_ns(void) { return now_ns; }
+
+/* A slice of VM i's vCPU lasts slice_cost[i]: shorter when it stops early, longer when an exit overran. */
+void vcpu_run_slice(struct vcpu *v, uint64_t slice_ns)
+{
+    (void)slice_ns;
+    now_ns += slice_cost[v->vm->id];
+    held[v->vm->id] += slice_cost[v->vm->id];
+}
+
+static void add_vm(int i, uint64_t cost)
+{
+    struct vm *vm = calloc(1, sizeof(*vm));
+    vm->id = i;
+    vm->state = VM_RUNNING;
+    vm->nvcpus = 1;
+    vm->vcpu[0] = calloc(1, sizeof(struct vcpu));
+    vm->vcpu[0]->vm = vm;
+    fake_vms[i] = vm;
+    slice_cost[i] = cost;
+    held[i] = 0;
+}
+
+static void drop_vms(void)
+{
+    for (int i = 0; i < VM_MAX; i++) {
+        if (fake_vms[i])
+            free(fake_vms[i]->vcpu[0]);
+        free(fake_vms[i]);
+        fake_vms[i] = NULL;
+    }
+}
+
+/* Run for total_ns of the fake clock; VM a's share of the time the two held the CPU, in percent. */
+static int share_of(int a, int b, uint64_t total_ns)
+{
+    uint64_t end = now_ns + total_ns;
+    held[a] = held[b] = 0;
+    while (now_ns < end)
+        CHECK(sched_poll() == 1);
+    return (int)(held[a] * 100 / (held[a] + held[b]));
+}
+
+/* A vCPU whose slices overrun (slow exits) gets no more than its half; one whose slices end early no less. */
+TEST(sched_shares_time_not_turns)
+{
+    add_vm(0, 15 * MS);
+    add_vm(1, SCHED_SLICE_NS);
+    int s = share_of(0, 1, 3000 * MS);
+    CHECK(s >= 48 && s <= 52);
+    drop_vms();
+    add_vm(2, 1 * MS);
+    add_vm(3, SCHED_SLICE_NS);
+    s = share_of(2, 3, 3000 * MS);
+    CHECK(s >= 48 && s <= 52);
+    drop_vms();
+}
+
+/* A vCPU that slept does not bank the time: once awake it shares, it does not run alone to catch up. */
+TEST(sched_sleeper_does_not_bank)
+{
+    add_vm(4, SCHED_SLICE_NS);
+    add_vm(5, SCHED_SLICE_NS);
+    share_of(4, 5, 100 * MS);                          /* both run, then 5 sleeps a second */
+    fake_vms[5]->vcpu[0]->halted = 1;
+    share_of(4, 5, 1000 * MS);
+    fake_vms[5]->vcpu[0]->halted = 0;
+    int s = share_of(5, 4, 200 * MS);
+    CHECK(s >= 45 && s <= 60);
+    drop_vms();
+}
