@@ -94,7 +94,8 @@ static void probe_vpd83(struct iscsi_lun *l, const uint8_t *b, uint32_t got)
 /* Parse the answer of the step just finished; returns 0 to go on or a negative errno. */
 static int probe_parse(struct iscsi_lun *l, int status)
 {
-    uint32_t got = l->pcmd.len - l->pcmd.resid;
+    /* The engine never reports a residual beyond the transfer; clamp anyway: got bounds every parse. */
+    uint32_t got = l->pcmd.resid < l->pcmd.len ? l->pcmd.len - l->pcmd.resid : 0;
     const uint8_t *b = l->pbuf;
     switch (l->step) {
     case P_TUR:

@@ -81,19 +81,16 @@ static const char oper_keys_none[] = "HeaderDigest=None\0DataDigest=None\0MaxRec
                                      "ErrorRecoveryLevel=0\0MaxConnections=1\0InitialR2T=Yes\0ImmediateData=No\0"
                                      "MaxBurstLength=262144\0FirstBurstLength=65536\0DefaultTime2Wait=0\0";
 
-/* Log a session in through AuthMethod=None; MaxCmdSN = max_cmdsn. */
-static struct iscsi_session *login(uint32_t max_cmdsn)
+/* Answer a (re)connect's login through AuthMethod=None; MaxCmdSN = max_cmdsn. */
+static void login_steps(struct iscsi_session *s, uint32_t max_cmdsn)
 {
-    struct iscsi_config cfg = { .host = "mock", .target = "iqn.t:x", .lun = 1 };
-    struct iscsi_session *s;
     struct iscsi_pdu o, r;
     uint8_t data[4096];
-    memset(&m, 0, sizeof(m));
-    s = iscsi_session_new(&cfg, &mock_tr, on_ev, NULL);
-    CHECK(s != NULL);
-    CHECK_EQ(iscsi_session_start(s, time_ns()), 0);
     iscsi_conn_up(s);
-    CHECK_EQ(next_out(&o, data), 0);
+    if (next_out(&o, data) < 0) {                       /* no login went out: nothing to answer */
+        CHECK(!"login request sent");
+        return;
+    }
     CHECK_EQ(o.opcode, ISCSI_OP_LOGIN_REQ);
     CHECK_EQ(o.flags, 0x81);                            /* T, CSG 0, NSG 1 */
     CHECK(memmem(data, o.dlen, "AuthMethod=None", 16) != NULL);
@@ -104,6 +101,18 @@ static struct iscsi_session *login(uint32_t max_cmdsn)
     CHECK_EQ(o.sn2, 101);                               /* ExpStatSN */
     r = (struct iscsi_pdu){ .opcode = ISCSI_OP_LOGIN_RSP, .flags = 0x87, .itt = o.itt, .sn1 = 101, .sn2 = 1, .sn3 = max_cmdsn };
     feed(s, &r, oper_keys_none, sizeof(oper_keys_none), 0, 0);
+}
+
+/* Log a new session in through AuthMethod=None; MaxCmdSN = max_cmdsn. */
+static struct iscsi_session *login(uint32_t max_cmdsn)
+{
+    struct iscsi_config cfg = { .host = "mock", .target = "iqn.t:x", .lun = 1 };
+    struct iscsi_session *s;
+    memset(&m, 0, sizeof(m));
+    s = iscsi_session_new(&cfg, &mock_tr, on_ev, NULL);
+    CHECK(s != NULL);
+    CHECK_EQ(iscsi_session_start(s, time_ns()), 0);
+    login_steps(s, max_cmdsn);
     CHECK_EQ(m.events[ISCSI_EV_READY], 1);
     return s;
 }
@@ -145,11 +154,11 @@ TEST(login_then_read_with_data_in_placement)
     CHECK_EQ(o.sn2, 102);                               /* ExpStatSN */
     CHECK_EQ(o.cdb[0], 0x28);
     struct iscsi_pdu d = { .opcode = ISCSI_OP_DATA_IN, .itt = o.itt, .w20 = ISCSI_RSVD_TAG, .sn2 = 2, .sn3 = 65,
-                           .w36 = 0, .w40 = 512 };
-    feed(s, &d, src + 512, 512, 0, 0);                  /* second half first: offsets place it */
+                           .w36 = 0, .w40 = 0 };
+    feed(s, &d, src, 512, 0, 0);                        /* in order: DataPDUInOrder=Yes (RFC 7143 13.19) */
     CHECK_EQ(done_count, 0);
-    d.w36 = 1; d.w40 = 0; d.flags = ISCSI_F_FINAL | ISCSI_F_STATUS; d.sn1 = 102;
-    feed(s, &d, src, 512, 0, 0);
+    d.w36 = 1; d.w40 = 512; d.flags = ISCSI_F_FINAL | ISCSI_F_STATUS; d.sn1 = 102;
+    feed(s, &d, src + 512, 512, 0, 0);
     CHECK_EQ(done_count, 1);
     CHECK_EQ(done_status, 0);
     CHECK_MEM(buf, src, 1024);
@@ -623,4 +632,268 @@ TEST(zero_copy_data_digest_verified_on_placed_bytes)
     CHECK_EQ(iscsi_session_stats(s)->proto_errors, 1);
     iscsi_session_close(s, time_ns());
     iscsi_session_free(s);
+}
+
+/* ---- Hostile target answers (issue 12): each is a protocol error that drops the connection and
+ * reissues the command after the relogin; none may fault, complete a read with a hole or return
+ * bytes that never arrived. ---- */
+
+/* After a drop: wait out the backoff, log in again, and return the reissued command's PDU. */
+static void relogin_reissued(struct iscsi_session *s, struct iscsi_pdu *o, uint8_t op)
+{
+    int connects = m.connects;
+    iscsi_poll(s, time_ns() + 1500000000ull);           /* past the first backoff (Time2Wait 0) */
+    CHECK_EQ(m.connects, connects + 1);
+    m.pos = m.len;
+    login_steps(s, 64);
+    CHECK_EQ(next_out(o, NULL), 0);
+    CHECK_EQ(o->opcode, ISCSI_OP_SCSI_CMD);
+    CHECK_EQ(o->cdb[0], op);
+}
+
+/* Submit a read of len bytes into buf (allow_short as given) and return its SCSI Command PDU. */
+static void submit_read(struct iscsi_session *s, struct iscsi_cmd *c, struct blk_iov *v, uint8_t *buf,
+                        uint32_t len, int allow_short, struct iscsi_pdu *o)
+{
+    read_cmd(c, v, buf, len);
+    c->allow_short = allow_short;
+    done_count = 0;
+    done_status = 1;
+    CHECK_EQ(iscsi_cmd_submit(s, c, time_ns()), 0);
+    CHECK_EQ(next_out(o, NULL), 0);
+    CHECK_EQ(o->opcode, ISCSI_OP_SCSI_CMD);
+}
+
+/* The session dropped for a protocol error with the command still pending (requeued, not completed). */
+static void check_dropped(struct iscsi_session *s, uint64_t errors)
+{
+    CHECK_EQ(m.closes, 1);
+    CHECK_EQ(done_count, 0);
+    CHECK_EQ(iscsi_session_stats(s)->proto_errors, errors);
+    CHECK_STR(iscsi_session_state_name(s), "reconnect-wait");
+}
+
+TEST(residual_larger_than_transfer_drops_connection)
+{
+    struct iscsi_session *s = login(64);
+    struct iscsi_cmd c;
+    struct blk_iov v;
+    static uint8_t buf[256];
+    struct iscsi_pdu o;
+    submit_read(s, &c, &v, buf, 256, 1, &o);
+    /* RFC 7143 11.4.5: the residual is what was not transferred of the EDTL: never more than it. */
+    struct iscsi_pdu r = { .opcode = ISCSI_OP_SCSI_RSP, .flags = 0x80 | ISCSI_F_UNDERFLOW, .itt = o.itt,
+                           .sn1 = 102, .sn2 = 2, .sn3 = 65, .w44 = 0xfffff000u };
+    feed(s, &r, NULL, 0, 0, 0);
+    check_dropped(s, 1);
+    relogin_reissued(s, &o, 0x28);
+    iscsi_session_close(s, time_ns());
+    iscsi_session_free(s);
+}
+
+TEST(data_in_status_residual_larger_than_transfer_drops_connection)
+{
+    struct iscsi_session *s = login(64);
+    struct iscsi_cmd c;
+    struct blk_iov v;
+    static uint8_t buf[512], src[100];
+    struct iscsi_pdu o;
+    submit_read(s, &c, &v, buf, 512, 1, &o);
+    struct iscsi_pdu d = { .opcode = ISCSI_OP_DATA_IN, .flags = ISCSI_F_FINAL | ISCSI_F_STATUS | ISCSI_F_UNDERFLOW,
+                           .itt = o.itt, .w20 = ISCSI_RSVD_TAG, .sn1 = 102, .sn2 = 2, .sn3 = 65, .w44 = 513 };
+    feed(s, &d, src, 100, 0, 0);
+    check_dropped(s, 1);
+    iscsi_session_close(s, time_ns());
+    iscsi_session_free(s);
+}
+
+TEST(overflow_and_underflow_together_drop_connection)
+{
+    struct iscsi_session *s = login(64);
+    struct iscsi_cmd c;
+    struct blk_iov v;
+    static uint8_t buf[512];
+    struct iscsi_pdu o;
+    submit_read(s, &c, &v, buf, 512, 1, &o);
+    /* RFC 7143 11.4.5.1: O and U are mutually exclusive. */
+    struct iscsi_pdu r = { .opcode = ISCSI_OP_SCSI_RSP, .flags = 0x80 | ISCSI_F_UNDERFLOW | ISCSI_F_OVERFLOW,
+                           .itt = o.itt, .sn1 = 102, .sn2 = 2, .sn3 = 65, .w44 = 12 };
+    feed(s, &r, NULL, 0, 0, 0);
+    check_dropped(s, 1);
+    iscsi_session_close(s, time_ns());
+    iscsi_session_free(s);
+}
+
+TEST(short_read_residual_never_claims_bytes_not_received)
+{
+    struct iscsi_session *s = login(64);
+    struct iscsi_cmd c;
+    struct blk_iov v;
+    static uint8_t buf[96], src[36];
+    struct iscsi_pdu o;
+    submit_read(s, &c, &v, buf, 96, 1, &o);
+    /* 36 bytes sent, but the status claims a residual of 10 (86 bytes): the caller may use only 36. */
+    struct iscsi_pdu d = { .opcode = ISCSI_OP_DATA_IN, .flags = ISCSI_F_FINAL | ISCSI_F_STATUS | ISCSI_F_UNDERFLOW,
+                           .itt = o.itt, .w20 = ISCSI_RSVD_TAG, .sn1 = 102, .sn2 = 2, .sn3 = 65, .w44 = 10 };
+    feed(s, &d, src, 36, 0, 0);
+    CHECK_EQ(done_count, 1);
+    CHECK_EQ(done_status, 0);
+    CHECK_EQ(c.resid, 60);
+    iscsi_session_free(s);
+}
+
+/* Answer the LUN probe's commands as a disk of 1024 blocks would, except that the command with opcode
+ * bad_op gets a residual larger than its transfer. Returns the number of commands answered. */
+static int probe_answer_all(struct iscsi_session *s, uint8_t bad_op)
+{
+    static uint32_t statsn = 200;
+    struct iscsi_pdu o;
+    int n = 0, closes = m.closes;
+    while (m.closes == closes && next_out(&o, NULL) == 0) {
+        uint8_t d[64] = { 0 };
+        uint32_t len = 0, resid;
+        if (o.opcode != ISCSI_OP_SCSI_CMD)
+            continue;
+        switch (o.cdb[0]) {
+        case 0x12:
+            if (o.cdb[1] & 1) { d[1] = o.cdb[2]; len = 4; }
+            else { memcpy(d + 8, "VENDOR  PRODUCT         ", 24); len = 36; }
+            break;
+        case 0xa0:                                       /* a hostile list length: only got bounds it */
+            put_be32(d, bad_op == 0xa0 ? 0xfffffff0u : 8);
+            iscsi_lun_encode(1, d + 8);
+            len = 16;
+            break;
+        case 0x25: put_be32(d, 1023); put_be32(d + 4, 512); len = 8; break;
+        }
+        resid = o.cdb[0] == bad_op ? 0x7ffffff0u : o.w20 - len;
+        struct iscsi_pdu a = { .opcode = ISCSI_OP_DATA_IN, .flags = ISCSI_F_FINAL | ISCSI_F_STATUS,
+                               .itt = o.itt, .w20 = ISCSI_RSVD_TAG, .sn1 = statsn++, .sn2 = 2, .sn3 = 65, .w44 = resid };
+        a.flags |= resid ? ISCSI_F_UNDERFLOW : 0;
+        feed(s, &a, d, len, 0, 0);
+        n++;
+    }
+    return n;
+}
+
+TEST(lun_probe_survives_report_luns_residual_overflow)
+{
+    struct iscsi_config cfg = { .host = "mock", .target = "iqn.t:x", .lun = 1 };
+    struct iscsi_lun *l;
+    struct iscsi_session *s;
+    memset(&m, 0, sizeof(m));
+    l = iscsi_lun_new(&cfg, &mock_tr, on_ev, NULL);
+    s = iscsi_lun_session(l);
+    iscsi_session_start(s, time_ns());
+    login_steps(s, 64);
+    CHECK(probe_answer_all(s, 0xa0) >= 5);               /* TUR, INQUIRY, 2 VPD, REPORT LUNS */
+    CHECK_EQ(m.closes, 1);                               /* a protocol error, not a walk past pbuf */
+    CHECK_EQ(m.events[ISCSI_EV_LUN_READY], 0);
+    CHECK_EQ(iscsi_session_stats(s)->proto_errors, 1);
+    iscsi_poll(s, time_ns() + 1500000000ull);            /* reconnect: the probe resumes and completes */
+    m.pos = m.len;
+    login_steps(s, 64);
+    probe_answer_all(s, 0);
+    CHECK_EQ(m.events[ISCSI_EV_LUN_READY], 1);
+    CHECK_EQ(iscsi_lun_dev(l)->sectors, 1024);
+    CHECK_STR(iscsi_lun_ident(l, 0), "VENDOR");
+    iscsi_session_close(s, time_ns());
+    iscsi_lun_free(l);
+}
+
+TEST(data_in_same_offset_twice_drops_connection)
+{
+    struct iscsi_session *s = login(64);
+    struct iscsi_cmd c;
+    struct blk_iov v;
+    static uint8_t buf[1024], src[512];
+    struct iscsi_pdu o;
+    memset(src, 0x5a, sizeof(src));
+    submit_read(s, &c, &v, buf, 1024, 0, &o);
+    struct iscsi_pdu d = { .opcode = ISCSI_OP_DATA_IN, .itt = o.itt, .w20 = ISCSI_RSVD_TAG, .sn2 = 2, .sn3 = 65 };
+    feed(s, &d, src, 512, 0, 0);
+    d.w36 = 1;                                           /* DataSN in order, but offset 0 again */
+    d.flags = ISCSI_F_FINAL | ISCSI_F_STATUS;
+    d.sn1 = 102;
+    feed(s, &d, src, 512, 0, 0);                         /* counted 1024 bytes; 512..1023 is a hole */
+    check_dropped(s, 1);
+    relogin_reissued(s, &o, 0x28);
+    iscsi_session_close(s, time_ns());
+    iscsi_session_free(s);
+}
+
+TEST(data_in_gap_drops_connection)
+{
+    struct iscsi_session *s = login(64);
+    struct iscsi_cmd c;
+    struct blk_iov v;
+    static uint8_t buf[1024], src[512];
+    struct iscsi_pdu o;
+    submit_read(s, &c, &v, buf, 1024, 1, &o);
+    struct iscsi_pdu d = { .opcode = ISCSI_OP_DATA_IN, .itt = o.itt, .w20 = ISCSI_RSVD_TAG, .sn2 = 2, .sn3 = 65 };
+    feed(s, &d, src, 256, 0, 0);
+    d.w36 = 1;
+    d.w40 = 512;                                         /* 256..511 skipped */
+    d.flags = ISCSI_F_FINAL | ISCSI_F_STATUS | ISCSI_F_UNDERFLOW;
+    d.w44 = 0;
+    d.sn1 = 102;
+    feed(s, &d, src, 512, 0, 0);
+    check_dropped(s, 1);
+    iscsi_session_close(s, time_ns());
+    iscsi_session_free(s);
+}
+
+TEST(data_in_unknown_itt_drops_connection)
+{
+    struct iscsi_session *s = login(64);
+    struct iscsi_cmd c;
+    struct blk_iov v;
+    static uint8_t buf[512], src[512];
+    struct iscsi_pdu o;
+    submit_read(s, &c, &v, buf, 512, 0, &o);
+    struct iscsi_pdu d = { .opcode = ISCSI_OP_DATA_IN, .itt = o.itt ^ 0x10000, .w20 = ISCSI_RSVD_TAG, .sn2 = 2, .sn3 = 65 };
+    feed(s, &d, src, 512, 0, 0);                         /* a stale generation of the same slot */
+    check_dropped(s, 1);
+    iscsi_session_close(s, time_ns());
+    iscsi_session_free(s);
+}
+
+TEST(data_segment_beyond_max_recv_dsl_drops_connection)
+{
+    struct iscsi_session *s = login(64);
+    struct iscsi_cmd c;
+    struct blk_iov v;
+    static uint8_t buf[512];
+    struct iscsi_pdu o;
+    uint8_t b[48];
+    submit_read(s, &c, &v, buf, 512, 0, &o);
+    struct iscsi_pdu d = { .opcode = ISCSI_OP_NOP_IN, .itt = ISCSI_RSVD_TAG, .w20 = ISCSI_RSVD_TAG, .sn2 = 2, .sn3 = 65,
+                           .dlen = 262145 };            /* one byte over our MaxRecvDataSegmentLength */
+    iscsi_pdu_encode(&d, b);
+    b[0] = ISCSI_OP_NOP_IN;
+    iscsi_conn_recv(s, b, 48);
+    check_dropped(s, 1);
+    iscsi_session_close(s, time_ns());
+    iscsi_session_free(s);
+}
+
+TEST(bad_sense_lengths_drop_connection)
+{
+    static const uint8_t one[1] = { 0 }, past[20] = { 0, 40, 0x70, 0, 5 };
+    const uint8_t *seg[2] = { one, past };
+    uint32_t len[2] = { 1, 20 };
+    for (int i = 0; i < 2; i++) {
+        struct iscsi_session *s = login(64);
+        struct iscsi_cmd c;
+        struct blk_iov v;
+        static uint8_t buf[512];
+        struct iscsi_pdu o;
+        submit_read(s, &c, &v, buf, 512, 0, &o);
+        struct iscsi_pdu r = { .opcode = ISCSI_OP_SCSI_RSP, .flags = 0x80, .b3 = 2, .itt = o.itt, .sn1 = 102,
+                               .sn2 = 2, .sn3 = 65 };
+        feed(s, &r, seg[i], len[i], 0, 0);               /* 1 byte: no room for SenseLength; 40 > 18 */
+        check_dropped(s, 1);
+        iscsi_session_close(s, time_ns());
+        iscsi_session_free(s);
+    }
 }
