@@ -188,6 +188,9 @@ static int login_apply_key(struct iscsi_session *s, struct iscsi_params *n, cons
         if (!isnum || x > 3600)
             return -EPROTO;
         *(!strcmp(k, "DefaultTime2Wait") ? &n->time2wait : &n->time2retain) = (uint32_t)x;
+    } else if (!strcmp(k, "DataPDUInOrder") || !strcmp(k, "DataSequenceInOrder")) {
+        if (parse_bool(v) != 1)
+            return -EPROTO;              /* RFC 7143 13.19, 13.20: OR with our Yes is Yes; Data-In relies on it */
     } else if (!strcmp(k, "ErrorRecoveryLevel") || !strcmp(k, "MaxConnections")) {
         if (!isnum || x != (uint64_t)(k[0] == 'M'))
             return -EPROTO;              /* ERL 0 and one connection only */

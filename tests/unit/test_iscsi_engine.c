@@ -897,3 +897,27 @@ TEST(bad_sense_lengths_drop_connection)
         iscsi_session_free(s);
     }
 }
+
+TEST(login_refuses_data_out_of_order)
+{
+    static const char keys[] = "MaxRecvDataSegmentLength=8192\0DataPDUInOrder=No\0";
+    struct iscsi_config cfg = { .host = "mock", .target = "iqn.t:x", .lun = 1 };
+    struct iscsi_session *s;
+    struct iscsi_pdu o, r;
+    uint8_t data[4096];
+    memset(&m, 0, sizeof(m));
+    s = iscsi_session_new(&cfg, &mock_tr, on_ev, NULL);
+    iscsi_session_start(s, time_ns());
+    iscsi_conn_up(s);
+    next_out(&o, data);
+    r = (struct iscsi_pdu){ .opcode = ISCSI_OP_LOGIN_RSP, .flags = 0x81, .itt = o.itt, .sn1 = 1, .sn2 = 1, .sn3 = 8 };
+    feed(s, &r, "AuthMethod=None", 16, 0, 0);
+    next_out(&o, data);
+    CHECK(memmem(data, o.dlen, "DataPDUInOrder=Yes", 19) != NULL);
+    CHECK(memmem(data, o.dlen, "DataSequenceInOrder=Yes", 24) != NULL);
+    r = (struct iscsi_pdu){ .opcode = ISCSI_OP_LOGIN_RSP, .flags = 0x87, .itt = o.itt, .sn1 = 2, .sn2 = 1, .sn3 = 8 };
+    feed(s, &r, keys, sizeof(keys), 0, 0);               /* the OR of Yes and anything is Yes */
+    CHECK_EQ(m.events[ISCSI_EV_READY], 0);
+    CHECK_EQ(m.closes, 1);
+    iscsi_session_free(s);
+}
