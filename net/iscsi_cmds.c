@@ -174,6 +174,19 @@ static const char *state_name(const struct iscsi_slot_info *in)
     return names[in->state];
 }
 
+/* A session the engine is logging in again: why the last attempt ended, and when the next one is. */
+static void list_retry(const struct iscsi_slot_info *in)
+{
+    uint64_t now = time_ns(), left = in->retry_at > now ? in->retry_at - now : 0;
+    if (!in->last_err)
+        return;
+    kprintf("     retrying: %s (%d), %d failed attempt%s", iscsi_err_text(in->last_err), in->last_err,
+            in->attempts, in->attempts == 1 ? "" : "s");
+    if (!strcmp(in->engine, "reconnect-wait"))
+        kprintf(", next in %llu s", (unsigned long long)((left + 999 * MS) / (1000 * MS)));
+    kprintf("\n");
+}
+
 static int iscsi_list(void)
 {
     struct iscsi_slot_info in;
@@ -191,6 +204,8 @@ static int iscsi_list(void)
                 in.boot ? " (boot)" : "");
         if (in.state == ISL_FAILED)
             kprintf("     failed: %s (%d)\n", iscsi_err_text(in.err), in.err);
+        else if (in.attempts || strcmp(in.engine, "ffp"))
+            list_retry(&in);
         if (iscsi_slot_ident(i, 3)[0])
             kprintf("     id: %s\n", iscsi_slot_ident(i, 3));
     }

@@ -25,6 +25,9 @@ struct iscsi_slot_info {
     int inflight;                   /* SCSI commands queued or sent */
     uint64_t reconnects, bytes_in, cmds;
     int boot;                       /* opened by the iscsi= boot parameter */
+    int attempts;                   /* consecutive failed attempts while the engine retries (0: none) */
+    int last_err;                   /* why the last attempt failed or the connection ended */
+    uint64_t retry_at;              /* time_ns() of the next attempt, while "reconnect-wait" */
 };
 
 /*

@@ -34,6 +34,7 @@ const char *iscsi_err_text(int err)
     case -ECONNREFUSED: return "connection refused";
     case -ECONNRESET: return "connection reset";
     case -ECANCELED: return "cancelled";
+    case -EPROTO: return "protocol error";
     default: return "failed";
     }
 }
@@ -119,6 +120,9 @@ int iscsi_slot_info(int idx, struct iscsi_slot_info *out)
     out->bytes_in = st->bytes_in;
     out->cmds = st->cmds;
     out->boot = sl->boot;
+    out->attempts = st->attempts;
+    out->last_err = st->last_err;
+    out->retry_at = st->retry_at;
     return 0;
 }
 
@@ -166,6 +170,7 @@ static void boot_start(void)
 {
     int idx;
     boot_pending = 0;
+    boot_cfg.persistent = 1;               /* the host may boot before its target: keep trying */
     idx = iscsi_slot_open(&boot_cfg, 1);
     if (idx < 0)
         log_err("iscsi: boot login to %s at %s:%u not started (%d)", boot_cfg.target, boot_cfg.host,

@@ -24,6 +24,7 @@ struct iscsi_lun {
     void *event_arg;
     enum probe_step step;
     int probed, force16;
+    int probe_busy;                 /* pcmd is submitted (it survives reconnects: never submit it twice) */
     struct iscsi_cmd pcmd;
     struct blk_iov piov;
     uint8_t pbuf[512];
@@ -62,9 +63,17 @@ static void trim_copy(char *dst, const uint8_t *src, size_t n)
         dst[--n] = 0;
 }
 
+/* A persistent session (a boot image) logs in again with backoff and probes from the start; any other
+ * reports the failure. */
 static void probe_fail(struct iscsi_lun *l, int err, const char *what)
 {
-    log_err("iscsi: LUN %u probe failed at %s (%d)\n", l->s->cfg.lun, what, err);
+    log_err("iscsi: LUN %u probe failed at %s (%d)%s\n", l->s->cfg.lun, what, err,
+            l->s->cfg.persistent ? ": logging in again" : "");
+    if (l->s->cfg.persistent) {
+        l->s->drop_counts = 1;
+        sess_drop(l->s, err, "LUN probe failed");
+        return;
+    }
     if (l->event)
         l->event(l->s, ISCSI_EV_LUN_READY, err, l->event_arg);
 }
@@ -154,7 +163,11 @@ static void probe_done(struct iscsi_cmd *c, int status)
     struct iscsi_lun *l = c->arg;
     static const char *const names[] = { "TEST UNIT READY", "INQUIRY", "VPD 0x80", "VPD 0x83",
                                          "REPORT LUNS", "READ CAPACITY(10)", "READ CAPACITY(16)" };
-    int r = probe_parse(l, status);
+    int r;
+    l->probe_busy = 0;
+    if (status == -ECANCELED)
+        return;                         /* the session is closing */
+    r = probe_parse(l, status);
     if (r < 0) {
         probe_fail(l, r, names[l->step]);
         return;
@@ -177,6 +190,7 @@ static void probe_ready(struct iscsi_lun *l)
     l->dev.sectors = l->nblocks * (l->bs / BLK_SECTOR_SIZE);
     l->dev.block_size = l->bs;
     l->probed = 1;
+    sess_attempt_ok(l->s);
     log_info("iscsi: LUN %u ready: %s %s serial '%s' id '%s', %llu blocks of %u bytes\n", l->s->cfg.lun,
              l->vendor, l->product, l->serial, l->devid, (unsigned long long)l->nblocks, l->bs);
     if (l->event)
@@ -202,6 +216,7 @@ static void probe_next(struct iscsi_lun *l)
     l->pcmd.done = probe_done;
     l->pcmd.arg = l;
     r = iscsi_cmd_submit(l->s, &l->pcmd, time_ns());
+    l->probe_busy = r == 0;
     if (r < 0)
         probe_fail(l, r, "submit");
 }
@@ -210,9 +225,12 @@ static void lun_event(struct iscsi_session *s, enum iscsi_event ev, int err, voi
 {
     struct iscsi_lun *l = arg;
     (void)s;
-    if (ev == ISCSI_EV_READY && !l->probed && l->step == P_TUR) {
+    if (ev == ISCSI_EV_READY && l->probed)
+        sess_attempt_ok(s);             /* a probed LUN is back */
+    if (ev == ISCSI_EV_READY && !l->probed && !l->probe_busy) {
         if (l->event)
             l->event(s, ev, err, l->event_arg);
+        l->step = P_TUR;                /* first login, or again after a failed probe */
         probe_next(l);
         return;
     }
@@ -304,6 +322,7 @@ struct iscsi_lun *iscsi_lun_new(const struct iscsi_config *cfg, const struct isc
         kfree(l);
         return NULL;
     }
+    l->s->hold_attempts = 1;            /* a login is a success once the LUN is probed */
     l->dev.ops = &lun_ops;
     l->dev.read_only = 1;
     l->dev.block_size = 512;

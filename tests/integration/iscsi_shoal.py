@@ -246,6 +246,33 @@ def test_boot_param(kernel, tgt):
         con.close()
 
 
+def test_boot_before_target(kernel, tgt):
+    """The host boots before its target (a rack after a power cut): the iscsi= session keeps retrying
+    with backoff past the three attempts an operator's login gets, says so in `iscsi list`, and logs in
+    once tgtd is up."""
+    os.kill(tgt.proc.pid, signal.SIGKILL)
+    tgt.proc.wait()
+    con = Shoal(kernel, "e1000", "iscsi=10.0.2.2:%d/%s:golden/1" % (tgt.port, IQN))
+    try:
+        con.wait_dhcp()
+        time.sleep(12)                  # 1+2+4 s: past the three attempts an operator's login gets
+        listing = con.run("iscsi list")
+        tgt.start()
+        con.expect(r"iscsi: session 0 ready: %s:golden lun 1" % re.escape(IQN), TIMEOUT)
+        if not re.search(r"retrying: .*, [3-9] failed attempts, next in \d+ s", listing):
+            raise AssertionError("iscsi list while the target was down:\n" + listing)
+        out = con.run("iscsi sha256 0 4M", timeout=TIMEOUT * 2)
+        with open(tgt.image, "rb") as f:
+            want = hashlib.sha256(f.read(4 << 20)).hexdigest()
+        if "sha256 %s bytes %d " % (want, 4 << 20) not in out:
+            raise AssertionError("sha256 of 4 MiB after the late login:\n" + out)
+        return "kept retrying while tgtd was down, logged in once it came up, first 4 MiB match"
+    finally:
+        con.close()
+        if tgt.proc.poll() is not None:
+            tgt.start()
+
+
 def test_discovery_chap(kernel, tgt, results):
     """One boot: discovery, a wrong CHAP secret (clear error, shell still works), the right one."""
     con = Shoal(kernel, "e1000")
@@ -302,6 +329,7 @@ def run_tests(kernel, tgt, only):
     for name, fn in (("read_sha256_e1000", lambda: test_read(kernel, tgt, "e1000")),
                      ("read_sha256_virtio", lambda: test_read(kernel, tgt, "virtio")),
                      ("boot_param_login", lambda: test_boot_param(kernel, tgt)),
+                     ("boot_before_target", lambda: test_boot_before_target(kernel, tgt)),
                      ("reconnect_after_target_restart", lambda: test_reconnect(kernel, tgt))):
         if only and name not in only:
             continue

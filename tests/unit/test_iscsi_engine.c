@@ -743,7 +743,7 @@ TEST(short_read_residual_never_claims_bytes_not_received)
 }
 
 /* Answer the LUN probe's commands as a disk of 1024 blocks would, except that the command with opcode
- * bad_op gets a residual larger than its transfer. Returns the number of commands answered. */
+ * bad_op gets a residual larger than its transfer (READ CAPACITY: a block size of 520; 0xff: none). Returns the number of commands answered. */
 static int probe_answer_all(struct iscsi_session *s, uint8_t bad_op)
 {
     static uint32_t statsn = 200;
@@ -764,9 +764,9 @@ static int probe_answer_all(struct iscsi_session *s, uint8_t bad_op)
             iscsi_lun_encode(1, d + 8);
             len = 16;
             break;
-        case 0x25: put_be32(d, 1023); put_be32(d + 4, 512); len = 8; break;
+        case 0x25: put_be32(d, 1023); put_be32(d + 4, bad_op == 0x25 ? 520 : 512); len = 8; break;
         }
-        resid = o.cdb[0] == bad_op ? 0x7ffffff0u : o.w20 - len;
+        resid = o.cdb[0] == bad_op && bad_op != 0x25 ? 0x7ffffff0u : o.w20 - len;
         struct iscsi_pdu a = { .opcode = ISCSI_OP_DATA_IN, .flags = ISCSI_F_FINAL | ISCSI_F_STATUS,
                                .itt = o.itt, .w20 = ISCSI_RSVD_TAG, .sn1 = statsn++, .sn2 = 2, .sn3 = 65, .w44 = resid };
         a.flags |= resid ? ISCSI_F_UNDERFLOW : 0;
@@ -793,7 +793,7 @@ TEST(lun_probe_survives_report_luns_residual_overflow)
     iscsi_poll(s, time_ns() + 1500000000ull);            /* reconnect: the probe resumes and completes */
     m.pos = m.len;
     login_steps(s, 64);
-    probe_answer_all(s, 0);
+    probe_answer_all(s, 0xff);
     CHECK_EQ(m.events[ISCSI_EV_LUN_READY], 1);
     CHECK_EQ(iscsi_lun_dev(l)->sectors, 1024);
     CHECK_STR(iscsi_lun_ident(l, 0), "VENDOR");
@@ -920,4 +920,121 @@ TEST(login_refuses_data_out_of_order)
     CHECK_EQ(m.events[ISCSI_EV_READY], 0);
     CHECK_EQ(m.closes, 1);
     iscsi_session_free(s);
+}
+
+/* ---- A session that was ready once never gives up (issue 12): one failed relogin used to mark the
+ * golden LUN failed for good. ---- */
+
+/* Run one reconnect attempt that the target refuses at login with status class/detail; returns the
+ * backoff the engine chose (ns from now, to 100 ms). */
+static uint64_t refused_relogin(struct iscsi_session *s, uint32_t status)
+{
+    const struct iscsi_stats *st = iscsi_session_stats(s);
+    struct iscsi_pdu o, r;
+    int connects = m.connects;
+    uint64_t now = time_ns(), wait = st->retry_at - now;
+    iscsi_poll(s, st->retry_at - 50000000ull);          /* not yet */
+    CHECK_EQ(m.connects, connects);
+    iscsi_poll(s, st->retry_at);
+    CHECK_EQ(m.connects, connects + 1);
+    iscsi_conn_up(s);
+    while (next_out(&o, NULL) == 0 && o.opcode != ISCSI_OP_LOGIN_REQ)
+        ;
+    r = (struct iscsi_pdu){ .opcode = ISCSI_OP_LOGIN_RSP, .flags = 0x81, .itt = o.itt, .sn1 = 1, .sn2 = 1, .sn3 = 8,
+                            .w36 = status };
+    feed(s, &r, NULL, 0, 0, 0);
+    CHECK_STR(iscsi_session_state_name(s), "reconnect-wait");
+    m.pos = m.len;
+    return (wait + 50000000ull) / 100000000ull * 100000000ull;
+}
+
+TEST(ready_session_keeps_retrying_with_capped_backoff)
+{
+    struct iscsi_session *s = login(64);
+    static const uint64_t want[] = { 1, 2, 4, 8, 16, 30, 30 };   /* seconds before each attempt */
+    const struct iscsi_stats *st = iscsi_session_stats(s);
+    m.pos = m.len;
+    iscsi_conn_down(s, -ECONNRESET);                   /* tgtd went away */
+    for (int i = 0; i < 7; i++) {
+        /* "target not found" (2/3): tgtd restarted before its target was set up again */
+        uint64_t got = refused_relogin(s, 0x02030000);
+        CHECK_U64(got, want[i] * 1000000000ull);
+        CHECK_EQ(st->attempts, i + 1);
+    }
+    CHECK_EQ(st->last_err, -ENOENT);
+    CHECK_EQ(m.events[ISCSI_EV_FAILED], 0);
+    iscsi_poll(s, st->retry_at);                        /* the target is back: logged in again */
+    m.pos = m.len;
+    login_steps(s, 64);
+    CHECK_STR(iscsi_session_state_name(s), "ffp");
+    CHECK_EQ(st->attempts, 0);
+    CHECK_EQ(st->reconnects, 1);
+    iscsi_session_close(s, time_ns());
+    iscsi_session_free(s);
+}
+
+TEST(persistent_session_retries_before_first_login)
+{
+    struct iscsi_config cfg = { .host = "mock", .target = "iqn.t:x", .lun = 1, .persistent = 1 };
+    struct iscsi_session *s;
+    const struct iscsi_stats *st;
+    memset(&m, 0, sizeof(m));
+    s = iscsi_session_new(&cfg, &mock_tr, on_ev, NULL);
+    st = iscsi_session_stats(s);
+    iscsi_session_start(s, time_ns());
+    for (int i = 0; i < 6; i++) {                       /* the target is not up yet */
+        iscsi_conn_down(s, -ECONNREFUSED);
+        CHECK_STR(iscsi_session_state_name(s), "reconnect-wait");
+        iscsi_poll(s, st->retry_at);
+    }
+    CHECK_EQ(m.connects, 7);
+    CHECK_EQ(st->attempts, 6);
+    CHECK_EQ(st->last_err, -ECONNREFUSED);
+    CHECK_EQ(m.events[ISCSI_EV_FAILED], 0);
+    login_steps(s, 64);                                 /* it came up */
+    CHECK_EQ(m.events[ISCSI_EV_READY], 1);
+    iscsi_session_close(s, time_ns());
+    iscsi_session_free(s);
+}
+
+TEST(operator_login_still_gives_up)
+{
+    struct iscsi_config cfg = { .host = "mock", .target = "iqn.t:x", .lun = 1 };
+    struct iscsi_session *s;
+    memset(&m, 0, sizeof(m));
+    s = iscsi_session_new(&cfg, &mock_tr, on_ev, NULL);
+    iscsi_session_start(s, time_ns());
+    for (int i = 0; i < 3; i++) {
+        iscsi_conn_down(s, -ECONNREFUSED);
+        iscsi_poll(s, iscsi_session_stats(s)->retry_at);
+    }
+    CHECK_STR(iscsi_session_state_name(s), "failed");
+    CHECK_EQ(m.events[ISCSI_EV_FAILED], 1);
+    iscsi_session_free(s);
+}
+
+TEST(persistent_lun_probes_again_after_a_failed_probe)
+{
+    struct iscsi_config cfg = { .host = "mock", .target = "iqn.t:x", .lun = 1, .persistent = 1 };
+    struct iscsi_lun *l;
+    struct iscsi_session *s;
+    memset(&m, 0, sizeof(m));
+    l = iscsi_lun_new(&cfg, &mock_tr, on_ev, NULL);
+    s = iscsi_lun_session(l);
+    iscsi_session_start(s, time_ns());
+    for (int i = 0; i < 2; i++) {                        /* a block size shoal cannot use, twice */
+        login_steps(s, 64);
+        probe_answer_all(s, 0x25);
+        CHECK_EQ(m.closes, i + 1);
+        CHECK_EQ(iscsi_session_stats(s)->attempts, i + 1);   /* backs off as a failed attempt */
+        CHECK_EQ(m.events[ISCSI_EV_LUN_READY], 0);
+        iscsi_poll(s, iscsi_session_stats(s)->retry_at);
+        m.pos = m.len;
+    }
+    login_steps(s, 64);                                  /* fixed on the target: the probe starts over */
+    probe_answer_all(s, 0xff);
+    CHECK_EQ(m.events[ISCSI_EV_LUN_READY], 1);
+    CHECK_EQ(iscsi_session_stats(s)->attempts, 0);
+    iscsi_session_close(s, time_ns());
+    iscsi_lun_free(l);
 }
