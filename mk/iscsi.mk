@@ -2,7 +2,10 @@
 KSRC += $(wildcard net/iscsi/*.c)
 DEPS_PKGS += tgt libiscsi-bin clang
 
-ISCSI_SRC      := $(wildcard net/iscsi/*.c) kernel/crc32c.c kernel/md5.c kernel/sha256.c
+ISCSI_SRC      := $(wildcard net/iscsi/*.c) kernel/crc32c.c kernel/md5.c kernel/sha256.c kernel/random.c
+# bench-blk (mk/blk-cache.mk, read before this file) links the engine too: its nonces need the entropy source.
+BENCH_BLK_SRC  += kernel/random.c
+$(BUILD)/bench-blk: kernel/random.c
 ISCSI_HOST_LIB := $(ISCSI_SRC) kernel/printf.c kernel/kstring.c kernel/log.c kernel/param.c kernel/timer.c \
                   tests/unit/host_shim.c
 ISCSI_HDRS     := $(wildcard net/iscsi/*.h kernel/*.h blk/*.h tools/iscsi/*.h tests/unit/*.h)

@@ -56,7 +56,8 @@ struct iscsi_session {
     uint8_t isid[6];
     uint32_t login_itt;
     uint8_t chap_id;
-    uint8_t chap_chal[16];         /* our challenge to the target (mutual CHAP) */
+    uint8_t chap_chal[16];         /* our challenge to the target (mutual CHAP), kept across reconnects */
+    int chap_sent;                 /* chap_chal went out once: a target's challenge must never equal it */
     struct iscsi_params pend;      /* operational answers, applied on entering FFP */
     int login_fatal;               /* the target refused us for good (auth, no such target) */
 

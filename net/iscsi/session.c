@@ -5,6 +5,7 @@
 #include "kernel/heap.h"
 #include "kernel/kstring.h"
 #include "kernel/log.h"
+#include "kernel/random.h"
 #include "kernel/time.h"
 
 #define MS 1000000ull
@@ -45,11 +46,11 @@ struct iscsi_session *iscsi_session_new(const struct iscsi_config *cfg, const st
         iscsi_session_free(s);
         return NULL;
     }
-    /* ISID: type 0x80 "random" format (RFC 7143 11.12.5), qualifier from the session's address. */
-    uintptr_t q = (uintptr_t)s;
+    /* ISID: T = 10b "random" format, A reserved, B C and D a random qualifier (RFC 7143 10.12.5,
+     * 11.12.5). Two hosts (or sessions) to one target must never look like a reinstatement of each
+     * other; the same session keeps its ISID across reconnects, so a relogin does reinstate itself. */
     s->isid[0] = 0x80;
-    s->isid[1] = 0x5b; s->isid[2] = 0x0a;
-    s->isid[3] = (uint8_t)(q >> 12); s->isid[4] = (uint8_t)(q >> 20); s->isid[5] = (uint8_t)(q >> 4);
+    random_bytes(s->isid + 1, 5);
     s->next_itt = 1;
     return s;
 }

@@ -1038,3 +1038,73 @@ TEST(persistent_lun_probes_again_after_a_failed_probe)
     iscsi_session_close(s, time_ns());
     iscsi_lun_free(l);
 }
+
+/* ---- Nonces (issue 12): ISIDs and CHAP challenges from the entropy source; no CHAP reflection. ---- */
+
+TEST(isid_is_random_format_with_random_qualifier)
+{
+    struct iscsi_config cfg = { .host = "mock", .target = "iqn.t:x", .lun = 1 };
+    uint8_t first[6];
+    int differ = 0;
+    for (int i = 0; i < 16; i++) {
+        struct iscsi_session *s;
+        struct iscsi_pdu o;
+        memset(&m, 0, sizeof(m));
+        s = iscsi_session_new(&cfg, &mock_tr, on_ev, NULL);
+        iscsi_session_start(s, time_ns());
+        iscsi_conn_up(s);
+        CHECK_EQ(next_out(&o, NULL), 0);
+        CHECK_EQ(o.lun[0], 0x80);                        /* T = 10b random, A reserved (RFC 7143 10.12.5) */
+        if (!i)
+            memcpy(first, o.lun, 6);
+        differ += memcmp(first + 1, o.lun + 1, 2) != 0;  /* B of the 24-bit B+C qualifier */
+        iscsi_session_free(s);
+    }
+    CHECK(differ >= 14);
+}
+
+/* Drive a mutual-CHAP login up to the target's challenge (CHAP_I=id, CHAP_C=chal); return the data the
+ * engine answered with in out[len]. */
+static uint32_t chap_to_challenge(struct iscsi_session *s, const char *id, const char *chal, char *out)
+{
+    char ch[160];
+    int n = snprintf(ch, sizeof(ch), "CHAP_A=5%cCHAP_I=%s%cCHAP_C=%s", 0, id, 0, chal);
+    struct iscsi_pdu o, r;
+    m.pos = m.len;
+    iscsi_conn_up(s);
+    CHECK_EQ(next_out(&o, (uint8_t *)out), 0);            /* AuthMethod=CHAP */
+    r = (struct iscsi_pdu){ .opcode = ISCSI_OP_LOGIN_RSP, .itt = o.itt, .sn1 = 1, .sn2 = 1, .sn3 = 8 };
+    feed(s, &r, "AuthMethod=CHAP", 16, 0, 0);
+    CHECK_EQ(next_out(&o, (uint8_t *)out), 0);           /* CHAP_A=5 */
+    feed(s, &r, ch, (uint32_t)n + 1, 0, 0);
+    memset(out, 0, 512);
+    return next_out(&o, (uint8_t *)out) == 0 ? o.dlen : 0;
+}
+
+TEST(chap_refuses_a_reflected_challenge)
+{
+    struct iscsi_config cfg = { .host = "mock", .target = "iqn.t:x", .chap_user = "u", .chap_secret = "s",
+                                .mutual_user = "t", .mutual_secret = "m" };
+    struct iscsi_session *s;
+    char out[4096], ours_c[64] = "", ours_i[8] = "";
+    const char *c, *i;
+    uint32_t n;
+    memset(&m, 0, sizeof(m));
+    s = iscsi_session_new(&cfg, &mock_tr, on_ev, NULL);
+    iscsi_session_start(s, time_ns());
+    n = chap_to_challenge(s, "1", "0x000102030405060708090a0b0c0d0e0f", out);
+    c = memmem(out, n, "CHAP_C=", 7);
+    i = memmem(out, n, "CHAP_I=", 7);
+    CHECK(c && i && memmem(out, n, "CHAP_R=", 7));
+    snprintf(ours_c, sizeof(ours_c), "%s", c ? c + 7 : "0x00");
+    snprintf(ours_i, sizeof(ours_i), "%s", i ? i + 7 : "0");
+    CHECK_EQ(strlen(ours_c), 2 + 32);
+    /* A rogue target reflects our challenge on the next connection, hoping we answer it for it. */
+    iscsi_conn_down(s, -ECONNRESET);
+    iscsi_poll(s, iscsi_session_stats(s)->retry_at);
+    n = chap_to_challenge(s, ours_i, ours_c, out);
+    CHECK(n == 0 || !memmem(out, n, "CHAP_R=", 7));
+    CHECK_EQ(m.closes, 2);
+    CHECK_EQ(m.events[ISCSI_EV_FAILED], 1);              /* an authentication failure: an operator's login stops */
+    iscsi_session_free(s);
+}
