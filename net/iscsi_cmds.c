@@ -98,6 +98,7 @@ static int iscsi_discover(const char *portal)
     if (parse_portal(portal, &cfg) < 0)
         return shell_usage("iscsi");
     cfg.discovery = 1;
+    kstrlcpy(cfg.initiator, iscsi_host_initiator(), sizeof(cfg.initiator));
     iscsi_tcp_init(&t);
     s = iscsi_session_new(&cfg, &t.tr, disc_event, &w);
     if (!s)
@@ -195,6 +196,8 @@ static int iscsi_list(void)
         if (iscsi_slot_info(i, &in) < 0)
             continue;
         if (!n++)
+            kprintf("initiator %s\n", in.cfg->initiator);
+        if (n == 1)
             kprintf("  #  portal                 lun  size(MiB)  state   engine          inflight  reconnects  bytes-read  target\n");
         char portal[80];
         ksnprintf(portal, sizeof(portal), "%s:%u", in.cfg->host, in.cfg->port);

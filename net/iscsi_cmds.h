@@ -41,6 +41,10 @@ int iscsi_slot_open(const struct iscsi_config *cfg, int boot);
  * (default 1); other fields untouched. PORTAL must be a dotted quad. Returns 0 or -EINVAL.
  */
 int iscsi_parse_url(const char *url, struct iscsi_config *cfg);
+/* This host's initiator name: the iscsi_initiator= boot parameter, else iqn.2026-01.org.shoal:host-MAC from
+ * the host NIC (one name per machine, so hosts sharing a target never collide); "" before the network is
+ * up (the engine then uses its own default). Sessions opened here take it unless cfg->initiator is set. */
+const char *iscsi_host_initiator(void);
 /* A session error (negative errno from the engine) in words: "authentication failed", "timed out", ... */
 const char *iscsi_err_text(int err);
 /* Fill *out for session idx. Returns 0, or -ENOENT for a free or invalid index. */

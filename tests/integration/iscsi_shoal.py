@@ -104,10 +104,13 @@ class Shoal:
     """shoal under QEMU TCG, serial console on stdio, in its own process group."""
     last = None
 
-    def __init__(self, kernel, nic, append=""):
+    def __init__(self, kernel, nic, append="", mac=None):
+        nic_args = list(NICS[nic])
+        if mac:                         # two machines have two MACs: QEMU's default is the same for all
+            nic_args[1] += ",mac=" + mac
         args = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "qemu64,+svm,+npt", "-m", "256",
                 "-kernel", kernel, "-append", append, "-serial", "stdio", "-display", "none",
-                "-no-reboot", "-monitor", "none"] + NICS[nic]
+                "-no-reboot", "-monitor", "none"] + nic_args
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         Shoal.last = self
@@ -273,6 +276,42 @@ def test_boot_before_target(kernel, tgt):
             tgt.start()
 
 
+def test_two_hosts(kernel, tgt):
+    """Two shoal hosts (two machines: two MACs) log in to one target and keep reading: each has its own
+    initiator name and ISID, so neither login is taken as a reinstatement of the other's session (with one
+    shared name and ISID each login reset the other's connection, every ~2 s, for ever)."""
+    cons = []
+    with open(tgt.image, "rb") as f:
+        want = hashlib.sha256(f.read(1 << 20)).hexdigest()
+    try:
+        for i in (1, 2):
+            cons.append(Shoal(kernel, "e1000", mac="52:54:00:5a:00:%02x" % i))
+        for con in cons:
+            con.wait_dhcp()
+        idx = [login(con, tgt) for con in cons]
+        end, reads = time.time() + 25, 0
+        while time.time() < end:
+            for con, i in zip(cons, idx):
+                out = con.run("iscsi sha256 %d 1M" % i, timeout=TIMEOUT)
+                if "sha256 %s bytes %d " % (want, 1 << 20) not in out:
+                    raise AssertionError("sha256 of 1 MiB:\n" + out)
+                reads += 1
+        names = []
+        for con, i in zip(cons, idx):
+            out = con.run("iscsi list")
+            m = re.search(r"^\s+%d\s.*ready\s+ffp\s+\d+\s+(\d+)\s" % i, out, re.M)
+            n = re.search(r"^initiator (\S+)", out, re.M)
+            if not m or not n or int(m.group(1)) != 0:
+                raise AssertionError("a host reconnected while the other read:\n" + out)
+            names.append(n.group(1))
+        if names[0] == names[1]:
+            raise AssertionError("both hosts call themselves %s" % names[0])
+        return "%d reads of 1 MiB over 25 s, no reconnects; initiators %s, %s" % (reads, names[0], names[1])
+    finally:
+        for con in cons:
+            con.close()
+
+
 def test_discovery_chap(kernel, tgt, results):
     """One boot: discovery, a wrong CHAP secret (clear error, shell still works), the right one."""
     con = Shoal(kernel, "e1000")
@@ -330,6 +369,7 @@ def run_tests(kernel, tgt, only):
                      ("read_sha256_virtio", lambda: test_read(kernel, tgt, "virtio")),
                      ("boot_param_login", lambda: test_boot_param(kernel, tgt)),
                      ("boot_before_target", lambda: test_boot_before_target(kernel, tgt)),
+                     ("two_hosts_one_target", lambda: test_two_hosts(kernel, tgt)),
                      ("reconnect_after_target_restart", lambda: test_reconnect(kernel, tgt))):
         if only and name not in only:
             continue
