@@ -2,6 +2,7 @@
 #include "net/iscsi/iscsi_int.h"
 #include "net/iscsi/text.h"
 #include "net/iscsi/chap.h"
+#include "net/iscsi/printable.h"
 #include "kernel/errno.h"
 #include "kernel/kstring.h"
 #include "kernel/log.h"
@@ -158,7 +159,9 @@ static int login_chap_verify(struct iscsi_session *s, const uint8_t *data, uint3
     }
     chap_response(s->chap_id, s->cfg.mutual_secret, s->chap_chal, sizeof(s->chap_chal), want);
     if (r < 0 || !name || strcmp(name, s->cfg.mutual_user) || glen != 16 || memcmp(got, want, 16)) {
-        log_err("iscsi: target failed mutual CHAP authentication (name %s)\n", name ? name : "(none)");
+        char shown[96];
+        log_err("iscsi: target failed mutual CHAP authentication (name %s)\n",
+                name ? iscsi_printable(shown, sizeof(shown), name, ISCSI_VALUE_MAX) : "(none)");
         return -EPERM;
     }
     return 0;
@@ -214,7 +217,9 @@ static int login_oper(struct iscsi_session *s, const uint8_t *data, uint32_t len
     int r;
     while ((r = iscsi_text_next(&it, key, &v)) > 0) {
         if (login_apply_key(s, n, key, v) < 0) {
-            log_err("iscsi: target answered %s=%s, which was not offered or is out of range\n", key, v);
+            char shown[96];
+            log_err("iscsi: target answered %s=%s, which was not offered or is out of range\n", key,
+                    iscsi_printable(shown, sizeof(shown), v, ISCSI_VALUE_MAX));
             return -EPROTO;
         }
     }
@@ -260,7 +265,8 @@ void login_rx(struct iscsi_session *s, const struct iscsi_pdu *p, const uint8_t 
             if (!strcmp(key, "AuthMethod"))
                 am = v;
         if (strcmp(am, "CHAP")) {
-            log_err("iscsi: target refused CHAP (AuthMethod=%s)\n", am);
+            char shown[96];
+            log_err("iscsi: target refused CHAP (AuthMethod=%s)\n", iscsi_printable(shown, sizeof(shown), am, 64));
             s->login_fatal = -EPERM;
             sess_drop(s, -EPERM, "CHAP refused");
             return;

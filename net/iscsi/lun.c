@@ -1,6 +1,7 @@
 /* An iSCSI LUN as a read-only struct blk_dev: probe after login, then READ(10)/READ(16) per request. */
 #include "net/iscsi/iscsi_int.h"
 #include "net/iscsi/vpd.h"
+#include "net/iscsi/printable.h"
 #include "kernel/errno.h"
 #include "kernel/heap.h"
 #include "kernel/kstring.h"
@@ -30,7 +31,7 @@ struct iscsi_lun {
     uint8_t pbuf[512];
     uint32_t bs;
     uint64_t nblocks;
-    char vendor[9], product[17], serial[65];
+    char vendor[33], product[65], serial[257];   /* room for \xNN escapes of the peer's bytes */
     char devid[128];                /* VPD 0x83: the first NAA designator, else the first one */
     struct lun_io io[ISCSI_MAX_TASKS];
 };
@@ -50,17 +51,17 @@ static void probe_cdb(struct iscsi_lun *l, const uint8_t *cdb, int n, uint32_t a
     l->pcmd.allow_short = 1;
 }
 
-/* Copy an ASCII field of n bytes without its leading and trailing blanks (SPC-4 4.3.1). */
-static void trim_copy(char *dst, const uint8_t *src, size_t n)
+/* Copy an ASCII field of n bytes (n <= 64) without its leading and trailing blanks (SPC-4 4.3.1), made
+ * printable: a peer's bytes reach the operator's terminal through `iscsi login` and the log. */
+static void trim_copy(char *dst, size_t cap, const uint8_t *src, size_t n)
 {
     while (n && (*src == ' ' || *src == 0)) {
         src++;
         n--;
     }
-    memcpy(dst, src, n);
-    dst[n] = 0;
-    while (n && (dst[n - 1] == ' ' || dst[n - 1] == 0))
-        dst[--n] = 0;
+    while (n && (src[n - 1] == ' ' || src[n - 1] == 0))
+        n--;
+    iscsi_printable(dst, cap, (const char *)src, n);
 }
 
 /* A persistent session (a boot image) logs in again with backoff and probes from the start; any other
@@ -125,14 +126,14 @@ static int probe_parse(struct iscsi_lun *l, int status)
             return status ? status : -EPROTO;
         if ((b[0] & 0x1f) != 0 || (b[0] >> 5) != 0)
             log_warn("iscsi: LUN %u is device type %#x (qualifier %u), not a disk\n", l->s->cfg.lun, b[0] & 0x1f, b[0] >> 5);
-        trim_copy(l->vendor, b + 8, 8);
-        trim_copy(l->product, b + 16, 16);
+        trim_copy(l->vendor, sizeof(l->vendor), b + 8, 8);
+        trim_copy(l->product, sizeof(l->product), b + 16, 16);
         return 0;
     case P_VPD80:
         if (!status && got >= 4 && b[1] == 0x80) {
             uint32_t n = get_be16(b + 2);
             n = n > got - 4 ? got - 4 : n;
-            trim_copy(l->serial, b + 4, n < 64 ? n : 64);
+            trim_copy(l->serial, sizeof(l->serial), b + 4, n < 64 ? n : 64);
         }
         return 0;                       /* optional page */
     case P_VPD83:

@@ -340,6 +340,12 @@ static void ping_send(struct iscsi_session *s, uint64_t now)
     }
 }
 
+/* ns from since to now; 0 when since is later (a caller's `now` may predate a state change made since). */
+static uint64_t elapsed(uint64_t now, uint64_t since)
+{
+    return now > since ? now - since : 0;
+}
+
 uint64_t iscsi_poll(struct iscsi_session *s, uint64_t now)
 {
     switch (s->state) {
@@ -350,17 +356,17 @@ uint64_t iscsi_poll(struct iscsi_session *s, uint64_t now)
         }
         break;
     case SS_CONNECTING: case SS_LOGIN: case SS_LOGOUT:
-        if (now - s->state_since > s->cfg.login_timeout_ns)
+        if (elapsed(now, s->state_since) > s->cfg.login_timeout_ns)
             sess_drop(s, -ETIMEDOUT, s->state == SS_LOGOUT ? "logout timed out" :
                       s->state == SS_LOGIN ? "login timed out" : "connect timed out");
         break;
     case SS_FFP:
-        if (s->ping_out && now - s->ping_sent > s->cfg.nop_timeout_ns &&
-            now - s->last_rx > s->cfg.nop_timeout_ns) {
+        if (s->ping_out && elapsed(now, s->ping_sent) > s->cfg.nop_timeout_ns &&
+            elapsed(now, s->last_rx) > s->cfg.nop_timeout_ns) {
             sess_drop(s, -ETIMEDOUT, "NOP-In ping unanswered");
             break;
         }
-        if (!s->ping_out && now - s->last_rx > s->cfg.nop_interval_ns)
+        if (!s->ping_out && elapsed(now, s->last_rx) > s->cfg.nop_interval_ns)
             ping_send(s, now);
         break;
     default:

@@ -1108,3 +1108,101 @@ TEST(chap_refuses_a_reflected_challenge)
     CHECK_EQ(m.events[ISCSI_EV_FAILED], 1);              /* an authentication failure: an operator's login stops */
     iscsi_session_free(s);
 }
+
+/* ---- Peer text (issue 12): what a target says reaches the console only filtered. ---- */
+#include "tests/unit/host_shim.h"
+
+/* No control character other than newline in s. */
+static int console_clean(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 && *s != '\n')
+            return 0;
+    return 1;
+}
+
+TEST(peer_text_never_reaches_the_console_raw)
+{
+    static const char keys[] = "MaxRecvDataSegmentLength=8192\0HeaderDigest=\x1b[2J\x1b]0;owned\x07";
+    struct iscsi_config cfg = { .host = "mock", .target = "iqn.t:x", .lun = 1 };
+    struct iscsi_session *s;
+    struct iscsi_pdu o, r;
+    uint8_t data[4096];
+    memset(&m, 0, sizeof(m));
+    host_console_clear();
+    s = iscsi_session_new(&cfg, &mock_tr, on_ev, NULL);
+    iscsi_session_start(s, time_ns());
+    iscsi_conn_up(s);
+    next_out(&o, data);
+    r = (struct iscsi_pdu){ .opcode = ISCSI_OP_LOGIN_RSP, .flags = 0x81, .itt = o.itt, .sn1 = 1, .sn2 = 1, .sn3 = 8 };
+    feed(s, &r, "AuthMethod=None", 16, 0, 0);
+    next_out(&o, data);
+    r = (struct iscsi_pdu){ .opcode = ISCSI_OP_LOGIN_RSP, .flags = 0x87, .itt = o.itt, .sn1 = 2, .sn2 = 1, .sn3 = 8 };
+    feed(s, &r, keys, sizeof(keys), 0, 0);             /* refused, and the value is logged */
+    CHECK_EQ(m.closes, 1);
+    CHECK(strstr(host_console_text(), "HeaderDigest=\\x1b[2J") != NULL);
+    CHECK(console_clean(host_console_text()));
+    iscsi_session_free(s);
+}
+
+TEST(lun_identity_from_a_peer_is_filtered)
+{
+    struct iscsi_config cfg = { .host = "mock", .target = "iqn.t:x", .lun = 1 };
+    struct iscsi_lun *l;
+    struct iscsi_session *s;
+    struct iscsi_pdu o;
+    int closes;
+    memset(&m, 0, sizeof(m));
+    host_console_clear();
+    l = iscsi_lun_new(&cfg, &mock_tr, on_ev, NULL);
+    s = iscsi_lun_session(l);
+    iscsi_session_start(s, time_ns());
+    login_steps(s, 64);
+    closes = m.closes;
+    while (m.closes == closes && next_out(&o, NULL) == 0) {
+        uint8_t d[96] = { 0 };
+        uint32_t len = 0;
+        switch (o.cdb[0]) {
+        case 0x12:
+            if (o.cdb[1] & 1) {
+                d[1] = o.cdb[2];
+                d[3] = 10;
+                memcpy(d + 4, "\x1b[31mSN\x07\x9b" "1", 10);   /* the unit serial number page */
+                len = o.cdb[2] == 0x80 ? 14 : 4;
+            } else {
+                memcpy(d + 8, "\x1b]0;x\x07 \r\x1b[2JPRODUCT\x08\x08", 21);
+                len = 36;
+            }
+            break;
+        case 0xa0: put_be32(d, 8); iscsi_lun_encode(1, d + 8); len = 16; break;
+        case 0x25: put_be32(d, 1023); put_be32(d + 4, 512); len = 8; break;
+        }
+        struct iscsi_pdu a = { .opcode = ISCSI_OP_DATA_IN, .flags = ISCSI_F_FINAL | ISCSI_F_STATUS | ISCSI_F_UNDERFLOW,
+                               .itt = o.itt, .w20 = ISCSI_RSVD_TAG, .sn1 = 300, .sn2 = 2, .sn3 = 65, .w44 = o.w20 - len };
+        feed(s, &a, d, len, 0, 0);
+    }
+    CHECK_EQ(m.events[ISCSI_EV_LUN_READY], 1);
+    for (int i = 0; i < 3; i++)
+        CHECK(console_clean(iscsi_lun_ident(l, i)));
+    CHECK(strstr(iscsi_lun_ident(l, 2), "\\x1b[31mSN") != NULL);
+    CHECK(console_clean(host_console_text()));
+    iscsi_session_close(s, time_ns());
+    iscsi_lun_free(l);
+}
+
+TEST(poll_with_a_time_taken_before_the_connect_is_no_timeout)
+{
+    struct iscsi_config cfg = { .host = "mock", .target = "iqn.t:x", .lun = 1 };
+    struct iscsi_session *s;
+    uint64_t before = time_ns();                        /* a poller's `now`, taken before the connect */
+    memset(&m, 0, sizeof(m));
+    s = iscsi_session_new(&cfg, &mock_tr, on_ev, NULL);
+    iscsi_session_start(s, time_ns());
+    iscsi_poll(s, before);                              /* now - state_since must not wrap to "ages" */
+    CHECK_EQ(m.closes, 0);
+    CHECK_STR(iscsi_session_state_name(s), "connecting");
+    iscsi_conn_up(s);
+    iscsi_poll(s, before);
+    CHECK_EQ(m.closes, 0);
+    iscsi_session_free(s);
+}

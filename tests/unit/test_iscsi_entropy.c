@@ -33,3 +33,18 @@ TEST(random_odd_lengths_fill_every_byte)
     random_bytes(a, 1);                                  /* a one-byte request and a mix do not break it */
     CHECK_STR(random_source(), "getrandom");
 }
+
+/* ---- Peer text on the operator's terminal (issue 12). ---- */
+#include "net/iscsi/printable.h"
+
+TEST(printable_escapes_controls_and_escape_sequences)
+{
+    char out[64];
+    static const char evil[] = "ab\x1b]0;pwned\x07\x9b" "2J\x7f\\z\n";
+    CHECK_STR(iscsi_printable(out, sizeof(out), evil, sizeof(evil) - 1),
+              "ab\\x1b]0;pwned\\x07\\x9b2J\\x7f\\x5cz\\x0a");
+    CHECK_STR(iscsi_printable(out, sizeof(out), "plain text", 99), "plain text");   /* stops at the NUL */
+    CHECK_STR(iscsi_printable(out, 5, "a\x1b" "bc", 4), "a");                      /* no half escape */
+    CHECK_STR(iscsi_printable(out, 4, "abcdef", 6), "abc");
+    CHECK_STR(iscsi_printable(out, 1, "abc", 3), "");
+}
