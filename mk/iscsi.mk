@@ -26,7 +26,7 @@ $(BUILD)/unit/iscsi_tests: $(wildcard tests/unit/test_iscsi_*.c tests/unit/test_
 # Fuzz: libFuzzer under clang when present, else a deterministic mutation driver under gcc.
 FUZZ_SECONDS ?= 20
 HAVE_CLANG := $(shell command -v clang >/dev/null 2>&1 && echo 1)
-ISCSI_FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -DSHOAL_HOST -O1 -g -I. -fno-omit-frame-pointer
+ISCSI_FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -DSHOAL_HOST -O1 -g -I. -fno-omit-frame-pointer -fno-sanitize-recover=all
 ifeq ($(HAVE_CLANG),1)
 $(BUILD)/fuzz/iscsi_pdu_fuzz: tests/fuzz/iscsi_pdu_fuzz.c $(ISCSI_HOST_LIB) blk/blk.c $(ISCSI_HDRS)
 	@mkdir -p $(dir $@)
