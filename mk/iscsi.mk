@@ -51,7 +51,7 @@ test-fuzz-iscsi: $(BUILD)/fuzz/iscsi_pdu_fuzz
 	@mkdir -p $(BUILD)/fuzz/iscsi_corpus
 	@if $(call ISCSI_FUZZ_RUN,$(FUZZ_SECONDS)) > $(BUILD)/fuzz/iscsi_fuzz.log 2>&1; then \
 	    echo "PASS fuzz.iscsi_pdu ($(FUZZ_SECONDS) s)"; \
-	else tail -n 40 $(BUILD)/fuzz/iscsi_fuzz.log; echo "FAIL fuzz.iscsi_pdu"; fi
+	else tail -n 40 $(BUILD)/fuzz/iscsi_fuzz.log; echo "FAIL fuzz.iscsi_pdu"; exit 1; fi
 
 fuzz: fuzz-iscsi
 fuzz-iscsi:

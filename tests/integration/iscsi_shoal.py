@@ -104,11 +104,11 @@ class Shoal:
     """shoal under QEMU TCG, serial console on stdio, in its own process group."""
     last = None
 
-    def __init__(self, kernel, nic, append="", mac=None):
+    def __init__(self, kernel, nic, append="", mac=None, mem_mb=256):
         nic_args = list(NICS[nic])
         if mac:                         # two machines have two MACs: QEMU's default is the same for all
             nic_args[1] += ",mac=" + mac
-        args = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "qemu64,+svm,+npt", "-m", "256",
+        args = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "qemu64,+svm,+npt", "-m", str(mem_mb),
                 "-kernel", kernel, "-append", append, "-serial", "stdio", "-display", "none",
                 "-no-reboot", "-monitor", "none"] + nic_args
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -459,8 +459,7 @@ def main():
         if bench:
             run_bench(kernel, tgt, build)
             return 0
-        run_tests(kernel, tgt, args[1:])
-        return 0
+        return 1 if run_tests(kernel, tgt, args[1:]) else 0
     finally:
         if tgt:
             tgt.stop()
