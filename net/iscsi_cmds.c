@@ -7,6 +7,7 @@
 #include "kernel/errno.h"
 #include "kernel/kstring.h"
 #include "kernel/printf.h"
+#include "kernel/random.h"
 #include "kernel/shell.h"
 #include "kernel/time.h"
 
@@ -196,7 +197,7 @@ static int iscsi_list(void)
         if (iscsi_slot_info(i, &in) < 0)
             continue;
         if (!n++)
-            kprintf("initiator %s\n", in.cfg->initiator);
+            kprintf("initiator %s (nonces from %s)\n", in.cfg->initiator, random_source());
         if (n == 1)
             kprintf("  #  portal                 lun  size(MiB)  state   engine          inflight  reconnects  bytes-read  target\n");
         char portal[80];
