@@ -673,41 +673,9 @@ static void check_dropped(struct iscsi_session *s, uint64_t errors)
     CHECK_STR(iscsi_session_state_name(s), "reconnect-wait");
 }
 
-TEST(residual_larger_than_transfer_drops_connection)
-{
-    struct iscsi_session *s = login(64);
-    struct iscsi_cmd c;
-    struct blk_iov v;
-    static uint8_t buf[256];
-    struct iscsi_pdu o;
-    submit_read(s, &c, &v, buf, 256, 1, &o);
-    /* RFC 7143 11.4.5: the residual is what was not transferred of the EDTL: never more than it. */
-    struct iscsi_pdu r = { .opcode = ISCSI_OP_SCSI_RSP, .flags = 0x80 | ISCSI_F_UNDERFLOW, .itt = o.itt,
-                           .sn1 = 102, .sn2 = 2, .sn3 = 65, .w44 = 0xfffff000u };
-    feed(s, &r, NULL, 0, 0, 0);
-    check_dropped(s, 1);
-    relogin_reissued(s, &o, 0x28);
-    iscsi_session_close(s, time_ns());
-    iscsi_session_free(s);
-}
-
-TEST(data_in_status_residual_larger_than_transfer_drops_connection)
-{
-    struct iscsi_session *s = login(64);
-    struct iscsi_cmd c;
-    struct blk_iov v;
-    static uint8_t buf[512], src[100];
-    struct iscsi_pdu o;
-    submit_read(s, &c, &v, buf, 512, 1, &o);
-    struct iscsi_pdu d = { .opcode = ISCSI_OP_DATA_IN, .flags = ISCSI_F_FINAL | ISCSI_F_STATUS | ISCSI_F_UNDERFLOW,
-                           .itt = o.itt, .w20 = ISCSI_RSVD_TAG, .sn1 = 102, .sn2 = 2, .sn3 = 65, .w44 = 513 };
-    feed(s, &d, src, 100, 0, 0);
-    check_dropped(s, 1);
-    iscsi_session_close(s, time_ns());
-    iscsi_session_free(s);
-}
-
-TEST(overflow_and_underflow_together_drop_connection)
+/* Log in, submit a 512-byte read, and answer it with the target PDU a (its ITT the command's, xor
+ * itt_flip) carrying data[dlen]: the session must drop with the read pending, and (relogin) reissue it. */
+static void drop_on_answer(struct iscsi_pdu a, uint32_t itt_flip, const void *data, uint32_t dlen, int relogin)
 {
     struct iscsi_session *s = login(64);
     struct iscsi_cmd c;
@@ -715,13 +683,36 @@ TEST(overflow_and_underflow_together_drop_connection)
     static uint8_t buf[512];
     struct iscsi_pdu o;
     submit_read(s, &c, &v, buf, 512, 1, &o);
-    /* RFC 7143 11.4.5.1: O and U are mutually exclusive. */
-    struct iscsi_pdu r = { .opcode = ISCSI_OP_SCSI_RSP, .flags = 0x80 | ISCSI_F_UNDERFLOW | ISCSI_F_OVERFLOW,
-                           .itt = o.itt, .sn1 = 102, .sn2 = 2, .sn3 = 65, .w44 = 12 };
-    feed(s, &r, NULL, 0, 0, 0);
+    a.itt = o.itt ^ itt_flip;
+    feed(s, &a, data, dlen, 0, 0);
     check_dropped(s, 1);
+    if (relogin)
+        relogin_reissued(s, &o, 0x28);
     iscsi_session_close(s, time_ns());
     iscsi_session_free(s);
+}
+
+TEST(residual_larger_than_transfer_drops_connection)
+{
+    /* RFC 7143 11.4.5: the residual is what was not transferred of the EDTL: never more than it. */
+    drop_on_answer((struct iscsi_pdu){ .opcode = ISCSI_OP_SCSI_RSP, .flags = 0x80 | ISCSI_F_UNDERFLOW, .sn1 = 102,
+                                       .sn2 = 2, .sn3 = 65, .w44 = 0xfffff000u }, 0, NULL, 0, 1);
+}
+
+
+TEST(data_in_status_residual_larger_than_transfer_drops_connection)
+{
+    static const uint8_t src[100];
+    drop_on_answer((struct iscsi_pdu){ .opcode = ISCSI_OP_DATA_IN, .flags = ISCSI_F_FINAL | ISCSI_F_STATUS |
+                                       ISCSI_F_UNDERFLOW, .w20 = ISCSI_RSVD_TAG, .sn1 = 102, .sn2 = 2, .sn3 = 65,
+                                       .w44 = 513 }, 0, src, sizeof(src), 0);
+}
+
+TEST(overflow_and_underflow_together_drop_connection)
+{
+    /* RFC 7143 11.4.5.1: O and U are mutually exclusive. */
+    drop_on_answer((struct iscsi_pdu){ .opcode = ISCSI_OP_SCSI_RSP, .flags = 0x80 | ISCSI_F_UNDERFLOW |
+                                       ISCSI_F_OVERFLOW, .sn1 = 102, .sn2 = 2, .sn3 = 65, .w44 = 12 }, 0, NULL, 0, 0);
 }
 
 TEST(short_read_residual_never_claims_bytes_not_received)
@@ -801,61 +792,47 @@ TEST(lun_probe_survives_report_luns_residual_overflow)
     iscsi_lun_free(l);
 }
 
-TEST(data_in_same_offset_twice_drops_connection)
+/* A 1024-byte read answered by two Data-In PDUs, DataSN 0 and 1: [0, first) then [off, off + len) with
+ * status. Anything but off == first is out of order, overlapping or gapped: the session must drop. */
+static void two_data_in(uint32_t first, uint32_t off, uint32_t len, int relogin)
 {
     struct iscsi_session *s = login(64);
     struct iscsi_cmd c;
     struct blk_iov v;
-    static uint8_t buf[1024], src[512];
+    static uint8_t buf[1024], src[1024];
     struct iscsi_pdu o;
     memset(src, 0x5a, sizeof(src));
-    submit_read(s, &c, &v, buf, 1024, 0, &o);
+    submit_read(s, &c, &v, buf, 1024, 1, &o);
     struct iscsi_pdu d = { .opcode = ISCSI_OP_DATA_IN, .itt = o.itt, .w20 = ISCSI_RSVD_TAG, .sn2 = 2, .sn3 = 65 };
-    feed(s, &d, src, 512, 0, 0);
-    d.w36 = 1;                                           /* DataSN in order, but offset 0 again */
-    d.flags = ISCSI_F_FINAL | ISCSI_F_STATUS;
+    feed(s, &d, src, first, 0, 0);
+    d.w36 = 1;
+    d.w40 = off;
+    d.flags = ISCSI_F_FINAL | ISCSI_F_STATUS | (first + len < 1024 ? ISCSI_F_UNDERFLOW : 0);
+    d.w44 = 1024 - first - len < 1024 ? 1024 - first - len : 0;
     d.sn1 = 102;
-    feed(s, &d, src, 512, 0, 0);                         /* counted 1024 bytes; 512..1023 is a hole */
+    feed(s, &d, src, len, 0, 0);
     check_dropped(s, 1);
-    relogin_reissued(s, &o, 0x28);
+    if (relogin)
+        relogin_reissued(s, &o, 0x28);
     iscsi_session_close(s, time_ns());
     iscsi_session_free(s);
+}
+
+TEST(data_in_same_offset_twice_drops_connection)
+{
+    two_data_in(512, 0, 512, 1);        /* counted 1024 bytes, but 512..1023 would be a hole */
 }
 
 TEST(data_in_gap_drops_connection)
 {
-    struct iscsi_session *s = login(64);
-    struct iscsi_cmd c;
-    struct blk_iov v;
-    static uint8_t buf[1024], src[512];
-    struct iscsi_pdu o;
-    submit_read(s, &c, &v, buf, 1024, 1, &o);
-    struct iscsi_pdu d = { .opcode = ISCSI_OP_DATA_IN, .itt = o.itt, .w20 = ISCSI_RSVD_TAG, .sn2 = 2, .sn3 = 65 };
-    feed(s, &d, src, 256, 0, 0);
-    d.w36 = 1;
-    d.w40 = 512;                                         /* 256..511 skipped */
-    d.flags = ISCSI_F_FINAL | ISCSI_F_STATUS | ISCSI_F_UNDERFLOW;
-    d.w44 = 0;
-    d.sn1 = 102;
-    feed(s, &d, src, 512, 0, 0);
-    check_dropped(s, 1);
-    iscsi_session_close(s, time_ns());
-    iscsi_session_free(s);
+    two_data_in(256, 512, 512, 0);      /* 256..511 skipped */
 }
 
 TEST(data_in_unknown_itt_drops_connection)
 {
-    struct iscsi_session *s = login(64);
-    struct iscsi_cmd c;
-    struct blk_iov v;
-    static uint8_t buf[512], src[512];
-    struct iscsi_pdu o;
-    submit_read(s, &c, &v, buf, 512, 0, &o);
-    struct iscsi_pdu d = { .opcode = ISCSI_OP_DATA_IN, .itt = o.itt ^ 0x10000, .w20 = ISCSI_RSVD_TAG, .sn2 = 2, .sn3 = 65 };
-    feed(s, &d, src, 512, 0, 0);                         /* a stale generation of the same slot */
-    check_dropped(s, 1);
-    iscsi_session_close(s, time_ns());
-    iscsi_session_free(s);
+    static const uint8_t src[512];
+    drop_on_answer((struct iscsi_pdu){ .opcode = ISCSI_OP_DATA_IN, .w20 = ISCSI_RSVD_TAG, .sn2 = 2, .sn3 = 65 },
+                   0x10000, src, sizeof(src), 0);       /* a stale generation of the same slot */
 }
 
 TEST(data_segment_beyond_max_recv_dsl_drops_connection)
@@ -880,43 +857,38 @@ TEST(data_segment_beyond_max_recv_dsl_drops_connection)
 TEST(bad_sense_lengths_drop_connection)
 {
     static const uint8_t one[1] = { 0 }, past[20] = { 0, 40, 0x70, 0, 5 };
-    const uint8_t *seg[2] = { one, past };
-    uint32_t len[2] = { 1, 20 };
-    for (int i = 0; i < 2; i++) {
-        struct iscsi_session *s = login(64);
-        struct iscsi_cmd c;
-        struct blk_iov v;
-        static uint8_t buf[512];
-        struct iscsi_pdu o;
-        submit_read(s, &c, &v, buf, 512, 0, &o);
-        struct iscsi_pdu r = { .opcode = ISCSI_OP_SCSI_RSP, .flags = 0x80, .b3 = 2, .itt = o.itt, .sn1 = 102,
-                               .sn2 = 2, .sn3 = 65 };
-        feed(s, &r, seg[i], len[i], 0, 0);               /* 1 byte: no room for SenseLength; 40 > 18 */
-        check_dropped(s, 1);
-        iscsi_session_close(s, time_ns());
-        iscsi_session_free(s);
-    }
+    const struct iscsi_pdu r = { .opcode = ISCSI_OP_SCSI_RSP, .flags = 0x80, .b3 = 2, .sn1 = 102, .sn2 = 2, .sn3 = 65 };
+    drop_on_answer(r, 0, one, sizeof(one), 0);           /* no room for SenseLength */
+    drop_on_answer(r, 0, past, sizeof(past), 0);         /* SenseLength 40 in 18 bytes */
+}
+
+/* A new session's login answered with the operational keys[klen]; offered[] receives what we offered. */
+static struct iscsi_session *login_answering(const char *keys, uint32_t klen, uint8_t offered[4096])
+{
+    struct iscsi_config cfg = { .host = "mock", .target = "iqn.t:x", .lun = 1 };
+    struct iscsi_session *s;
+    struct iscsi_pdu o, r;
+    memset(&m, 0, sizeof(m));
+    s = iscsi_session_new(&cfg, &mock_tr, on_ev, NULL);
+    iscsi_session_start(s, time_ns());
+    iscsi_conn_up(s);
+    next_out(&o, offered);
+    r = (struct iscsi_pdu){ .opcode = ISCSI_OP_LOGIN_RSP, .flags = 0x81, .itt = o.itt, .sn1 = 1, .sn2 = 1, .sn3 = 8 };
+    feed(s, &r, "AuthMethod=None", 16, 0, 0);
+    memset(offered, 0, 4096);
+    next_out(&o, offered);
+    r = (struct iscsi_pdu){ .opcode = ISCSI_OP_LOGIN_RSP, .flags = 0x87, .itt = o.itt, .sn1 = 2, .sn2 = 1, .sn3 = 8 };
+    feed(s, &r, keys, klen, 0, 0);
+    return s;
 }
 
 TEST(login_refuses_data_out_of_order)
 {
     static const char keys[] = "MaxRecvDataSegmentLength=8192\0DataPDUInOrder=No\0";
-    struct iscsi_config cfg = { .host = "mock", .target = "iqn.t:x", .lun = 1 };
-    struct iscsi_session *s;
-    struct iscsi_pdu o, r;
     uint8_t data[4096];
-    memset(&m, 0, sizeof(m));
-    s = iscsi_session_new(&cfg, &mock_tr, on_ev, NULL);
-    iscsi_session_start(s, time_ns());
-    iscsi_conn_up(s);
-    next_out(&o, data);
-    r = (struct iscsi_pdu){ .opcode = ISCSI_OP_LOGIN_RSP, .flags = 0x81, .itt = o.itt, .sn1 = 1, .sn2 = 1, .sn3 = 8 };
-    feed(s, &r, "AuthMethod=None", 16, 0, 0);
-    next_out(&o, data);
-    CHECK(memmem(data, o.dlen, "DataPDUInOrder=Yes", 19) != NULL);
-    CHECK(memmem(data, o.dlen, "DataSequenceInOrder=Yes", 24) != NULL);
-    r = (struct iscsi_pdu){ .opcode = ISCSI_OP_LOGIN_RSP, .flags = 0x87, .itt = o.itt, .sn1 = 2, .sn2 = 1, .sn3 = 8 };
-    feed(s, &r, keys, sizeof(keys), 0, 0);               /* the OR of Yes and anything is Yes */
+    struct iscsi_session *s = login_answering(keys, sizeof(keys), data);   /* the OR of Yes and No is Yes */
+    CHECK(memmem(data, 4096, "DataPDUInOrder=Yes", 19) != NULL);
+    CHECK(memmem(data, 4096, "DataSequenceInOrder=Yes", 24) != NULL);
     CHECK_EQ(m.events[ISCSI_EV_READY], 0);
     CHECK_EQ(m.closes, 1);
     iscsi_session_free(s);
@@ -1124,21 +1096,10 @@ static int console_clean(const char *s)
 TEST(peer_text_never_reaches_the_console_raw)
 {
     static const char keys[] = "MaxRecvDataSegmentLength=8192\0HeaderDigest=\x1b[2J\x1b]0;owned\x07";
-    struct iscsi_config cfg = { .host = "mock", .target = "iqn.t:x", .lun = 1 };
-    struct iscsi_session *s;
-    struct iscsi_pdu o, r;
     uint8_t data[4096];
-    memset(&m, 0, sizeof(m));
+    struct iscsi_session *s;
     host_console_clear();
-    s = iscsi_session_new(&cfg, &mock_tr, on_ev, NULL);
-    iscsi_session_start(s, time_ns());
-    iscsi_conn_up(s);
-    next_out(&o, data);
-    r = (struct iscsi_pdu){ .opcode = ISCSI_OP_LOGIN_RSP, .flags = 0x81, .itt = o.itt, .sn1 = 1, .sn2 = 1, .sn3 = 8 };
-    feed(s, &r, "AuthMethod=None", 16, 0, 0);
-    next_out(&o, data);
-    r = (struct iscsi_pdu){ .opcode = ISCSI_OP_LOGIN_RSP, .flags = 0x87, .itt = o.itt, .sn1 = 2, .sn2 = 1, .sn3 = 8 };
-    feed(s, &r, keys, sizeof(keys), 0, 0);             /* refused, and the value is logged */
+    s = login_answering(keys, sizeof(keys), data);     /* refused, and the value is logged */
     CHECK_EQ(m.closes, 1);
     CHECK(strstr(host_console_text(), "HeaderDigest=\\x1b[2J") != NULL);
     CHECK(console_clean(host_console_text()));
