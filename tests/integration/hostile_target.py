@@ -277,7 +277,7 @@ def proto_errors(con):
 
 def run(kernel):
     tgt = HostileTarget()
-    con = Shoal(kernel, "e1000")
+    con = Shoal(kernel, "e1000", cpu="qemu64,+svm,+npt,+rdrand")   # TCG's RDRAND: kernel/random.c's path
     failed = 0
 
     def report(name, fn):
@@ -304,6 +304,13 @@ def run(kernel):
             read_ok(con, tgt, "clean read")
             return "probe residual overflow refused, logged in again, 1 MiB read clean"
         report("probe_residual_overflow_then_login", login)
+
+        def entropy():
+            out = con.run("iscsi list")
+            if not re.search(r"^initiator iqn\.2026-01\.org\.shoal:host-525400123456 \(nonces from RDRAND\)", out, re.M):
+                raise AssertionError("iscsi list:\n" + out)
+            return "initiator named after the NIC's MAC; ISID and challenges from RDRAND"
+        report("initiator_and_entropy_source", entropy)
 
         def one(fault):
             def fn():

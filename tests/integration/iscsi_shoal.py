@@ -104,11 +104,11 @@ class Shoal:
     """shoal under QEMU TCG, serial console on stdio, in its own process group."""
     last = None
 
-    def __init__(self, kernel, nic, append="", mac=None, mem_mb=256):
+    def __init__(self, kernel, nic, append="", mac=None, mem_mb=256, cpu="qemu64,+svm,+npt"):
         nic_args = list(NICS[nic])
         if mac:                         # two machines have two MACs: QEMU's default is the same for all
             nic_args[1] += ",mac=" + mac
-        args = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "qemu64,+svm,+npt", "-m", str(mem_mb),
+        args = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", cpu, "-m", str(mem_mb),
                 "-kernel", kernel, "-append", append, "-serial", "stdio", "-display", "none",
                 "-no-reboot", "-monitor", "none"] + nic_args
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
