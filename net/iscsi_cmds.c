@@ -7,6 +7,7 @@
 #include "kernel/errno.h"
 #include "kernel/kstring.h"
 #include "kernel/printf.h"
+#include "kernel/random.h"
 #include "kernel/shell.h"
 #include "kernel/time.h"
 
@@ -98,6 +99,7 @@ static int iscsi_discover(const char *portal)
     if (parse_portal(portal, &cfg) < 0)
         return shell_usage("iscsi");
     cfg.discovery = 1;
+    kstrlcpy(cfg.initiator, iscsi_host_initiator(), sizeof(cfg.initiator));
     iscsi_tcp_init(&t);
     s = iscsi_session_new(&cfg, &t.tr, disc_event, &w);
     if (!s)
@@ -174,6 +176,19 @@ static const char *state_name(const struct iscsi_slot_info *in)
     return names[in->state];
 }
 
+/* A session the engine is logging in again: why the last attempt ended, and when the next one is. */
+static void list_retry(const struct iscsi_slot_info *in)
+{
+    uint64_t now = time_ns(), left = in->retry_at > now ? in->retry_at - now : 0;
+    if (!in->last_err)
+        return;
+    kprintf("     retrying: %s (%d), %d failed attempt%s", iscsi_err_text(in->last_err), in->last_err,
+            in->attempts, in->attempts == 1 ? "" : "s");
+    if (!strcmp(in->engine, "reconnect-wait"))
+        kprintf(", next in %llu s", (unsigned long long)((left + 999 * MS) / (1000 * MS)));
+    kprintf("\n");
+}
+
 static int iscsi_list(void)
 {
     struct iscsi_slot_info in;
@@ -182,6 +197,8 @@ static int iscsi_list(void)
         if (iscsi_slot_info(i, &in) < 0)
             continue;
         if (!n++)
+            kprintf("initiator %s (nonces from %s)\n", in.cfg->initiator, random_source());
+        if (n == 1)
             kprintf("  #  portal                 lun  size(MiB)  state   engine          inflight  reconnects  bytes-read  target\n");
         char portal[80];
         ksnprintf(portal, sizeof(portal), "%s:%u", in.cfg->host, in.cfg->port);
@@ -191,6 +208,8 @@ static int iscsi_list(void)
                 in.boot ? " (boot)" : "");
         if (in.state == ISL_FAILED)
             kprintf("     failed: %s (%d)\n", iscsi_err_text(in.err), in.err);
+        else if (in.attempts || strcmp(in.engine, "ffp"))
+            list_retry(&in);
         if (iscsi_slot_ident(i, 3)[0])
             kprintf("     id: %s\n", iscsi_slot_ident(i, 3));
     }

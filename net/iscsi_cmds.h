@@ -25,6 +25,9 @@ struct iscsi_slot_info {
     int inflight;                   /* SCSI commands queued or sent */
     uint64_t reconnects, bytes_in, cmds;
     int boot;                       /* opened by the iscsi= boot parameter */
+    int attempts;                   /* consecutive failed attempts while the engine retries (0: none) */
+    int last_err;                   /* why the last attempt failed or the connection ended */
+    uint64_t retry_at;              /* time_ns() of the next attempt, while "reconnect-wait" */
 };
 
 /*
@@ -38,6 +41,10 @@ int iscsi_slot_open(const struct iscsi_config *cfg, int boot);
  * (default 1); other fields untouched. PORTAL must be a dotted quad. Returns 0 or -EINVAL.
  */
 int iscsi_parse_url(const char *url, struct iscsi_config *cfg);
+/* This host's initiator name: the iscsi_initiator= boot parameter, else iqn.2026-01.org.shoal:host-MAC from
+ * the host NIC (one name per machine, so hosts sharing a target never collide); "" before the network is
+ * up (the engine then uses its own default). Sessions opened here take it unless cfg->initiator is set. */
+const char *iscsi_host_initiator(void);
 /* A session error (negative errno from the engine) in words: "authentication failed", "timed out", ... */
 const char *iscsi_err_text(int err);
 /* Fill *out for session idx. Returns 0, or -ENOENT for a free or invalid index. */

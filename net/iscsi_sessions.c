@@ -8,6 +8,8 @@
 #include "kernel/kstring.h"
 #include "kernel/log.h"
 #include "kernel/param.h"
+#include "kernel/printf.h"
+#include "kernel/random.h"
 #include "kernel/shell.h"
 #include "kernel/time.h"
 
@@ -24,6 +26,46 @@ struct iscsi_slot {
 static struct iscsi_slot slots[ISCSI_MAX_SESSIONS];
 static struct iscsi_config boot_cfg;
 static int boot_pending, polling;
+static char host_iqn[224];              /* iscsi_initiator=, else derived from the host NIC's MAC */
+
+/* An iSCSI qualified name (RFC 3720 3.2.6.3.1, RFC 3722): "iqn." then lower-case letters, digits, '-', '.',
+ * ':' only (the stringprep'd form), so that it prints and compares plainly. */
+static int valid_iqn(const char *v)
+{
+    size_t n = strlen(v);
+    if (n < 5 || n >= sizeof(host_iqn) || strncmp(v, "iqn.", 4))
+        return 0;
+    for (; *v; v++)
+        if (!((*v >= 'a' && *v <= 'z') || (*v >= '0' && *v <= '9') || *v == '-' || *v == '.' || *v == ':'))
+            return 0;
+    return 1;
+}
+
+static int param_iscsi_initiator(const char *v)
+{
+    if (!valid_iqn(v))
+        return -EINVAL;
+    kstrlcpy(host_iqn, v, sizeof(host_iqn));
+    return 0;
+}
+BOOT_PARAM("iscsi_initiator", "IQN: this host's iSCSI initiator name (default iqn.2026-01.org.shoal:host-MAC)",
+           param_iscsi_initiator);
+
+const char *iscsi_host_initiator(void)
+{
+    uint8_t mac[6];
+    uint32_t gw;
+    int prefix;
+    if (host_iqn[0])
+        return host_iqn;
+    if (net_host_addr(mac, &gw, &prefix) < 0)
+        return "";                      /* no NIC yet: the engine's default */
+    /* One name per machine, as open-iscsi makes one at install time: the host NIC's MAC is unique. */
+    ksnprintf(host_iqn, sizeof(host_iqn), "iqn.2026-01.org.shoal:host-%02x%02x%02x%02x%02x%02x", mac[0], mac[1],
+              mac[2], mac[3], mac[4], mac[5]);
+    random_mix(mac, sizeof(mac));       /* hosts without RDRAND still draw different ISIDs */
+    return host_iqn;
+}
 
 const char *iscsi_err_text(int err)
 {
@@ -34,6 +76,7 @@ const char *iscsi_err_text(int err)
     case -ECONNREFUSED: return "connection refused";
     case -ECONNRESET: return "connection reset";
     case -ECANCELED: return "cancelled";
+    case -EPROTO: return "protocol error";
     default: return "failed";
     }
 }
@@ -73,6 +116,8 @@ int iscsi_slot_open(const struct iscsi_config *cfg, int boot)
         return -ENOSPC;
     memset(sl, 0, sizeof(*sl));
     sl->cfg = *cfg;
+    if (!sl->cfg.initiator[0])
+        kstrlcpy(sl->cfg.initiator, iscsi_host_initiator(), sizeof(sl->cfg.initiator));
     sl->boot = boot;
     iscsi_tcp_init(&sl->tcp);
     sl->lun = iscsi_lun_new(&sl->cfg, &sl->tcp.tr, slot_event, sl);
@@ -119,6 +164,9 @@ int iscsi_slot_info(int idx, struct iscsi_slot_info *out)
     out->bytes_in = st->bytes_in;
     out->cmds = st->cmds;
     out->boot = sl->boot;
+    out->attempts = st->attempts;
+    out->last_err = st->last_err;
+    out->retry_at = st->retry_at;
     return 0;
 }
 
@@ -166,6 +214,7 @@ static void boot_start(void)
 {
     int idx;
     boot_pending = 0;
+    boot_cfg.persistent = 1;               /* the host may boot before its target: keep trying */
     idx = iscsi_slot_open(&boot_cfg, 1);
     if (idx < 0)
         log_err("iscsi: boot login to %s at %s:%u not started (%d)", boot_cfg.target, boot_cfg.host,

@@ -30,6 +30,16 @@ static unsigned hit_permille(const struct cache_stats *c)
     return all ? (unsigned)(c->hits * 1000 / all) : 0;
 }
 
+/* An image whose session is still trying to log in: the last attempt's error and the count. */
+static void list_retrying(const struct pool_image *img)
+{
+    struct iscsi_slot_info si;
+    if (iscsi_slot_info(img->slot, &si) || !si.attempts)
+        return;
+    kprintf("%-12s   retrying: %s (%d), %d failed attempt%s\n", "", iscsi_err_text(si.last_err), si.last_err,
+            si.attempts, si.attempts == 1 ? "" : "s");
+}
+
 static int pool_list(void)
 {
     kprintf("%-12s %-8s %9s %6s %7s %12s  %s\n", "NAME", "STATE", "SIZE(MiB)", "CLONES", "HIT%", "FETCHED(KiB)",
@@ -49,6 +59,8 @@ static int pool_list(void)
                 img->cfg.lun);
         if (img->state == POOL_FAILED)
             kprintf("%-12s   why: %s\n", "", img->why);
+        else if (img->state == POOL_LOGIN)
+            list_retrying(img);
     }
     return 0;
 }

@@ -182,6 +182,9 @@ static void pool_step(struct pool_image *img)
 {
     struct iscsi_slot_info si;
     if (img->state == POOL_WAIT_NET && net_is_up()) {
+        /* A boot image's host may come up before its target (a rack after a power cut): its session
+         * keeps logging in with backoff until the target answers, and autostart waits for READY. */
+        img->cfg.persistent = img->boot;
         img->slot = iscsi_slot_open(&img->cfg, img->boot);
         if (img->slot < 0)
             pool_fail(img, "no free iSCSI session");

@@ -89,7 +89,8 @@ struct iscsi_config {
     uint64_t nop_interval_ns;           /* idle time before a NOP-Out ping, default 5 s */
     uint64_t nop_timeout_ns;            /* ping unanswered this long: connection dead, default 10 s */
     int initial_attempts;               /* login attempts before the first success, default 3 */
-    uint64_t reconnect_max_ns;          /* backoff cap between reconnects, default 2 s */
+    int persistent;                     /* never give up, even before the first success (boot images) */
+    uint64_t reconnect_max_ns;          /* backoff cap between reconnects (1 s doubling), default 30 s */
 };
 
 /* What a (re)login settled on (RFC 7143 13). */
@@ -109,6 +110,10 @@ typedef void (*iscsi_event_fn)(struct iscsi_session *s, enum iscsi_event ev, int
 struct iscsi_stats {
     uint64_t logins, reconnects, cmds, retries, timeouts, nops_sent, nops_answered, proto_errors;
     uint64_t bytes_in;
+    uint64_t failed_attempts;           /* connects or logins that failed, in all */
+    int attempts;                       /* consecutive failed attempts now (0 once logged in) */
+    int last_err;                       /* why the last connection ended or attempt failed (negative errno) */
+    uint64_t retry_at;                  /* time_ns() of the next attempt while in "reconnect-wait" */
 };
 
 /*

@@ -45,6 +45,8 @@ struct iscsi_session {
     struct iscsi_stats stats;
     int ever_ready;                /* a login has succeeded once */
     int attempts;                  /* consecutive failed attempts */
+    int hold_attempts;             /* the user resets attempts itself once it is satisfied (iscsi_lun) */
+    int drop_counts;               /* the next drop counts as a failed attempt even from full feature */
     int closing;                   /* close requested */
     uint64_t state_since, wait_until;
 
@@ -54,7 +56,8 @@ struct iscsi_session {
     uint8_t isid[6];
     uint32_t login_itt;
     uint8_t chap_id;
-    uint8_t chap_chal[16];         /* our challenge to the target (mutual CHAP) */
+    uint8_t chap_chal[16];         /* our challenge to the target (mutual CHAP), kept across reconnects */
+    int chap_sent;                 /* chap_chal went out once: a target's challenge must never equal it */
     struct iscsi_params pend;      /* operational answers, applied on entering FFP */
     int login_fatal;               /* the target refused us for good (auth, no such target) */
 
@@ -108,6 +111,7 @@ void sess_proto_error(struct iscsi_session *s, const char *why);   /* rx.c: log,
 void sess_update_sn(struct iscsi_session *s, const struct iscsi_pdu *p, int advance);
 uint32_t sess_tag(struct iscsi_session *s);
 void sess_enter_ffp(struct iscsi_session *s);
+void sess_attempt_ok(struct iscsi_session *s);        /* the attempt succeeded: backoff starts over */
 void sess_logout(struct iscsi_session *s);
 void disc_send_text(struct iscsi_session *s, uint32_t ttt, int initial);
 /* login.c */

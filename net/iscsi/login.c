@@ -2,12 +2,12 @@
 #include "net/iscsi/iscsi_int.h"
 #include "net/iscsi/text.h"
 #include "net/iscsi/chap.h"
+#include "net/iscsi/printable.h"
 #include "kernel/errno.h"
 #include "kernel/kstring.h"
 #include "kernel/log.h"
-#include "kernel/md5.h"
 #include "kernel/printf.h"
-#include "kernel/time.h"
+#include "kernel/random.h"
 
 #define LOGIN_TEXT_CAP 4096
 #define CHAP_MAX_CHAL  1024
@@ -77,19 +77,26 @@ static int login_send_oper(struct iscsi_session *s, int with_keys)
     return login_send(s, 1, ISCSI_STAGE_OPER, ISCSI_STAGE_FFP, &t);
 }
 
-/* Our mutual-CHAP challenge: 16 bytes from the clock and the session address (unpredictable enough
- * for a lab; a hardware RNG would be better). */
-static void chap_make_challenge(struct iscsi_session *s)
+/* Our mutual-CHAP challenge and identifier, fresh from the entropy source, never equal to the target's. */
+static void chap_make_challenge(struct iscsi_session *s, const uint8_t *theirs, int tlen)
 {
-    struct md5_ctx c;
-    uint64_t t = time_ns();
-    uintptr_t a = (uintptr_t)s;
-    md5_init(&c);
-    md5_update(&c, &t, sizeof(t));
-    md5_update(&c, &a, sizeof(a));
-    md5_update(&c, s->chap_chal, sizeof(s->chap_chal));
-    md5_final(&c, s->chap_chal);
-    s->chap_id = (uint8_t)(t >> 7);
+    do {
+        random_bytes(s->chap_chal, sizeof(s->chap_chal));
+        random_bytes(&s->chap_id, 1);
+    } while (tlen == (int)sizeof(s->chap_chal) && !memcmp(theirs, s->chap_chal, sizeof(s->chap_chal)));
+    s->chap_sent = 1;
+}
+
+/* RFC 7143 12.1.3: a challenge equal to one we sent is a reflection attack (a rogue target replays our
+ * challenge so that we compute the answer for it): refuse it as an authentication failure. */
+static int chap_reflected(struct iscsi_session *s, const uint8_t *chal, int clen)
+{
+    if (!s->chap_sent || clen != (int)sizeof(s->chap_chal) || memcmp(chal, s->chap_chal, sizeof(s->chap_chal)))
+        return 0;
+    log_err("iscsi: target at %s:%u sent our own CHAP challenge back (reflection): refused\n", s->cfg.host,
+            s->cfg.port);
+    s->login_fatal = -EPERM;
+    return 1;
 }
 
 /* CHAP_A/CHAP_I/CHAP_C arrived: answer with CHAP_N/CHAP_R (+ our CHAP_I/CHAP_C when mutual). */
@@ -116,13 +123,15 @@ static int login_chap_answer(struct iscsi_session *s, const uint8_t *data, uint3
                 alg, (unsigned)id, clen);
         return -EPROTO;
     }
+    if (chap_reflected(s, chal, clen))
+        return -EPERM;
     chap_response((uint8_t)id, s->cfg.chap_secret, chal, (size_t)clen, resp);
     chap_hex_encode(resp, 16, hex);
     iscsi_text_add(&t, "CHAP_N", s->cfg.chap_user);
     iscsi_text_add(&t, "CHAP_R", hex);
     if (s->cfg.mutual_user[0]) {
         char num[8];
-        chap_make_challenge(s);
+        chap_make_challenge(s, chal, clen);
         ksnprintf(num, sizeof(num), "%u", s->chap_id);
         chap_hex_encode(s->chap_chal, sizeof(s->chap_chal), hex);
         iscsi_text_add(&t, "CHAP_I", num);
@@ -150,7 +159,9 @@ static int login_chap_verify(struct iscsi_session *s, const uint8_t *data, uint3
     }
     chap_response(s->chap_id, s->cfg.mutual_secret, s->chap_chal, sizeof(s->chap_chal), want);
     if (r < 0 || !name || strcmp(name, s->cfg.mutual_user) || glen != 16 || memcmp(got, want, 16)) {
-        log_err("iscsi: target failed mutual CHAP authentication (name %s)\n", name ? name : "(none)");
+        char shown[96];
+        log_err("iscsi: target failed mutual CHAP authentication (name %s)\n",
+                name ? iscsi_printable(shown, sizeof(shown), name, ISCSI_VALUE_MAX) : "(none)");
         return -EPERM;
     }
     return 0;
@@ -188,6 +199,9 @@ static int login_apply_key(struct iscsi_session *s, struct iscsi_params *n, cons
         if (!isnum || x > 3600)
             return -EPROTO;
         *(!strcmp(k, "DefaultTime2Wait") ? &n->time2wait : &n->time2retain) = (uint32_t)x;
+    } else if (!strcmp(k, "DataPDUInOrder") || !strcmp(k, "DataSequenceInOrder")) {
+        if (parse_bool(v) != 1)
+            return -EPROTO;              /* RFC 7143 13.19, 13.20: OR with our Yes is Yes; Data-In relies on it */
     } else if (!strcmp(k, "ErrorRecoveryLevel") || !strcmp(k, "MaxConnections")) {
         if (!isnum || x != (uint64_t)(k[0] == 'M'))
             return -EPROTO;              /* ERL 0 and one connection only */
@@ -203,7 +217,9 @@ static int login_oper(struct iscsi_session *s, const uint8_t *data, uint32_t len
     int r;
     while ((r = iscsi_text_next(&it, key, &v)) > 0) {
         if (login_apply_key(s, n, key, v) < 0) {
-            log_err("iscsi: target answered %s=%s, which was not offered or is out of range\n", key, v);
+            char shown[96];
+            log_err("iscsi: target answered %s=%s, which was not offered or is out of range\n", key,
+                    iscsi_printable(shown, sizeof(shown), v, ISCSI_VALUE_MAX));
             return -EPROTO;
         }
     }
@@ -249,7 +265,8 @@ void login_rx(struct iscsi_session *s, const struct iscsi_pdu *p, const uint8_t 
             if (!strcmp(key, "AuthMethod"))
                 am = v;
         if (strcmp(am, "CHAP")) {
-            log_err("iscsi: target refused CHAP (AuthMethod=%s)\n", am);
+            char shown[96];
+            log_err("iscsi: target refused CHAP (AuthMethod=%s)\n", iscsi_printable(shown, sizeof(shown), am, 64));
             s->login_fatal = -EPERM;
             sess_drop(s, -EPERM, "CHAP refused");
             return;

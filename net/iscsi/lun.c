@@ -1,6 +1,7 @@
 /* An iSCSI LUN as a read-only struct blk_dev: probe after login, then READ(10)/READ(16) per request. */
 #include "net/iscsi/iscsi_int.h"
 #include "net/iscsi/vpd.h"
+#include "net/iscsi/printable.h"
 #include "kernel/errno.h"
 #include "kernel/heap.h"
 #include "kernel/kstring.h"
@@ -24,12 +25,13 @@ struct iscsi_lun {
     void *event_arg;
     enum probe_step step;
     int probed, force16;
+    int probe_busy;                 /* pcmd is submitted (it survives reconnects: never submit it twice) */
     struct iscsi_cmd pcmd;
     struct blk_iov piov;
     uint8_t pbuf[512];
     uint32_t bs;
     uint64_t nblocks;
-    char vendor[9], product[17], serial[65];
+    char vendor[33], product[65], serial[257];   /* room for \xNN escapes of the peer's bytes */
     char devid[128];                /* VPD 0x83: the first NAA designator, else the first one */
     struct lun_io io[ISCSI_MAX_TASKS];
 };
@@ -49,22 +51,30 @@ static void probe_cdb(struct iscsi_lun *l, const uint8_t *cdb, int n, uint32_t a
     l->pcmd.allow_short = 1;
 }
 
-/* Copy an ASCII field of n bytes without its leading and trailing blanks (SPC-4 4.3.1). */
-static void trim_copy(char *dst, const uint8_t *src, size_t n)
+/* Copy an ASCII field of n bytes (n <= 64) without its leading and trailing blanks (SPC-4 4.3.1), made
+ * printable: a peer's bytes reach the operator's terminal through `iscsi login` and the log. */
+static void trim_copy(char *dst, size_t cap, const uint8_t *src, size_t n)
 {
     while (n && (*src == ' ' || *src == 0)) {
         src++;
         n--;
     }
-    memcpy(dst, src, n);
-    dst[n] = 0;
-    while (n && (dst[n - 1] == ' ' || dst[n - 1] == 0))
-        dst[--n] = 0;
+    while (n && (src[n - 1] == ' ' || src[n - 1] == 0))
+        n--;
+    iscsi_printable(dst, cap, (const char *)src, n);
 }
 
+/* A persistent session (a boot image) logs in again with backoff and probes from the start; any other
+ * reports the failure. */
 static void probe_fail(struct iscsi_lun *l, int err, const char *what)
 {
-    log_err("iscsi: LUN %u probe failed at %s (%d)\n", l->s->cfg.lun, what, err);
+    log_err("iscsi: LUN %u probe failed at %s (%d)%s\n", l->s->cfg.lun, what, err,
+            l->s->cfg.persistent ? ": logging in again" : "");
+    if (l->s->cfg.persistent) {
+        l->s->drop_counts = 1;
+        sess_drop(l->s, err, "LUN probe failed");
+        return;
+    }
     if (l->event)
         l->event(l->s, ISCSI_EV_LUN_READY, err, l->event_arg);
 }
@@ -94,7 +104,8 @@ static void probe_vpd83(struct iscsi_lun *l, const uint8_t *b, uint32_t got)
 /* Parse the answer of the step just finished; returns 0 to go on or a negative errno. */
 static int probe_parse(struct iscsi_lun *l, int status)
 {
-    uint32_t got = l->pcmd.len - l->pcmd.resid;
+    /* The engine never reports a residual beyond the transfer; clamp anyway: got bounds every parse. */
+    uint32_t got = l->pcmd.resid < l->pcmd.len ? l->pcmd.len - l->pcmd.resid : 0;
     const uint8_t *b = l->pbuf;
     switch (l->step) {
     case P_TUR:
@@ -115,14 +126,14 @@ static int probe_parse(struct iscsi_lun *l, int status)
             return status ? status : -EPROTO;
         if ((b[0] & 0x1f) != 0 || (b[0] >> 5) != 0)
             log_warn("iscsi: LUN %u is device type %#x (qualifier %u), not a disk\n", l->s->cfg.lun, b[0] & 0x1f, b[0] >> 5);
-        trim_copy(l->vendor, b + 8, 8);
-        trim_copy(l->product, b + 16, 16);
+        trim_copy(l->vendor, sizeof(l->vendor), b + 8, 8);
+        trim_copy(l->product, sizeof(l->product), b + 16, 16);
         return 0;
     case P_VPD80:
         if (!status && got >= 4 && b[1] == 0x80) {
             uint32_t n = get_be16(b + 2);
             n = n > got - 4 ? got - 4 : n;
-            trim_copy(l->serial, b + 4, n < 64 ? n : 64);
+            trim_copy(l->serial, sizeof(l->serial), b + 4, n < 64 ? n : 64);
         }
         return 0;                       /* optional page */
     case P_VPD83:
@@ -153,7 +164,11 @@ static void probe_done(struct iscsi_cmd *c, int status)
     struct iscsi_lun *l = c->arg;
     static const char *const names[] = { "TEST UNIT READY", "INQUIRY", "VPD 0x80", "VPD 0x83",
                                          "REPORT LUNS", "READ CAPACITY(10)", "READ CAPACITY(16)" };
-    int r = probe_parse(l, status);
+    int r;
+    l->probe_busy = 0;
+    if (status == -ECANCELED)
+        return;                         /* the session is closing */
+    r = probe_parse(l, status);
     if (r < 0) {
         probe_fail(l, r, names[l->step]);
         return;
@@ -176,6 +191,7 @@ static void probe_ready(struct iscsi_lun *l)
     l->dev.sectors = l->nblocks * (l->bs / BLK_SECTOR_SIZE);
     l->dev.block_size = l->bs;
     l->probed = 1;
+    sess_attempt_ok(l->s);
     log_info("iscsi: LUN %u ready: %s %s serial '%s' id '%s', %llu blocks of %u bytes\n", l->s->cfg.lun,
              l->vendor, l->product, l->serial, l->devid, (unsigned long long)l->nblocks, l->bs);
     if (l->event)
@@ -201,6 +217,7 @@ static void probe_next(struct iscsi_lun *l)
     l->pcmd.done = probe_done;
     l->pcmd.arg = l;
     r = iscsi_cmd_submit(l->s, &l->pcmd, time_ns());
+    l->probe_busy = r == 0;
     if (r < 0)
         probe_fail(l, r, "submit");
 }
@@ -209,9 +226,12 @@ static void lun_event(struct iscsi_session *s, enum iscsi_event ev, int err, voi
 {
     struct iscsi_lun *l = arg;
     (void)s;
-    if (ev == ISCSI_EV_READY && !l->probed && l->step == P_TUR) {
+    if (ev == ISCSI_EV_READY && l->probed)
+        sess_attempt_ok(s);             /* a probed LUN is back */
+    if (ev == ISCSI_EV_READY && !l->probed && !l->probe_busy) {
         if (l->event)
             l->event(s, ev, err, l->event_arg);
+        l->step = P_TUR;                /* first login, or again after a failed probe */
         probe_next(l);
         return;
     }
@@ -303,6 +323,7 @@ struct iscsi_lun *iscsi_lun_new(const struct iscsi_config *cfg, const struct isc
         kfree(l);
         return NULL;
     }
+    l->s->hold_attempts = 1;            /* a login is a success once the LUN is probed */
     l->dev.ops = &lun_ops;
     l->dev.read_only = 1;
     l->dev.block_size = 512;

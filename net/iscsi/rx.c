@@ -1,6 +1,7 @@
 /* iSCSI receive path: PDU reassembly from a byte stream, digest checks, and dispatch by opcode. */
 #include "net/iscsi/iscsi_int.h"
 #include "net/iscsi/text.h"
+#include "net/iscsi/printable.h"
 #include "kernel/crc32c.h"
 #include "kernel/errno.h"
 #include "kernel/heap.h"
@@ -74,11 +75,12 @@ static int disc_parse(struct iscsi_session *s)
     int r;
     s->ndisc = 0;
     while ((r = iscsi_text_next(&it, key, &v)) > 0) {
+        /* Kept printable: the shell shows them (a real IQN or address has no byte this changes). */
         if (!strcmp(key, "TargetName") && s->ndisc < ISCSI_MAX_DISC) {
-            kstrlcpy(s->disc_name[s->ndisc], v, sizeof(s->disc_name[0]));
+            iscsi_printable(s->disc_name[s->ndisc], sizeof(s->disc_name[0]), v, ISCSI_VALUE_MAX);
             s->disc_addr[s->ndisc++][0] = 0;
         } else if (!strcmp(key, "TargetAddress") && s->ndisc > 0 && !s->disc_addr[s->ndisc - 1][0]) {
-            kstrlcpy(s->disc_addr[s->ndisc - 1], v, sizeof(s->disc_addr[0]));
+            iscsi_printable(s->disc_addr[s->ndisc - 1], sizeof(s->disc_addr[0]), v, ISCSI_VALUE_MAX);
         }
     }
     return r;

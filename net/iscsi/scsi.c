@@ -121,6 +121,12 @@ int scsi_data_in_begin(struct iscsi_session *s, const struct iscsi_pdu *p)
         sess_proto_error(s, "Data-In outside the command's buffer");
         return -EPROTO;
     }
+    /* DataPDUInOrder=Yes and DataSequenceInOrder=Yes (RFC 7143 13.19, 13.20: we offer Yes and the result
+     * function is OR): each PDU starts where the last one ended, so counted bytes are placed bytes. */
+    if (p->w40 != t->received) {
+        sess_proto_error(s, "Data-In out of order, overlapping or leaving a gap");
+        return -EPROTO;
+    }
     if ((p->flags & ISCSI_F_STATUS) && !(p->flags & ISCSI_F_FINAL)) {
         sess_proto_error(s, "Data-In with S but not F");
         return -EPROTO;
@@ -192,13 +198,32 @@ static void task_check_condition(struct iscsi_session *s, struct iscsi_task *t, 
     task_finish(s, t, -EIO);
 }
 
+/* The residual of a status PDU (RFC 7143 11.4.5): O and U exclusive, an underflow never more than the
+ * Expected Data Transfer Length. Returns 0 with *resid, or -EPROTO after dropping the connection. */
+static int status_resid(struct iscsi_session *s, const struct iscsi_task *t, const struct iscsi_pdu *p,
+                        uint32_t *resid)
+{
+    int u = (p->flags & ISCSI_F_UNDERFLOW) != 0, o = (p->flags & ISCSI_F_OVERFLOW) != 0;
+    if (u && o) {
+        sess_proto_error(s, "residual both overflow and underflow");
+        return -EPROTO;
+    }
+    if (u && p->w44 > t->cmd->len) {
+        sess_proto_error(s, "residual larger than the expected transfer");
+        return -EPROTO;
+    }
+    *resid = u ? p->w44 : 0;
+    return 0;
+}
+
 static void task_status(struct iscsi_session *s, struct iscsi_task *t, uint8_t status, const uint8_t *sense,
                         uint32_t slen, uint32_t resid)
 {
     struct iscsi_cmd *c = t->cmd;
     switch (status) {
     case SAM_GOOD:
-        c->resid = resid;
+        /* Bytes [0, received) were placed (in order, gapless): never report more than those. */
+        c->resid = resid > c->len - t->received ? resid : c->len - t->received;
         if (!c->allow_short && (resid || t->received != c->len)) {
             log_err("iscsi: command %#x returned %u of %u bytes\n", c->cdb[0], t->received, c->len);
             task_finish(s, t, -EIO);
@@ -224,26 +249,35 @@ void scsi_data_in_end(struct iscsi_session *s, const struct iscsi_pdu *p)
 {
     struct iscsi_task *t = s->rx_task;
     int st = (p->flags & ISCSI_F_STATUS) != 0;
+    uint32_t resid = 0;
     s->rx_task = NULL;
     if (!t)
         return;
     t->received += p->dlen;
     t->exp_datasn++;
+    if (st && status_resid(s, t, p, &resid) < 0)
+        return;
     sess_update_sn(s, p, st);
     if (st)
-        task_status(s, t, p->b3, NULL, 0, (p->flags & ISCSI_F_UNDERFLOW) ? p->w44 : 0);
+        task_status(s, t, p->b3, NULL, 0, resid);
 }
 
 void scsi_rsp_rx(struct iscsi_session *s, const struct iscsi_pdu *p, const uint8_t *data, uint32_t len)
 {
     struct iscsi_task *t = scsi_task_by_itt(s, p->itt);
     const uint8_t *sense = NULL;
-    uint32_t slen = 0;
+    uint32_t slen = 0, resid;
     if (!t) {
         sess_proto_error(s, "SCSI Response for an unknown ITT");
         return;
     }
+    if (status_resid(s, t, p, &resid) < 0)
+        return;
     sess_update_sn(s, p, 1);
+    if (len == 1) {                         /* RFC 7143 11.4.7: a data segment starts with SenseLength */
+        sess_proto_error(s, "sense data segment shorter than its length field");
+        return;
+    }
     if (len >= 2) {
         slen = get_be16(data);
         if (slen + 2 > len) {
@@ -256,7 +290,7 @@ void scsi_rsp_rx(struct iscsi_session *s, const struct iscsi_pdu *p, const uint8
         task_retry(s, t, backoff(t), "target failure response");
         return;
     }
-    task_status(s, t, p->b3, sense, slen, (p->flags & ISCSI_F_UNDERFLOW) ? p->w44 : 0);
+    task_status(s, t, p->b3, sense, slen, resid);
 }
 
 void scsi_requeue_all(struct iscsi_session *s)

@@ -5,6 +5,7 @@
 #include "kernel/heap.h"
 #include "kernel/kstring.h"
 #include "kernel/log.h"
+#include "kernel/random.h"
 #include "kernel/time.h"
 
 #define MS 1000000ull
@@ -21,7 +22,7 @@ static void cfg_defaults(struct iscsi_config *c)
     if (!c->nop_interval_ns) c->nop_interval_ns = 5000 * MS;
     if (!c->nop_timeout_ns) c->nop_timeout_ns = 10000 * MS;
     if (!c->initial_attempts) c->initial_attempts = 3;
-    if (!c->reconnect_max_ns) c->reconnect_max_ns = 2000 * MS;
+    if (!c->reconnect_max_ns) c->reconnect_max_ns = 30000 * MS;
 }
 
 struct iscsi_session *iscsi_session_new(const struct iscsi_config *cfg, const struct iscsi_transport *tr,
@@ -45,11 +46,11 @@ struct iscsi_session *iscsi_session_new(const struct iscsi_config *cfg, const st
         iscsi_session_free(s);
         return NULL;
     }
-    /* ISID: type 0x80 "random" format (RFC 7143 11.12.5), qualifier from the session's address. */
-    uintptr_t q = (uintptr_t)s;
+    /* ISID: T = 10b "random" format, A reserved, B C and D a random qualifier (RFC 7143 10.12.5,
+     * 11.12.5). Two hosts (or sessions) to one target must never look like a reinstatement of each
+     * other; the same session keeps its ISID across reconnects, so a relogin does reinstate itself. */
     s->isid[0] = 0x80;
-    s->isid[1] = 0x5b; s->isid[2] = 0x0a;
-    s->isid[3] = (uint8_t)(q >> 12); s->isid[4] = (uint8_t)(q >> 20); s->isid[5] = (uint8_t)(q >> 4);
+    random_bytes(s->isid + 1, 5);
     s->next_itt = 1;
     return s;
 }
@@ -117,10 +118,11 @@ void sess_fail(struct iscsi_session *s, int err)
         s->event(s, ISCSI_EV_FAILED, err, s->event_arg);
 }
 
-/* Backoff before attempt n: 100 ms doubling to the cap, never below the target's Time2Wait. */
+/* Backoff before the next attempt: 1 s doubling per consecutive failure to the cap, never below the
+ * target's Time2Wait (RFC 7143 13.15). */
 static uint64_t backoff_ns(struct iscsi_session *s)
 {
-    uint64_t d = 100 * MS << (s->attempts < 6 ? s->attempts : 6);
+    uint64_t d = 1000 * MS << (s->attempts < 5 ? s->attempts : 5);
     if (d > s->cfg.reconnect_max_ns)
         d = s->cfg.reconnect_max_ns;
     if (s->ever_ready && s->params.time2wait * 1000 * MS > d)
@@ -128,9 +130,20 @@ static uint64_t backoff_ns(struct iscsi_session *s)
     return d;
 }
 
+/* Whether a failed attempt ends the session for good. A session that was ready once, or a persistent
+ * one, keeps retrying whatever the target said: its LUN has users (clones, a boot image) and the target
+ * may just be restarting. Only an operator's first login (and discovery) gives up, so the shell answers. */
+static int sess_gives_up(const struct iscsi_session *s)
+{
+    if ((s->ever_ready && !s->cfg.discovery) || s->cfg.persistent)
+        return 0;
+    return s->login_fatal || s->attempts >= s->cfg.initial_attempts;
+}
+
 void sess_drop(struct iscsi_session *s, int err, const char *why)
 {
     int was_ffp = s->state == SS_FFP;
+    uint64_t wait;
     if (s->state == SS_FAILED || s->state == SS_CLOSED || s->state == SS_IDLE)
         return;
     if (s->state != SS_WAIT)
@@ -143,19 +156,25 @@ void sess_drop(struct iscsi_session *s, int err, const char *why)
             s->event(s, ISCSI_EV_CLOSED, 0, s->event_arg);
         return;
     }
-    log_warn("iscsi: %s:%u connection lost (%s, %d)\n", s->cfg.host, s->cfg.port, why, err);
-    if (!was_ffp)
+    s->stats.last_err = s->login_fatal ? s->login_fatal : (err ? err : -EIO);
+    if (!was_ffp || s->drop_counts) {
+        s->drop_counts = 0;
         s->attempts++;
-    if (s->login_fatal || (!s->ever_ready && s->attempts >= s->cfg.initial_attempts) || s->cfg.discovery) {
-        if (s->cfg.discovery && s->attempts < s->cfg.initial_attempts && !s->login_fatal)
-            goto wait;
-        sess_fail(s, s->login_fatal ? s->login_fatal : (err ? err : -EIO));
+        s->stats.failed_attempts++;
+    }
+    s->stats.attempts = s->attempts;
+    if (sess_gives_up(s)) {
+        log_warn("iscsi: %s:%u connection lost (%s, %d)\n", s->cfg.host, s->cfg.port, why, err);
+        sess_fail(s, s->stats.last_err);
         return;
     }
-wait:
     scsi_requeue_all(s);
-    s->wait_until = time_ns() + backoff_ns(s);
+    wait = backoff_ns(s);
+    s->wait_until = s->stats.retry_at = time_ns() + wait;
     s->params.time2wait = 0;
+    log_warn("iscsi: %s:%u %s (%s, %d): retrying in %llu s (attempt %d)\n", s->cfg.host, s->cfg.port,
+             was_ffp ? "connection lost" : "attempt failed", why, err, (unsigned long long)(wait / (1000 * MS)),
+             s->attempts + 1);
     sess_set(s, SS_WAIT);
 }
 
@@ -251,7 +270,8 @@ void disc_send_text(struct iscsi_session *s, uint32_t ttt, int initial)
 void sess_enter_ffp(struct iscsi_session *s)
 {
     sess_set(s, SS_FFP);
-    s->attempts = 0;
+    if (!s->hold_attempts)
+        sess_attempt_ok(s);
     if (s->ever_ready)
         s->stats.reconnects++;
     s->ever_ready = 1;
@@ -268,6 +288,11 @@ void sess_enter_ffp(struct iscsi_session *s)
     if (s->event)
         s->event(s, ISCSI_EV_READY, 0, s->event_arg);
     scsi_kick(s, time_ns());
+}
+
+void sess_attempt_ok(struct iscsi_session *s)
+{
+    s->attempts = s->stats.attempts = 0;
 }
 
 void sess_logout(struct iscsi_session *s)
@@ -315,6 +340,12 @@ static void ping_send(struct iscsi_session *s, uint64_t now)
     }
 }
 
+/* ns from since to now; 0 when since is later (a caller's `now` may predate a state change made since). */
+static uint64_t elapsed(uint64_t now, uint64_t since)
+{
+    return now > since ? now - since : 0;
+}
+
 uint64_t iscsi_poll(struct iscsi_session *s, uint64_t now)
 {
     switch (s->state) {
@@ -325,17 +356,17 @@ uint64_t iscsi_poll(struct iscsi_session *s, uint64_t now)
         }
         break;
     case SS_CONNECTING: case SS_LOGIN: case SS_LOGOUT:
-        if (now - s->state_since > s->cfg.login_timeout_ns)
+        if (elapsed(now, s->state_since) > s->cfg.login_timeout_ns)
             sess_drop(s, -ETIMEDOUT, s->state == SS_LOGOUT ? "logout timed out" :
                       s->state == SS_LOGIN ? "login timed out" : "connect timed out");
         break;
     case SS_FFP:
-        if (s->ping_out && now - s->ping_sent > s->cfg.nop_timeout_ns &&
-            now - s->last_rx > s->cfg.nop_timeout_ns) {
+        if (s->ping_out && elapsed(now, s->ping_sent) > s->cfg.nop_timeout_ns &&
+            elapsed(now, s->last_rx) > s->cfg.nop_timeout_ns) {
             sess_drop(s, -ETIMEDOUT, "NOP-In ping unanswered");
             break;
         }
-        if (!s->ping_out && now - s->last_rx > s->cfg.nop_interval_ns)
+        if (!s->ping_out && elapsed(now, s->last_rx) > s->cfg.nop_interval_ns)
             ping_send(s, now);
         break;
     default:

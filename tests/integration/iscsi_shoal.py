@@ -104,10 +104,13 @@ class Shoal:
     """shoal under QEMU TCG, serial console on stdio, in its own process group."""
     last = None
 
-    def __init__(self, kernel, nic, append=""):
-        args = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "qemu64,+svm,+npt", "-m", "256",
+    def __init__(self, kernel, nic, append="", mac=None, mem_mb=256, cpu="qemu64,+svm,+npt"):
+        nic_args = list(NICS[nic])
+        if mac:                         # two machines have two MACs: QEMU's default is the same for all
+            nic_args[1] += ",mac=" + mac
+        args = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", cpu, "-m", str(mem_mb),
                 "-kernel", kernel, "-append", append, "-serial", "stdio", "-display", "none",
-                "-no-reboot", "-monitor", "none"] + NICS[nic]
+                "-no-reboot", "-monitor", "none"] + nic_args
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         Shoal.last = self
@@ -246,6 +249,69 @@ def test_boot_param(kernel, tgt):
         con.close()
 
 
+def test_boot_before_target(kernel, tgt):
+    """The host boots before its target (a rack after a power cut): the iscsi= session keeps retrying
+    with backoff past the three attempts an operator's login gets, says so in `iscsi list`, and logs in
+    once tgtd is up."""
+    os.kill(tgt.proc.pid, signal.SIGKILL)
+    tgt.proc.wait()
+    con = Shoal(kernel, "e1000", "iscsi=10.0.2.2:%d/%s:golden/1" % (tgt.port, IQN))
+    try:
+        con.wait_dhcp()
+        time.sleep(12)                  # 1+2+4 s: past the three attempts an operator's login gets
+        listing = con.run("iscsi list")
+        tgt.start()
+        con.expect(r"iscsi: session 0 ready: %s:golden lun 1" % re.escape(IQN), TIMEOUT)
+        if not re.search(r"retrying: .*, [3-9] failed attempts, next in \d+ s", listing):
+            raise AssertionError("iscsi list while the target was down:\n" + listing)
+        out = con.run("iscsi sha256 0 4M", timeout=TIMEOUT * 2)
+        with open(tgt.image, "rb") as f:
+            want = hashlib.sha256(f.read(4 << 20)).hexdigest()
+        if "sha256 %s bytes %d " % (want, 4 << 20) not in out:
+            raise AssertionError("sha256 of 4 MiB after the late login:\n" + out)
+        return "kept retrying while tgtd was down, logged in once it came up, first 4 MiB match"
+    finally:
+        con.close()
+        if tgt.proc.poll() is not None:
+            tgt.start()
+
+
+def test_two_hosts(kernel, tgt):
+    """Two shoal hosts (two machines: two MACs) log in to one target and keep reading: each has its own
+    initiator name and ISID, so neither login is taken as a reinstatement of the other's session (with one
+    shared name and ISID each login reset the other's connection, every ~2 s, for ever)."""
+    cons = []
+    with open(tgt.image, "rb") as f:
+        want = hashlib.sha256(f.read(1 << 20)).hexdigest()
+    try:
+        for i in (1, 2):
+            cons.append(Shoal(kernel, "e1000", mac="52:54:00:5a:00:%02x" % i))
+        for con in cons:
+            con.wait_dhcp()
+        idx = [login(con, tgt) for con in cons]
+        end, reads = time.time() + 25, 0
+        while time.time() < end:
+            for con, i in zip(cons, idx):
+                out = con.run("iscsi sha256 %d 1M" % i, timeout=TIMEOUT)
+                if "sha256 %s bytes %d " % (want, 1 << 20) not in out:
+                    raise AssertionError("sha256 of 1 MiB:\n" + out)
+                reads += 1
+        names = []
+        for con, i in zip(cons, idx):
+            out = con.run("iscsi list")
+            m = re.search(r"^\s+%d\s.*ready\s+ffp\s+\d+\s+(\d+)\s" % i, out, re.M)
+            n = re.search(r"^initiator (\S+)", out, re.M)
+            if not m or not n or int(m.group(1)) != 0:
+                raise AssertionError("a host reconnected while the other read:\n" + out)
+            names.append(n.group(1))
+        if names[0] == names[1]:
+            raise AssertionError("both hosts call themselves %s" % names[0])
+        return "%d reads of 1 MiB over 25 s, no reconnects; initiators %s, %s" % (reads, names[0], names[1])
+    finally:
+        for con in cons:
+            con.close()
+
+
 def test_discovery_chap(kernel, tgt, results):
     """One boot: discovery, a wrong CHAP secret (clear error, shell still works), the right one."""
     con = Shoal(kernel, "e1000")
@@ -302,6 +368,8 @@ def run_tests(kernel, tgt, only):
     for name, fn in (("read_sha256_e1000", lambda: test_read(kernel, tgt, "e1000")),
                      ("read_sha256_virtio", lambda: test_read(kernel, tgt, "virtio")),
                      ("boot_param_login", lambda: test_boot_param(kernel, tgt)),
+                     ("boot_before_target", lambda: test_boot_before_target(kernel, tgt)),
+                     ("two_hosts_one_target", lambda: test_two_hosts(kernel, tgt)),
                      ("reconnect_after_target_restart", lambda: test_reconnect(kernel, tgt))):
         if only and name not in only:
             continue
@@ -378,7 +446,7 @@ def main():
     for b in ("tgtd", "tgtadm", "qemu-system-x86_64"):
         if not shutil.which(b):
             print("FAIL iscsi_shoal.setup: %s missing (make deps)" % b)
-            return 0
+            return 1
     work = tempfile.mkdtemp(prefix="shoal-iscsi-shoal.")
     tgt = None
     try:
@@ -387,12 +455,11 @@ def main():
             tgt.start()
         except (AssertionError, OSError, subprocess.TimeoutExpired) as e:
             print("FAIL iscsi_shoal.setup: tgtd on 127.0.0.1:%d: %s" % (tgt.port, e))
-            return 0
+            return 1
         if bench:
             run_bench(kernel, tgt, build)
             return 0
-        run_tests(kernel, tgt, args[1:])
-        return 0
+        return 1 if run_tests(kernel, tgt, args[1:]) else 0
     finally:
         if tgt:
             tgt.stop()

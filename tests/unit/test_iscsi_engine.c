@@ -81,19 +81,16 @@ static const char oper_keys_none[] = "HeaderDigest=None\0DataDigest=None\0MaxRec
                                      "ErrorRecoveryLevel=0\0MaxConnections=1\0InitialR2T=Yes\0ImmediateData=No\0"
                                      "MaxBurstLength=262144\0FirstBurstLength=65536\0DefaultTime2Wait=0\0";
 
-/* Log a session in through AuthMethod=None; MaxCmdSN = max_cmdsn. */
-static struct iscsi_session *login(uint32_t max_cmdsn)
+/* Answer a (re)connect's login through AuthMethod=None; MaxCmdSN = max_cmdsn. */
+static void login_steps(struct iscsi_session *s, uint32_t max_cmdsn)
 {
-    struct iscsi_config cfg = { .host = "mock", .target = "iqn.t:x", .lun = 1 };
-    struct iscsi_session *s;
     struct iscsi_pdu o, r;
     uint8_t data[4096];
-    memset(&m, 0, sizeof(m));
-    s = iscsi_session_new(&cfg, &mock_tr, on_ev, NULL);
-    CHECK(s != NULL);
-    CHECK_EQ(iscsi_session_start(s, time_ns()), 0);
     iscsi_conn_up(s);
-    CHECK_EQ(next_out(&o, data), 0);
+    if (next_out(&o, data) < 0) {                       /* no login went out: nothing to answer */
+        CHECK(!"login request sent");
+        return;
+    }
     CHECK_EQ(o.opcode, ISCSI_OP_LOGIN_REQ);
     CHECK_EQ(o.flags, 0x81);                            /* T, CSG 0, NSG 1 */
     CHECK(memmem(data, o.dlen, "AuthMethod=None", 16) != NULL);
@@ -104,6 +101,18 @@ static struct iscsi_session *login(uint32_t max_cmdsn)
     CHECK_EQ(o.sn2, 101);                               /* ExpStatSN */
     r = (struct iscsi_pdu){ .opcode = ISCSI_OP_LOGIN_RSP, .flags = 0x87, .itt = o.itt, .sn1 = 101, .sn2 = 1, .sn3 = max_cmdsn };
     feed(s, &r, oper_keys_none, sizeof(oper_keys_none), 0, 0);
+}
+
+/* Log a new session in through AuthMethod=None; MaxCmdSN = max_cmdsn. */
+static struct iscsi_session *login(uint32_t max_cmdsn)
+{
+    struct iscsi_config cfg = { .host = "mock", .target = "iqn.t:x", .lun = 1 };
+    struct iscsi_session *s;
+    memset(&m, 0, sizeof(m));
+    s = iscsi_session_new(&cfg, &mock_tr, on_ev, NULL);
+    CHECK(s != NULL);
+    CHECK_EQ(iscsi_session_start(s, time_ns()), 0);
+    login_steps(s, max_cmdsn);
     CHECK_EQ(m.events[ISCSI_EV_READY], 1);
     return s;
 }
@@ -145,11 +154,11 @@ TEST(login_then_read_with_data_in_placement)
     CHECK_EQ(o.sn2, 102);                               /* ExpStatSN */
     CHECK_EQ(o.cdb[0], 0x28);
     struct iscsi_pdu d = { .opcode = ISCSI_OP_DATA_IN, .itt = o.itt, .w20 = ISCSI_RSVD_TAG, .sn2 = 2, .sn3 = 65,
-                           .w36 = 0, .w40 = 512 };
-    feed(s, &d, src + 512, 512, 0, 0);                  /* second half first: offsets place it */
+                           .w36 = 0, .w40 = 0 };
+    feed(s, &d, src, 512, 0, 0);                        /* in order: DataPDUInOrder=Yes (RFC 7143 13.19) */
     CHECK_EQ(done_count, 0);
-    d.w36 = 1; d.w40 = 0; d.flags = ISCSI_F_FINAL | ISCSI_F_STATUS; d.sn1 = 102;
-    feed(s, &d, src, 512, 0, 0);
+    d.w36 = 1; d.w40 = 512; d.flags = ISCSI_F_FINAL | ISCSI_F_STATUS; d.sn1 = 102;
+    feed(s, &d, src + 512, 512, 0, 0);
     CHECK_EQ(done_count, 1);
     CHECK_EQ(done_status, 0);
     CHECK_MEM(buf, src, 1024);
@@ -622,5 +631,539 @@ TEST(zero_copy_data_digest_verified_on_placed_bytes)
     CHECK_EQ(done_count, 1);                            /* requeued for the next connection, not completed */
     CHECK_EQ(iscsi_session_stats(s)->proto_errors, 1);
     iscsi_session_close(s, time_ns());
+    iscsi_session_free(s);
+}
+
+/* ---- Hostile target answers (issue 12): each is a protocol error that drops the connection and
+ * reissues the command after the relogin; none may fault, complete a read with a hole or return
+ * bytes that never arrived. ---- */
+
+/* After a drop: wait out the backoff, log in again, and return the reissued command's PDU. */
+static void relogin_reissued(struct iscsi_session *s, struct iscsi_pdu *o, uint8_t op)
+{
+    int connects = m.connects;
+    iscsi_poll(s, time_ns() + 1500000000ull);           /* past the first backoff (Time2Wait 0) */
+    CHECK_EQ(m.connects, connects + 1);
+    m.pos = m.len;
+    login_steps(s, 64);
+    CHECK_EQ(next_out(o, NULL), 0);
+    CHECK_EQ(o->opcode, ISCSI_OP_SCSI_CMD);
+    CHECK_EQ(o->cdb[0], op);
+}
+
+/* Submit a read of len bytes into buf (allow_short as given) and return its SCSI Command PDU. */
+static void submit_read(struct iscsi_session *s, struct iscsi_cmd *c, struct blk_iov *v, uint8_t *buf,
+                        uint32_t len, int allow_short, struct iscsi_pdu *o)
+{
+    read_cmd(c, v, buf, len);
+    c->allow_short = allow_short;
+    done_count = 0;
+    done_status = 1;
+    CHECK_EQ(iscsi_cmd_submit(s, c, time_ns()), 0);
+    CHECK_EQ(next_out(o, NULL), 0);
+    CHECK_EQ(o->opcode, ISCSI_OP_SCSI_CMD);
+}
+
+/* The session dropped for a protocol error with the command still pending (requeued, not completed). */
+static void check_dropped(struct iscsi_session *s, uint64_t errors)
+{
+    CHECK_EQ(m.closes, 1);
+    CHECK_EQ(done_count, 0);
+    CHECK_EQ(iscsi_session_stats(s)->proto_errors, errors);
+    CHECK_STR(iscsi_session_state_name(s), "reconnect-wait");
+}
+
+/* Log in, submit a 512-byte read, and answer it with the target PDU a (its ITT the command's, xor
+ * itt_flip) carrying data[dlen]: the session must drop with the read pending, and (relogin) reissue it. */
+static void drop_on_answer(struct iscsi_pdu a, uint32_t itt_flip, const void *data, uint32_t dlen, int relogin)
+{
+    struct iscsi_session *s = login(64);
+    struct iscsi_cmd c;
+    struct blk_iov v;
+    static uint8_t buf[512];
+    struct iscsi_pdu o;
+    submit_read(s, &c, &v, buf, 512, 1, &o);
+    a.itt = o.itt ^ itt_flip;
+    feed(s, &a, data, dlen, 0, 0);
+    check_dropped(s, 1);
+    if (relogin)
+        relogin_reissued(s, &o, 0x28);
+    iscsi_session_close(s, time_ns());
+    iscsi_session_free(s);
+}
+
+TEST(residual_larger_than_transfer_drops_connection)
+{
+    /* RFC 7143 11.4.5: the residual is what was not transferred of the EDTL: never more than it. */
+    drop_on_answer((struct iscsi_pdu){ .opcode = ISCSI_OP_SCSI_RSP, .flags = 0x80 | ISCSI_F_UNDERFLOW, .sn1 = 102,
+                                       .sn2 = 2, .sn3 = 65, .w44 = 0xfffff000u }, 0, NULL, 0, 1);
+}
+
+
+TEST(data_in_status_residual_larger_than_transfer_drops_connection)
+{
+    static const uint8_t src[100];
+    drop_on_answer((struct iscsi_pdu){ .opcode = ISCSI_OP_DATA_IN, .flags = ISCSI_F_FINAL | ISCSI_F_STATUS |
+                                       ISCSI_F_UNDERFLOW, .w20 = ISCSI_RSVD_TAG, .sn1 = 102, .sn2 = 2, .sn3 = 65,
+                                       .w44 = 513 }, 0, src, sizeof(src), 0);
+}
+
+TEST(overflow_and_underflow_together_drop_connection)
+{
+    /* RFC 7143 11.4.5.1: O and U are mutually exclusive. */
+    drop_on_answer((struct iscsi_pdu){ .opcode = ISCSI_OP_SCSI_RSP, .flags = 0x80 | ISCSI_F_UNDERFLOW |
+                                       ISCSI_F_OVERFLOW, .sn1 = 102, .sn2 = 2, .sn3 = 65, .w44 = 12 }, 0, NULL, 0, 0);
+}
+
+TEST(short_read_residual_never_claims_bytes_not_received)
+{
+    struct iscsi_session *s = login(64);
+    struct iscsi_cmd c;
+    struct blk_iov v;
+    static uint8_t buf[96], src[36];
+    struct iscsi_pdu o;
+    submit_read(s, &c, &v, buf, 96, 1, &o);
+    /* 36 bytes sent, but the status claims a residual of 10 (86 bytes): the caller may use only 36. */
+    struct iscsi_pdu d = { .opcode = ISCSI_OP_DATA_IN, .flags = ISCSI_F_FINAL | ISCSI_F_STATUS | ISCSI_F_UNDERFLOW,
+                           .itt = o.itt, .w20 = ISCSI_RSVD_TAG, .sn1 = 102, .sn2 = 2, .sn3 = 65, .w44 = 10 };
+    feed(s, &d, src, 36, 0, 0);
+    CHECK_EQ(done_count, 1);
+    CHECK_EQ(done_status, 0);
+    CHECK_EQ(c.resid, 60);
+    iscsi_session_free(s);
+}
+
+/* Answer the LUN probe's commands as a disk of 1024 blocks would, except that the command with opcode
+ * bad_op gets a residual larger than its transfer (READ CAPACITY: a block size of 520; 0xff: none). Returns the number of commands answered. */
+static int probe_answer_all(struct iscsi_session *s, uint8_t bad_op)
+{
+    static uint32_t statsn = 200;
+    struct iscsi_pdu o;
+    int n = 0, closes = m.closes;
+    while (m.closes == closes && next_out(&o, NULL) == 0) {
+        uint8_t d[64] = { 0 };
+        uint32_t len = 0, resid;
+        if (o.opcode != ISCSI_OP_SCSI_CMD)
+            continue;
+        switch (o.cdb[0]) {
+        case 0x12:
+            if (o.cdb[1] & 1) { d[1] = o.cdb[2]; len = 4; }
+            else { memcpy(d + 8, "VENDOR  PRODUCT         ", 24); len = 36; }
+            break;
+        case 0xa0:                                       /* a hostile list length: only got bounds it */
+            put_be32(d, bad_op == 0xa0 ? 0xfffffff0u : 8);
+            iscsi_lun_encode(1, d + 8);
+            len = 16;
+            break;
+        case 0x25: put_be32(d, 1023); put_be32(d + 4, bad_op == 0x25 ? 520 : 512); len = 8; break;
+        }
+        resid = o.cdb[0] == bad_op && bad_op != 0x25 ? 0x7ffffff0u : o.w20 - len;
+        struct iscsi_pdu a = { .opcode = ISCSI_OP_DATA_IN, .flags = ISCSI_F_FINAL | ISCSI_F_STATUS,
+                               .itt = o.itt, .w20 = ISCSI_RSVD_TAG, .sn1 = statsn++, .sn2 = 2, .sn3 = 65, .w44 = resid };
+        a.flags |= resid ? ISCSI_F_UNDERFLOW : 0;
+        feed(s, &a, d, len, 0, 0);
+        n++;
+    }
+    return n;
+}
+
+TEST(lun_probe_survives_report_luns_residual_overflow)
+{
+    struct iscsi_config cfg = { .host = "mock", .target = "iqn.t:x", .lun = 1 };
+    struct iscsi_lun *l;
+    struct iscsi_session *s;
+    memset(&m, 0, sizeof(m));
+    l = iscsi_lun_new(&cfg, &mock_tr, on_ev, NULL);
+    s = iscsi_lun_session(l);
+    iscsi_session_start(s, time_ns());
+    login_steps(s, 64);
+    CHECK(probe_answer_all(s, 0xa0) >= 5);               /* TUR, INQUIRY, 2 VPD, REPORT LUNS */
+    CHECK_EQ(m.closes, 1);                               /* a protocol error, not a walk past pbuf */
+    CHECK_EQ(m.events[ISCSI_EV_LUN_READY], 0);
+    CHECK_EQ(iscsi_session_stats(s)->proto_errors, 1);
+    iscsi_poll(s, time_ns() + 1500000000ull);            /* reconnect: the probe resumes and completes */
+    m.pos = m.len;
+    login_steps(s, 64);
+    probe_answer_all(s, 0xff);
+    CHECK_EQ(m.events[ISCSI_EV_LUN_READY], 1);
+    CHECK_EQ(iscsi_lun_dev(l)->sectors, 1024);
+    CHECK_STR(iscsi_lun_ident(l, 0), "VENDOR");
+    iscsi_session_close(s, time_ns());
+    iscsi_lun_free(l);
+}
+
+/* A 1024-byte read answered by two Data-In PDUs, DataSN 0 and 1: [0, first) then [off, off + len) with
+ * status. Anything but off == first is out of order, overlapping or gapped: the session must drop. */
+static void two_data_in(uint32_t first, uint32_t off, uint32_t len, int relogin)
+{
+    struct iscsi_session *s = login(64);
+    struct iscsi_cmd c;
+    struct blk_iov v;
+    static uint8_t buf[1024], src[1024];
+    struct iscsi_pdu o;
+    memset(src, 0x5a, sizeof(src));
+    submit_read(s, &c, &v, buf, 1024, 1, &o);
+    struct iscsi_pdu d = { .opcode = ISCSI_OP_DATA_IN, .itt = o.itt, .w20 = ISCSI_RSVD_TAG, .sn2 = 2, .sn3 = 65 };
+    feed(s, &d, src, first, 0, 0);
+    d.w36 = 1;
+    d.w40 = off;
+    d.flags = ISCSI_F_FINAL | ISCSI_F_STATUS | (first + len < 1024 ? ISCSI_F_UNDERFLOW : 0);
+    d.w44 = 1024 - first - len < 1024 ? 1024 - first - len : 0;
+    d.sn1 = 102;
+    feed(s, &d, src, len, 0, 0);
+    check_dropped(s, 1);
+    if (relogin)
+        relogin_reissued(s, &o, 0x28);
+    iscsi_session_close(s, time_ns());
+    iscsi_session_free(s);
+}
+
+TEST(data_in_same_offset_twice_drops_connection)
+{
+    two_data_in(512, 0, 512, 1);        /* counted 1024 bytes, but 512..1023 would be a hole */
+}
+
+TEST(data_in_gap_drops_connection)
+{
+    two_data_in(256, 512, 512, 0);      /* 256..511 skipped */
+}
+
+TEST(data_in_unknown_itt_drops_connection)
+{
+    static const uint8_t src[512];
+    drop_on_answer((struct iscsi_pdu){ .opcode = ISCSI_OP_DATA_IN, .w20 = ISCSI_RSVD_TAG, .sn2 = 2, .sn3 = 65 },
+                   0x10000, src, sizeof(src), 0);       /* a stale generation of the same slot */
+}
+
+TEST(data_segment_beyond_max_recv_dsl_drops_connection)
+{
+    struct iscsi_session *s = login(64);
+    struct iscsi_cmd c;
+    struct blk_iov v;
+    static uint8_t buf[512];
+    struct iscsi_pdu o;
+    uint8_t b[48];
+    submit_read(s, &c, &v, buf, 512, 0, &o);
+    struct iscsi_pdu d = { .opcode = ISCSI_OP_NOP_IN, .itt = ISCSI_RSVD_TAG, .w20 = ISCSI_RSVD_TAG, .sn2 = 2, .sn3 = 65,
+                           .dlen = 262145 };            /* one byte over our MaxRecvDataSegmentLength */
+    iscsi_pdu_encode(&d, b);
+    b[0] = ISCSI_OP_NOP_IN;
+    iscsi_conn_recv(s, b, 48);
+    check_dropped(s, 1);
+    iscsi_session_close(s, time_ns());
+    iscsi_session_free(s);
+}
+
+TEST(bad_sense_lengths_drop_connection)
+{
+    static const uint8_t one[1] = { 0 }, past[20] = { 0, 40, 0x70, 0, 5 };
+    const struct iscsi_pdu r = { .opcode = ISCSI_OP_SCSI_RSP, .flags = 0x80, .b3 = 2, .sn1 = 102, .sn2 = 2, .sn3 = 65 };
+    drop_on_answer(r, 0, one, sizeof(one), 0);           /* no room for SenseLength */
+    drop_on_answer(r, 0, past, sizeof(past), 0);         /* SenseLength 40 in 18 bytes */
+}
+
+/* A new session's login answered with the operational keys[klen]; offered[] receives what we offered. */
+static struct iscsi_session *login_answering(const char *keys, uint32_t klen, uint8_t offered[4096])
+{
+    struct iscsi_config cfg = { .host = "mock", .target = "iqn.t:x", .lun = 1 };
+    struct iscsi_session *s;
+    struct iscsi_pdu o, r;
+    memset(&m, 0, sizeof(m));
+    s = iscsi_session_new(&cfg, &mock_tr, on_ev, NULL);
+    iscsi_session_start(s, time_ns());
+    iscsi_conn_up(s);
+    next_out(&o, offered);
+    r = (struct iscsi_pdu){ .opcode = ISCSI_OP_LOGIN_RSP, .flags = 0x81, .itt = o.itt, .sn1 = 1, .sn2 = 1, .sn3 = 8 };
+    feed(s, &r, "AuthMethod=None", 16, 0, 0);
+    memset(offered, 0, 4096);
+    next_out(&o, offered);
+    r = (struct iscsi_pdu){ .opcode = ISCSI_OP_LOGIN_RSP, .flags = 0x87, .itt = o.itt, .sn1 = 2, .sn2 = 1, .sn3 = 8 };
+    feed(s, &r, keys, klen, 0, 0);
+    return s;
+}
+
+TEST(login_refuses_data_out_of_order)
+{
+    static const char keys[] = "MaxRecvDataSegmentLength=8192\0DataPDUInOrder=No\0";
+    uint8_t data[4096];
+    struct iscsi_session *s = login_answering(keys, sizeof(keys), data);   /* the OR of Yes and No is Yes */
+    CHECK(memmem(data, 4096, "DataPDUInOrder=Yes", 19) != NULL);
+    CHECK(memmem(data, 4096, "DataSequenceInOrder=Yes", 24) != NULL);
+    CHECK_EQ(m.events[ISCSI_EV_READY], 0);
+    CHECK_EQ(m.closes, 1);
+    iscsi_session_free(s);
+}
+
+/* ---- A session that was ready once never gives up (issue 12): one failed relogin used to mark the
+ * golden LUN failed for good. ---- */
+
+/* Run one reconnect attempt that the target refuses at login with status class/detail; returns the
+ * backoff the engine chose (ns from now, to 100 ms). */
+static uint64_t refused_relogin(struct iscsi_session *s, uint32_t status)
+{
+    const struct iscsi_stats *st = iscsi_session_stats(s);
+    struct iscsi_pdu o, r;
+    int connects = m.connects;
+    uint64_t now = time_ns(), wait = st->retry_at - now;
+    iscsi_poll(s, st->retry_at - 50000000ull);          /* not yet */
+    CHECK_EQ(m.connects, connects);
+    iscsi_poll(s, st->retry_at);
+    CHECK_EQ(m.connects, connects + 1);
+    iscsi_conn_up(s);
+    while (next_out(&o, NULL) == 0 && o.opcode != ISCSI_OP_LOGIN_REQ)
+        ;
+    r = (struct iscsi_pdu){ .opcode = ISCSI_OP_LOGIN_RSP, .flags = 0x81, .itt = o.itt, .sn1 = 1, .sn2 = 1, .sn3 = 8,
+                            .w36 = status };
+    feed(s, &r, NULL, 0, 0, 0);
+    CHECK_STR(iscsi_session_state_name(s), "reconnect-wait");
+    m.pos = m.len;
+    return (wait + 50000000ull) / 100000000ull * 100000000ull;
+}
+
+TEST(ready_session_keeps_retrying_with_capped_backoff)
+{
+    struct iscsi_session *s = login(64);
+    static const uint64_t want[] = { 1, 2, 4, 8, 16, 30, 30 };   /* seconds before each attempt */
+    const struct iscsi_stats *st = iscsi_session_stats(s);
+    m.pos = m.len;
+    iscsi_conn_down(s, -ECONNRESET);                   /* tgtd went away */
+    for (int i = 0; i < 7; i++) {
+        /* "target not found" (2/3): tgtd restarted before its target was set up again */
+        uint64_t got = refused_relogin(s, 0x02030000);
+        CHECK_U64(got, want[i] * 1000000000ull);
+        CHECK_EQ(st->attempts, i + 1);
+    }
+    CHECK_EQ(st->last_err, -ENOENT);
+    CHECK_EQ(m.events[ISCSI_EV_FAILED], 0);
+    iscsi_poll(s, st->retry_at);                        /* the target is back: logged in again */
+    m.pos = m.len;
+    login_steps(s, 64);
+    CHECK_STR(iscsi_session_state_name(s), "ffp");
+    CHECK_EQ(st->attempts, 0);
+    CHECK_EQ(st->reconnects, 1);
+    iscsi_session_close(s, time_ns());
+    iscsi_session_free(s);
+}
+
+TEST(persistent_session_retries_before_first_login)
+{
+    struct iscsi_config cfg = { .host = "mock", .target = "iqn.t:x", .lun = 1, .persistent = 1 };
+    struct iscsi_session *s;
+    const struct iscsi_stats *st;
+    memset(&m, 0, sizeof(m));
+    s = iscsi_session_new(&cfg, &mock_tr, on_ev, NULL);
+    st = iscsi_session_stats(s);
+    iscsi_session_start(s, time_ns());
+    for (int i = 0; i < 6; i++) {                       /* the target is not up yet */
+        iscsi_conn_down(s, -ECONNREFUSED);
+        CHECK_STR(iscsi_session_state_name(s), "reconnect-wait");
+        iscsi_poll(s, st->retry_at);
+    }
+    CHECK_EQ(m.connects, 7);
+    CHECK_EQ(st->attempts, 6);
+    CHECK_EQ(st->last_err, -ECONNREFUSED);
+    CHECK_EQ(m.events[ISCSI_EV_FAILED], 0);
+    login_steps(s, 64);                                 /* it came up */
+    CHECK_EQ(m.events[ISCSI_EV_READY], 1);
+    iscsi_session_close(s, time_ns());
+    iscsi_session_free(s);
+}
+
+TEST(operator_login_still_gives_up)
+{
+    struct iscsi_config cfg = { .host = "mock", .target = "iqn.t:x", .lun = 1 };
+    struct iscsi_session *s;
+    memset(&m, 0, sizeof(m));
+    s = iscsi_session_new(&cfg, &mock_tr, on_ev, NULL);
+    iscsi_session_start(s, time_ns());
+    for (int i = 0; i < 3; i++) {
+        iscsi_conn_down(s, -ECONNREFUSED);
+        iscsi_poll(s, iscsi_session_stats(s)->retry_at);
+    }
+    CHECK_STR(iscsi_session_state_name(s), "failed");
+    CHECK_EQ(m.events[ISCSI_EV_FAILED], 1);
+    iscsi_session_free(s);
+}
+
+TEST(persistent_lun_probes_again_after_a_failed_probe)
+{
+    struct iscsi_config cfg = { .host = "mock", .target = "iqn.t:x", .lun = 1, .persistent = 1 };
+    struct iscsi_lun *l;
+    struct iscsi_session *s;
+    memset(&m, 0, sizeof(m));
+    l = iscsi_lun_new(&cfg, &mock_tr, on_ev, NULL);
+    s = iscsi_lun_session(l);
+    iscsi_session_start(s, time_ns());
+    for (int i = 0; i < 2; i++) {                        /* a block size shoal cannot use, twice */
+        login_steps(s, 64);
+        probe_answer_all(s, 0x25);
+        CHECK_EQ(m.closes, i + 1);
+        CHECK_EQ(iscsi_session_stats(s)->attempts, i + 1);   /* backs off as a failed attempt */
+        CHECK_EQ(m.events[ISCSI_EV_LUN_READY], 0);
+        iscsi_poll(s, iscsi_session_stats(s)->retry_at);
+        m.pos = m.len;
+    }
+    login_steps(s, 64);                                  /* fixed on the target: the probe starts over */
+    probe_answer_all(s, 0xff);
+    CHECK_EQ(m.events[ISCSI_EV_LUN_READY], 1);
+    CHECK_EQ(iscsi_session_stats(s)->attempts, 0);
+    iscsi_session_close(s, time_ns());
+    iscsi_lun_free(l);
+}
+
+/* ---- Nonces (issue 12): ISIDs and CHAP challenges from the entropy source; no CHAP reflection. ---- */
+
+TEST(isid_is_random_format_with_random_qualifier)
+{
+    struct iscsi_config cfg = { .host = "mock", .target = "iqn.t:x", .lun = 1 };
+    uint8_t first[6];
+    int differ = 0;
+    for (int i = 0; i < 16; i++) {
+        struct iscsi_session *s;
+        struct iscsi_pdu o;
+        memset(&m, 0, sizeof(m));
+        s = iscsi_session_new(&cfg, &mock_tr, on_ev, NULL);
+        iscsi_session_start(s, time_ns());
+        iscsi_conn_up(s);
+        CHECK_EQ(next_out(&o, NULL), 0);
+        CHECK_EQ(o.lun[0], 0x80);                        /* T = 10b random, A reserved (RFC 7143 10.12.5) */
+        if (!i)
+            memcpy(first, o.lun, 6);
+        differ += memcmp(first + 1, o.lun + 1, 2) != 0;  /* B of the 24-bit B+C qualifier */
+        iscsi_session_free(s);
+    }
+    CHECK(differ >= 14);
+}
+
+/* Drive a mutual-CHAP login up to the target's challenge (CHAP_I=id, CHAP_C=chal); return the data the
+ * engine answered with in out[len]. */
+static uint32_t chap_to_challenge(struct iscsi_session *s, const char *id, const char *chal, char *out)
+{
+    char ch[160];
+    int n = snprintf(ch, sizeof(ch), "CHAP_A=5%cCHAP_I=%s%cCHAP_C=%s", 0, id, 0, chal);
+    struct iscsi_pdu o, r;
+    m.pos = m.len;
+    iscsi_conn_up(s);
+    CHECK_EQ(next_out(&o, (uint8_t *)out), 0);            /* AuthMethod=CHAP */
+    r = (struct iscsi_pdu){ .opcode = ISCSI_OP_LOGIN_RSP, .itt = o.itt, .sn1 = 1, .sn2 = 1, .sn3 = 8 };
+    feed(s, &r, "AuthMethod=CHAP", 16, 0, 0);
+    CHECK_EQ(next_out(&o, (uint8_t *)out), 0);           /* CHAP_A=5 */
+    feed(s, &r, ch, (uint32_t)n + 1, 0, 0);
+    memset(out, 0, 512);
+    return next_out(&o, (uint8_t *)out) == 0 ? o.dlen : 0;
+}
+
+TEST(chap_refuses_a_reflected_challenge)
+{
+    struct iscsi_config cfg = { .host = "mock", .target = "iqn.t:x", .chap_user = "u", .chap_secret = "s",
+                                .mutual_user = "t", .mutual_secret = "m" };
+    struct iscsi_session *s;
+    char out[4096], ours_c[64] = "", ours_i[8] = "";
+    const char *c, *i;
+    uint32_t n;
+    memset(&m, 0, sizeof(m));
+    s = iscsi_session_new(&cfg, &mock_tr, on_ev, NULL);
+    iscsi_session_start(s, time_ns());
+    n = chap_to_challenge(s, "1", "0x000102030405060708090a0b0c0d0e0f", out);
+    c = memmem(out, n, "CHAP_C=", 7);
+    i = memmem(out, n, "CHAP_I=", 7);
+    CHECK(c && i && memmem(out, n, "CHAP_R=", 7));
+    snprintf(ours_c, sizeof(ours_c), "%s", c ? c + 7 : "0x00");
+    snprintf(ours_i, sizeof(ours_i), "%s", i ? i + 7 : "0");
+    CHECK_EQ(strlen(ours_c), 2 + 32);
+    /* A rogue target reflects our challenge on the next connection, hoping we answer it for it. */
+    iscsi_conn_down(s, -ECONNRESET);
+    iscsi_poll(s, iscsi_session_stats(s)->retry_at);
+    n = chap_to_challenge(s, ours_i, ours_c, out);
+    CHECK(n == 0 || !memmem(out, n, "CHAP_R=", 7));
+    CHECK_EQ(m.closes, 2);
+    CHECK_EQ(m.events[ISCSI_EV_FAILED], 1);              /* an authentication failure: an operator's login stops */
+    iscsi_session_free(s);
+}
+
+/* ---- Peer text (issue 12): what a target says reaches the console only filtered. ---- */
+#include "tests/unit/host_shim.h"
+
+/* No control character other than newline in s. */
+static int console_clean(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 && *s != '\n')
+            return 0;
+    return 1;
+}
+
+TEST(peer_text_never_reaches_the_console_raw)
+{
+    static const char keys[] = "MaxRecvDataSegmentLength=8192\0HeaderDigest=\x1b[2J\x1b]0;owned\x07";
+    uint8_t data[4096];
+    struct iscsi_session *s;
+    host_console_clear();
+    s = login_answering(keys, sizeof(keys), data);     /* refused, and the value is logged */
+    CHECK_EQ(m.closes, 1);
+    CHECK(strstr(host_console_text(), "HeaderDigest=\\x1b[2J") != NULL);
+    CHECK(console_clean(host_console_text()));
+    iscsi_session_free(s);
+}
+
+TEST(lun_identity_from_a_peer_is_filtered)
+{
+    struct iscsi_config cfg = { .host = "mock", .target = "iqn.t:x", .lun = 1 };
+    struct iscsi_lun *l;
+    struct iscsi_session *s;
+    struct iscsi_pdu o;
+    int closes;
+    memset(&m, 0, sizeof(m));
+    host_console_clear();
+    l = iscsi_lun_new(&cfg, &mock_tr, on_ev, NULL);
+    s = iscsi_lun_session(l);
+    iscsi_session_start(s, time_ns());
+    login_steps(s, 64);
+    closes = m.closes;
+    while (m.closes == closes && next_out(&o, NULL) == 0) {
+        uint8_t d[96] = { 0 };
+        uint32_t len = 0;
+        switch (o.cdb[0]) {
+        case 0x12:
+            if (o.cdb[1] & 1) {
+                d[1] = o.cdb[2];
+                d[3] = 10;
+                memcpy(d + 4, "\x1b[31mSN\x07\x9b" "1", 10);   /* the unit serial number page */
+                len = o.cdb[2] == 0x80 ? 14 : 4;
+            } else {
+                memcpy(d + 8, "\x1b]0;x\x07 \r\x1b[2JPRODUCT\x08\x08", 21);
+                len = 36;
+            }
+            break;
+        case 0xa0: put_be32(d, 8); iscsi_lun_encode(1, d + 8); len = 16; break;
+        case 0x25: put_be32(d, 1023); put_be32(d + 4, 512); len = 8; break;
+        }
+        struct iscsi_pdu a = { .opcode = ISCSI_OP_DATA_IN, .flags = ISCSI_F_FINAL | ISCSI_F_STATUS | ISCSI_F_UNDERFLOW,
+                               .itt = o.itt, .w20 = ISCSI_RSVD_TAG, .sn1 = 300, .sn2 = 2, .sn3 = 65, .w44 = o.w20 - len };
+        feed(s, &a, d, len, 0, 0);
+    }
+    CHECK_EQ(m.events[ISCSI_EV_LUN_READY], 1);
+    for (int i = 0; i < 3; i++)
+        CHECK(console_clean(iscsi_lun_ident(l, i)));
+    CHECK(strstr(iscsi_lun_ident(l, 2), "\\x1b[31mSN") != NULL);
+    CHECK(console_clean(host_console_text()));
+    iscsi_session_close(s, time_ns());
+    iscsi_lun_free(l);
+}
+
+TEST(poll_with_a_time_taken_before_the_connect_is_no_timeout)
+{
+    struct iscsi_config cfg = { .host = "mock", .target = "iqn.t:x", .lun = 1 };
+    struct iscsi_session *s;
+    uint64_t before = time_ns();                        /* a poller's `now`, taken before the connect */
+    memset(&m, 0, sizeof(m));
+    s = iscsi_session_new(&cfg, &mock_tr, on_ev, NULL);
+    iscsi_session_start(s, time_ns());
+    iscsi_poll(s, before);                              /* now - state_since must not wrap to "ages" */
+    CHECK_EQ(m.closes, 0);
+    CHECK_STR(iscsi_session_state_name(s), "connecting");
+    iscsi_conn_up(s);
+    iscsi_poll(s, before);
+    CHECK_EQ(m.closes, 0);
     iscsi_session_free(s);
 }
