@@ -3,10 +3,12 @@
 VIRTIO_KSRC := vmm/dev/virtqueue.c vmm/dev/virtio_mmio.c vmm/dev/virtio_blk.c vmm/dev/virtio_net.c
 KSRC += $(filter-out $(KSRC),$(VIRTIO_KSRC))
 
-VIRTIO_UNIT_SRC   := $(VIRTIO_KSRC) blk/blk.c blk/ram.c net/vswitch.c kernel/printf.c kernel/kstring.c kernel/log.c
-VIRTIO_UNIT_TESTS := tests/unit/test_virtqueue.c tests/unit/test_vswitch.c tests/unit/test_blk_ram.c
+VIRTIO_UNIT_SRC   := $(VIRTIO_KSRC) blk/blk.c blk/ram.c net/vswitch.c kernel/printf.c kernel/kstring.c kernel/log.c \
+                     tests/unit/virtio_fake.c tests/unit/blk_mock.c
+VIRTIO_UNIT_TESTS := tests/unit/test_virtqueue.c $(wildcard tests/unit/test_virtio_*.c) tests/unit/test_vswitch.c \
+                     tests/unit/test_blk_ram.c
 
-$(BUILD)/unit/virtio_tests: $(VIRTIO_UNIT_TESTS) $(VIRTIO_UNIT_SRC) $(HOST_SHIM) $(wildcard vmm/dev/*.h blk/*.h net/vswitch.h)
+$(BUILD)/unit/virtio_tests: $(VIRTIO_UNIT_TESTS) $(VIRTIO_UNIT_SRC) $(HOST_SHIM) $(wildcard vmm/dev/*.h blk/*.h net/vswitch.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) -o $@ $(VIRTIO_UNIT_TESTS) $(VIRTIO_UNIT_SRC) $(HOST_SHIM)
 

@@ -36,7 +36,7 @@ struct vblk_slot {
     struct vblk *dev;
     uint64_t status_gpa;
     uint32_t written;              /* bytes the device writes into the chain on success */
-    uint32_t epoch;
+    uint32_t gen;                  /* queue 0's generation when the request was taken */
     uint16_t head;
     uint8_t busy;
 };
@@ -44,7 +44,6 @@ struct vblk_slot {
 struct vblk {
     struct virtio_mmio mmio;       /* first: the transport's state is the device state */
     struct blk_dev *disk;
-    uint32_t epoch;                /* bumped on reset: stale completions are dropped */
     int inflight, stalled, dead;
     struct vblk_slot slot[VQ_NUM_MAX];
 };
@@ -135,8 +134,8 @@ static void vblk_done(struct blk_req *req, int status)
             kfree(d);
         return;
     }
-    if (s->epoch != d->epoch || !virtio_mmio_live(&d->mmio))
-        return;
+    if (!virtio_mmio_queue_current(&d->mmio, 0, s->gen))
+        return;                        /* reset, queue stopped or device broken since: stale */
     vblk_finish(d, s->head, s->status_gpa, status ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK, status ? 0 : s->written);
     if (d->stalled) {
         d->stalled = 0;
@@ -175,7 +174,7 @@ static int vblk_submit(struct vblk *d, const struct vq_chain *c, uint32_t type, 
     s->dev = d;
     s->status_gpa = status_gpa;
     s->written = write ? (uint32_t)bytes : 0;
-    s->epoch = d->epoch;
+    s->gen = virtio_mmio_queue_gen(&d->mmio, 0);
     s->head = c->head;
     s->busy = 1;
     d->inflight++;
@@ -260,8 +259,7 @@ static void vblk_notify(void *dp, int q)
 static void vblk_reset(void *dp)
 {
     struct vblk *d = dp;
-    d->epoch++;
-    d->stalled = 0;
+    d->stalled = 0;                    /* the transport bumped the queue's generation */
 }
 
 static const struct virtio_dev_ops vblk_ops_rw = {

@@ -52,12 +52,26 @@ void virtio_mmio_fail(struct virtio_mmio *m, const char *why)
     virtio_mmio_interrupt(m, VIRTIO_INT_CONFIG);
 }
 
-static void device_reset(struct virtio_mmio *m)
+void virtio_mmio_reset(struct virtio_mmio *m)
 {
     memset(&m->st, 0, sizeof(m->st));
     m->st.version = VIRTIO_MMIO_STATE_VERSION;
+    for (int i = 0; i < VIRTIO_QUEUES_MAX; i++)
+        m->qgen[i]++;
     if (m->ops->reset)
         m->ops->reset(m->dev);
+}
+
+uint32_t virtio_mmio_queue_gen(const struct virtio_mmio *m, int q)
+{
+    return q >= 0 && q < VIRTIO_QUEUES_MAX ? m->qgen[q] : 0;
+}
+
+int virtio_mmio_queue_current(const struct virtio_mmio *m, int q, uint32_t gen)
+{
+    if (q < 0 || q >= m->ops->nqueues || q >= VIRTIO_QUEUES_MAX)
+        return 0;
+    return virtio_mmio_live(m) && m->st.q[q].ready && m->qgen[q] == gen;
 }
 
 static struct vq_state *cur_queue(struct virtio_mmio *m)
@@ -100,7 +114,7 @@ static void set_half(uint64_t *field, int high, uint32_t v)
 static void write_status(struct virtio_mmio *m, uint32_t v)
 {
     if (v == 0) {
-        device_reset(m);
+        virtio_mmio_reset(m);
         return;
     }
     if ((v & VIRTIO_STATUS_FEATURES_OK) && !(m->st.status & VIRTIO_STATUS_FEATURES_OK)) {
@@ -115,6 +129,10 @@ static void write_status(struct virtio_mmio *m, uint32_t v)
 static void write_queue_ready(struct virtio_mmio *m, struct vq_state *q, uint32_t v)
 {
     if (!(v & 1)) {
+        /* The queue stops: its size and rings may change now (4.2.2.3), so what is in flight on it
+         * must never be completed onto it (issue 12: a completion divided by a size of 0). */
+        if (q->ready)
+            m->qgen[q - m->st.q]++;
         q->ready = 0;
         return;
     }
@@ -180,7 +198,7 @@ int virtio_mmio_register(struct virtio_mmio *m, struct vm *vm, int slot)
     m->vm = vm;
     m->slot = slot;
     m->gsi = PLAT_VIRTIO_GSI0 + slot;
-    device_reset(m);
+    virtio_mmio_reset(m);
     struct mmio_range r = { .base = PLAT_VIRTIO_BASE + (uint64_t)slot * PLAT_VIRTIO_SIZE, .len = PLAT_VIRTIO_SIZE,
                             .read = virtio_mmio_read, .write = virtio_mmio_write, .dev = m };
     return vm_register_mmio(vm, &r);

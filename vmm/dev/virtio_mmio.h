@@ -56,11 +56,25 @@ struct virtio_mmio {
     void *dev;                     /* the device type's own record */
     struct vm *vm;
     int slot, gsi;
+    /* Per-queue generation, bumped whenever the queue stops (QueueReady=0, device reset): a request
+     * taken under an older one is stale. Live state, not part of the snapshot; never goes back. */
+    uint32_t qgen[VIRTIO_QUEUES_MAX];
 };
 
 /* Register m's window for slot on vm (ops, dev filled by the caller). 0, -EINVAL bad slot, or what
  * vm_register_mmio returns. */
 int virtio_mmio_register(struct virtio_mmio *m, struct vm *vm, int slot);
+/*
+ * Reset the device as a driver's status write of 0 does (4.2.2.1): registers and queues back to their
+ * initial state, every queue's generation bumped (requests in flight become stale: their completions
+ * write nothing to guest memory), then the device type's reset op. For a VM reset as well.
+ */
+void virtio_mmio_reset(struct virtio_mmio *m);
+/* The generation of queue q (0 <= q < ops->nqueues) to record with a request taken from it now. */
+uint32_t virtio_mmio_queue_gen(const struct virtio_mmio *m, int q);
+/* 1 when a request taken from queue q under generation gen may still be completed: the device is live,
+ * q is ready and has not stopped since. Every completion checks this before touching guest memory. */
+int virtio_mmio_queue_current(const struct virtio_mmio *m, int q, uint32_t gen);
 /* 1 when the driver finished setup (DRIVER_OK) and the device is not broken. */
 int virtio_mmio_live(const struct virtio_mmio *m);
 /* Raise InterruptStatus bits and pulse the device's GSI (edge-triggered, active high). */

@@ -29,6 +29,13 @@ int vq_validate(struct vm *vm, const struct vq_state *q)
     return 0;
 }
 
+/* A queue the device may touch now: ready, and its size and rings still valid (a restored or reconfigured
+ * state is as hostile as a fresh one: nothing below divides by or indexes with an unchecked num). */
+static int usable(struct vm *vm, const struct vq_state *q)
+{
+    return q->ready && vq_validate(vm, q) == 0;
+}
+
 static int read_u16(struct vm *vm, uint64_t gpa, uint16_t *v)
 {
     return gpa_read(vm, gpa, v, 2);
@@ -94,6 +101,8 @@ int vq_pop(struct vm *vm, struct vq_state *q, struct vq_chain *c)
     uint16_t avail_idx, head;
     if (!q->ready)
         return 0;
+    if (!usable(vm, q))
+        return -EIO;
     if (read_u16(vm, q->avail + 2, &avail_idx))
         return -EIO;
     if (avail_idx == q->last_avail)
@@ -115,6 +124,8 @@ int vq_pop(struct vm *vm, struct vq_state *q, struct vq_chain *c)
 int vq_push(struct vm *vm, struct vq_state *q, uint16_t head, uint32_t len)
 {
     uint32_t elem[2] = { head, len };
+    if (!usable(vm, q) || head >= q->num)
+        return -EIO;
     uint64_t slot = q->used + 4 + 8ull * (q->used_idx % q->num);
     if (gpa_write(vm, slot, elem, sizeof(elem)))
         return -EIO;
@@ -128,6 +139,8 @@ int vq_push(struct vm *vm, struct vq_state *q, uint16_t head, uint32_t len)
 int vq_want_irq(struct vm *vm, const struct vq_state *q)
 {
     uint16_t flags;
+    if (!usable(vm, q))
+        return 0;
     if (read_u16(vm, q->avail, &flags))
         return 1;
     return !(flags & VRING_AVAIL_F_NO_INTERRUPT);

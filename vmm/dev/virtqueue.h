@@ -46,7 +46,8 @@ struct vq_chain {
 int vq_validate(struct vm *vm, const struct vq_state *q);
 
 /*
- * Take the next available chain of q into c.
+ * Take the next available chain of q into c. q is re-checked first (vq_validate): 0 when not ready, -EIO
+ * when its size or rings are invalid.
  * Returns 1 with c filled; 0 when nothing is available; -EINVAL when the chain is malformed (a loop,
  * too many buffers, a buffer outside RAM or absurdly long, a nested or misplaced indirect table,
  * readable after writable): c->head is then set and the chain is consumed, so the caller returns it
@@ -55,10 +56,11 @@ int vq_validate(struct vm *vm, const struct vq_state *q);
  */
 int vq_pop(struct vm *vm, struct vq_state *q, struct vq_chain *c);
 
-/* Put head on the used ring with len bytes written. 0, or -EIO when the used ring is not writable. */
+/* Put head on the used ring with len bytes written. 0, or -EIO when q is not ready, its size or rings
+ * are invalid (re-checked here), head is out of range or the used ring is not writable. */
 int vq_push(struct vm *vm, struct vq_state *q, uint16_t head, uint32_t len);
 
-/* 1 unless the driver asked for no interrupts (avail flags, 2.7.7). */
+/* 1 unless the driver asked for no interrupts (avail flags, 2.7.7); 0 for a queue not ready or invalid. */
 int vq_want_irq(struct vm *vm, const struct vq_state *q);
 
 /* Copy between a chain's readable (from) / writable (to) buffers and a flat buffer, starting at byte
