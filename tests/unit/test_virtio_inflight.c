@@ -72,3 +72,28 @@ TEST(blk_reset_under_inflight_read)
     CHECK_EQ(used_idx(), 0);
     inflight_teardown(mock);
 }
+
+/* A chain waiting for a free slot (the disk said -EAGAIN) is taken when a slot frees, even when the
+ * completion that freed it was stale: nothing else would ever retry it. */
+TEST(blk_stalled_chain_resumes_after_stale_completion)
+{
+    struct blk_mock *mock = inflight_setup();
+    mock->queue_limit = 1;
+    desc_set(DESC, 4, 0x8000, 16, VRING_DESC_F_NEXT, 5);   /* a second read, refused while one is queued */
+    desc_set(DESC, 5, 0x24000, 512, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 6);
+    desc_set(DESC, 6, 0x31000, 1, VRING_DESC_F_WRITE, 0);
+    ram[0x31000] = 0xee;
+    avail_push(4);
+    wr32(0x50, 0);
+    CHECK_EQ(mock->nq, 1);
+    wr32(0x44, 0);                                          /* stopped and started again, same rings */
+    wr32(0x44, 1);
+    CHECK_EQ(blk_mock_complete(mock, 0), 0);                /* the first read: stale */
+    CHECK_EQ(ram[0x30000], 0xee);
+    CHECK_EQ(mock->nq, 1);                                  /* the waiting read went to the disk */
+    CHECK_EQ(blk_mock_complete(mock, 0), 0);
+    CHECK_EQ(ram[0x31000], 0);
+    CHECK_EQ(used_idx(), 1);
+    CHECK_EQ(used_id(0), 4);
+    inflight_teardown(mock);
+}

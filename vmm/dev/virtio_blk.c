@@ -134,10 +134,10 @@ static void vblk_done(struct blk_req *req, int status)
             kfree(d);
         return;
     }
-    if (!virtio_mmio_queue_current(&d->mmio, 0, s->gen))
-        return;                        /* reset, queue stopped or device broken since: stale */
-    vblk_finish(d, s->head, s->status_gpa, status ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK, status ? 0 : s->written);
-    if (d->stalled) {
+    /* Reset, queue stopped or device broken since the request was taken: stale, it writes nothing. */
+    if (virtio_mmio_queue_current(&d->mmio, 0, s->gen))
+        vblk_finish(d, s->head, s->status_gpa, status ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK, status ? 0 : s->written);
+    if (d->stalled) {                  /* a slot is free, stale or not: take the waiting chain */
         d->stalled = 0;
         vblk_process(d);
     }
