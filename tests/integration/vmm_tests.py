@@ -123,8 +123,12 @@ def check_badvirtio(c, t):
     run_guest(c, t, "nb", "victim32")
     c.expect(r"\[nb\] report 2=\d+\n", t, "the neighbour's first verified round")
     run_guest(c, t, "bv", "badvirtio64")
-    c.expect(r"virtio-blk: malformed descriptor chain at head 0", t, "shoal's message about the bad chain")
-    c.expect(r"virtio slot 0: request ring corrupt: device needs reset", t, "the NEEDS_RESET message")
+    c.expect(r"vm bv: virtio-blk slot 0: malformed descriptor chain at head 0 of queue 0: buffer outside RAM\n", t,
+             "shoal naming the buffer outside RAM")
+    c.expect(r"vm bv: virtio-blk slot 0: malformed descriptor chain at head 2 of queue 0: buffer longer than 16 MiB\n",
+             t, "shoal naming the 4 GiB buffer")
+    c.expect(r"vm bv: virtio-blk slot 0: queue 0 ring corrupt \(avail index more than the queue size ahead\): "
+             r"device needs reset", t, "the NEEDS_RESET message naming the corrupt avail index")
     c.expect(r"\[bv\] badvirtio contained", t, "the guest's own verdict")
     c.expect(r"vm bv stopped: exited with code 0", t, "badvirtio64 to exit with 0")
     c.expect(r"\[nb\] report 2=\d+\n", t, "the neighbour verifying after the bad guest")

@@ -42,6 +42,7 @@ TEST(vq_loop_stops)
     avail_push(0);
     CHECK_EQ(vq_pop(&fvm, &q, &ch), -EINVAL);
     CHECK_EQ(ch.head, 0);
+    CHECK_STR(ch.why, "descriptor loop");
     CHECK_EQ(q.last_avail, 1);                              /* consumed: the caller fails that request */
     desc_set(DESC, 3, 0x10000, 16, VRING_DESC_F_NEXT, 3);  /* a self loop */
     avail_push(3);
@@ -50,9 +51,11 @@ TEST(vq_loop_stops)
     desc_set(DESC, 6, 0x10000, 0, VRING_DESC_F_NEXT, 5);
     avail_push(5);
     CHECK_EQ(vq_pop(&fvm, &q, &ch), -EINVAL);
+    CHECK_STR(ch.why, "descriptor loop");
     desc_set(DESC, 4, 0x10000, 16, VRING_DESC_F_NEXT, 9);  /* next past the table */
     avail_push(4);
     CHECK_EQ(vq_pop(&fvm, &q, &ch), -EINVAL);
+    CHECK_STR(ch.why, "next descriptor past the table");
 }
 
 TEST(vq_outside_ram_and_absurd_lengths)
@@ -67,10 +70,12 @@ TEST(vq_outside_ram_and_absurd_lengths)
     desc_set(DESC, 2, 0x10000, 0xffffffffu, VRING_DESC_F_WRITE, 0);   /* 4 GiB */
     avail_push(2);
     CHECK_EQ(vq_pop(&fvm, &q, &ch), -EINVAL);
+    CHECK_STR(ch.why, "buffer longer than 16 MiB");
     desc_set(DESC, 3, 0x10000, 16, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 4);
     desc_set(DESC, 4, 0x10000, 16, 0, 0);                   /* readable after writable */
     avail_push(3);
     CHECK_EQ(vq_pop(&fvm, &q, &ch), -EINVAL);
+    CHECK_STR(ch.why, "readable buffer after a writable one");
 }
 
 TEST(vq_indirect)
@@ -244,4 +249,59 @@ TEST(vq_unchecked_state_refused)
     q = q_new();
     CHECK_EQ(vq_push(&fvm, &q, QN, 1), -EIO);               /* a head the ring cannot hold */
     CHECK_EQ(used_idx(), 0);
+}
+
+/* 2.7.5.3.1 abuse of indirect tables: each chain is refused alone (-EINVAL, consumed), the ring goes on. */
+TEST(vq_indirect_abuse)
+{
+    struct vq_state q = q_new();
+    uint64_t tab = 0x5000;
+    desc_set(tab, 0, 0x10000, 16, 0, 0);
+    desc_set(DESC, 0, tab, 16, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT, 1);    /* with NEXT */
+    desc_set(DESC, 1, tab, 0, VRING_DESC_F_INDIRECT, 0);                         /* empty table */
+    desc_set(DESC, 2, tab, 16 * (VQ_CHAIN_MAX + 1), VRING_DESC_F_INDIRECT, 0);   /* longer than a chain */
+    desc_set(DESC, 3, 0xfffffffffffffff0ull, 32, VRING_DESC_F_INDIRECT, 0);      /* wraps around */
+    desc_set(DESC, 4, tab + 16, 32, VRING_DESC_F_INDIRECT, 0);                   /* next past its end: */
+    desc_set(tab, 1, 0x10000, 16, VRING_DESC_F_NEXT, 2);
+    desc_set(DESC, 5, tab + 48, 16, VRING_DESC_F_INDIRECT, 0);                   /* buffer outside RAM */
+    desc_set(tab, 3, RAM_SIZE, 16, VRING_DESC_F_WRITE, 0);
+    desc_set(DESC, 6, 0x10000, 16, VRING_DESC_F_NEXT, 7);                        /* direct, then an */
+    desc_set(DESC, 7, tab + 64, 16, VRING_DESC_F_INDIRECT, 0);                   /* indirect whose entry */
+    desc_set(tab, 4, 0x6000, 16, VRING_DESC_F_INDIRECT, 0);                      /* is indirect again */
+    static const char *const why[7] = {
+        "indirect table with NEXT", "indirect table size not 1-64 whole entries",
+        "indirect table size not 1-64 whole entries", "indirect table outside RAM", "next descriptor past the table",
+        "buffer outside RAM", "indirect table inside an indirect table",
+    };
+    for (uint16_t h = 0; h < 7; h++) {
+        avail_push(h);
+        CHECK_EQ(vq_pop(&fvm, &q, &ch), -EINVAL);
+        CHECK_EQ(ch.head, h);
+        CHECK_STR(ch.why, why[h]);
+    }
+    CHECK_EQ(q.last_avail, 7);
+    desc_set(DESC, 0, 0x10000, 16, 0, 0);                   /* the ring still works */
+    avail_push(0);
+    CHECK_EQ(vq_pop(&fvm, &q, &ch), 1);
+}
+
+/* A chain of more buffers than any device here takes (VQ_CHAIN_MAX), directly or through a table. */
+TEST(vq_chain_too_long)
+{
+    struct vq_state q = q_new();
+    q.num = 128;                                            /* rings of 128: desc 0x1000-0x1800, avail 0x2000 */
+    for (int i = 0; i <= VQ_CHAIN_MAX; i++)
+        desc_set(DESC, i, 0x10000 + 16 * i, 16, i < VQ_CHAIN_MAX ? VRING_DESC_F_NEXT : 0, (uint16_t)(i + 1));
+    uint16_t head = 0, idx = 1;
+    memcpy(ram + AVAIL + 4, &head, 2);
+    memcpy(ram + AVAIL + 2, &idx, 2);
+    CHECK_EQ(vq_validate(&fvm, &q), 0);
+    CHECK_EQ(vq_pop(&fvm, &q, &ch), -EINVAL);
+    CHECK_STR(ch.why, "more than 64 buffers");
+    desc_set(DESC, VQ_CHAIN_MAX - 1, 0x10000, 16, 0, 0);   /* exactly VQ_CHAIN_MAX: taken */
+    idx = 2;
+    memcpy(ram + AVAIL + 6, &head, 2);
+    memcpy(ram + AVAIL + 2, &idx, 2);
+    CHECK_EQ(vq_pop(&fvm, &q, &ch), 1);
+    CHECK_EQ(ch.n, VQ_CHAIN_MAX);
 }

@@ -115,7 +115,7 @@ static void vblk_finish(struct vblk *d, uint16_t head, uint64_t status_gpa, uint
     else
         written = 0;
     if (vq_push(m->vm, &m->st.q[0], head, written) < 0) {
-        virtio_mmio_fail(m, "used ring not writable");
+        virtio_mmio_fail(m, "used ring not writable", NULL);
         return;
     }
     virtio_mmio_used(m, 0);
@@ -233,13 +233,9 @@ static void vblk_process(struct vblk *d)
         int rc = vq_pop(m->vm, &m->st.q[0], &c);
         if (rc == 0)
             return;
-        if (rc == -EIO) {
-            virtio_mmio_fail(m, "request ring corrupt");
-            return;
-        }
-        if (rc == -EINVAL) {           /* a malformed chain fails that request alone */
-            log_warn("vm %s: virtio-blk: malformed descriptor chain at head %u", m->vm->name, c.head);
-            vblk_finish(d, c.head, 0, 0, 0);
+        if (rc < 0) {                  /* a malformed chain fails that request alone */
+            if (virtio_mmio_refused(m, 0, rc, &c) < 0)
+                return;
             continue;
         }
         if (vblk_request(d, &c) == -EAGAIN) {
@@ -263,12 +259,12 @@ static void vblk_reset(void *dp)
 }
 
 static const struct virtio_dev_ops vblk_ops_rw = {
-    .device_id = 2, .nqueues = 1, .cfg_read = vblk_cfg_read, .notify = vblk_notify, .reset = vblk_reset,
+    .name = "virtio-blk", .device_id = 2, .nqueues = 1, .cfg_read = vblk_cfg_read, .notify = vblk_notify, .reset = vblk_reset,
     .features = (1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_BLK_SIZE) |
                 (1ull << VIRTIO_BLK_F_FLUSH),
 };
 static const struct virtio_dev_ops vblk_ops_ro = {
-    .device_id = 2, .nqueues = 1, .cfg_read = vblk_cfg_read, .notify = vblk_notify, .reset = vblk_reset,
+    .name = "virtio-blk", .device_id = 2, .nqueues = 1, .cfg_read = vblk_cfg_read, .notify = vblk_notify, .reset = vblk_reset,
     .features = (1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_BLK_SIZE) |
                 (1ull << VIRTIO_BLK_F_FLUSH) | (1ull << VIRTIO_BLK_F_RO),
 };

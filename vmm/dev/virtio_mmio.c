@@ -42,14 +42,44 @@ void virtio_mmio_used(struct virtio_mmio *m, int q)
         virtio_mmio_interrupt(m, VIRTIO_INT_USED);
 }
 
-void virtio_mmio_fail(struct virtio_mmio *m, const char *why)
+/* A guest makes as many of these as it likes: log a device's first 8, then the 16th, 32nd, 64th... */
+static int complain(struct virtio_mmio *m)
+{
+    uint32_t n = ++m->complaints;
+    if (n == 8)
+        log_warn("vm %s: %s slot %d: further faults of this device logged at powers of two only",
+                 m->vm->name, m->ops->name, m->slot);
+    return n <= 8 || !(n & (n - 1));
+}
+
+void virtio_mmio_fail(struct virtio_mmio *m, const char *what, const char *detail)
 {
     if (m->st.status & VIRTIO_STATUS_NEEDS_RESET)
         return;
-    log_warn("vm %s: virtio slot %d: %s: device needs reset", m->vm->name, m->slot, why);
+    if (complain(m))
+        log_warn("vm %s: %s slot %d: %s%s%s%s: device needs reset", m->vm->name, m->ops->name, m->slot, what,
+                 detail ? " (" : "", detail ? detail : "", detail ? ")" : "");
     m->st.status |= VIRTIO_STATUS_NEEDS_RESET;
     m->st.config_gen++;
     virtio_mmio_interrupt(m, VIRTIO_INT_CONFIG);
+}
+
+int virtio_mmio_refused(struct virtio_mmio *m, int q, int rc, const struct vq_chain *c)
+{
+    static const char *const ring[VIRTIO_QUEUES_MAX] = { "queue 0 ring corrupt", "queue 1 ring corrupt" };
+    if (rc == -EIO || q < 0 || q >= VIRTIO_QUEUES_MAX) {
+        virtio_mmio_fail(m, q == 1 ? ring[1] : ring[0], c->why);
+        return -1;
+    }
+    if (complain(m))
+        log_warn("vm %s: %s slot %d: malformed descriptor chain at head %u of queue %d: %s", m->vm->name,
+                 m->ops->name, m->slot, c->head, q, c->why ? c->why : "?");
+    if (vq_push(m->vm, &m->st.q[q], c->head, 0) < 0) {
+        virtio_mmio_fail(m, "used ring not writable", NULL);
+        return -1;
+    }
+    virtio_mmio_used(m, q);
+    return 0;
 }
 
 void virtio_mmio_reset(struct virtio_mmio *m)
@@ -137,7 +167,7 @@ static void write_queue_ready(struct virtio_mmio *m, struct vq_state *q, uint32_
         return;
     }
     if (vq_validate(m->vm, q) < 0) {
-        virtio_mmio_fail(m, "queue set up outside RAM, misaligned or with a bad size");
+        virtio_mmio_fail(m, "queue set up outside RAM, misaligned or with a bad size", NULL);
         return;
     }
     q->ready = 1;

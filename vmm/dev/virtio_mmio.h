@@ -26,6 +26,7 @@ struct snap;
 
 /* What a device type adds to the transport. */
 struct virtio_dev_ops {
+    const char *name;              /* in log lines: "virtio-blk" */
     uint32_t device_id;            /* 1 net, 2 block (5) */
     uint64_t features;             /* offered, besides VERSION_1 and INDIRECT_DESC */
     int nqueues;
@@ -59,6 +60,7 @@ struct virtio_mmio {
     /* Per-queue generation, bumped whenever the queue stops (QueueReady=0, device reset): a request
      * taken under an older one is stale. Live state, not part of the snapshot; never goes back. */
     uint32_t qgen[VIRTIO_QUEUES_MAX];
+    uint32_t complaints;           /* guest faults seen (log lines are rate-limited by it) */
 };
 
 /* Register m's window for slot on vm (ops, dev filled by the caller). 0, -EINVAL bad slot, or what
@@ -82,8 +84,12 @@ void virtio_mmio_interrupt(struct virtio_mmio *m, uint32_t bits);
 /* Used-buffer interrupt for q unless the driver suppressed it. */
 void virtio_mmio_used(struct virtio_mmio *m, int q);
 /* The driver broke the device's rules (a corrupt ring): NEEDS_RESET (2.1.1) and a config interrupt;
- * the device ignores its queues until reset. why is logged once. */
-void virtio_mmio_fail(struct virtio_mmio *m, const char *why);
+ * the device ignores its queues until reset. what (and detail, when not NULL) is logged once. */
+void virtio_mmio_fail(struct virtio_mmio *m, const char *what, const char *detail);
+/* vq_pop on queue q refused with rc: -EINVAL (a malformed chain) is logged with c->why and c->head is
+ * returned used with length 0, the device goes on (returns 0); -EIO (the ring) fails the device with
+ * c->why (returns -1, as when the used ring cannot be written). Log lines are rate-limited per device. */
+int virtio_mmio_refused(struct virtio_mmio *m, int q, int rc, const struct vq_chain *c);
 /* MMIO handlers (offsets from the window), exported for tests. 0 or negative errno. */
 int virtio_mmio_read(void *mp, uint64_t off, int size, uint64_t *val);
 int virtio_mmio_write(void *mp, uint64_t off, int size, uint64_t val);

@@ -36,6 +36,7 @@ struct vq_chain {
     uint16_t head;                  /* descriptor index to return on the used ring */
     int n;                          /* buffers */
     uint32_t out_len, in_len;       /* bytes readable by the device / writable by it */
+    const char *why;                /* when vq_pop refused the chain or the ring: what was wrong */
     struct vq_buf buf[VQ_CHAIN_MAX];
 };
 
@@ -50,9 +51,9 @@ int vq_validate(struct vm *vm, const struct vq_state *q);
  * when its size or rings are invalid.
  * Returns 1 with c filled; 0 when nothing is available; -EINVAL when the chain is malformed (a loop,
  * too many buffers, a buffer outside RAM or absurdly long, a nested or misplaced indirect table,
- * readable after writable): c->head is then set and the chain is consumed, so the caller returns it
- * used with length 0; -EIO when the ring itself is corrupt (unreadable, avail index running more
- * than num ahead, head out of range): the device must stop using q (NEEDS_RESET).
+ * readable after writable): c->head is set and the chain consumed, so the caller returns it used with
+ * length 0; -EIO when the ring itself is corrupt (unreadable, avail index running more than num ahead,
+ * head out of range): the device must stop using q (NEEDS_RESET). On either, c->why says what was wrong.
  */
 int vq_pop(struct vm *vm, struct vq_state *q, struct vq_chain *c);
 
