@@ -79,3 +79,25 @@ TEST(blk_fault_log_rate_limited)
     fake_vm_destroy();
     ramdisk_destroy(disk);
 }
+
+/* Register accesses of odd widths or past the window read 0 and change nothing (a width is a copy length). */
+TEST(mmio_odd_widths_and_offsets)
+{
+    struct blk_dev *disk = ramdisk_create(NULL, 64 * 512, 0);
+    CHECK_EQ(blk_setup(disk, 1), 15);
+    uint64_t v = 1;
+    static const int widths[] = { -1, 0, 3, 16, 0x7fffffff };
+    for (unsigned i = 0; i < sizeof(widths) / sizeof(widths[0]); i++) {
+        v = 1;
+        CHECK_EQ(win->read(win->dev, 0x101, widths[i], &v), 0);
+        CHECK_U64(v, 0);
+        CHECK_EQ(win->write(win->dev, 0x70, widths[i], 0), 0);   /* not a reset */
+    }
+    CHECK_EQ(win->read(win->dev, 0xffc, 8, &v), 0);          /* straddles the window's end */
+    CHECK_U64(v, 0);
+    CHECK_EQ(win->read(win->dev, 0x100, 8, &v), 0);          /* capacity, 8 bytes */
+    CHECK_U64(v, 64);
+    CHECK_EQ(rd32(0x70), 15);
+    fake_vm_destroy();
+    ramdisk_destroy(disk);
+}

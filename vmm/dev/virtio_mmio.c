@@ -200,10 +200,20 @@ static void reg_write(struct virtio_mmio *m, uint64_t off, uint32_t v)
     }
 }
 
+/* Accesses of 1, 2, 4 or 8 bytes inside the window: the only widths a device here decodes (a width is a
+ * length handed on to the configuration readers' copies). */
+static int access_ok(uint64_t off, int size)
+{
+    return (size == 1 || size == 2 || size == 4 || size == 8) && off < PLAT_VIRTIO_SIZE &&
+           off + (uint64_t)size <= PLAT_VIRTIO_SIZE;
+}
+
 int virtio_mmio_read(void *mp, uint64_t off, int size, uint64_t *val)
 {
     struct virtio_mmio *m = mp;
     *val = 0;
+    if (!access_ok(off, size))
+        return 0;                             /* reads as 0, as a reserved register does */
     if (off >= R_CONFIG)
         return m->ops->cfg_read ? m->ops->cfg_read(m->dev, off - R_CONFIG, size, val) : 0;
     if (size == 4 && !(off & 3))              /* 4.2.2.2: registers are read 32 bits wide */
@@ -214,7 +224,7 @@ int virtio_mmio_read(void *mp, uint64_t off, int size, uint64_t *val)
 int virtio_mmio_write(void *mp, uint64_t off, int size, uint64_t val)
 {
     struct virtio_mmio *m = mp;
-    if (off >= R_CONFIG)
+    if (!access_ok(off, size) || off >= R_CONFIG)
         return 0;                             /* no writable configuration fields offered */
     if (size == 4 && !(off & 3))
         reg_write(m, off, (uint32_t)val);
