@@ -25,10 +25,14 @@ int gpa_read(struct vm *vm, uint64_t gpa, void *buf, size_t len)
     memcpy(buf, ram + gpa, len);
     return 0;
 }
+void (*fake_write_hook)(uint64_t gpa, size_t len);
+
 int gpa_write(struct vm *vm, uint64_t gpa, const void *buf, size_t len)
 {
     if (gpa + len < gpa || gpa + len > vm->mem_size)
         return -EFAULT;
+    if (fake_write_hook)
+        fake_write_hook(gpa, len);
     memcpy(ram + gpa, buf, len);
     return 0;
 }
@@ -53,8 +57,9 @@ void fake_vm_new(void)
     memset(&fvm, 0, sizeof(fvm));
     strcpy(fvm.name, "t");
     fvm.mem_size = RAM_SIZE;
-    free(ram);
-    ram = calloc(1, RAM_SIZE);
+    if (!ram)
+        ram = malloc(RAM_SIZE);
+    memset(ram, 0, RAM_SIZE);
     irq_pulses = 0;
 }
 

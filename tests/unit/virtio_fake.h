@@ -12,6 +12,8 @@ extern struct vm fvm;
 extern uint8_t *ram;
 extern int irq_pulses, last_gsi;
 
+/* When set, called on every device write into guest memory through gpa_write (fuzzers check when). */
+extern void (*fake_write_hook)(uint64_t gpa, size_t len);
 /* A fresh VM of RAM_SIZE zeroed bytes, no windows, no hooks. */
 void fake_vm_new(void);
 /* Run the destroy hooks, newest first (as vm_destroy does). */
