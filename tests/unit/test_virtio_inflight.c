@@ -66,8 +66,12 @@ TEST(blk_queue_moved_under_inflight_read)
 TEST(blk_reset_under_inflight_read)
 {
     struct blk_mock *mock = inflight_setup();
+    void *dev = win->dev;                                   /* the device record starts with its transport */
+    CHECK_EQ(virtio_blk_inflight(dev), 1);
     wr32(0x70, 0);
+    CHECK_EQ(virtio_blk_inflight(dev), 1);                  /* stale, still out at the disk */
     CHECK_EQ(blk_mock_complete(mock, 0), 0);
+    CHECK_EQ(virtio_blk_inflight(dev), 0);
     CHECK_EQ(ram[0x30000], 0xee);
     CHECK_EQ(used_idx(), 0);
     inflight_teardown(mock);

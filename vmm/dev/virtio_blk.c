@@ -258,6 +258,12 @@ static void vblk_reset(void *dp)
     d->stalled = 0;                    /* the transport bumped the queue's generation */
 }
 
+int virtio_blk_inflight(const void *dp)
+{
+    const struct vblk *d = dp;
+    return d->inflight;
+}
+
 static const struct virtio_dev_ops vblk_ops_rw = {
     .name = "virtio-blk", .device_id = 2, .nqueues = 1, .cfg_read = vblk_cfg_read, .notify = vblk_notify, .reset = vblk_reset,
     .features = (1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_BLK_SIZE) |

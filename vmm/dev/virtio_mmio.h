@@ -98,5 +98,9 @@ void virtio_mmio_snapshot(struct virtio_mmio_state *st, struct snap *s);
 /* Each device's snapshot: the transport state, then its own plain-data record (dev as attached).
  * Requests in flight are not part of it: snapshot a quiesced (paused, no I/O outstanding) device. */
 void virtio_blk_snapshot(void *dev, struct snap *s);
+/* Requests of the virtio-blk dev (as attached) the disk has not completed yet, stale ones included: their
+ * data may still be placed into the guest buffers they were given, so guest RAM must stay allocated (and
+ * a reset guest stopped) until this is 0. */
+int virtio_blk_inflight(const void *dev);
 void virtio_net_snapshot(void *dev, struct snap *s);
 #endif
