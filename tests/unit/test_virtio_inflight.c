@@ -101,3 +101,23 @@ TEST(blk_stalled_chain_resumes_after_stale_completion)
     CHECK_EQ(used_id(0), 4);
     inflight_teardown(mock);
 }
+
+/* A VM reset calls virtio_mmio_reset on the record as attached: registers back to 0, the read in flight
+ * stale (its completion writes nothing), the device usable after the driver sets it up again. */
+TEST(blk_vm_reset_under_inflight_read)
+{
+    struct blk_mock *mock = inflight_setup();
+    virtio_mmio_reset(win->dev);
+    CHECK_EQ(rd32(0x70), 0);
+    CHECK_EQ(rd32(0x44), 0);
+    CHECK_EQ(blk_mock_complete(mock, 0), 0);
+    CHECK_EQ(ram[0x30000], 0xee);
+    CHECK_EQ(used_idx(), 0);
+    memset(ram + AVAIL, 0, 4 + 2 * QN);
+    CHECK_EQ(driver_init(1), 15);
+    CHECK_EQ(blk_req(0, 0, 512, 1), 0xee);
+    CHECK_EQ(blk_mock_complete(mock, 0), 0);
+    CHECK_EQ(ram[0x30000], 0);
+    CHECK_EQ(used_idx(), 1);
+    inflight_teardown(mock);
+}

@@ -69,7 +69,8 @@ int virtio_mmio_register(struct virtio_mmio *m, struct vm *vm, int slot);
 /*
  * Reset the device as a driver's status write of 0 does (4.2.2.1): registers and queues back to their
  * initial state, every queue's generation bumped (requests in flight become stale: their completions
- * write nothing to guest memory), then the device type's reset op. For a VM reset as well.
+ * write nothing to guest memory), then the device type's reset op. For a VM reset as well: the record
+ * virtio_blk_attach and virtio_net_attach make starts with its struct virtio_mmio, so that pointer will do.
  */
 void virtio_mmio_reset(struct virtio_mmio *m);
 /* The generation of queue q (0 <= q < ops->nqueues) to record with a request taken from it now. */

@@ -25,7 +25,7 @@ struct vnet_state {
 };
 
 struct vnet {
-    struct virtio_mmio mmio;
+    struct virtio_mmio mmio;           /* first: virtio_mmio_reset takes the record as attached */
     struct vnet_state st;
     int port;                          /* on the switch */
 };
