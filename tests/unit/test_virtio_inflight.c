@@ -22,6 +22,19 @@ static void inflight_teardown(struct blk_mock *mock)
     mock->dev.ops->close(&mock->dev);
 }
 
+/* The driver resets, sets the device up again over fresh rings and reads: served as usual. Tears down. */
+static void restart_and_read(struct blk_mock *mock)
+{
+    memset(ram + USED, 0, 4 + 8 * QN);
+    memset(ram + AVAIL, 0, 4 + 2 * QN);
+    CHECK_EQ(driver_init(1), 15);
+    CHECK_EQ(blk_req(0, 0, 512, 1), 0xee);
+    CHECK_EQ(blk_mock_complete(mock, 0), 0);
+    CHECK_EQ(ram[0x30000], 0);
+    CHECK_EQ(used_idx(), 1);
+    inflight_teardown(mock);
+}
+
 /* Issue 12, first bullet: QueueReady=0 and QueueNum=0 under a read, no reset; the read then completes.
  * The completion must neither divide by the size (host #DE) nor write the status byte or used ring. */
 TEST(blk_queue_disabled_and_sized_0_under_inflight_read)
@@ -35,14 +48,7 @@ TEST(blk_queue_disabled_and_sized_0_under_inflight_read)
     CHECK_EQ(ram[0x30000], 0xee);                           /* stale: no status written */
     CHECK_EQ(used_idx(), 0);
     CHECK_EQ(rd32(0x70) & VIRTIO_STATUS_NEEDS_RESET, 0);
-    memset(ram + USED, 0, 4 + 8 * QN);                      /* the driver resets and starts again */
-    memset(ram + AVAIL, 0, 4 + 2 * QN);
-    CHECK_EQ(driver_init(1), 15);
-    CHECK_EQ(blk_req(0, 0, 512, 1), 0xee);
-    CHECK_EQ(blk_mock_complete(mock, 0), 0);
-    CHECK_EQ(ram[0x30000], 0);
-    CHECK_EQ(used_idx(), 1);
-    inflight_teardown(mock);
+    restart_and_read(mock);
 }
 
 /* Disabled and enabled again over new rings: the old request's completion must not land on the new ring. */
@@ -113,11 +119,5 @@ TEST(blk_vm_reset_under_inflight_read)
     CHECK_EQ(blk_mock_complete(mock, 0), 0);
     CHECK_EQ(ram[0x30000], 0xee);
     CHECK_EQ(used_idx(), 0);
-    memset(ram + AVAIL, 0, 4 + 2 * QN);
-    CHECK_EQ(driver_init(1), 15);
-    CHECK_EQ(blk_req(0, 0, 512, 1), 0xee);
-    CHECK_EQ(blk_mock_complete(mock, 0), 0);
-    CHECK_EQ(ram[0x30000], 0);
-    CHECK_EQ(used_idx(), 1);
-    inflight_teardown(mock);
+    restart_and_read(mock);
 }
