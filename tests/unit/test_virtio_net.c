@@ -2,6 +2,7 @@
 #define TEST_SUITE "virtio"
 #include "tests/unit/test.h"
 #include "tests/unit/virtio_fake.h"
+#include "tests/unit/host_shim.h"
 #include "vmm/dev/virtio_mmio.h"
 #include "vmm/dev/devices.h"
 #include "net/vswitch.h"
@@ -56,6 +57,50 @@ TEST(net_rx_only_on_ready_queue)
     wr32(0x70, 0);                                          /* after a reset: still nothing */
     broadcast(peer);
     CHECK_EQ(ram[RXBUF], 0xcc);
+    vswitch_port_remove(vswitch_default(), peer);
+    fake_vm_destroy();
+}
+
+#define TXDESC 0x40000u
+#define TXAVAIL 0x41000u
+#define TXUSED 0x42000u
+#define TXBUF 0x50000u
+
+static uint16_t tx_used_idx(void) { uint16_t v; memcpy(&v, ram + TXUSED + 2, 2); return v; }
+static uint32_t tx_used_len(int i) { uint32_t v; memcpy(&v, ram + TXUSED + 8 + 8 * (i % QN), 4); return v; }
+
+/* Send the chain at head through queue 1 and return how many frames the peer got meanwhile. */
+static int tx_send(uint16_t head)
+{
+    int before = peer_got;
+    avail_push_at(TXAVAIL, head);
+    wr32(0x50, 1);
+    return peer_got - before;
+}
+
+/* Transmit chains that are malformed or too long fail alone: nothing reaches the switch, the chain comes
+ * back used with length 0, the log names the fault, and the next good frame goes out. */
+TEST(net_tx_bad_chains_fail_alone)
+{
+    int peer = net_setup();
+    queue_setup(1, TXDESC, TXAVAIL, TXUSED);
+    memset(ram + TXBUF, 0, 12);
+    memset(ram + TXBUF + 12, 0xff, 6);                      /* broadcast */
+    desc_set(TXDESC, 0, TXBUF, 12 + 64, 0, 0);
+    CHECK_EQ(tx_send(0), 1);
+    host_console_clear();
+    desc_set(TXDESC, 1, TXBUF, 12 + 64, VRING_DESC_F_NEXT, 1);               /* a loop */
+    CHECK_EQ(tx_send(1), 0);
+    CHECK(strstr(host_console_text(), "virtio-net slot 1: malformed descriptor chain at head 1 of queue 1: "
+                                      "descriptor loop") != NULL);
+    desc_set(TXDESC, 2, TXBUF, 12 + VSW_FRAME_MAX + 1, 0, 0);               /* longer than a frame */
+    CHECK_EQ(tx_send(2), 0);
+    desc_set(TXDESC, 3, TXBUF, 12, 0, 0);                                    /* a header, no frame */
+    CHECK_EQ(tx_send(3), 0);
+    CHECK_EQ(tx_used_idx(), 4);
+    CHECK_EQ(tx_used_len(1) | tx_used_len(2) | tx_used_len(3), 0);
+    CHECK_EQ(rd32(0x70), 15);
+    CHECK_EQ(tx_send(0), 1);
     vswitch_port_remove(vswitch_default(), peer);
     fake_vm_destroy();
 }
