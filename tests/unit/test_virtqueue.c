@@ -8,97 +8,7 @@
 #include "blk/blk.h"
 #include "blk/ram.h"
 #include "kernel/errno.h"
-#include <stdlib.h>
-
-/* ---- the fake VM: RAM is one host buffer; MMIO windows, destroy hooks and interrupts are recorded ---- */
-#define RAM_SIZE (1u << 20)
-static struct vm fvm;
-static uint8_t *ram;
-static int irq_pulses, last_gsi;
-
-void *gpa_ptr(struct vm *vm, uint64_t gpa, size_t len)
-{
-    if (!len || gpa + len < gpa || gpa + len > vm->mem_size)
-        return NULL;
-    return ram + gpa;
-}
-int gpa_read(struct vm *vm, uint64_t gpa, void *buf, size_t len)
-{
-    if (gpa + len < gpa || gpa + len > vm->mem_size)
-        return -EFAULT;
-    memcpy(buf, ram + gpa, len);
-    return 0;
-}
-int gpa_write(struct vm *vm, uint64_t gpa, const void *buf, size_t len)
-{
-    if (gpa + len < gpa || gpa + len > vm->mem_size)
-        return -EFAULT;
-    memcpy(ram + gpa, buf, len);
-    return 0;
-}
-int vm_register_mmio(struct vm *vm, const struct mmio_range *r)
-{
-    if (vm->nmmio >= VM_MMIO_MAX)
-        return -ENOSPC;
-    vm->mmio[vm->nmmio++] = *r;
-    return 0;
-}
-int vm_on_destroy(struct vm *vm, void (*fn)(struct vm *vm, void *arg), void *arg)
-{
-    vm->cleanup[vm->ncleanup].fn = fn;
-    vm->cleanup[vm->ncleanup++].arg = arg;
-    return 0;
-}
-void vm_irq_set(struct vm *vm, int gsi, int level) { (void)vm; (void)gsi; (void)level; }
-void vm_irq_pulse(struct vm *vm, int gsi) { (void)vm; irq_pulses++; last_gsi = gsi; }
-
-static void fake_vm_new(void)
-{
-    memset(&fvm, 0, sizeof(fvm));
-    strcpy(fvm.name, "t");
-    fvm.mem_size = RAM_SIZE;
-    free(ram);
-    ram = calloc(1, RAM_SIZE);
-    irq_pulses = 0;
-}
-static void fake_vm_destroy(void)
-{
-    for (int i = fvm.ncleanup - 1; i >= 0; i--)
-        fvm.cleanup[i].fn(&fvm, fvm.cleanup[i].arg);
-    fvm.ncleanup = 0;
-}
-
-/* ---- ring helpers: desc table at 0x1000, avail at 0x2000, used at 0x3000, 8 entries ---- */
-#define DESC 0x1000u
-#define AVAIL 0x2000u
-#define USED 0x3000u
-#define QN 8
-
-static void desc_set(uint64_t table, int i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
-{
-    uint8_t *d = ram + table + 16 * i;
-    memcpy(d, &addr, 8);
-    memcpy(d + 8, &len, 4);
-    memcpy(d + 12, &flags, 2);
-    memcpy(d + 14, &next, 2);
-}
-static void avail_push(uint16_t head)
-{
-    uint16_t idx;
-    memcpy(&idx, ram + AVAIL + 2, 2);
-    memcpy(ram + AVAIL + 4 + 2 * (idx % QN), &head, 2);
-    idx++;
-    memcpy(ram + AVAIL + 2, &idx, 2);
-}
-static uint16_t used_idx(void) { uint16_t v; memcpy(&v, ram + USED + 2, 2); return v; }
-static uint32_t used_len(int i) { uint32_t v; memcpy(&v, ram + USED + 4 + 8 * i + 4, 4); return v; }
-static uint32_t used_id(int i) { uint32_t v; memcpy(&v, ram + USED + 4 + 8 * i, 4); return v; }
-
-static struct vq_state q_new(void)
-{
-    fake_vm_new();
-    return (struct vq_state){ .desc = DESC, .avail = AVAIL, .used = USED, .num = QN, .ready = 1 };
-}
+#include "tests/unit/virtio_fake.h"
 
 static struct vq_chain ch;
 
@@ -132,6 +42,7 @@ TEST(vq_loop_stops)
     avail_push(0);
     CHECK_EQ(vq_pop(&fvm, &q, &ch), -EINVAL);
     CHECK_EQ(ch.head, 0);
+    CHECK_STR(ch.why, "descriptor loop");
     CHECK_EQ(q.last_avail, 1);                              /* consumed: the caller fails that request */
     desc_set(DESC, 3, 0x10000, 16, VRING_DESC_F_NEXT, 3);  /* a self loop */
     avail_push(3);
@@ -140,9 +51,11 @@ TEST(vq_loop_stops)
     desc_set(DESC, 6, 0x10000, 0, VRING_DESC_F_NEXT, 5);
     avail_push(5);
     CHECK_EQ(vq_pop(&fvm, &q, &ch), -EINVAL);
+    CHECK_STR(ch.why, "descriptor loop");
     desc_set(DESC, 4, 0x10000, 16, VRING_DESC_F_NEXT, 9);  /* next past the table */
     avail_push(4);
     CHECK_EQ(vq_pop(&fvm, &q, &ch), -EINVAL);
+    CHECK_STR(ch.why, "next descriptor past the table");
 }
 
 TEST(vq_outside_ram_and_absurd_lengths)
@@ -157,10 +70,12 @@ TEST(vq_outside_ram_and_absurd_lengths)
     desc_set(DESC, 2, 0x10000, 0xffffffffu, VRING_DESC_F_WRITE, 0);   /* 4 GiB */
     avail_push(2);
     CHECK_EQ(vq_pop(&fvm, &q, &ch), -EINVAL);
+    CHECK_STR(ch.why, "buffer longer than 16 MiB");
     desc_set(DESC, 3, 0x10000, 16, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 4);
     desc_set(DESC, 4, 0x10000, 16, 0, 0);                   /* readable after writable */
     avail_push(3);
     CHECK_EQ(vq_pop(&fvm, &q, &ch), -EINVAL);
+    CHECK_STR(ch.why, "readable buffer after a writable one");
 }
 
 TEST(vq_indirect)
@@ -211,58 +126,6 @@ TEST(vq_ring_corruption)
 }
 
 /* ---- virtio-blk through the virtio-mmio registers ---- */
-static struct mmio_range *win;
-static uint32_t rd32(uint64_t off) { uint64_t v; win->read(win->dev, off, 4, &v); return (uint32_t)v; }
-static void wr32(uint64_t off, uint32_t v) { win->write(win->dev, off, 4, v); }
-
-/* Attach a virtio-blk over disk in slot 0 and run the driver's setup (3.1.1); returns the status read back. */
-static uint32_t blk_setup(struct blk_dev *disk, int version_1)
-{
-    fake_vm_new();
-    CHECK_EQ(virtio_blk_attach(&fvm, 0, disk), 0);
-    win = &fvm.mmio[0];
-    CHECK_U64(win->base, PLAT_VIRTIO_BASE);
-    CHECK_EQ(rd32(0), VIRTIO_MMIO_MAGIC);
-    CHECK_EQ(rd32(4), 2);
-    CHECK_EQ(rd32(8), 2);
-    wr32(0x70, 1);
-    wr32(0x70, 3);
-    wr32(0x14, 1);
-    CHECK(rd32(0x10) & 1);                                  /* VERSION_1 offered (bit 32) */
-    wr32(0x24, 1);
-    wr32(0x20, version_1 ? 1 : 0);
-    wr32(0x70, 11);
-    if (!(rd32(0x70) & VIRTIO_STATUS_FEATURES_OK))
-        return rd32(0x70);
-    wr32(0x30, 0);
-    CHECK_EQ(rd32(0x34), VQ_NUM_MAX);
-    wr32(0x38, QN);
-    wr32(0x80, DESC);
-    wr32(0x90, AVAIL);
-    wr32(0xa0, USED);
-    wr32(0x44, 1);
-    wr32(0x70, 15);
-    return rd32(0x70);
-}
-
-/* Submit one request: header (type, sector), data at 0x20000 of len bytes, status byte at 0x30000. */
-static uint8_t blk_req(uint32_t type, uint64_t sector, uint32_t len, int data_write)
-{
-    static int n;
-    uint8_t hdr[16] = { 0 };
-    memcpy(hdr, &type, 4);
-    memcpy(hdr + 8, &sector, 8);
-    memcpy(ram + 0x8000, hdr, 16);
-    ram[0x30000] = 0xee;
-    int d = (n++ % 2) * 3;
-    desc_set(DESC, d, 0x8000, 16, VRING_DESC_F_NEXT, (uint16_t)(d + 1));
-    desc_set(DESC, d + 1, 0x20000, len, VRING_DESC_F_NEXT | (data_write ? VRING_DESC_F_WRITE : 0), (uint16_t)(d + 2));
-    desc_set(DESC, d + 2, 0x30000, 1, VRING_DESC_F_WRITE, 0);
-    avail_push((uint16_t)d);
-    wr32(0x50, 0);
-    return ram[0x30000];
-}
-
 TEST(blk_read_write_flush_id)
 {
     struct blk_dev *disk = ramdisk_create(NULL, 64 * 512, 0);
@@ -359,4 +222,86 @@ TEST(blk_needs_version_1_and_good_rings)
     CHECK_EQ(rd32(0x44), 0);
     fake_vm_destroy();
     ramdisk_destroy(disk);
+}
+
+/* Issue 12: the ring functions themselves re-check the state they are given (a queue reconfigured or
+ * restored behind the device's back): never a division by a size of 0, never an index past the ring. */
+TEST(vq_unchecked_state_refused)
+{
+    static const uint16_t bad_num[] = { 0, 6, VQ_NUM_MAX * 2, 0xffff };
+    for (unsigned i = 0; i < sizeof(bad_num) / sizeof(bad_num[0]); i++) {
+        struct vq_state q = q_new();
+        avail_push(0);
+        q.num = bad_num[i];
+        CHECK_EQ(vq_push(&fvm, &q, 0, 1), -EIO);
+        CHECK_EQ(vq_pop(&fvm, &q, &ch), -EIO);
+        CHECK_EQ(vq_want_irq(&fvm, &q), 0);
+        CHECK_EQ(used_idx(), 0);
+    }
+    struct vq_state q = q_new();
+    q.ready = 0;                                            /* stopped: nothing taken, nothing written */
+    avail_push(0);
+    CHECK_EQ(vq_pop(&fvm, &q, &ch), 0);
+    CHECK_EQ(vq_push(&fvm, &q, 0, 1), -EIO);
+    q = q_new();
+    q.used = RAM_SIZE - 8;                                  /* used ring moved outside RAM */
+    CHECK_EQ(vq_push(&fvm, &q, 0, 1), -EIO);
+    q = q_new();
+    CHECK_EQ(vq_push(&fvm, &q, QN, 1), -EIO);               /* a head the ring cannot hold */
+    CHECK_EQ(used_idx(), 0);
+}
+
+/* 2.7.5.3.1 abuse of indirect tables: each chain is refused alone (-EINVAL, consumed), the ring goes on. */
+TEST(vq_indirect_abuse)
+{
+    struct vq_state q = q_new();
+    uint64_t tab = 0x5000;
+    desc_set(tab, 0, 0x10000, 16, 0, 0);
+    desc_set(DESC, 0, tab, 16, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT, 1);    /* with NEXT */
+    desc_set(DESC, 1, tab, 0, VRING_DESC_F_INDIRECT, 0);                         /* empty table */
+    desc_set(DESC, 2, tab, 16 * (VQ_CHAIN_MAX + 1), VRING_DESC_F_INDIRECT, 0);   /* longer than a chain */
+    desc_set(DESC, 3, 0xfffffffffffffff0ull, 32, VRING_DESC_F_INDIRECT, 0);      /* wraps around */
+    desc_set(DESC, 4, tab + 16, 32, VRING_DESC_F_INDIRECT, 0);                   /* next past its end: */
+    desc_set(tab, 1, 0x10000, 16, VRING_DESC_F_NEXT, 2);
+    desc_set(DESC, 5, tab + 48, 16, VRING_DESC_F_INDIRECT, 0);                   /* buffer outside RAM */
+    desc_set(tab, 3, RAM_SIZE, 16, VRING_DESC_F_WRITE, 0);
+    desc_set(DESC, 6, 0x10000, 16, VRING_DESC_F_NEXT, 7);                        /* direct, then an */
+    desc_set(DESC, 7, tab + 64, 16, VRING_DESC_F_INDIRECT, 0);                   /* indirect whose entry */
+    desc_set(tab, 4, 0x6000, 16, VRING_DESC_F_INDIRECT, 0);                      /* is indirect again */
+    static const char *const why[7] = {
+        "indirect table with NEXT", "indirect table size not 1-64 whole entries",
+        "indirect table size not 1-64 whole entries", "indirect table outside RAM", "next descriptor past the table",
+        "buffer outside RAM", "indirect table inside an indirect table",
+    };
+    for (uint16_t h = 0; h < 7; h++) {
+        avail_push(h);
+        CHECK_EQ(vq_pop(&fvm, &q, &ch), -EINVAL);
+        CHECK_EQ(ch.head, h);
+        CHECK_STR(ch.why, why[h]);
+    }
+    CHECK_EQ(q.last_avail, 7);
+    desc_set(DESC, 0, 0x10000, 16, 0, 0);                   /* the ring still works */
+    avail_push(0);
+    CHECK_EQ(vq_pop(&fvm, &q, &ch), 1);
+}
+
+/* A chain of more buffers than any device here takes (VQ_CHAIN_MAX), directly or through a table. */
+TEST(vq_chain_too_long)
+{
+    struct vq_state q = q_new();
+    q.num = 128;                                            /* rings of 128: desc 0x1000-0x1800, avail 0x2000 */
+    for (int i = 0; i <= VQ_CHAIN_MAX; i++)
+        desc_set(DESC, i, 0x10000 + 16 * i, 16, i < VQ_CHAIN_MAX ? VRING_DESC_F_NEXT : 0, (uint16_t)(i + 1));
+    uint16_t head = 0, idx = 1;
+    memcpy(ram + AVAIL + 4, &head, 2);
+    memcpy(ram + AVAIL + 2, &idx, 2);
+    CHECK_EQ(vq_validate(&fvm, &q), 0);
+    CHECK_EQ(vq_pop(&fvm, &q, &ch), -EINVAL);
+    CHECK_STR(ch.why, "more than 64 buffers");
+    desc_set(DESC, VQ_CHAIN_MAX - 1, 0x10000, 16, 0, 0);   /* exactly VQ_CHAIN_MAX: taken */
+    idx = 2;
+    memcpy(ram + AVAIL + 6, &head, 2);
+    memcpy(ram + AVAIL + 2, &idx, 2);
+    CHECK_EQ(vq_pop(&fvm, &q, &ch), 1);
+    CHECK_EQ(ch.n, VQ_CHAIN_MAX);
 }

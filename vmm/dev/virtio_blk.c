@@ -36,7 +36,7 @@ struct vblk_slot {
     struct vblk *dev;
     uint64_t status_gpa;
     uint32_t written;              /* bytes the device writes into the chain on success */
-    uint32_t epoch;
+    uint32_t gen;                  /* queue 0's generation when the request was taken */
     uint16_t head;
     uint8_t busy;
 };
@@ -44,7 +44,6 @@ struct vblk_slot {
 struct vblk {
     struct virtio_mmio mmio;       /* first: the transport's state is the device state */
     struct blk_dev *disk;
-    uint32_t epoch;                /* bumped on reset: stale completions are dropped */
     int inflight, stalled, dead;
     struct vblk_slot slot[VQ_NUM_MAX];
 };
@@ -116,7 +115,7 @@ static void vblk_finish(struct vblk *d, uint16_t head, uint64_t status_gpa, uint
     else
         written = 0;
     if (vq_push(m->vm, &m->st.q[0], head, written) < 0) {
-        virtio_mmio_fail(m, "used ring not writable");
+        virtio_mmio_fail(m, "used ring not writable", NULL);
         return;
     }
     virtio_mmio_used(m, 0);
@@ -135,10 +134,10 @@ static void vblk_done(struct blk_req *req, int status)
             kfree(d);
         return;
     }
-    if (s->epoch != d->epoch || !virtio_mmio_live(&d->mmio))
-        return;
-    vblk_finish(d, s->head, s->status_gpa, status ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK, status ? 0 : s->written);
-    if (d->stalled) {
+    /* Reset, queue stopped or device broken since the request was taken: stale, it writes nothing. */
+    if (virtio_mmio_queue_current(&d->mmio, 0, s->gen))
+        vblk_finish(d, s->head, s->status_gpa, status ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK, status ? 0 : s->written);
+    if (d->stalled) {                  /* a slot is free, stale or not: take the waiting chain */
         d->stalled = 0;
         vblk_process(d);
     }
@@ -175,7 +174,7 @@ static int vblk_submit(struct vblk *d, const struct vq_chain *c, uint32_t type, 
     s->dev = d;
     s->status_gpa = status_gpa;
     s->written = write ? (uint32_t)bytes : 0;
-    s->epoch = d->epoch;
+    s->gen = virtio_mmio_queue_gen(&d->mmio, 0);
     s->head = c->head;
     s->busy = 1;
     d->inflight++;
@@ -234,13 +233,9 @@ static void vblk_process(struct vblk *d)
         int rc = vq_pop(m->vm, &m->st.q[0], &c);
         if (rc == 0)
             return;
-        if (rc == -EIO) {
-            virtio_mmio_fail(m, "request ring corrupt");
-            return;
-        }
-        if (rc == -EINVAL) {           /* a malformed chain fails that request alone */
-            log_warn("vm %s: virtio-blk: malformed descriptor chain at head %u", m->vm->name, c.head);
-            vblk_finish(d, c.head, 0, 0, 0);
+        if (rc < 0) {                  /* a malformed chain fails that request alone */
+            if (virtio_mmio_refused(m, 0, rc, &c) < 0)
+                return;
             continue;
         }
         if (vblk_request(d, &c) == -EAGAIN) {
@@ -260,17 +255,22 @@ static void vblk_notify(void *dp, int q)
 static void vblk_reset(void *dp)
 {
     struct vblk *d = dp;
-    d->epoch++;
-    d->stalled = 0;
+    d->stalled = 0;                    /* the transport bumped the queue's generation */
+}
+
+int virtio_blk_inflight(const void *dp)
+{
+    const struct vblk *d = dp;
+    return d->inflight;
 }
 
 static const struct virtio_dev_ops vblk_ops_rw = {
-    .device_id = 2, .nqueues = 1, .cfg_read = vblk_cfg_read, .notify = vblk_notify, .reset = vblk_reset,
+    .name = "virtio-blk", .device_id = 2, .nqueues = 1, .cfg_read = vblk_cfg_read, .notify = vblk_notify, .reset = vblk_reset,
     .features = (1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_BLK_SIZE) |
                 (1ull << VIRTIO_BLK_F_FLUSH),
 };
 static const struct virtio_dev_ops vblk_ops_ro = {
-    .device_id = 2, .nqueues = 1, .cfg_read = vblk_cfg_read, .notify = vblk_notify, .reset = vblk_reset,
+    .name = "virtio-blk", .device_id = 2, .nqueues = 1, .cfg_read = vblk_cfg_read, .notify = vblk_notify, .reset = vblk_reset,
     .features = (1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_BLK_SIZE) |
                 (1ull << VIRTIO_BLK_F_FLUSH) | (1ull << VIRTIO_BLK_F_RO),
 };

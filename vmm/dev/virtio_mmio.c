@@ -42,22 +42,66 @@ void virtio_mmio_used(struct virtio_mmio *m, int q)
         virtio_mmio_interrupt(m, VIRTIO_INT_USED);
 }
 
-void virtio_mmio_fail(struct virtio_mmio *m, const char *why)
+/* A guest makes as many of these as it likes: log a device's first 8, then the 16th, 32nd, 64th... */
+static int complain(struct virtio_mmio *m)
+{
+    uint32_t n = ++m->complaints;
+    if (n == 8)
+        log_warn("vm %s: %s slot %d: further faults of this device logged at powers of two only",
+                 m->vm->name, m->ops->name, m->slot);
+    return n <= 8 || !(n & (n - 1));
+}
+
+void virtio_mmio_fail(struct virtio_mmio *m, const char *what, const char *detail)
 {
     if (m->st.status & VIRTIO_STATUS_NEEDS_RESET)
         return;
-    log_warn("vm %s: virtio slot %d: %s: device needs reset", m->vm->name, m->slot, why);
+    if (complain(m))
+        log_warn("vm %s: %s slot %d: %s%s%s%s: device needs reset", m->vm->name, m->ops->name, m->slot, what,
+                 detail ? " (" : "", detail ? detail : "", detail ? ")" : "");
     m->st.status |= VIRTIO_STATUS_NEEDS_RESET;
     m->st.config_gen++;
     virtio_mmio_interrupt(m, VIRTIO_INT_CONFIG);
 }
 
-static void device_reset(struct virtio_mmio *m)
+int virtio_mmio_refused(struct virtio_mmio *m, int q, int rc, const struct vq_chain *c)
+{
+    static const char *const ring[VIRTIO_QUEUES_MAX] = { "queue 0 ring corrupt", "queue 1 ring corrupt" };
+    if (rc == -EIO || q < 0 || q >= VIRTIO_QUEUES_MAX) {
+        virtio_mmio_fail(m, q == 1 ? ring[1] : ring[0], c->why);
+        return -1;
+    }
+    if (complain(m))
+        log_warn("vm %s: %s slot %d: malformed descriptor chain at head %u of queue %d: %s", m->vm->name,
+                 m->ops->name, m->slot, c->head, q, c->why ? c->why : "?");
+    if (vq_push(m->vm, &m->st.q[q], c->head, 0) < 0) {
+        virtio_mmio_fail(m, "used ring not writable", NULL);
+        return -1;
+    }
+    virtio_mmio_used(m, q);
+    return 0;
+}
+
+void virtio_mmio_reset(struct virtio_mmio *m)
 {
     memset(&m->st, 0, sizeof(m->st));
     m->st.version = VIRTIO_MMIO_STATE_VERSION;
+    for (int i = 0; i < VIRTIO_QUEUES_MAX; i++)
+        m->qgen[i]++;
     if (m->ops->reset)
         m->ops->reset(m->dev);
+}
+
+uint32_t virtio_mmio_queue_gen(const struct virtio_mmio *m, int q)
+{
+    return q >= 0 && q < VIRTIO_QUEUES_MAX ? m->qgen[q] : 0;
+}
+
+int virtio_mmio_queue_current(const struct virtio_mmio *m, int q, uint32_t gen)
+{
+    if (q < 0 || q >= m->ops->nqueues || q >= VIRTIO_QUEUES_MAX)
+        return 0;
+    return virtio_mmio_live(m) && m->st.q[q].ready && m->qgen[q] == gen;
 }
 
 static struct vq_state *cur_queue(struct virtio_mmio *m)
@@ -100,7 +144,7 @@ static void set_half(uint64_t *field, int high, uint32_t v)
 static void write_status(struct virtio_mmio *m, uint32_t v)
 {
     if (v == 0) {
-        device_reset(m);
+        virtio_mmio_reset(m);
         return;
     }
     if ((v & VIRTIO_STATUS_FEATURES_OK) && !(m->st.status & VIRTIO_STATUS_FEATURES_OK)) {
@@ -115,11 +159,15 @@ static void write_status(struct virtio_mmio *m, uint32_t v)
 static void write_queue_ready(struct virtio_mmio *m, struct vq_state *q, uint32_t v)
 {
     if (!(v & 1)) {
+        /* The queue stops: its size and rings may change now (4.2.2.3), so what is in flight on it
+         * must never be completed onto it (issue 12: a completion divided by a size of 0). */
+        if (q->ready)
+            m->qgen[q - m->st.q]++;
         q->ready = 0;
         return;
     }
     if (vq_validate(m->vm, q) < 0) {
-        virtio_mmio_fail(m, "queue set up outside RAM, misaligned or with a bad size");
+        virtio_mmio_fail(m, "queue set up outside RAM, misaligned or with a bad size", NULL);
         return;
     }
     q->ready = 1;
@@ -152,10 +200,20 @@ static void reg_write(struct virtio_mmio *m, uint64_t off, uint32_t v)
     }
 }
 
+/* Accesses of 1, 2, 4 or 8 bytes inside the window: the only widths a device here decodes (a width is a
+ * length handed on to the configuration readers' copies). */
+static int access_ok(uint64_t off, int size)
+{
+    return (size == 1 || size == 2 || size == 4 || size == 8) && off < PLAT_VIRTIO_SIZE &&
+           off + (uint64_t)size <= PLAT_VIRTIO_SIZE;
+}
+
 int virtio_mmio_read(void *mp, uint64_t off, int size, uint64_t *val)
 {
     struct virtio_mmio *m = mp;
     *val = 0;
+    if (!access_ok(off, size))
+        return 0;                             /* reads as 0, as a reserved register does */
     if (off >= R_CONFIG)
         return m->ops->cfg_read ? m->ops->cfg_read(m->dev, off - R_CONFIG, size, val) : 0;
     if (size == 4 && !(off & 3))              /* 4.2.2.2: registers are read 32 bits wide */
@@ -166,7 +224,7 @@ int virtio_mmio_read(void *mp, uint64_t off, int size, uint64_t *val)
 int virtio_mmio_write(void *mp, uint64_t off, int size, uint64_t val)
 {
     struct virtio_mmio *m = mp;
-    if (off >= R_CONFIG)
+    if (!access_ok(off, size) || off >= R_CONFIG)
         return 0;                             /* no writable configuration fields offered */
     if (size == 4 && !(off & 3))
         reg_write(m, off, (uint32_t)val);
@@ -180,7 +238,7 @@ int virtio_mmio_register(struct virtio_mmio *m, struct vm *vm, int slot)
     m->vm = vm;
     m->slot = slot;
     m->gsi = PLAT_VIRTIO_GSI0 + slot;
-    device_reset(m);
+    virtio_mmio_reset(m);
     struct mmio_range r = { .base = PLAT_VIRTIO_BASE + (uint64_t)slot * PLAT_VIRTIO_SIZE, .len = PLAT_VIRTIO_SIZE,
                             .read = virtio_mmio_read, .write = virtio_mmio_write, .dev = m };
     return vm_register_mmio(vm, &r);

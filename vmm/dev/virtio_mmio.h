@@ -26,6 +26,7 @@ struct snap;
 
 /* What a device type adds to the transport. */
 struct virtio_dev_ops {
+    const char *name;              /* in log lines: "virtio-blk" */
     uint32_t device_id;            /* 1 net, 2 block (5) */
     uint64_t features;             /* offered, besides VERSION_1 and INDIRECT_DESC */
     int nqueues;
@@ -56,11 +57,27 @@ struct virtio_mmio {
     void *dev;                     /* the device type's own record */
     struct vm *vm;
     int slot, gsi;
+    /* Per-queue generation, bumped whenever the queue stops (QueueReady=0, device reset): a request
+     * taken under an older one is stale. Live state, not part of the snapshot; never goes back. */
+    uint32_t qgen[VIRTIO_QUEUES_MAX];
+    uint32_t complaints;           /* guest faults seen (log lines are rate-limited by it) */
 };
 
 /* Register m's window for slot on vm (ops, dev filled by the caller). 0, -EINVAL bad slot, or what
  * vm_register_mmio returns. */
 int virtio_mmio_register(struct virtio_mmio *m, struct vm *vm, int slot);
+/*
+ * Reset the device as a driver's status write of 0 does (4.2.2.1): registers and queues back to their
+ * initial state, every queue's generation bumped (requests in flight become stale: their completions
+ * write nothing to guest memory), then the device type's reset op. For a VM reset as well: the record
+ * virtio_blk_attach and virtio_net_attach make starts with its struct virtio_mmio, so that pointer will do.
+ */
+void virtio_mmio_reset(struct virtio_mmio *m);
+/* The generation of queue q (0 <= q < ops->nqueues) to record with a request taken from it now. */
+uint32_t virtio_mmio_queue_gen(const struct virtio_mmio *m, int q);
+/* 1 when a request taken from queue q under generation gen may still be completed: the device is live,
+ * q is ready and has not stopped since. Every completion checks this before touching guest memory. */
+int virtio_mmio_queue_current(const struct virtio_mmio *m, int q, uint32_t gen);
 /* 1 when the driver finished setup (DRIVER_OK) and the device is not broken. */
 int virtio_mmio_live(const struct virtio_mmio *m);
 /* Raise InterruptStatus bits and pulse the device's GSI (edge-triggered, active high). */
@@ -68,8 +85,12 @@ void virtio_mmio_interrupt(struct virtio_mmio *m, uint32_t bits);
 /* Used-buffer interrupt for q unless the driver suppressed it. */
 void virtio_mmio_used(struct virtio_mmio *m, int q);
 /* The driver broke the device's rules (a corrupt ring): NEEDS_RESET (2.1.1) and a config interrupt;
- * the device ignores its queues until reset. why is logged once. */
-void virtio_mmio_fail(struct virtio_mmio *m, const char *why);
+ * the device ignores its queues until reset. what (and detail, when not NULL) is logged once. */
+void virtio_mmio_fail(struct virtio_mmio *m, const char *what, const char *detail);
+/* vq_pop on queue q refused with rc: -EINVAL (a malformed chain) is logged with c->why and c->head is
+ * returned used with length 0, the device goes on (returns 0); -EIO (the ring) fails the device with
+ * c->why (returns -1, as when the used ring cannot be written). Log lines are rate-limited per device. */
+int virtio_mmio_refused(struct virtio_mmio *m, int q, int rc, const struct vq_chain *c);
 /* MMIO handlers (offsets from the window), exported for tests. 0 or negative errno. */
 int virtio_mmio_read(void *mp, uint64_t off, int size, uint64_t *val);
 int virtio_mmio_write(void *mp, uint64_t off, int size, uint64_t val);
@@ -78,5 +99,9 @@ void virtio_mmio_snapshot(struct virtio_mmio_state *st, struct snap *s);
 /* Each device's snapshot: the transport state, then its own plain-data record (dev as attached).
  * Requests in flight are not part of it: snapshot a quiesced (paused, no I/O outstanding) device. */
 void virtio_blk_snapshot(void *dev, struct snap *s);
+/* Requests of the virtio-blk dev (as attached) the disk has not completed yet, stale ones included: their
+ * data may still be placed into the guest buffers they were given, so guest RAM must stay allocated (and
+ * a reset guest stopped) until this is 0. */
+int virtio_blk_inflight(const void *dev);
 void virtio_net_snapshot(void *dev, struct snap *s);
 #endif

@@ -25,7 +25,7 @@ struct vnet_state {
 };
 
 struct vnet {
-    struct virtio_mmio mmio;
+    struct virtio_mmio mmio;           /* first: virtio_mmio_reset takes the record as attached */
     struct vnet_state st;
     int port;                          /* on the switch */
 };
@@ -39,23 +39,6 @@ static int vnet_cfg_read(void *dp, uint64_t off, int size, uint64_t *val)
     *val = 0;
     if (off < sizeof(cfg) && size <= 8 && off + (uint64_t)size <= sizeof(cfg))
         memcpy(val, cfg + off, (size_t)size);
-    return 0;
-}
-
-/* A chain from the switch's side of a queue is unusable: -EIO breaks the device, -EINVAL returns it empty. */
-static int vnet_bad_chain(struct vnet *d, int q, int rc, uint16_t head)
-{
-    struct virtio_mmio *m = &d->mmio;
-    if (rc == -EIO) {
-        virtio_mmio_fail(m, q == VNET_RXQ ? "receive ring corrupt" : "transmit ring corrupt");
-        return -1;
-    }
-    log_warn("vm %s: virtio-net: malformed descriptor chain at head %u", m->vm->name, head);
-    if (vq_push(m->vm, &m->st.q[q], head, 0) < 0) {
-        virtio_mmio_fail(m, "used ring not writable");
-        return -1;
-    }
-    virtio_mmio_used(m, q);
     return 0;
 }
 
@@ -73,7 +56,7 @@ static void vnet_rx(void *dp, const void *frame, size_t len)
             return;
         }
         if (rc < 0) {
-            if (vnet_bad_chain(d, VNET_RXQ, rc, c.head) < 0)
+            if (virtio_mmio_refused(m, VNET_RXQ, rc, &c) < 0)
                 return;
             continue;
         }
@@ -89,7 +72,7 @@ static void vnet_rx(void *dp, const void *frame, size_t len)
         d->st.rx_drops++;
     }
     if (vq_push(m->vm, &m->st.q[VNET_RXQ], c.head, used) < 0) {
-        virtio_mmio_fail(m, "used ring not writable");
+        virtio_mmio_fail(m, "used ring not writable", NULL);
         return;
     }
     virtio_mmio_used(m, VNET_RXQ);
@@ -107,7 +90,7 @@ static void vnet_tx(struct vnet *d)
         if (rc == 0)
             break;
         if (rc < 0) {
-            if (vnet_bad_chain(d, VNET_TXQ, rc, c.head) < 0)
+            if (virtio_mmio_refused(m, VNET_TXQ, rc, &c) < 0)
                 return;
             continue;
         }
@@ -119,7 +102,7 @@ static void vnet_tx(struct vnet *d)
             d->st.tx_drops++;
         }
         if (vq_push(m->vm, &m->st.q[VNET_TXQ], c.head, 0) < 0) {
-            virtio_mmio_fail(m, "used ring not writable");
+            virtio_mmio_fail(m, "used ring not writable", NULL);
             return;
         }
         sent++;
@@ -135,7 +118,7 @@ static void vnet_notify(void *dp, int q)
 }
 
 static const struct virtio_dev_ops vnet_ops = {
-    .device_id = 1, .nqueues = 2, .cfg_read = vnet_cfg_read, .notify = vnet_notify,
+    .name = "virtio-net", .device_id = 1, .nqueues = 2, .cfg_read = vnet_cfg_read, .notify = vnet_notify,
     .features = (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_STATUS),
 };
 

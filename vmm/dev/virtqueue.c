@@ -29,28 +29,59 @@ int vq_validate(struct vm *vm, const struct vq_state *q)
     return 0;
 }
 
+/* A queue the device may touch now: ready, and its size and rings still valid (a restored or reconfigured
+ * state is as hostile as a fresh one: nothing below divides by or indexes with an unchecked num). */
+static int usable(struct vm *vm, const struct vq_state *q)
+{
+    return q->ready && vq_validate(vm, q) == 0;
+}
+
 static int read_u16(struct vm *vm, uint64_t gpa, uint16_t *v)
 {
     return gpa_read(vm, gpa, v, 2);
+}
+
+/* Refuse the chain (or ring) in c with rc, naming why for the device's log line. */
+static int refuse(struct vq_chain *c, int rc, const char *why)
+{
+    c->why = why;
+    return rc;
 }
 
 /* Add one buffer of a descriptor to c, enforcing the chain rules (2.7.4.2: readable before writable). */
 static int chain_add(struct vm *vm, struct vq_chain *c, const struct vring_desc *d)
 {
     int write = !!(d->flags & VRING_DESC_F_WRITE);
-    if (d->len > VQ_BUF_LEN_MAX || !in_ram(vm, d->addr, d->len))
-        return -EINVAL;
+    if (d->len > VQ_BUF_LEN_MAX)
+        return refuse(c, -EINVAL, "buffer longer than 16 MiB");
+    if (!in_ram(vm, d->addr, d->len))
+        return refuse(c, -EINVAL, "buffer outside RAM");
     if (!write && c->in_len)
-        return -EINVAL;
+        return refuse(c, -EINVAL, "readable buffer after a writable one");
     if (d->len == 0)
         return 0;
     if (c->n >= VQ_CHAIN_MAX)
-        return -EINVAL;
+        return refuse(c, -EINVAL, "more than 64 buffers");
     c->buf[c->n++] = (struct vq_buf){ d->addr, d->len, (uint8_t)write };
     if (write)
         c->in_len += d->len;
     else
         c->out_len += d->len;
+    return 0;
+}
+
+/* 2.7.5.3.1: an indirect table is not inside another, not chained on (NEXT), a whole number of entries,
+ * at most a chain's worth, inside RAM. 0 or -EINVAL. */
+static int indirect_check(struct vm *vm, struct vq_chain *c, const struct vring_desc *d, int nested)
+{
+    if (nested)
+        return refuse(c, -EINVAL, "indirect table inside an indirect table");
+    if (d->flags & VRING_DESC_F_NEXT)
+        return refuse(c, -EINVAL, "indirect table with NEXT");
+    if (d->len == 0 || d->len % 16 || d->len / 16 > VQ_CHAIN_MAX)
+        return refuse(c, -EINVAL, "indirect table size not 1-64 whole entries");
+    if (!in_ram(vm, d->addr, d->len))
+        return refuse(c, -EINVAL, "indirect table outside RAM");
     return 0;
 }
 
@@ -65,15 +96,15 @@ static int chain_walk(struct vm *vm, const struct vq_state *q, struct vq_chain *
     int indirect = 0, rc;
     for (;;) {
         struct vring_desc d;
-        if (i >= count || ++steps > count)
-            return -EINVAL;
+        if (i >= count)
+            return refuse(c, -EINVAL, "next descriptor past the table");
+        if (++steps > count)
+            return refuse(c, -EINVAL, "descriptor loop");
         if (gpa_read(vm, base + 16ull * i, &d, sizeof(d)))
-            return -EINVAL;
+            return refuse(c, -EINVAL, "descriptor table unreadable");
         if (d.flags & VRING_DESC_F_INDIRECT) {
-            /* 2.7.5.3.1: no indirect in an indirect table, not with NEXT, a whole number of entries. */
-            if (indirect || (d.flags & VRING_DESC_F_NEXT) || d.len == 0 || d.len % 16 ||
-                d.len / 16 > VQ_CHAIN_MAX || !in_ram(vm, d.addr, d.len))
-                return -EINVAL;
+            if ((rc = indirect_check(vm, c, &d, indirect)) < 0)
+                return rc;
             indirect = 1;
             base = d.addr;
             count = d.len / 16;
@@ -92,19 +123,22 @@ static int chain_walk(struct vm *vm, const struct vq_state *q, struct vq_chain *
 int vq_pop(struct vm *vm, struct vq_state *q, struct vq_chain *c)
 {
     uint16_t avail_idx, head;
+    c->why = NULL;
     if (!q->ready)
         return 0;
+    if (!usable(vm, q))
+        return refuse(c, -EIO, "queue size or rings invalid");
     if (read_u16(vm, q->avail + 2, &avail_idx))
-        return -EIO;
+        return refuse(c, -EIO, "avail ring unreadable");
     if (avail_idx == q->last_avail)
         return 0;
     if ((uint16_t)(avail_idx - q->last_avail) > q->num)     /* 2.7.13.3: at most num outstanding */
-        return -EIO;
+        return refuse(c, -EIO, "avail index more than the queue size ahead");
     barrier();
     if (read_u16(vm, q->avail + 4 + 2ull * (q->last_avail % q->num), &head))
-        return -EIO;
+        return refuse(c, -EIO, "avail ring unreadable");
     if (head >= q->num)
-        return -EIO;
+        return refuse(c, -EIO, "head past the descriptor table");
     q->last_avail++;
     c->head = head;
     c->n = 0;
@@ -115,6 +149,8 @@ int vq_pop(struct vm *vm, struct vq_state *q, struct vq_chain *c)
 int vq_push(struct vm *vm, struct vq_state *q, uint16_t head, uint32_t len)
 {
     uint32_t elem[2] = { head, len };
+    if (!usable(vm, q) || head >= q->num)
+        return -EIO;
     uint64_t slot = q->used + 4 + 8ull * (q->used_idx % q->num);
     if (gpa_write(vm, slot, elem, sizeof(elem)))
         return -EIO;
@@ -128,6 +164,8 @@ int vq_push(struct vm *vm, struct vq_state *q, uint16_t head, uint32_t len)
 int vq_want_irq(struct vm *vm, const struct vq_state *q)
 {
     uint16_t flags;
+    if (!usable(vm, q))
+        return 0;
     if (read_u16(vm, q->avail, &flags))
         return 1;
     return !(flags & VRING_AVAIL_F_NO_INTERRUPT);

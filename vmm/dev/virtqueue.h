@@ -36,6 +36,7 @@ struct vq_chain {
     uint16_t head;                  /* descriptor index to return on the used ring */
     int n;                          /* buffers */
     uint32_t out_len, in_len;       /* bytes readable by the device / writable by it */
+    const char *why;                /* when vq_pop refused the chain or the ring: what was wrong */
     struct vq_buf buf[VQ_CHAIN_MAX];
 };
 
@@ -46,19 +47,21 @@ struct vq_chain {
 int vq_validate(struct vm *vm, const struct vq_state *q);
 
 /*
- * Take the next available chain of q into c.
+ * Take the next available chain of q into c. q is re-checked first (vq_validate): 0 when not ready, -EIO
+ * when its size or rings are invalid.
  * Returns 1 with c filled; 0 when nothing is available; -EINVAL when the chain is malformed (a loop,
  * too many buffers, a buffer outside RAM or absurdly long, a nested or misplaced indirect table,
- * readable after writable): c->head is then set and the chain is consumed, so the caller returns it
- * used with length 0; -EIO when the ring itself is corrupt (unreadable, avail index running more
- * than num ahead, head out of range): the device must stop using q (NEEDS_RESET).
+ * readable after writable): c->head is set and the chain consumed, so the caller returns it used with
+ * length 0; -EIO when the ring itself is corrupt (unreadable, avail index running more than num ahead,
+ * head out of range): the device must stop using q (NEEDS_RESET). On either, c->why says what was wrong.
  */
 int vq_pop(struct vm *vm, struct vq_state *q, struct vq_chain *c);
 
-/* Put head on the used ring with len bytes written. 0, or -EIO when the used ring is not writable. */
+/* Put head on the used ring with len bytes written. 0, or -EIO when q is not ready, its size or rings
+ * are invalid (re-checked here), head is out of range or the used ring is not writable. */
 int vq_push(struct vm *vm, struct vq_state *q, uint16_t head, uint32_t len);
 
-/* 1 unless the driver asked for no interrupts (avail flags, 2.7.7). */
+/* 1 unless the driver asked for no interrupts (avail flags, 2.7.7); 0 for a queue not ready or invalid. */
 int vq_want_irq(struct vm *vm, const struct vq_state *q);
 
 /* Copy between a chain's readable (from) / writable (to) buffers and a flat buffer, starting at byte
