@@ -419,7 +419,8 @@ static int cow_submit(struct blk_dev *dev, struct blk_req *req)
     cow_count(cow, req->op);
     *c = (struct cow_ctx){ .cow = cow, .req = req, .state = CTX_WAITING, .bounce = c->bounce, .prev = cow->tail };
     for (int i = 0; i < COW_SUBS; i++)
-        c->sub[i] = (struct cow_sub){ .req = { .done = cow_base_done, .priv = &c->sub[i] }, .ctx = c };
+        c->sub[i] = (struct cow_sub){ .req = { .done = cow_base_done, .priv = &c->sub[i], .origin = cow },
+                                      .ctx = c };
     if (req->op != BLK_FLUSH) {
         c->b0 = req->lba / COW_SPB;
         c->b1 = (req->lba + req->nr - 1) / COW_SPB;
