@@ -487,6 +487,18 @@ int cow_inflight(struct blk_dev *dev)
     return n;
 }
 
+/* Delta blocks a clone of base may store for quota_bytes (0 for the store: no limit of its own). */
+static uint64_t cow_quota_blocks(const struct blk_dev *base, uint64_t quota_bytes)
+{
+    uint64_t disk_blocks = (base->sectors + COW_SPB - 1) / COW_SPB, q;
+    if (quota_bytes == COW_QUOTA_NONE)
+        return 0;
+    if (quota_bytes != COW_QUOTA_DEFAULT)
+        return quota_bytes / DELTA_BLOCK_SIZE;
+    q = disk_blocks / COW_QUOTA_DIVISOR;
+    return q ? q : 1;
+}
+
 struct blk_dev *cow_create(struct blk_dev *base, uint64_t quota_bytes, const char *name, int *err)
 {
     int dummy;
@@ -494,14 +506,14 @@ struct blk_dev *cow_create(struct blk_dev *base, uint64_t quota_bytes, const cha
     err = err ? err : &dummy;
     *err = -EINVAL;
     if (!base || !base->ops || !base->ops->submit || base->sectors == 0 ||
-        (quota_bytes && quota_bytes < DELTA_BLOCK_SIZE))
+        (quota_bytes != COW_QUOTA_DEFAULT && quota_bytes < DELTA_BLOCK_SIZE))
         return NULL;
     *err = -ENOMEM;
     if (!(cow = kzalloc(sizeof(*cow))))
         return NULL;
     cow->ctxs = kzalloc(COW_MAX_INFLIGHT * sizeof(struct cow_ctx));
     cow->bounce = kmalloc((size_t)COW_MAX_INFLIGHT * 2 * DELTA_BLOCK_SIZE);
-    cow->delta = delta_ram_create(quota_bytes / DELTA_BLOCK_SIZE);
+    cow->delta = delta_ram_create(cow_quota_blocks(base, quota_bytes));
     if (!cow->ctxs || !cow->bounce || !cow->delta) {
         if (cow->delta)
             cow->delta->ops->destroy(cow->delta);

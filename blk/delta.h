@@ -38,4 +38,13 @@ struct delta {
  * whatever the disk size. quota_blocks 0: unlimited. Returns the store, or NULL when out of memory.
  */
 struct delta *delta_ram_create(uint64_t quota_blocks);
+
+/*
+ * The host's budget for RAM delta blocks, shared by every RAM store: alloc refuses a new block (NULL, so
+ * the clone's write fails -ENOSPC) when budget_blocks are in use (0: no count limit) or when mem_low
+ * (NULL: none) says the host is short of free memory. Stored blocks stay readable and writable.
+ */
+void delta_ram_budget(uint64_t budget_blocks, int (*mem_low)(void));
+/* RAM delta blocks stored by all stores now. */
+uint64_t delta_ram_used(void);
 #endif

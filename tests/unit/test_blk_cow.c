@@ -293,7 +293,7 @@ static void run_model(uint64_t seed, int nops, uint64_t disk_bytes)
     W.t = calloc(MAXREQ, sizeof(struct treq));
     W.m = blk_mock_create(disk_bytes, seed, 1);
     W.m->refuse_permille = 30;
-    W.cow = cow_create(&W.m->dev, 0, "model", &err);
+    W.cow = cow_create(&W.m->dev, COW_QUOTA_NONE, "model", &err);
     CHECK(W.cow != NULL && err == 0);
     W.bytes = W.m->dev.sectors * 512;
     W.sectors = W.m->dev.sectors;
@@ -407,7 +407,7 @@ TEST(cow_partial_write_merges_base)
 {
     static uint8_t w[512], r[2 * BS];
     struct blk_mock *m = blk_mock_create(16 * BS, 3, 1);
-    struct blk_dev *d = clone_over(m, 0);
+    struct blk_dev *d = clone_over(m, COW_QUOTA_NONE);
     struct cow_stats st;
     memset(w, 0x5c, sizeof(w));
     CHECK_EQ(one_io(d, m, BLK_WRITE, 11, 1, w), 0);             /* sector 3 of block 1 */
@@ -433,7 +433,7 @@ TEST(cow_read_coalesces_base_runs)
 {
     static uint8_t w[BS], r[10 * BS];
     struct blk_mock *m = blk_mock_create(16 * BS, 4, 1);
-    struct blk_dev *d = clone_over(m, 0);
+    struct blk_dev *d = clone_over(m, COW_QUOTA_NONE);
     memset(w, 0x11, sizeof(w));
     CHECK_EQ(one_io(d, m, BLK_WRITE, 2 * 8, 8, w), 0);
     CHECK_EQ(one_io(d, m, BLK_WRITE, 5 * 8, 8, w), 0);
@@ -456,7 +456,7 @@ TEST(cow_ordering_same_block)
 {
     static uint8_t w1[512], w2[512], r[BS];
     struct blk_mock *m = blk_mock_create(8 * BS, 5, 1);
-    struct blk_dev *d = clone_over(m, 0);
+    struct blk_dev *d = clone_over(m, COW_QUOTA_NONE);
     struct one a, b, c, e, f;
     memset(w1, 1, sizeof(w1));
     memset(w2, 2, sizeof(w2));
@@ -490,7 +490,7 @@ TEST(cow_flush_waits_for_earlier_writes)
 {
     static uint8_t w[512], r[BS];
     struct blk_mock *m = blk_mock_create(8 * BS, 6, 1);
-    struct blk_dev *d = clone_over(m, 0);
+    struct blk_dev *d = clone_over(m, COW_QUOTA_NONE);
     struct one a, f, g, x;
     CHECK_EQ(one_submit(d, &x, BLK_READ, 16, 8, r), 0);          /* a read in flight does not hold a flush */
     CHECK_EQ(one_submit(d, &a, BLK_WRITE, 9, 1, w), 0);          /* waits for its base read */
@@ -548,11 +548,107 @@ TEST(cow_quota_enospc_and_discard_frees)
     m->dev.ops->close(&m->dev);
 }
 
+/* Write whole blocks first..first+n-1 of d, each filled with its number. Returns the first failure or 0. */
+static int write_blocks(struct blk_dev *d, struct blk_mock *m, uint64_t first, uint64_t n)
+{
+    static uint8_t w[BS];
+    for (uint64_t b = first; b < first + n; b++) {
+        int rc;
+        memset(w, (int)(b & 0xff), BS);
+        if ((rc = one_io(d, m, BLK_WRITE, b * 8, 8, w)))
+            return rc;
+    }
+    return 0;
+}
+
+/* quota 0 is not "unlimited": a clone may store a quarter of its disk; COW_QUOTA_NONE lifts that. */
+TEST(cow_default_quota_is_a_quarter_of_the_disk)
+{
+    struct blk_mock *m = blk_mock_create(32 * BS, 21, 1);
+    struct blk_dev *d = clone_over(m, COW_QUOTA_DEFAULT), *u;
+    struct cow_stats st;
+    CHECK_EQ(cow_get_stats(d, &st), 0);
+    CHECK_EQ(st.quota_blocks, 32 / COW_QUOTA_DIVISOR);
+    CHECK_EQ(write_blocks(d, m, 0, 8), 0);
+    CHECK_EQ(write_blocks(d, m, 8, 1), -ENOSPC);
+    CHECK_EQ(write_blocks(d, m, 3, 1), 0);                      /* a stored block stays writable */
+    d->ops->close(d);
+    u = clone_over(m, COW_QUOTA_NONE);
+    CHECK_EQ(write_blocks(u, m, 0, 32), 0);
+    CHECK_EQ(cow_get_stats(u, &st), 0);
+    CHECK_EQ(st.delta_blocks, 32);
+    u->ops->close(u);
+    d = clone_over(m, 4 * BS);
+    CHECK_EQ(cow_get_stats(d, &st), 0);
+    CHECK_EQ(st.quota_blocks, 4);
+    d->ops->close(d);
+    struct blk_mock *tiny = blk_mock_create(2 * BS, 22, 1);    /* a quarter is under a block: one block */
+    d = clone_over(tiny, COW_QUOTA_DEFAULT);
+    CHECK_EQ(cow_get_stats(d, &st), 0);
+    CHECK_EQ(st.quota_blocks, 1);
+    d->ops->close(d);
+    tiny->dev.ops->close(&tiny->dev);
+    CHECK_EQ(heap.live_bytes, 0);
+    m->dev.ops->close(&m->dev);
+}
+
+/* The host budget: once it is used up, a clone's new blocks fail -ENOSPC while every clone still reads,
+ * rewrites its stored blocks, and gets new ones again when another clone frees some. */
+TEST(delta_budget_shared_by_clones)
+{
+    static uint8_t r[2 * BS], w[BS];
+    struct blk_mock *m = blk_mock_create(64 * BS, 23, 1);
+    struct blk_dev *a = clone_over(m, COW_QUOTA_NONE), *b = clone_over(m, COW_QUOTA_NONE);
+    uint64_t used0 = delta_ram_used();
+    delta_ram_budget(used0 + 6, NULL);
+    CHECK_EQ(write_blocks(b, m, 0, 2), 0);
+    CHECK_EQ(write_blocks(a, m, 10, 4), 0);
+    CHECK_EQ(delta_ram_used(), used0 + 6);
+    CHECK_EQ(write_blocks(a, m, 14, 1), -ENOSPC);              /* the hog sees I/O errors */
+    CHECK_EQ(write_blocks(b, m, 1, 1), 0);                      /* the other rewrites what it has */
+    CHECK_EQ(write_blocks(b, m, 5, 1), -ENOSPC);
+    CHECK_EQ(one_io(b, m, BLK_READ, 0, 16, r), 0);              /* and reads, delta and base */
+    memset(w, 0, BS);
+    CHECK_MEM(r, w, BS);
+    CHECK_EQ(one_io(b, m, BLK_READ, 40 * 8, 8, r), 0);
+    CHECK_MEM(r, base_bytes(m, 40 * BS, BS), BS);
+    CHECK_EQ(one_io(a, m, BLK_DISCARD, 10 * 8, 16, NULL), 0);  /* the hog frees two */
+    CHECK_EQ(delta_ram_used(), used0 + 4);
+    CHECK_EQ(write_blocks(b, m, 5, 2), 0);
+    a->ops->close(a);                                           /* closing returns its blocks */
+    CHECK_EQ(delta_ram_used(), used0 + 4);
+    b->ops->close(b);
+    CHECK_EQ(delta_ram_used(), used0);
+    delta_ram_budget(0, NULL);
+    CHECK_EQ(heap.live_bytes, 0);
+    m->dev.ops->close(&m->dev);
+}
+
+static int fake_mem_low;
+static int fake_low(void) { return fake_mem_low; }
+
+/* The host's memory reserve: while the host is short of memory no clone gets a new block. */
+TEST(delta_budget_keeps_host_reserve)
+{
+    struct blk_mock *m = blk_mock_create(64 * BS, 24, 1);
+    struct blk_dev *d = clone_over(m, COW_QUOTA_NONE);
+    delta_ram_budget(0, fake_low);
+    CHECK_EQ(write_blocks(d, m, 0, 2), 0);
+    fake_mem_low = 1;
+    CHECK_EQ(write_blocks(d, m, 2, 1), -ENOSPC);
+    CHECK_EQ(write_blocks(d, m, 0, 2), 0);
+    fake_mem_low = 0;
+    CHECK_EQ(write_blocks(d, m, 2, 1), 0);
+    delta_ram_budget(0, NULL);
+    d->ops->close(d);
+    m->dev.ops->close(&m->dev);
+}
+
 TEST(cow_base_eio_fails_request_changes_nothing)
 {
     static uint8_t w[BS], r[3 * BS];
     struct blk_mock *m = blk_mock_create(16 * BS, 9, 1);
-    struct blk_dev *d = clone_over(m, 0);
+    struct blk_dev *d = clone_over(m, COW_QUOTA_NONE);
     struct cow_stats st;
     memset(w, 0x99, sizeof(w));
     m->fail_next = 1;
@@ -582,7 +678,7 @@ TEST(cow_base_eagain_is_retried)
 {
     static uint8_t r1[BS], r2[8 * BS];
     struct blk_mock *m = blk_mock_create(16 * BS, 10, 1);
-    struct blk_dev *d = clone_over(m, 0);
+    struct blk_dev *d = clone_over(m, COW_QUOTA_NONE);
     struct one a, b;
     CHECK_EQ(one_submit(d, &a, BLK_READ, 0, 8, r1), 0);
     m->refuse_next = 1;
@@ -632,7 +728,7 @@ TEST(cow_kmalloc_failure_is_enospc)
 {
     static uint8_t w[4 * BS], r[4 * BS];
     struct blk_mock *m = blk_mock_create(64 * BS, 11, 1);
-    struct blk_dev *d = clone_over(m, 0);
+    struct blk_dev *d = clone_over(m, COW_QUOTA_NONE);
     struct cow_stats st;
     memset(w, 0x3c, sizeof(w));
     heap.fail_in = 1;
@@ -670,7 +766,7 @@ static long long create_cost(uint64_t bytes, int stored)
 {
     struct blk_mock *m = blk_mock_create(bytes, 12, stored);
     long long before = heap.total_bytes;
-    struct blk_dev *d = clone_over(m, 0);
+    struct blk_dev *d = clone_over(m, COW_QUOTA_NONE);
     long long cost = heap.total_bytes - before;
     d->ops->close(d);
     m->dev.ops->close(&m->dev);
@@ -686,7 +782,7 @@ TEST(cow_create_is_o1)
     /* the far end of the 64 TiB clone works, and discarding all of it does not walk 2^34 blocks */
     static uint8_t w[512], r[BS];
     struct blk_mock *m = blk_mock_create(64ull << 40, 12, 0);
-    struct blk_dev *d = clone_over(m, 0);
+    struct blk_dev *d = clone_over(m, COW_QUOTA_NONE);
     struct cow_stats st;
     uint64_t last = d->sectors - 1;
     memset(w, 0xee, sizeof(w));
@@ -708,7 +804,7 @@ TEST(cow_close_with_requests_in_flight)
     static uint8_t bufs[40][2 * BS];
     struct one o[40];
     struct blk_mock *m = blk_mock_create(32 * BS, 13, 1);
-    struct blk_dev *d = clone_over(m, 0);
+    struct blk_dev *d = clone_over(m, COW_QUOTA_NONE);
     int accepted = 0;
     for (int i = 0; i < 40; i++) {                               /* reads, RMW writes, waiters, retries */
         enum blk_op op = i % 3 == 0 ? BLK_WRITE : i % 7 == 0 ? BLK_FLUSH : BLK_READ;
@@ -744,19 +840,19 @@ TEST(cow_bad_input)
     struct blk_dev ram = { .ops = NULL };
     struct cow_stats st;
     int err = 0;
-    CHECK(cow_create(NULL, 0, "x", &err) == NULL);
+    CHECK(cow_create(NULL, COW_QUOTA_NONE, "x", &err) == NULL);
     CHECK_EQ(err, -EINVAL);
     CHECK(cow_create(&m->dev, 100, "x", &err) == NULL);
     CHECK_EQ(err, -EINVAL);
-    CHECK(cow_create(&ram, 0, "x", NULL) == NULL);
+    CHECK(cow_create(&ram, COW_QUOTA_NONE, "x", NULL) == NULL);
     CHECK_EQ(cow_get_stats(NULL, &st), -EINVAL);
     CHECK_EQ(cow_get_stats(&m->dev, &st), -EINVAL);
     heap.fail_in = 2;
-    CHECK(cow_create(&m->dev, 0, "x", &err) == NULL);
+    CHECK(cow_create(&m->dev, COW_QUOTA_NONE, "x", &err) == NULL);
     CHECK_EQ(err, -ENOMEM);
     heap.fail_in = 0;
     CHECK_EQ(heap.live_bytes, 0);
-    struct blk_dev *d = clone_over(m, 0);
+    struct blk_dev *d = clone_over(m, COW_QUOTA_NONE);
     CHECK_STR(d->name, "clone");
     CHECK_EQ(d->sectors, 32);
     CHECK_EQ(d->read_only, 0);

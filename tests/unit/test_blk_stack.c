@@ -86,7 +86,7 @@ static void clone_recycle(struct blk_mock *m, struct blk_dev *cache, int c)
             op_retire(&ops[i]);
         }
     clones[c]->ops->close(clones[c]);
-    clones[c] = cow_create(cache, 0, "clone", &err);
+    clones[c] = cow_create(cache, COW_QUOTA_NONE, "clone", &err);
     CHECK(clones[c] != NULL);
     blk_mock_pattern(m->seed, 0, model[c], DISK);
 }
@@ -98,7 +98,7 @@ TEST(clones_over_cache_random)
     struct blk_dev *cache = cache_create(&m->dev, 1u << 20, "golden", &err);
     CHECK(cache != NULL);
     for (int c = 0; c < NCLONE; c++) {
-        clones[c] = cow_create(cache, 0, "clone", &err);
+        clones[c] = cow_create(cache, COW_QUOTA_NONE, "clone", &err);
         model[c] = malloc(DISK);
         blk_mock_pattern(77, 0, model[c], DISK);
     }
@@ -185,13 +185,13 @@ TEST(cache_flooding_clone_does_not_starve_another)
     int err, worst = 0;
     CHECK((cache = cache_create(&m->dev, 16 * CACHE_LINE_BYTES, "golden", &err)) != NULL);
     for (int k = 0; k < FLOODERS; k++) {
-        CHECK((flood[k] = cow_create(cache, 0, "flood", &err)) != NULL);
+        CHECK((flood[k] = cow_create(cache, COW_QUOTA_NONE, "flood", &err)) != NULL);
         for (int i = 0; i < COW_MAX_INFLIGHT; i++) {
             fio_prep(&fl[k][i], flood[k], m, blk_mock_rand(m) % (FLOOD_DISK / 512 - 8) & ~7ull, 1);
             CHECK_EQ(blk_submit(flood[k], &fl[k][i].req), 0);
         }
     }
-    CHECK((victim = cow_create(cache, 0, "victim", &err)) != NULL);
+    CHECK((victim = cow_create(cache, COW_QUOTA_NONE, "victim", &err)) != NULL);
     for (int r = 0; r < 20; r++) {
         int steps = 0;
         fio_prep(&v, victim, m, (uint64_t)r * 4096 + 8, 0);
