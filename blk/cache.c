@@ -143,7 +143,7 @@ static void lru_push_head(struct cache *c, struct line *l)
 }
 
 /* A line to fill: a free one, else the least recently used valid one. NULL when all are being fetched. */
-static struct line *line_alloc(struct cache *c)
+static struct line *line_take(struct cache *c)
 {
     struct line *l = c->free_lines;
     if (l) {
@@ -157,6 +157,16 @@ static struct line *line_alloc(struct cache *c)
     lru_unlink(c, l);
     hash_remove(c, l);
     c->st.evictions++;
+    return l;
+}
+
+/* line_take, zeroed: a base read that fills less than asked must not show what the memory held before
+ * (an earlier owner's bytes, or the evicted line's). */
+static struct line *line_alloc(struct cache *c)
+{
+    struct line *l = line_take(c);
+    if (l)
+        memset(l->data, 0, LINE);
     return l;
 }
 

@@ -255,6 +255,8 @@ static void cow_write_pump(struct cow_ctx *c)
             if ((i && c->b1 == c->b0) || !cow_partial(c, b) || cow->delta->ops->lookup(cow->delta, b))
                 continue;
             struct cow_sub *s = cow_sub_prepare(c, b * COW_SPB, cow_blk_end(cow, b));
+            /* zeroed first: a base that fills less than asked must not leave an earlier block's bytes */
+            memset(c->bounce + i * DELTA_BLOCK_SIZE, 0, DELTA_BLOCK_SIZE);
             s->req.niov = 1;
             s->req.iov[0] = (struct blk_iov){ c->bounce + i * DELTA_BLOCK_SIZE,
                                               (size_t)s->req.nr * BLK_SECTOR_SIZE };
@@ -512,7 +514,7 @@ struct blk_dev *cow_create(struct blk_dev *base, uint64_t quota_bytes, const cha
     if (!(cow = kzalloc(sizeof(*cow))))
         return NULL;
     cow->ctxs = kzalloc(COW_MAX_INFLIGHT * sizeof(struct cow_ctx));
-    cow->bounce = kmalloc((size_t)COW_MAX_INFLIGHT * 2 * DELTA_BLOCK_SIZE);
+    cow->bounce = kzalloc((size_t)COW_MAX_INFLIGHT * 2 * DELTA_BLOCK_SIZE);
     cow->delta = delta_ram_create(cow_quota_blocks(base, quota_bytes));
     if (!cow->ctxs || !cow->bounce || !cow->delta) {
         if (cow->delta)

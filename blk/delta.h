@@ -11,8 +11,9 @@ struct delta;
 struct delta_ops {
     /* The stored block blk, or NULL when the block has no delta (the base shows through). */
     const uint8_t *(*lookup)(struct delta *d, uint64_t blk);
-    /* The writable block blk: the stored one, or a new one whose contents are undefined (the caller fills
-     * all 4 KiB). NULL when a new block would pass the quota or memory is exhausted; nothing then changes. */
+    /* The writable block blk: the stored one, or a new one of zeros (never memory's earlier contents).
+     * NULL when a new block would pass the quota or the host budget, or memory is exhausted; nothing
+     * then changes. */
     uint8_t *(*alloc)(struct delta *d, uint64_t blk);
     /* Forget block blk (the base shows through again) and free its memory; absent blocks are ignored. */
     void (*drop)(struct delta *d, uint64_t blk);

@@ -141,7 +141,7 @@ static uint8_t *ram_alloc(struct delta *d, uint64_t blk)
         return data;
     if ((d->quota_blocks && r->blocks >= d->quota_blocks) || !budget_allows())
         return NULL;
-    if (ram_grow(r, blk) < 0 || !(data = kmalloc(DELTA_BLOCK_SIZE)))
+    if (ram_grow(r, blk) < 0 || !(data = kzalloc(DELTA_BLOCK_SIZE)))   /* never an earlier owner's bytes */
         return NULL;
     if (ram_build(r, blk, &p) < 0) {
         kfree(data);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include "tests/unit/test.h"
 #include "tests/unit/blk_mock.h"
+#include "tests/unit/blk_tenant.h"
 #include "blk/blk.h"
 #include "blk/cow.h"
 #include "blk/delta.h"
@@ -38,9 +39,13 @@ static int heap_should_fail(void)
     return heap.fail_in > 0 && --heap.fail_in == 0;
 }
 
+/* kmalloc hands out memory as the host heap does: still holding what an earlier owner left there. */
 void *__wrap_kmalloc(size_t size)
 {
-    return heap_should_fail() ? NULL : heap_track(__real_kmalloc(size + 16), size);
+    uint8_t *p = heap_should_fail() ? NULL : heap_track(__real_kmalloc(size + 16), size);
+    if (p)
+        blk_tenant_fill(p, size);
+    return p;
 }
 
 void *__wrap_kzalloc(size_t size)
@@ -642,6 +647,50 @@ TEST(delta_budget_keeps_host_reserve)
     delta_ram_budget(0, NULL);
     d->ops->close(d);
     m->dev.ops->close(&m->dev);
+}
+
+/* A base read that fills less than it was asked (a short or gappy answer) must not let a partial write
+ * store the clone's bounce memory, nor anything else an earlier owner left in RAM. */
+TEST(cow_short_base_read_exposes_no_old_data)
+{
+    static uint8_t w[512], r[4 * BS];
+    struct blk_mock *m = blk_mock_create(64 * BS, 25, 1);
+    struct blk_dev *d = clone_over(m, COW_QUOTA_NONE);
+    memset(w, 0x3c, sizeof(w));
+    m->short_next = 1;                                          /* a fresh bounce block */
+    CHECK_EQ(one_io(d, m, BLK_WRITE, 2 * 8 + 1, 1, w), 0);
+    CHECK_EQ(one_io(d, m, BLK_WRITE, 9 * 8 + 2, 1, w), 0);      /* a full read fills the bounce block */
+    m->short_next = 1;                                          /* which is reused here */
+    CHECK_EQ(one_io(d, m, BLK_WRITE, 3 * 8 + 1, 1, w), 0);
+    CHECK_EQ(one_io(d, m, BLK_READ, 2 * 8, 16, r), 0);
+    CHECK(!blk_tenant_found(r, 2 * BS));
+    for (int i = 0; i < 2; i++) {
+        CHECK_MEM(r + (size_t)i * BS, base_bytes(m, (uint64_t)(2 + i) * BS, 512), 512);   /* what it filled */
+        CHECK_MEM(r + (size_t)i * BS + 512, w, 512);
+        for (size_t k = BS / 2; k < BS; k++)                    /* what it did not: zeros, not old data */
+            if (r[(size_t)i * BS + k]) {
+                CHECK_EQ(r[(size_t)i * BS + k], 0);
+                break;
+            }
+    }
+    d->ops->close(d);
+    m->dev.ops->close(&m->dev);
+}
+
+/* A new delta block is zeros, also where a freed block (with a tenant's bytes) was before. */
+TEST(delta_ram_new_block_is_zeroed)
+{
+    static const uint8_t zero[BS];
+    struct delta *d = delta_ram_create(0);
+    uint8_t *b = d->ops->alloc(d, 5);
+    CHECK(b && !memcmp(b, zero, BS));
+    blk_tenant_fill(b, 64);
+    d->ops->drop(d, 5);
+    for (uint64_t k = 0; k < 64; k++) {
+        b = d->ops->alloc(d, k);
+        CHECK(b && !memcmp(b, zero, BS));
+    }
+    d->ops->destroy(d);
 }
 
 TEST(cow_base_eio_fails_request_changes_nothing)

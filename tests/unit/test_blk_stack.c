@@ -4,6 +4,7 @@
 #include "blk_mock.h"
 #include "blk/cow.h"
 #include "blk/cache.h"
+#include "blk/sync.h"
 #include "kernel/errno.h"
 #include <stdlib.h>
 
@@ -219,4 +220,25 @@ TEST(cache_flooding_clone_does_not_starve_another)
     victim->ops->close(victim);
     cache->ops->close(cache);
     m->dev.ops->close(&m->dev);
+}
+
+/* ---- the synchronous helper: a short base read shows zeros, never its bounce memory's old bytes ---- */
+
+static struct blk_mock *sync_mock;
+static void sync_wait(void)
+{
+    blk_mock_drain(sync_mock);
+}
+
+TEST(sync_short_read_exposes_no_old_data)
+{
+    static uint8_t buf[8192], want[4096], zero[4096];
+    sync_mock = blk_mock_create(1u << 20, 31, 0);
+    sync_mock->short_next = 1;
+    memset(buf, 0xee, sizeof(buf));
+    CHECK_EQ(blk_rw_sync(&sync_mock->dev, BLK_READ, 4096, buf, sizeof(buf), sync_wait), 0);
+    blk_mock_pattern(31, 4096, want, sizeof(want));
+    CHECK_MEM(buf, want, 4096);
+    CHECK_MEM(buf + 4096, zero, 4096);
+    sync_mock->dev.ops->close(&sync_mock->dev);
 }
