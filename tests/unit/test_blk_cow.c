@@ -1,6 +1,7 @@
 /* Host tests of the copy-on-write overlay against a flat reference model of the disk, over the mock base. */
 #define TEST_SUITE "blk_cow"
 #include <stdlib.h>
+#include <time.h>
 #include "tests/unit/test.h"
 #include "tests/unit/blk_mock.h"
 #include "tests/unit/blk_tenant.h"
@@ -147,6 +148,13 @@ static int treq_canaries_ok(const struct treq *t)
 
 /* ---- the random workload against the model ---- */
 
+/*
+ * Two models. Without a quota a request takes effect in the model when it is submitted (so a read checks
+ * that it saw exactly the requests submitted before it). Under a quota whether a write fails -ENOSPC
+ * depends on the delta when it commits, which is when it completes: the model takes effect at completion
+ * (requests that share a block complete in submission order, so the data is the same) and predicts each
+ * write's -ENOSPC from the blocks stored then.
+ */
 struct world {
     struct blk_mock *m;
     struct blk_dev *cow;
@@ -154,8 +162,47 @@ struct world {
     uint64_t bytes, sectors, seq, mismatches, canary_bad, bad_status, flush_early, done_twice;
     struct treq *t;                      /* MAXREQ of them */
     int outstanding;
+    uint64_t quota;                      /* blocks; 0: the submission model */
+    uint8_t *stored;                     /* quota model: block has a delta */
+    uint64_t nstored, enospc, enospc_wrong, writes_ok;
 };
 static struct world W;
+
+/* Quota model: whether a write of blocks b0..b1 must fail, as cow_write_commit decides. */
+static int model_enospc(uint64_t b0, uint64_t b1)
+{
+    uint64_t need = 0;
+    for (uint64_t b = b0; b <= b1; b++)
+        need += !W.stored[b];
+    return W.nstored + need > W.quota;
+}
+
+static void model_discard(uint64_t lba, uint32_t nr);
+
+/* Quota model: the effect of t at its completion, and its check. */
+static void model_complete(struct treq *t, int status, uint8_t *got)
+{
+    struct blk_req *r = &t->r;
+    uint64_t b0 = r->lba / 8, b1 = (r->lba + r->nr - 1) / 8;
+    int want = r->op == BLK_WRITE && model_enospc(b0, b1) ? -ENOSPC : 0;
+    if (status != want)
+        W.enospc_wrong++;
+    if (status)
+        return;
+    if (r->op == BLK_READ && memcmp(got, W.model + r->lba * 512, (size_t)r->nr * 512))
+        W.mismatches++;
+    if (r->op == BLK_WRITE) {
+        W.writes_ok++;
+        memcpy(W.model + r->lba * 512, got, (size_t)r->nr * 512);
+        for (uint64_t b = b0; b <= b1; b++)
+            if (!W.stored[b]) {
+                W.stored[b] = 1;
+                W.nstored++;
+            }
+    }
+    if (r->op == BLK_DISCARD)
+        model_discard(r->lba, r->nr);
+}
 
 static void world_done(struct blk_req *r, int status)
 {
@@ -164,9 +211,14 @@ static void world_done(struct blk_req *r, int status)
     if (t->calls++)
         W.done_twice++;
     t->status = status;
-    if (status)
+    if (W.quota) {
+        treq_gather(t, got);
+        model_complete(t, status, got);
+        W.enospc += status == -ENOSPC;
+    } else if (status) {
         W.bad_status++;
-    if (r->op == BLK_READ && !status) {
+    }
+    if (r->op == BLK_READ && !status && !W.quota) {
         treq_gather(t, got);
         if (memcmp(got, t->expect, (size_t)r->nr * 512))
             W.mismatches++;
@@ -181,13 +233,18 @@ static void world_done(struct blk_req *r, int status)
     W.outstanding--;
 }
 
-/* The model's side of a discard: blocks covered entirely show the base again. */
+/* The model's side of a discard: blocks covered entirely show the base again (and free quota). */
 static void model_discard(uint64_t lba, uint32_t nr)
 {
     for (uint64_t b = (lba + 7) / 8; b * 8 < lba + nr; b++) {
         uint64_t end = b * 8 + 8 < W.sectors ? b * 8 + 8 : W.sectors;
-        if (end <= lba + nr)
-            blk_mock_pattern(W.m->seed, b * BS, W.model + b * BS, (size_t)(end - b * 8) * 512);
+        if (end > lba + nr)
+            continue;
+        blk_mock_pattern(W.m->seed, b * BS, W.model + b * BS, (size_t)(end - b * 8) * 512);
+        if (W.stored && W.stored[b]) {
+            W.stored[b] = 0;
+            W.nstored--;
+        }
     }
 }
 
@@ -261,6 +318,8 @@ static int world_submit(struct treq *t)
         W.outstanding--;
         return rc;
     }
+    if (W.quota)                         /* effect at completion */
+        return 0;
     if (op == BLK_WRITE)
         memcpy(W.model + lba * 512, buf, (size_t)nr * 512);
     else if (op == BLK_DISCARD)
@@ -290,7 +349,8 @@ static uint64_t world_compare_all(void)
     return bad;
 }
 
-static void run_model(uint64_t seed, int nops, uint64_t disk_bytes)
+/* Run nops random requests against a clone of disk_bytes with quota_blocks (0: COW_QUOTA_NONE). */
+static void run_model(uint64_t seed, int nops, uint64_t disk_bytes, uint64_t quota_blocks)
 {
     int err = 1, submitted = 0, cow_eagain = 0;
     rng_state = seed * 2654435761u + 1;
@@ -298,7 +358,9 @@ static void run_model(uint64_t seed, int nops, uint64_t disk_bytes)
     W.t = calloc(MAXREQ, sizeof(struct treq));
     W.m = blk_mock_create(disk_bytes, seed, 1);
     W.m->refuse_permille = 30;
-    W.cow = cow_create(&W.m->dev, COW_QUOTA_NONE, "model", &err);
+    W.quota = quota_blocks;
+    W.stored = calloc(disk_bytes / BS + 1, 1);
+    W.cow = cow_create(&W.m->dev, quota_blocks ? quota_blocks * BS : COW_QUOTA_NONE, "model", &err);
     CHECK(W.cow != NULL && err == 0);
     W.bytes = W.m->dev.sectors * 512;
     W.sectors = W.m->dev.sectors;
@@ -322,6 +384,8 @@ static void run_model(uint64_t seed, int nops, uint64_t disk_bytes)
     CHECK_EQ(W.mismatches, 0);
     CHECK_EQ(W.canary_bad, 0);
     CHECK_EQ(W.bad_status, 0);
+    CHECK_EQ(W.enospc_wrong, 0);                         /* the quota model predicted every -ENOSPC */
+    CHECK(!W.quota || (W.enospc > 0 && W.writes_ok > 0));
     CHECK_EQ(W.flush_early, 0);
     CHECK_EQ(W.done_twice, 0);
     CHECK_EQ(W.m->writes, 0);
@@ -332,16 +396,46 @@ static void run_model(uint64_t seed, int nops, uint64_t disk_bytes)
     CHECK_EQ(cow_get_stats(W.cow, &st), 0);
     CHECK_EQ(st.base_bytes, W.m->bytes_read);
     CHECK(st.rmw > 0 && st.delta_blocks > 0);
-    printf("    seed %llu: %d ops, %llu base reads (%llu KiB), %llu rmw, %d clone -EAGAIN, %llu base -EAGAIN, %llu delta blocks\n",
+    CHECK(!W.quota || st.delta_blocks == W.nstored);
+    printf("    seed %llu: %d ops, %llu base reads (%llu KiB), %llu rmw, %d clone -EAGAIN, %llu base -EAGAIN, "
+           "%llu delta blocks, quota %llu: %llu -ENOSPC\n",
            (unsigned long long)seed, submitted, (unsigned long long)st.base_reads,
            (unsigned long long)st.base_bytes / 1024, (unsigned long long)st.rmw, cow_eagain,
-           (unsigned long long)W.m->refused, (unsigned long long)st.delta_blocks);
+           (unsigned long long)W.m->refused, (unsigned long long)st.delta_blocks,
+           (unsigned long long)W.quota, (unsigned long long)W.enospc);
     W.cow->ops->close(W.cow);
     CHECK_EQ(heap.live_bytes, 0);
     CHECK_EQ(heap.live_blocks, 0);
     W.m->dev.ops->close(&W.m->dev);
     free(W.model);
+    free(W.stored);
     free(W.t);
+}
+
+/* The seed of the long runs: SEED=N replays one; else a new one each run, printed. */
+static uint64_t model_seed(const char *test)
+{
+    const char *e = getenv("SEED");
+    struct timespec ts;
+    uint64_t seed;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    seed = e ? strtoull(e, NULL, 0) : ((uint64_t)ts.tv_sec * 1000003u ^ (uint64_t)ts.tv_nsec) % 1000000007u;
+    printf("    %s: seed %llu (replay: SEED=%llu make test-unit-blk-cow)\n", test, (unsigned long long)seed,
+           (unsigned long long)seed);
+    return seed;
+}
+
+TEST(cow_model_million)
+{
+    run_model(model_seed("cow_model_million"), 1000000, 129 * BS + 3 * 512, 0);
+}
+
+/* A quota of a sixth of the disk: writes fail -ENOSPC often, discards free blocks, the model says which. */
+TEST(cow_model_tight_quota)
+{
+    uint64_t seed = model_seed("cow_model_tight_quota");
+    run_model(seed, 1000000, 129 * BS + 3 * 512, 22);
+    run_model(seed, 50000, 2 * BS + 5 * 512, 1);
 }
 
 TEST(cow_model_random)
@@ -349,13 +443,13 @@ TEST(cow_model_random)
     /* 129 blocks and 3 sectors: the last block is short. */
     static const uint64_t seeds[] = { 1, 7, 42, 1234, 99991 };
     for (int i = 0; i < 5; i++)
-        run_model(seeds[i], 22000, 129 * BS + 3 * 512);
+        run_model(seeds[i], 22000, 129 * BS + 3 * 512, 0);
 }
 
 TEST(cow_model_random_tiny_disk)
 {
     /* Three blocks: nearly every request collides with another. */
-    run_model(5, 8000, 2 * BS + 5 * 512);
+    run_model(5, 8000, 2 * BS + 5 * 512, 0);
 }
 
 /* ---- directed tests: one request at a time, completions driven by hand ---- */
