@@ -38,7 +38,8 @@ $(BUILD)/fuzz/ext4_fuzz: tests/fuzz/ext4_fuzz.c $(POOL_FS_LIB) $(POOL_FS_HDR)
 	@mkdir -p $(dir $@)
 	clang $(POOL_FS_FUZZ_FLAGS) $(POOL_FS_SAN) -o $@ tests/fuzz/ext4_fuzz.c $(POOL_FS_LIB)
 POOL_FS_FUZZ_RUN = mkdir -p $(BUILD)/fuzz/ext4_corpus && cp $(POOL_FS_DIR)/fuzz-seed*.img $(BUILD)/fuzz/ext4_corpus/ && \
-    $(BUILD)/fuzz/ext4_fuzz -seed=1 -max_len=131072 -max_total_time=$(1) -print_final_stats=0 -timeout=10 \
+    $(BUILD)/fuzz/ext4_fuzz -seed=1 -artifact_prefix=$(BUILD)/fuzz/ext4- -max_len=131072 -max_total_time=$(1) \
+    -print_final_stats=0 -timeout=10 \
     $(BUILD)/fuzz/ext4_corpus >$(POOL_FS_FUZZ_LOG) 2>&1
 else
 $(BUILD)/fuzz/ext4_fuzz: tests/fuzz/ext4_fuzz.c $(POOL_FS_LIB) $(POOL_FS_HDR)
@@ -68,7 +69,8 @@ $(BUILD)/fuzz/part_fuzz: tests/fuzz/part_fuzz.c $(PART_FUZZ_LIB) pool/part.h poo
 	@mkdir -p $(dir $@)
 	clang $(POOL_FS_FUZZ_FLAGS) $(POOL_FS_SAN) -o $@ tests/fuzz/part_fuzz.c $(PART_FUZZ_LIB)
 PART_FUZZ_RUN = mkdir -p $(BUILD)/fuzz/part_corpus && $(call PART_FUZZ_SEEDS,$(BUILD)/fuzz/part_corpus) && \
-    $(BUILD)/fuzz/part_fuzz -seed=1 -max_len=131072 -max_total_time=$(1) -print_final_stats=0 -timeout=10 \
+    $(BUILD)/fuzz/part_fuzz -seed=1 -artifact_prefix=$(BUILD)/fuzz/part- -max_len=131072 -max_total_time=$(1) \
+    -print_final_stats=0 -timeout=10 \
     $(BUILD)/fuzz/part_corpus >$(PART_FUZZ_LOG) 2>&1
 else
 $(BUILD)/fuzz/part_fuzz: tests/fuzz/part_fuzz.c tests/fuzz/standalone.c $(PART_FUZZ_LIB) pool/part.h pool/disk.h
