@@ -214,15 +214,21 @@ static void creq_copy_line(struct cache *c, struct creq *q, struct line *l)
     }
 }
 
+/* Append q, in state, to the queue *head..*tail (the run queue or the starved list). */
+static void creq_append(struct creq **head, struct creq **tail, struct creq *q, int state)
+{
+    q->state = state;
+    q->next = NULL;
+    if (*tail)
+        (*tail)->next = q;
+    else
+        *head = q;
+    *tail = q;
+}
+
 static void run_push(struct cache *c, struct creq *q)
 {
-    q->state = CQ_RUN;
-    q->next = NULL;
-    if (c->run_tail)
-        c->run_tail->next = q;
-    else
-        c->run_head = q;
-    c->run_tail = q;
+    creq_append(&c->run_head, &c->run_tail, q, CQ_RUN);
 }
 
 static struct creq *run_pop(struct cache *c)
@@ -396,13 +402,7 @@ static void creq_step(struct cache *c, struct creq *q)
             return;
         }
         if (!(f = fetch_build(c, no, last + 1, q->id))) {
-            q->state = CQ_STARVED;
-            q->next = NULL;
-            if (c->starved_tail)
-                c->starved_tail->next = q;
-            else
-                c->starved = q;
-            c->starved_tail = q;
+            creq_append(&c->starved, &c->starved_tail, q, CQ_STARVED);
             return;
         }
         c->st.misses += (uint64_t)f->n;
