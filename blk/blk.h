@@ -26,6 +26,7 @@ struct blk_req {
     int niov;
     blk_done_fn done;              /* called exactly once, possibly before submit returns */
     void *priv;                    /* the submitter's */
+    const void *origin;            /* whom it is for (a clone), so a shared layer can share fairly; NULL: anyone */
     void *layer_priv;              /* the device's, while it owns the request */
 };
 

@@ -15,7 +15,10 @@
  * into the waiting requests, so every fetch moves its waiters forward even when the cache is tiny and
  * the line is evicted again at once: requests larger than the cache finish, one fetch at a time. When no
  * line can be had (all are being fetched) or all fetch contexts are in flight, the request waits on the
- * starved list, which every base completion wakes.
+ * starved list, which every base completion wakes in arrival order (oldest first: none starves for good).
+ * Slots (creqs) are shared fairly: each client (blk_req.origin) holds at most CACHE_CLIENT_REQS; a read
+ * that finds none parks in its client's queue (linked through layer_priv, so parking costs nothing), and
+ * cache_drain hands freed slots to the parked clients in turn.
  */
 
 #define LINE CACHE_LINE_BYTES
@@ -23,8 +26,16 @@
 enum { LINE_FREE, LINE_FETCHING, LINE_VALID };
 enum { CQ_FREE, CQ_RUN, CQ_WAIT, CQ_STARVED };
 
+struct client {
+    const void *origin;            /* blk_req.origin of its requests */
+    int active;                    /* slots it holds */
+    struct blk_req *park_head, *park_tail;   /* waiting for a slot, linked through layer_priv */
+};
+
 struct creq {
     struct blk_req *req;
+    struct client *cl;
+    uint64_t ra_from, ra_to;       /* read-ahead to start after its first step */
     uint64_t id;                   /* per submission: tells a request's own fetches from others' */
     uint64_t start, pos, len;      /* device byte offset of the request, bytes copied, bytes wanted */
     int status, state;
@@ -63,7 +74,9 @@ struct cache {
     int hshift;
     struct line *lru_head, *lru_tail, *free_lines;
     struct creq creqs[CACHE_REQS];
-    struct creq *free_creqs, *run_head, *run_tail, *starved;
+    struct creq *free_creqs, *run_head, *run_tail, *starved, *starved_tail;
+    struct client clients[CACHE_CLIENTS];
+    int rr, parked;                /* next client to get a slot; reads parked in all */
     struct fetch *fetches, *free_fetches, *retry;
     int nfetch, depth, closing, inflight;
     struct stream streams[CACHE_STREAMS];
@@ -74,6 +87,8 @@ static const struct blk_ops cache_ops;
 static void fetch_done(struct blk_req *breq, int status);
 static void cache_enter(struct cache *c);
 static void cache_leave(struct cache *c);
+static int cache_unpark(struct cache *c);
+static void readahead(struct cache *c, uint64_t from, uint64_t to);
 
 static uint64_t line_bytes(const struct cache *c, uint64_t no)
 {
@@ -128,7 +143,7 @@ static void lru_push_head(struct cache *c, struct line *l)
 }
 
 /* A line to fill: a free one, else the least recently used valid one. NULL when all are being fetched. */
-static struct line *line_alloc(struct cache *c)
+static struct line *line_take(struct cache *c)
 {
     struct line *l = c->free_lines;
     if (l) {
@@ -142,6 +157,16 @@ static struct line *line_alloc(struct cache *c)
     lru_unlink(c, l);
     hash_remove(c, l);
     c->st.evictions++;
+    return l;
+}
+
+/* line_take, zeroed: a base read that fills less than asked must not show what the memory held before
+ * (an earlier owner's bytes, or the evicted line's). */
+static struct line *line_alloc(struct cache *c)
+{
+    struct line *l = line_take(c);
+    if (l)
+        memset(l->data, 0, LINE);
     return l;
 }
 
@@ -189,15 +214,21 @@ static void creq_copy_line(struct cache *c, struct creq *q, struct line *l)
     }
 }
 
+/* Append q, in state, to the queue *head..*tail (the run queue or the starved list). */
+static void creq_append(struct creq **head, struct creq **tail, struct creq *q, int state)
+{
+    q->state = state;
+    q->next = NULL;
+    if (*tail)
+        (*tail)->next = q;
+    else
+        *head = q;
+    *tail = q;
+}
+
 static void run_push(struct cache *c, struct creq *q)
 {
-    q->state = CQ_RUN;
-    q->next = NULL;
-    if (c->run_tail)
-        c->run_tail->next = q;
-    else
-        c->run_head = q;
-    c->run_tail = q;
+    creq_append(&c->run_head, &c->run_tail, q, CQ_RUN);
 }
 
 static struct creq *run_pop(struct cache *c)
@@ -211,6 +242,7 @@ static struct creq *run_pop(struct cache *c)
 static void creq_finish(struct cache *c, struct creq *q, int status)
 {
     struct blk_req *req = q->req;
+    q->cl->active--;
     q->state = CQ_FREE;
     q->req = NULL;
     q->next = c->free_creqs;
@@ -285,6 +317,7 @@ static void fetch_complete(struct cache *c, struct fetch *f, int status)
         c->st.bytes_fetched += (uint64_t)f->breq.nr * BLK_SECTOR_SIZE;
     f->next = c->free_fetches;
     c->free_fetches = f;
+    c->starved_tail = NULL;
     while (c->starved) {                       /* lines and a fetch context are free again */
         struct creq *q = c->starved;
         c->starved = q->next;
@@ -369,9 +402,7 @@ static void creq_step(struct cache *c, struct creq *q)
             return;
         }
         if (!(f = fetch_build(c, no, last + 1, q->id))) {
-            q->state = CQ_STARVED;
-            q->next = c->starved;
-            c->starved = q;
+            creq_append(&c->starved, &c->starved_tail, q, CQ_STARVED);
             return;
         }
         c->st.misses += (uint64_t)f->n;
@@ -394,15 +425,23 @@ static void cache_free(struct cache *c)
     kfree(c);
 }
 
+/* Run the queue: resend refused base reads, start parked reads on freed slots, step requests (each one's
+ * demand read goes out before its read-ahead). */
 static void cache_drain(struct cache *c)
 {
     while (!c->closing) {
         int sent = retry_flush(c);
-        struct creq *q = run_pop(c);
-        if (q)
+        struct creq *q;
+        cache_unpark(c);
+        if ((q = run_pop(c))) {
+            uint64_t from = q->ra_from, to = q->ra_to;
+            q->ra_from = q->ra_to = 0;
             creq_step(c, q);
-        else if (!sent || !c->retry)
+            if (to > from)
+                readahead(c, from, to);
+        } else if (!sent || !c->retry) {
             break;
+        }
     }
 }
 
@@ -469,6 +508,79 @@ static void readahead(struct cache *c, uint64_t from, uint64_t to)
     }
 }
 
+/* The client entry of origin: its own, else a free one, else (more clients than entries) a shared one. */
+static struct client *client_of(struct cache *c, const void *origin)
+{
+    struct client *free = NULL;
+    for (int i = 0; i < CACHE_CLIENTS; i++) {
+        struct client *cl = &c->clients[i];
+        int idle = !cl->active && !cl->park_head;
+        if (cl->origin == origin && !idle)
+            return cl;
+        if (idle && !free)
+            free = cl;
+    }
+    if (free) {
+        free->origin = origin;
+        return free;
+    }
+    return &c->clients[(uintptr_t)origin / 64 % CACHE_CLIENTS];
+}
+
+/* Give req a slot and queue it to run. The caller checked that cl may take one. */
+static void creq_start(struct cache *c, struct blk_req *req, struct client *cl)
+{
+    struct creq *q = c->free_creqs;
+    c->free_creqs = q->next;
+    *q = (struct creq){ .req = req, .cl = cl, .id = ++c->next_id, .start = req->lba * BLK_SECTOR_SIZE,
+                        .len = (uint64_t)req->nr * BLK_SECTOR_SIZE };
+    cl->active++;
+    req->layer_priv = q;
+    stream_note(c, q->start / LINE, (q->start + q->len - 1) / LINE, &q->ra_from, &q->ra_to);
+    run_push(c, q);
+}
+
+static int client_may_start(const struct cache *c, const struct client *cl)
+{
+    return c->free_creqs && cl->active < CACHE_CLIENT_REQS;
+}
+
+static void client_park(struct cache *c, struct client *cl, struct blk_req *req)
+{
+    req->layer_priv = NULL;
+    if (cl->park_tail)
+        cl->park_tail->layer_priv = req;
+    else
+        cl->park_head = req;
+    cl->park_tail = req;
+    c->parked++;
+}
+
+static struct blk_req *client_unpark(struct cache *c, struct client *cl)
+{
+    struct blk_req *req = cl->park_head;
+    if (!(cl->park_head = req->layer_priv))
+        cl->park_tail = NULL;
+    c->parked--;
+    return req;
+}
+
+/* Hand free slots to parked reads, one per client in turn. Returns the reads started. */
+static int cache_unpark(struct cache *c)
+{
+    int started = 0;
+    for (int idle = 0; c->parked && c->free_creqs && idle < CACHE_CLIENTS; idle++) {
+        struct client *cl = &c->clients[c->rr];
+        c->rr = (c->rr + 1) % CACHE_CLIENTS;
+        if (cl->park_head && client_may_start(c, cl)) {
+            creq_start(c, client_unpark(c, cl), cl);
+            started++;
+            idle = -1;
+        }
+    }
+    return started;
+}
+
 static int cache_check(const struct blk_dev *dev, const struct blk_req *req)
 {
     if (req->op == BLK_WRITE || req->op == BLK_DISCARD)
@@ -485,8 +597,7 @@ static int cache_check(const struct blk_dev *dev, const struct blk_req *req)
 static int cache_submit(struct blk_dev *dev, struct blk_req *req)
 {
     struct cache *c = dev->priv;
-    struct creq *q;
-    uint64_t from, to;
+    struct client *cl;
     int rc;
     if (!req || !req->done || c->closing)
         return c->closing ? -ENODEV : -EINVAL;
@@ -496,20 +607,13 @@ static int cache_submit(struct blk_dev *dev, struct blk_req *req)
     }
     if ((rc = cache_check(dev, req)) < 0)
         return rc;
-    if (!(q = c->free_creqs))
-        return -EAGAIN;
-    c->free_creqs = q->next;
-    *q = (struct creq){ .req = req, .id = ++c->next_id, .start = req->lba * BLK_SECTOR_SIZE,
-                        .len = (uint64_t)req->nr * BLK_SECTOR_SIZE };
-    req->layer_priv = q;
     cache_enter(c);
-    stream_note(c, q->start / LINE, (q->start + q->len - 1) / LINE, &from, &to);
-    run_push(c, q);
-    if (c->depth == 1)
-        cache_drain(c);                        /* the demand read goes out before the read-ahead */
-    if (to > from)
-        readahead(c, from, to);
-    cache_leave(c);
+    cl = client_of(c, req->origin);
+    if (!c->parked && client_may_start(c, cl))
+        creq_start(c, req, cl);
+    else
+        client_park(c, cl, req);               /* others wait first, or no slot: its turn comes in cache_unpark */
+    cache_leave(c);                            /* the outermost entry runs it */
     return 0;
 }
 
@@ -523,6 +627,12 @@ static void cache_close(struct blk_dev *dev)
     for (int i = 0; i < CACHE_REQS; i++)
         if (c->creqs[i].state != CQ_FREE)
             creq_finish(c, &c->creqs[i], -ECANCELED);
+    for (int i = 0; i < CACHE_CLIENTS; i++)
+        while (c->clients[i].park_head) {
+            struct blk_req *req = client_unpark(c, &c->clients[i]);
+            req->layer_priv = NULL;
+            req->done(req, -ECANCELED);
+        }
     cache_leave(c);
 }
 

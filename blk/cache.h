@@ -13,7 +13,9 @@ struct blk_dev;
  */
 #define CACHE_LINE_BYTES     (64u * 1024u)
 #define CACHE_MIN_LINES      8u            /* smallest cache: 512 KiB */
-#define CACHE_REQS           128           /* requests accepted at once; more get -EAGAIN */
+#define CACHE_REQS           128           /* requests served at once; more are parked (per client) */
+#define CACHE_CLIENTS        32            /* clients (blk_req.origin) tracked apart; more share entries */
+#define CACHE_CLIENT_REQS    (CACHE_REQS * 3 / 4)   /* slots one client may hold: the rest stay for others */
 #define CACHE_FETCHES_MAX    64            /* base reads in flight at once */
 #define CACHE_FETCH_LINES    8             /* lines one base read may fill (<= BLK_MAX_IOV) */
 #define CACHE_RA_LINES       8             /* read-ahead window, also bounded by a quarter of the lines */
@@ -40,8 +42,11 @@ struct cache_stats {
  * -EINVAL (no base, cache_bytes below CACHE_MIN_LINES lines), -ENOMEM. Every line and request context
  * is allocated here; submit never allocates.
  * Reads complete with 0, or the base's error for the lines that failed (-EIO; -ECANCELED at close);
- * writes and discards are refused with -EROFS, flushes complete at once; -EAGAIN when CACHE_REQS
- * requests are outstanding.
+ * writes and discards are refused with -EROFS, flushes complete at once. A read is never refused for
+ * want of room: each client (requests with one blk_req.origin, e.g. one clone) holds at most
+ * CACHE_CLIENT_REQS of the CACHE_REQS slots; reads beyond are parked in the client's own queue, and each
+ * freed slot goes to the next client with a parked read, round-robin. So one client's flood delays
+ * another client's read by at most a few slot turns and never parks it for good.
  * Close: every outstanding request of the cache's users completes with -ECANCELED before close
  * returns; base reads still in flight keep the cache's memory until the base completes (or cancels)
  * them, then it is freed. Nothing is sent to the base after close.

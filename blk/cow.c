@@ -255,6 +255,8 @@ static void cow_write_pump(struct cow_ctx *c)
             if ((i && c->b1 == c->b0) || !cow_partial(c, b) || cow->delta->ops->lookup(cow->delta, b))
                 continue;
             struct cow_sub *s = cow_sub_prepare(c, b * COW_SPB, cow_blk_end(cow, b));
+            /* zeroed first: a base that fills less than asked must not leave an earlier block's bytes */
+            memset(c->bounce + i * DELTA_BLOCK_SIZE, 0, DELTA_BLOCK_SIZE);
             s->req.niov = 1;
             s->req.iov[0] = (struct blk_iov){ c->bounce + i * DELTA_BLOCK_SIZE,
                                               (size_t)s->req.nr * BLK_SECTOR_SIZE };
@@ -419,7 +421,8 @@ static int cow_submit(struct blk_dev *dev, struct blk_req *req)
     cow_count(cow, req->op);
     *c = (struct cow_ctx){ .cow = cow, .req = req, .state = CTX_WAITING, .bounce = c->bounce, .prev = cow->tail };
     for (int i = 0; i < COW_SUBS; i++)
-        c->sub[i] = (struct cow_sub){ .req = { .done = cow_base_done, .priv = &c->sub[i] }, .ctx = c };
+        c->sub[i] = (struct cow_sub){ .req = { .done = cow_base_done, .priv = &c->sub[i], .origin = cow },
+                                      .ctx = c };
     if (req->op != BLK_FLUSH) {
         c->b0 = req->lba / COW_SPB;
         c->b1 = (req->lba + req->nr - 1) / COW_SPB;
@@ -486,6 +489,18 @@ int cow_inflight(struct blk_dev *dev)
     return n;
 }
 
+/* Delta blocks a clone of base may store for quota_bytes (0 for the store: no limit of its own). */
+static uint64_t cow_quota_blocks(const struct blk_dev *base, uint64_t quota_bytes)
+{
+    uint64_t disk_blocks = (base->sectors + COW_SPB - 1) / COW_SPB, q;
+    if (quota_bytes == COW_QUOTA_NONE)
+        return 0;
+    if (quota_bytes != COW_QUOTA_DEFAULT)
+        return quota_bytes / DELTA_BLOCK_SIZE;
+    q = disk_blocks / COW_QUOTA_DIVISOR;
+    return q ? q : 1;
+}
+
 struct blk_dev *cow_create(struct blk_dev *base, uint64_t quota_bytes, const char *name, int *err)
 {
     int dummy;
@@ -493,14 +508,14 @@ struct blk_dev *cow_create(struct blk_dev *base, uint64_t quota_bytes, const cha
     err = err ? err : &dummy;
     *err = -EINVAL;
     if (!base || !base->ops || !base->ops->submit || base->sectors == 0 ||
-        (quota_bytes && quota_bytes < DELTA_BLOCK_SIZE))
+        (quota_bytes != COW_QUOTA_DEFAULT && quota_bytes < DELTA_BLOCK_SIZE))
         return NULL;
     *err = -ENOMEM;
     if (!(cow = kzalloc(sizeof(*cow))))
         return NULL;
     cow->ctxs = kzalloc(COW_MAX_INFLIGHT * sizeof(struct cow_ctx));
-    cow->bounce = kmalloc((size_t)COW_MAX_INFLIGHT * 2 * DELTA_BLOCK_SIZE);
-    cow->delta = delta_ram_create(quota_bytes / DELTA_BLOCK_SIZE);
+    cow->bounce = kzalloc((size_t)COW_MAX_INFLIGHT * 2 * DELTA_BLOCK_SIZE);
+    cow->delta = delta_ram_create(cow_quota_blocks(base, quota_bytes));
     if (!cow->ctxs || !cow->bounce || !cow->delta) {
         if (cow->delta)
             cow->delta->ops->destroy(cow->delta);

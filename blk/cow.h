@@ -36,8 +36,12 @@ struct cow_stats {
              base_bytes, rmw, enospc;
 };
 
-/* Create a clone over base (which must stay open longer than the clone). quota_bytes 0: unlimited
- * (else rounded down to whole 4 KiB blocks; less than one block is -EINVAL). Costs the same time and
+#define COW_QUOTA_DEFAULT 0                  /* a quarter of the base's size (COW_QUOTA_DIVISOR) */
+#define COW_QUOTA_NONE    UINT64_MAX         /* no limit of its own: only the host's delta budget */
+#define COW_QUOTA_DIVISOR 4
+
+/* Create a clone over base (which must stay open longer than the clone). quota_bytes: COW_QUOTA_DEFAULT,
+ * COW_QUOTA_NONE, or bytes rounded down to whole 4 KiB blocks (less than one block is -EINVAL). Costs the same time and
  * memory whatever the base's size (about 600 KiB: contexts and their bounce blocks). Returns the
  * clone's blk_dev (same size and block_size as base, writable), or NULL with *err (-ENOMEM, -EINVAL).
  * The base is never written. Not reentrant across CPUs: one I/O context drives a clone and its base. */

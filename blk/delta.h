@@ -11,8 +11,9 @@ struct delta;
 struct delta_ops {
     /* The stored block blk, or NULL when the block has no delta (the base shows through). */
     const uint8_t *(*lookup)(struct delta *d, uint64_t blk);
-    /* The writable block blk: the stored one, or a new one whose contents are undefined (the caller fills
-     * all 4 KiB). NULL when a new block would pass the quota or memory is exhausted; nothing then changes. */
+    /* The writable block blk: the stored one, or a new one of zeros (never memory's earlier contents).
+     * NULL when a new block would pass the quota or the host budget, or memory is exhausted; nothing
+     * then changes. */
     uint8_t *(*alloc)(struct delta *d, uint64_t blk);
     /* Forget block blk (the base shows through again) and free its memory; absent blocks are ignored. */
     void (*drop)(struct delta *d, uint64_t blk);
@@ -38,4 +39,13 @@ struct delta {
  * whatever the disk size. quota_blocks 0: unlimited. Returns the store, or NULL when out of memory.
  */
 struct delta *delta_ram_create(uint64_t quota_blocks);
+
+/*
+ * The host's budget for RAM delta blocks, shared by every RAM store: alloc refuses a new block (NULL, so
+ * the clone's write fails -ENOSPC) when budget_blocks are in use (0: no count limit) or when mem_low
+ * (NULL: none) says the host is short of free memory. Stored blocks stay readable and writable.
+ */
+void delta_ram_budget(uint64_t budget_blocks, int (*mem_low)(void));
+/* RAM delta blocks stored by all stores now. */
+uint64_t delta_ram_used(void);
 #endif

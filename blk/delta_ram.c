@@ -19,6 +19,20 @@ struct delta_ram {
     uint64_t blocks;
 };
 
+/* The host-wide budget every RAM store draws from (one I/O context runs the stores: no lock). */
+static struct {
+    uint64_t blocks, used;
+    int (*mem_low)(void);
+} budget;
+
+/* Whether the host can give one more delta block. */
+static int budget_allows(void)
+{
+    if (budget.blocks && budget.used >= budget.blocks)
+        return 0;
+    return !budget.mem_low || !budget.mem_low();
+}
+
 /* The walk from the root to a block: the node and slot index at each level (path[0] is the root). */
 struct rpath {
     struct rnode *node[RADIX_LEVELS];
@@ -125,9 +139,9 @@ static uint8_t *ram_alloc(struct delta *d, uint64_t blk)
     uint8_t *data = (uint8_t *)ram_lookup(d, blk);
     if (data)
         return data;
-    if (d->quota_blocks && r->blocks >= d->quota_blocks)
+    if ((d->quota_blocks && r->blocks >= d->quota_blocks) || !budget_allows())
         return NULL;
-    if (ram_grow(r, blk) < 0 || !(data = kmalloc(DELTA_BLOCK_SIZE)))
+    if (ram_grow(r, blk) < 0 || !(data = kzalloc(DELTA_BLOCK_SIZE)))   /* never an earlier owner's bytes */
         return NULL;
     if (ram_build(r, blk, &p) < 0) {
         kfree(data);
@@ -136,6 +150,7 @@ static uint8_t *ram_alloc(struct delta *d, uint64_t blk)
     p.node[p.depth - 1]->slot[p.idx[p.depth - 1]] = data;
     p.node[p.depth - 1]->used++;
     r->blocks++;
+    budget.used++;
     return data;
 }
 
@@ -154,6 +169,7 @@ static void ram_drop(struct delta *d, uint64_t blk)
     leaf->slot[p.idx[p.depth - 1]] = NULL;
     leaf->used--;
     r->blocks--;
+    budget.used--;
     ram_prune(r, &p);
 }
 
@@ -209,6 +225,7 @@ static void ram_destroy(struct delta *d)
     struct delta_ram *r = (struct delta_ram *)d;
     if (r->root)
         ram_free_tree(r->root, r->height);
+    budget.used -= r->blocks;
     kfree(r);
 }
 
@@ -225,4 +242,15 @@ struct delta *delta_ram_create(uint64_t quota_blocks)
     r->head.ops = &ram_delta_ops;
     r->head.quota_blocks = quota_blocks;
     return &r->head;
+}
+
+void delta_ram_budget(uint64_t budget_blocks, int (*mem_low)(void))
+{
+    budget.blocks = budget_blocks;
+    budget.mem_low = mem_low;
+}
+
+uint64_t delta_ram_used(void)
+{
+    return budget.used;
 }

@@ -58,6 +58,8 @@ int blk_rw_sync(struct blk_dev *d, enum blk_op op, uint64_t off, void *buf, uint
         uint32_t nr = (uint32_t)((skip + n + BLK_SECTOR_SIZE - 1) / BLK_SECTOR_SIZE);
         if (op == BLK_WRITE)
             memcpy(bounce, p, n);
+        else                                   /* a short read must show zeros, not the bounce's old bytes */
+            memset(bounce, 0, (size_t)nr * BLK_SECTOR_SIZE);
         err = sync_one(d, op, lba, nr, bounce, wait);
         if (!err && op == BLK_READ)
             memcpy(p, bounce + skip, n);

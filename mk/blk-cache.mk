@@ -1,15 +1,16 @@
-# The shared golden cache (blk/cache.c, in the kernel through mk/kernel.mk's blk/*.c): host unit tier and
+# The shared golden cache (blk/cache.c, in the kernel through mk/kernel.mk's blk/*.c): host unit tier (kmalloc
+# wrapped to hand out memory holding old bytes) and
 # the block-layer benchmark (cache, and the cow overlay once blk/cow.c exists) beside qemu-io.
 DEPS_PKGS += qemu-utils tgt
 
-BLK_CACHE_SRC   := blk/cache.c blk/blk.c kernel/kstring.c kernel/printf.c kernel/log.c
+BLK_CACHE_SRC   := blk/cache.c blk/blk.c kernel/kstring.c kernel/printf.c kernel/log.c tests/unit/blk_tenant.c
 BLK_CACHE_TESTS := tests/unit/test_blk_cache.c
 
 # (mk/ fragments are read before the Makefile sets HOST_SHIM and before mk/iscsi.mk: prerequisites name files.)
 $(BUILD)/unit/blk_cache_tests: $(BLK_CACHE_TESTS) $(BLK_CACHE_SRC) tests/unit/test_main.c tests/unit/host_shim.c \
                                $(wildcard blk/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOSTCFLAGS) -o $@ $(BLK_CACHE_TESTS) $(BLK_CACHE_SRC) $(HOST_SHIM)
+	$(HOSTCC) $(HOSTCFLAGS) -Wl,--wrap=kmalloc -o $@ $(BLK_CACHE_TESTS) $(BLK_CACHE_SRC) $(HOST_SHIM)
 
 TEST_TIERS += test-unit-blk-cache
 .PHONY: test-unit-blk-cache bench-blk
@@ -19,7 +20,7 @@ test-unit-blk-cache: $(BUILD)/unit/blk_cache_tests
 # Benchmark (not in `make test`): optimised, no sanitizers, like the iSCSI tool. Rows that need the cow
 # overlay are compiled only when blk/cow.c exists; the concurrent-clone row reads a tgtd LUN through the
 # host iSCSI engine when tgtd is available (tools/bench-blk.sh starts and stops it).
-BENCH_BLK_COW := $(if $(wildcard blk/cow.c),blk/cow.c $(wildcard blk/delta_*.c))
+BENCH_BLK_COW := $(if $(wildcard blk/cow.c),blk/cow.c blk/delta_ram.c)
 BENCH_BLK_SRC := tools/bench-blk.c blk/cache.c blk/blk.c $(BENCH_BLK_COW) tools/iscsi/posix.c \
                  $(wildcard net/iscsi/*.c) kernel/crc32c.c kernel/md5.c kernel/sha256.c kernel/printf.c \
                  kernel/kstring.c kernel/log.c kernel/param.c kernel/timer.c tests/unit/host_shim.c

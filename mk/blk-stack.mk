@@ -1,10 +1,12 @@
-# The block layers stacked as the pool stacks them (cow clones -> shared cache -> async base), host tier.
-BLK_STACK_SRC := blk/blk.c blk/cow.c blk/delta_ram.c blk/cache.c kernel/kstring.c tests/unit/blk_mock.c \
+# The block layers stacked as the pool stacks them (cow clones -> shared cache -> async base) and the
+# synchronous helper over them, host tier (kmalloc wrapped to hand out memory holding old bytes).
+BLK_STACK_SRC := blk/blk.c blk/cow.c blk/delta_ram.c blk/cache.c blk/sync.c kernel/kstring.c \
+                 tests/unit/blk_mock.c tests/unit/blk_tenant.c \
                  tests/unit/test_main.c tests/unit/host_shim.c kernel/printf.c kernel/log.c kernel/timer.c kernel/param.c
 
 $(BUILD)/unit/blk_stack_tests: tests/unit/test_blk_stack.c $(BLK_STACK_SRC) $(wildcard blk/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOSTCFLAGS) -o $@ tests/unit/test_blk_stack.c $(BLK_STACK_SRC)
+	$(HOSTCC) $(HOSTCFLAGS) -Wl,--wrap=kmalloc -o $@ tests/unit/test_blk_stack.c $(BLK_STACK_SRC)
 
 TEST_TIERS += test-unit-blk-stack
 .PHONY: test-unit-blk-stack

@@ -58,7 +58,7 @@ int pool_poll(void);
  * -ETIMEDOUT or -EIO (FAILED: img->why says why). */
 int pool_wait_ready(struct pool_image *img, uint32_t timeout_ms);
 /*
- * A new copy-on-write clone disk of img (READY) with its own delta (quota_bytes, 0: unlimited): O(1).
+ * A new copy-on-write clone disk of img (READY) with its own delta (quota_bytes, 0: the default (a quarter of the image)): O(1).
  * Returns the disk (counted in img->clones), or NULL with *err (-EAGAIN not ready, -ENOMEM).
  */
 struct blk_dev *pool_clone_disk(struct pool_image *img, uint64_t quota_bytes, const char *name, int *err);

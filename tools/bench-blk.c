@@ -136,7 +136,7 @@ static void create_one(uint64_t bytes, uint64_t *median_ns, uint64_t *alloc)
     for (int i = 0; i < ITERS; i++) {
         uint64_t t0 = time_ns();
         size_t before = i == 0 ? mallinfo2().uordblks : 0;
-        struct blk_dev *d = cow_create(&base.dev, 0, "clone", &err);
+        struct blk_dev *d = cow_create(&base.dev, COW_QUOTA_NONE, "clone", &err);
         if (i == 0)
             *alloc = d ? mallinfo2().uordblks - before : 0;
         if (d)
@@ -195,7 +195,7 @@ static int row_randwrite(const char *path, const char *dir, int n, uint64_t seed
     rng = seed ? seed : 1;
     for (int i = 0; i < n; i++)
         offs[i] = rnd() % (base.dev.sectors / 8) * 4096;
-    struct blk_dev *d = cow_create(&base.dev, 0, "clone", &err);
+    struct blk_dev *d = cow_create(&base.dev, COW_QUOTA_NONE, "clone", &err);
     if (!d)
         return 1;
     t0 = time_ns();
@@ -266,7 +266,7 @@ static int row_seqread(const char *path)
             tb = s;
 #ifdef BENCH_HAVE_COW
         int err;
-        struct blk_dev *d = cow_create(&base.dev, 0, "clone", &err);
+        struct blk_dev *d = cow_create(&base.dev, COW_QUOTA_NONE, "clone", &err);
         s = d ? seq_read_secs(d, buf, BS, &got) : -1;
         same &= got == want;
         if (d)
@@ -356,7 +356,7 @@ static int clones_run(struct blk_dev *base, int n, uint64_t cache_bytes, struct 
     memset(rd, 0, sizeof(rd));
     for (int k = 0; k < n; k++) {
 #ifdef BENCH_HAVE_COW
-        rd[k].dev = cow_create(c, 0, "clone", &err);
+        rd[k].dev = cow_create(c, COW_QUOTA_NONE, "clone", &err);
         if (!rd[k].dev)
             return -1;
 #else

@@ -81,35 +81,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     try_fs(&d, 0, size);
     return 0;
 }
-
-#ifdef FUZZ_STANDALONE
-#include <time.h>
-/* Without libFuzzer: flip a few bytes of the seed image (argv[1]) again and again for argv[2] seconds. */
-int main(int argc, char **argv)
-{
-    if (argc < 2)
-        return 2;
-    FILE *f = fopen(argv[1], "rb");
-    static uint8_t seed[1 << 18], buf[1 << 18];
-    size_t n = f ? fread(seed, 1, sizeof(seed), f) : 0;
-    if (f)
-        fclose(f);
-    if (n < 2048)
-        return 2;
-    uint64_t x = 88172645463325252ull, iters = 0;
-    time_t end = time(NULL) + (argc > 2 ? atoi(argv[2]) : 10);
-    while (time(NULL) < end) {
-        memcpy(buf, seed, n);
-        for (int k = 0; k < 1 + (int)(x % 16); k++) {
-            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
-            /* Mostly metadata: the first 16 KiB hold the superblock, descriptors and inode table. */
-            size_t at = (x >> 40) % 4 ? 1024 + (x >> 20) % 16384 : (x >> 20) % n;
-            buf[at % n] = (uint8_t)(x >> 8);
-        }
-        LLVMFuzzerTestOneInput(buf, n);
-        iters++;
-    }
-    printf("fuzz: %llu inputs, no crash\n", (unsigned long long)iters);
-    return 0;
-}
-#endif

@@ -26,6 +26,7 @@ GUEST_UP_S = 300          # three emulated guests inside the emulated hypervisor
 POOL_ADD_S = 150
 WEBS = {"web1": "10.0.2.21", "web2": "10.0.2.22", "web3": "10.0.2.23", "solo": "10.0.2.20"}
 CMDLINE = 'cmdline="root=/dev/vda1 rw quiet"'
+RAW_OFF = 1024 * 512      # a sector between the GPT and the first partition: zeros in the golden image
 
 
 def file_sha(path, length=None):
@@ -101,6 +102,21 @@ def page_names(ports):
         require("Hello from %s" % name in page, "page of %s does not name it:\n%s" % (name, page[:300]))
 
 
+def disk_bytes(c, name, off, n):
+    """n bytes at off of a VM's disk as shoal's `vm disk NAME read` shows them: below the guest's caches."""
+    out = c.command("vm disk %s read %d %d" % (name, off, n), QEMU_CMD_S)
+    got = bytes(int(x, 16) for line in re.findall(r"^[0-9a-f]{8}:((?: [0-9a-f]{2})+)", out, re.M)
+                for x in line.split())
+    require(len(got) == n, "vm disk %s read gave %d bytes, not %d:\n%s" % (name, len(got), n, out))
+    return got
+
+
+def golden_bytes(off, n):
+    with open(GOLDEN, "rb") as f:
+        f.seek(off)
+        return f.read(n)
+
+
 def t_bad_input(r, c, tgt):
     """Malformed requests get one-line errors and change nothing."""
     for cmd, want in (("pool add x http://10.0.2.2/t/1", r"error: pool add x: .*iscsi://"),
@@ -124,12 +140,7 @@ def t_disk_debug(r, c):
     require(m and m.group(1) == file_sha(GOLDEN, 1 << 20), "first MiB differs from the golden's:\n" + out)
     out = c.command("vm disk probe write 1536 1024 0xab", QEMU_CMD_S)
     require("wrote 1024 bytes" in out, out)
-    out = c.command("vm disk probe read 1528 32", QEMU_CMD_S)
-    got = bytes(int(x, 16) for line in re.findall(r"^[0-9a-f]{8}:((?: [0-9a-f]{2})+)", out, re.M)
-                for x in line.split())
-    with open(GOLDEN, "rb") as f:
-        f.seek(1528)
-        want = f.read(8) + b"\xab" * 24
+    got, want = disk_bytes(c, "probe", 1528, 32), golden_bytes(1528, 8) + b"\xab" * 24
     require(got == want, "read back %s, want %s" % (got.hex(), want.hex()))
     out = c.command("vm disk probe write 100 5 1", QEMU_CMD_S)
     require("error: vm disk probe" in out, "an unaligned write was taken:\n" + out)
@@ -138,8 +149,9 @@ def t_disk_debug(r, c):
 
 def t_seed(r):
     """The seed scenario: three web guests cloned from one golden image boot at once, serve pages naming
-    themselves, keep their files apart; a clone made again starts clean; the golden LUN never changes; three
-    guests fetch at most 1.2x the bytes one does."""
+    themselves, keep their writes apart (checked on each clone's disk from the host and in each guest after
+    dropping its caches); a clone made again starts clean; the golden LUN never changes; one guest fetches
+    something from the target and three fetch at most 1.2x what one does."""
     require(os.path.exists(GOLDEN), "no %s (make golden-image)" % GOLDEN)
     sha_before = file_sha(GOLDEN)
     work = tempfile.mkdtemp(prefix="shoal-pool.")
@@ -176,21 +188,33 @@ def t_seed(r):
                 b3 = fetched(c) - before
                 print("    pool: one guest fetched %d bytes, three fetched %d (%.2fx)" %
                       (one["bytes"], b3, b3 / max(1, one["bytes"])))
+                require(one["bytes"] > 0, "one guest booted without fetching a byte: no cache statistics?")
+                require(b3 > 0, "three guests on a cold cache fetched nothing")
                 require(b3 <= 1.2 * one["bytes"], "three guests fetched %d bytes, one %d: over 1.2x" %
                         (b3, one["bytes"]))
             r.check(r.name + "-three-guests", three)
             r.check(r.name + "-pages", lambda: page_names(ports))
 
             def own_files():
-                for n in ("web1", "web2", "web3"):
+                webs = ("web1", "web2", "web3")
+                for n in webs:                               # a file, and a raw sector past the page cache
                     attach(c, n)
-                    type_slowly(c, "echo secret-%s > /mine-%s.txt; sync" % (n, n))
+                    type_slowly(c, "echo secret-%s > /mine-%s.txt; printf RAW-%s-SECRET | "
+                                   "dd of=/dev/vda bs=512 seek=%d conv=notrunc,fsync 2>/dev/null" %
+                                (n, n, n, RAW_OFF // 512))
+                    require(guest_value(c, "SYNCED", "sync; echo ok", r"ok") == "ok", "%s: sync" % n)
                     detach(c, n)
-                for n in ("web1", "web2", "web3"):
+                for n in webs:                               # each clone's disk, read by shoal itself
+                    got = disk_bytes(c, n, RAW_OFF, 16)
+                    require(got == ("RAW-%s-SECRET" % n).encode() + b"\0",
+                            "%s's disk holds %r at %d" % (n, got, RAW_OFF))
+                for n in webs:                               # the files, re-read from the disk
                     attach(c, n)
-                    got = guest_value(c, "MINE", "ls / | grep mine- | tr '\\n' ' '", r"[^\]\n]*")
+                    got = guest_value(c, "MINE", "sync; echo 3 > /proc/sys/vm/drop_caches; ls / | grep mine- | "
+                                                 "tr '\\n' ' '; for f in $(ls / | grep mine-); do cat /$f; done",
+                                      r"[^\]\n]*")
                     detach(c, n)
-                    require(got.split() == ["mine-%s.txt" % n], "%s sees %r" % (n, got))
+                    require(got.split() == ["mine-%s.txt" % n, "secret-%s" % n], "%s sees %r" % (n, got))
             r.check(r.name + "-own-files", own_files)
 
             def rm_refused():
@@ -206,6 +230,8 @@ def t_seed(r):
                 got = guest_value(c, "MINE", "ls / | grep -c mine-", r"\d+")
                 detach(c, "web2")
                 require(got == "0", "the new web2 sees %s old files" % got)
+                got = disk_bytes(c, "web2", RAW_OFF, 16)
+                require(got == golden_bytes(RAW_OFF, 16), "the new web2's disk holds %r at %d" % (got, RAW_OFF))
                 page_names({"web2": ports["web2"]})
             r.check(r.name + "-recreate-clean", recreate)
 

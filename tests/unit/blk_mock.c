@@ -15,8 +15,10 @@ static uint64_t mock_mix(uint64_t x)
 void blk_mock_pattern(uint64_t seed, uint64_t off, void *buf, size_t len)
 {
     uint8_t *p = buf;
+    uint64_t w = mock_mix(seed * 0x100000001b3ull ^ (off >> 3));
     while (len) {
-        uint64_t w = mock_mix(seed * 0x100000001b3ull ^ (off >> 3));
+        if ((off & 7) == 0)                       /* one mix per 8 bytes */
+            w = mock_mix(seed * 0x100000001b3ull ^ (off >> 3));
         *p++ = (uint8_t)(w >> (8 * (off & 7)));
         off++;
         len--;
@@ -61,16 +63,18 @@ static int mock_submit(struct blk_dev *dev, struct blk_req *req)
     return 0;
 }
 
-/* Copy the device's bytes for req into its scatter list. */
-static void mock_fill(struct blk_mock *m, struct blk_req *req)
+/* Copy the device's bytes for req into its scatter list: all, or (a short read) only the first half. */
+static void mock_fill(struct blk_mock *m, struct blk_req *req, int half)
 {
-    uint64_t off = req->lba * BLK_SECTOR_SIZE;
-    for (int i = 0; i < req->niov; i++) {
+    uint64_t off = req->lba * BLK_SECTOR_SIZE, left = (uint64_t)req->nr * BLK_SECTOR_SIZE / (half ? 2 : 1);
+    for (int i = 0; i < req->niov && left; i++) {
+        size_t n = req->iov[i].len < left ? req->iov[i].len : (size_t)left;
         if (m->data)
-            memcpy(req->iov[i].base, m->data + off, req->iov[i].len);
+            memcpy(req->iov[i].base, m->data + off, n);
         else
-            blk_mock_pattern(m->seed, off, req->iov[i].base, req->iov[i].len);
-        off += req->iov[i].len;
+            blk_mock_pattern(m->seed, off, req->iov[i].base, n);
+        off += n;
+        left -= n;
     }
 }
 
@@ -87,7 +91,9 @@ int blk_mock_complete(struct blk_mock *m, size_t i)
         m->failed++;
         status = m->fail_status ? m->fail_status : -EIO;
     } else {
-        mock_fill(m, req);
+        mock_fill(m, req, m->short_next > 0);
+        if (m->short_next > 0)
+            m->short_next--;
         m->reads++;
         m->bytes_read += (uint64_t)req->nr * BLK_SECTOR_SIZE;
     }

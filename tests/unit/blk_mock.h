@@ -23,6 +23,7 @@ struct blk_mock {
     int refuse_next;               /* the next refuse_next submits are refused with -EAGAIN */
     unsigned refuse_permille;      /* refuse a submit at random (only while the queue is not empty) */
     size_t queue_limit;            /* refuse with -EAGAIN while nq >= queue_limit (0: no limit) */
+    int short_next;                /* the next short_next reads succeed but fill only their first half */
     uint64_t rng;
     /* counters */
     uint64_t reads, bytes_read, writes, refused, failed;

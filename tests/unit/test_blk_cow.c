@@ -1,8 +1,10 @@
 /* Host tests of the copy-on-write overlay against a flat reference model of the disk, over the mock base. */
 #define TEST_SUITE "blk_cow"
 #include <stdlib.h>
+#include <time.h>
 #include "tests/unit/test.h"
 #include "tests/unit/blk_mock.h"
+#include "tests/unit/blk_tenant.h"
 #include "blk/blk.h"
 #include "blk/cow.h"
 #include "blk/delta.h"
@@ -38,9 +40,13 @@ static int heap_should_fail(void)
     return heap.fail_in > 0 && --heap.fail_in == 0;
 }
 
+/* kmalloc hands out memory as the host heap does: still holding what an earlier owner left there. */
 void *__wrap_kmalloc(size_t size)
 {
-    return heap_should_fail() ? NULL : heap_track(__real_kmalloc(size + 16), size);
+    uint8_t *p = heap_should_fail() ? NULL : heap_track(__real_kmalloc(size + 16), size);
+    if (p)
+        blk_tenant_fill(p, size);
+    return p;
 }
 
 void *__wrap_kzalloc(size_t size)
@@ -142,6 +148,13 @@ static int treq_canaries_ok(const struct treq *t)
 
 /* ---- the random workload against the model ---- */
 
+/*
+ * Two models. Without a quota a request takes effect in the model when it is submitted (so a read checks
+ * that it saw exactly the requests submitted before it). Under a quota whether a write fails -ENOSPC
+ * depends on the delta when it commits, which is when it completes: the model takes effect at completion
+ * (requests that share a block complete in submission order, so the data is the same) and predicts each
+ * write's -ENOSPC from the blocks stored then.
+ */
 struct world {
     struct blk_mock *m;
     struct blk_dev *cow;
@@ -149,8 +162,47 @@ struct world {
     uint64_t bytes, sectors, seq, mismatches, canary_bad, bad_status, flush_early, done_twice;
     struct treq *t;                      /* MAXREQ of them */
     int outstanding;
+    uint64_t quota;                      /* blocks; 0: the submission model */
+    uint8_t *stored;                     /* quota model: block has a delta */
+    uint64_t nstored, enospc, enospc_wrong, writes_ok;
 };
 static struct world W;
+
+/* Quota model: whether a write of blocks b0..b1 must fail, as cow_write_commit decides. */
+static int model_enospc(uint64_t b0, uint64_t b1)
+{
+    uint64_t need = 0;
+    for (uint64_t b = b0; b <= b1; b++)
+        need += !W.stored[b];
+    return W.nstored + need > W.quota;
+}
+
+static void model_discard(uint64_t lba, uint32_t nr);
+
+/* Quota model: the effect of t at its completion, and its check. */
+static void model_complete(struct treq *t, int status, uint8_t *got)
+{
+    struct blk_req *r = &t->r;
+    uint64_t b0 = r->lba / 8, b1 = (r->lba + r->nr - 1) / 8;
+    int want = r->op == BLK_WRITE && model_enospc(b0, b1) ? -ENOSPC : 0;
+    if (status != want)
+        W.enospc_wrong++;
+    if (status)
+        return;
+    if (r->op == BLK_READ && memcmp(got, W.model + r->lba * 512, (size_t)r->nr * 512))
+        W.mismatches++;
+    if (r->op == BLK_WRITE) {
+        W.writes_ok++;
+        memcpy(W.model + r->lba * 512, got, (size_t)r->nr * 512);
+        for (uint64_t b = b0; b <= b1; b++)
+            if (!W.stored[b]) {
+                W.stored[b] = 1;
+                W.nstored++;
+            }
+    }
+    if (r->op == BLK_DISCARD)
+        model_discard(r->lba, r->nr);
+}
 
 static void world_done(struct blk_req *r, int status)
 {
@@ -159,9 +211,14 @@ static void world_done(struct blk_req *r, int status)
     if (t->calls++)
         W.done_twice++;
     t->status = status;
-    if (status)
+    if (W.quota) {
+        treq_gather(t, got);
+        model_complete(t, status, got);
+        W.enospc += status == -ENOSPC;
+    } else if (status) {
         W.bad_status++;
-    if (r->op == BLK_READ && !status) {
+    }
+    if (r->op == BLK_READ && !status && !W.quota) {
         treq_gather(t, got);
         if (memcmp(got, t->expect, (size_t)r->nr * 512))
             W.mismatches++;
@@ -176,13 +233,18 @@ static void world_done(struct blk_req *r, int status)
     W.outstanding--;
 }
 
-/* The model's side of a discard: blocks covered entirely show the base again. */
+/* The model's side of a discard: blocks covered entirely show the base again (and free quota). */
 static void model_discard(uint64_t lba, uint32_t nr)
 {
     for (uint64_t b = (lba + 7) / 8; b * 8 < lba + nr; b++) {
         uint64_t end = b * 8 + 8 < W.sectors ? b * 8 + 8 : W.sectors;
-        if (end <= lba + nr)
-            blk_mock_pattern(W.m->seed, b * BS, W.model + b * BS, (size_t)(end - b * 8) * 512);
+        if (end > lba + nr)
+            continue;
+        blk_mock_pattern(W.m->seed, b * BS, W.model + b * BS, (size_t)(end - b * 8) * 512);
+        if (W.stored && W.stored[b]) {
+            W.stored[b] = 0;
+            W.nstored--;
+        }
     }
 }
 
@@ -256,6 +318,8 @@ static int world_submit(struct treq *t)
         W.outstanding--;
         return rc;
     }
+    if (W.quota)                         /* effect at completion */
+        return 0;
     if (op == BLK_WRITE)
         memcpy(W.model + lba * 512, buf, (size_t)nr * 512);
     else if (op == BLK_DISCARD)
@@ -285,7 +349,8 @@ static uint64_t world_compare_all(void)
     return bad;
 }
 
-static void run_model(uint64_t seed, int nops, uint64_t disk_bytes)
+/* Run nops random requests against a clone of disk_bytes with quota_blocks (0: COW_QUOTA_NONE). */
+static void run_model(uint64_t seed, int nops, uint64_t disk_bytes, uint64_t quota_blocks)
 {
     int err = 1, submitted = 0, cow_eagain = 0;
     rng_state = seed * 2654435761u + 1;
@@ -293,7 +358,9 @@ static void run_model(uint64_t seed, int nops, uint64_t disk_bytes)
     W.t = calloc(MAXREQ, sizeof(struct treq));
     W.m = blk_mock_create(disk_bytes, seed, 1);
     W.m->refuse_permille = 30;
-    W.cow = cow_create(&W.m->dev, 0, "model", &err);
+    W.quota = quota_blocks;
+    W.stored = calloc(disk_bytes / BS + 1, 1);
+    W.cow = cow_create(&W.m->dev, quota_blocks ? quota_blocks * BS : COW_QUOTA_NONE, "model", &err);
     CHECK(W.cow != NULL && err == 0);
     W.bytes = W.m->dev.sectors * 512;
     W.sectors = W.m->dev.sectors;
@@ -317,6 +384,8 @@ static void run_model(uint64_t seed, int nops, uint64_t disk_bytes)
     CHECK_EQ(W.mismatches, 0);
     CHECK_EQ(W.canary_bad, 0);
     CHECK_EQ(W.bad_status, 0);
+    CHECK_EQ(W.enospc_wrong, 0);                         /* the quota model predicted every -ENOSPC */
+    CHECK(!W.quota || (W.enospc > 0 && W.writes_ok > 0));
     CHECK_EQ(W.flush_early, 0);
     CHECK_EQ(W.done_twice, 0);
     CHECK_EQ(W.m->writes, 0);
@@ -327,16 +396,46 @@ static void run_model(uint64_t seed, int nops, uint64_t disk_bytes)
     CHECK_EQ(cow_get_stats(W.cow, &st), 0);
     CHECK_EQ(st.base_bytes, W.m->bytes_read);
     CHECK(st.rmw > 0 && st.delta_blocks > 0);
-    printf("    seed %llu: %d ops, %llu base reads (%llu KiB), %llu rmw, %d clone -EAGAIN, %llu base -EAGAIN, %llu delta blocks\n",
+    CHECK(!W.quota || st.delta_blocks == W.nstored);
+    printf("    seed %llu: %d ops, %llu base reads (%llu KiB), %llu rmw, %d clone -EAGAIN, %llu base -EAGAIN, "
+           "%llu delta blocks, quota %llu: %llu -ENOSPC\n",
            (unsigned long long)seed, submitted, (unsigned long long)st.base_reads,
            (unsigned long long)st.base_bytes / 1024, (unsigned long long)st.rmw, cow_eagain,
-           (unsigned long long)W.m->refused, (unsigned long long)st.delta_blocks);
+           (unsigned long long)W.m->refused, (unsigned long long)st.delta_blocks,
+           (unsigned long long)W.quota, (unsigned long long)W.enospc);
     W.cow->ops->close(W.cow);
     CHECK_EQ(heap.live_bytes, 0);
     CHECK_EQ(heap.live_blocks, 0);
     W.m->dev.ops->close(&W.m->dev);
     free(W.model);
+    free(W.stored);
     free(W.t);
+}
+
+/* The seed of the long runs: SEED=N replays one; else a new one each run, printed. */
+static uint64_t model_seed(const char *test)
+{
+    const char *e = getenv("SEED");
+    struct timespec ts;
+    uint64_t seed;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    seed = e ? strtoull(e, NULL, 0) : ((uint64_t)ts.tv_sec * 1000003u ^ (uint64_t)ts.tv_nsec) % 1000000007u;
+    printf("    %s: seed %llu (replay: SEED=%llu make test-unit-blk-cow)\n", test, (unsigned long long)seed,
+           (unsigned long long)seed);
+    return seed;
+}
+
+TEST(cow_model_million)
+{
+    run_model(model_seed("cow_model_million"), 1000000, 129 * BS + 3 * 512, 0);
+}
+
+/* A quota of a sixth of the disk: writes fail -ENOSPC often, discards free blocks, the model says which. */
+TEST(cow_model_tight_quota)
+{
+    uint64_t seed = model_seed("cow_model_tight_quota");
+    run_model(seed, 1000000, 129 * BS + 3 * 512, 22);
+    run_model(seed, 50000, 2 * BS + 5 * 512, 1);
 }
 
 TEST(cow_model_random)
@@ -344,13 +443,13 @@ TEST(cow_model_random)
     /* 129 blocks and 3 sectors: the last block is short. */
     static const uint64_t seeds[] = { 1, 7, 42, 1234, 99991 };
     for (int i = 0; i < 5; i++)
-        run_model(seeds[i], 22000, 129 * BS + 3 * 512);
+        run_model(seeds[i], 22000, 129 * BS + 3 * 512, 0);
 }
 
 TEST(cow_model_random_tiny_disk)
 {
     /* Three blocks: nearly every request collides with another. */
-    run_model(5, 8000, 2 * BS + 5 * 512);
+    run_model(5, 8000, 2 * BS + 5 * 512, 0);
 }
 
 /* ---- directed tests: one request at a time, completions driven by hand ---- */
@@ -407,7 +506,7 @@ TEST(cow_partial_write_merges_base)
 {
     static uint8_t w[512], r[2 * BS];
     struct blk_mock *m = blk_mock_create(16 * BS, 3, 1);
-    struct blk_dev *d = clone_over(m, 0);
+    struct blk_dev *d = clone_over(m, COW_QUOTA_NONE);
     struct cow_stats st;
     memset(w, 0x5c, sizeof(w));
     CHECK_EQ(one_io(d, m, BLK_WRITE, 11, 1, w), 0);             /* sector 3 of block 1 */
@@ -433,7 +532,7 @@ TEST(cow_read_coalesces_base_runs)
 {
     static uint8_t w[BS], r[10 * BS];
     struct blk_mock *m = blk_mock_create(16 * BS, 4, 1);
-    struct blk_dev *d = clone_over(m, 0);
+    struct blk_dev *d = clone_over(m, COW_QUOTA_NONE);
     memset(w, 0x11, sizeof(w));
     CHECK_EQ(one_io(d, m, BLK_WRITE, 2 * 8, 8, w), 0);
     CHECK_EQ(one_io(d, m, BLK_WRITE, 5 * 8, 8, w), 0);
@@ -456,7 +555,7 @@ TEST(cow_ordering_same_block)
 {
     static uint8_t w1[512], w2[512], r[BS];
     struct blk_mock *m = blk_mock_create(8 * BS, 5, 1);
-    struct blk_dev *d = clone_over(m, 0);
+    struct blk_dev *d = clone_over(m, COW_QUOTA_NONE);
     struct one a, b, c, e, f;
     memset(w1, 1, sizeof(w1));
     memset(w2, 2, sizeof(w2));
@@ -490,7 +589,7 @@ TEST(cow_flush_waits_for_earlier_writes)
 {
     static uint8_t w[512], r[BS];
     struct blk_mock *m = blk_mock_create(8 * BS, 6, 1);
-    struct blk_dev *d = clone_over(m, 0);
+    struct blk_dev *d = clone_over(m, COW_QUOTA_NONE);
     struct one a, f, g, x;
     CHECK_EQ(one_submit(d, &x, BLK_READ, 16, 8, r), 0);          /* a read in flight does not hold a flush */
     CHECK_EQ(one_submit(d, &a, BLK_WRITE, 9, 1, w), 0);          /* waits for its base read */
@@ -548,11 +647,151 @@ TEST(cow_quota_enospc_and_discard_frees)
     m->dev.ops->close(&m->dev);
 }
 
+/* Write whole blocks first..first+n-1 of d, each filled with its number. Returns the first failure or 0. */
+static int write_blocks(struct blk_dev *d, struct blk_mock *m, uint64_t first, uint64_t n)
+{
+    static uint8_t w[BS];
+    for (uint64_t b = first; b < first + n; b++) {
+        int rc;
+        memset(w, (int)(b & 0xff), BS);
+        if ((rc = one_io(d, m, BLK_WRITE, b * 8, 8, w)))
+            return rc;
+    }
+    return 0;
+}
+
+/* quota 0 is not "unlimited": a clone may store a quarter of its disk; COW_QUOTA_NONE lifts that. */
+TEST(cow_default_quota_is_a_quarter_of_the_disk)
+{
+    struct blk_mock *m = blk_mock_create(32 * BS, 21, 1);
+    struct blk_dev *d = clone_over(m, COW_QUOTA_DEFAULT), *u;
+    struct cow_stats st;
+    CHECK_EQ(cow_get_stats(d, &st), 0);
+    CHECK_EQ(st.quota_blocks, 32 / COW_QUOTA_DIVISOR);
+    CHECK_EQ(write_blocks(d, m, 0, 8), 0);
+    CHECK_EQ(write_blocks(d, m, 8, 1), -ENOSPC);
+    CHECK_EQ(write_blocks(d, m, 3, 1), 0);                      /* a stored block stays writable */
+    d->ops->close(d);
+    u = clone_over(m, COW_QUOTA_NONE);
+    CHECK_EQ(write_blocks(u, m, 0, 32), 0);
+    CHECK_EQ(cow_get_stats(u, &st), 0);
+    CHECK_EQ(st.delta_blocks, 32);
+    u->ops->close(u);
+    d = clone_over(m, 4 * BS);
+    CHECK_EQ(cow_get_stats(d, &st), 0);
+    CHECK_EQ(st.quota_blocks, 4);
+    d->ops->close(d);
+    struct blk_mock *tiny = blk_mock_create(2 * BS, 22, 1);    /* a quarter is under a block: one block */
+    d = clone_over(tiny, COW_QUOTA_DEFAULT);
+    CHECK_EQ(cow_get_stats(d, &st), 0);
+    CHECK_EQ(st.quota_blocks, 1);
+    d->ops->close(d);
+    tiny->dev.ops->close(&tiny->dev);
+    CHECK_EQ(heap.live_bytes, 0);
+    m->dev.ops->close(&m->dev);
+}
+
+/* The host budget: once it is used up, a clone's new blocks fail -ENOSPC while every clone still reads,
+ * rewrites its stored blocks, and gets new ones again when another clone frees some. */
+TEST(delta_budget_shared_by_clones)
+{
+    static uint8_t r[2 * BS], w[BS];
+    struct blk_mock *m = blk_mock_create(64 * BS, 23, 1);
+    struct blk_dev *a = clone_over(m, COW_QUOTA_NONE), *b = clone_over(m, COW_QUOTA_NONE);
+    uint64_t used0 = delta_ram_used();
+    delta_ram_budget(used0 + 6, NULL);
+    CHECK_EQ(write_blocks(b, m, 0, 2), 0);
+    CHECK_EQ(write_blocks(a, m, 10, 4), 0);
+    CHECK_EQ(delta_ram_used(), used0 + 6);
+    CHECK_EQ(write_blocks(a, m, 14, 1), -ENOSPC);              /* the hog sees I/O errors */
+    CHECK_EQ(write_blocks(b, m, 1, 1), 0);                      /* the other rewrites what it has */
+    CHECK_EQ(write_blocks(b, m, 5, 1), -ENOSPC);
+    CHECK_EQ(one_io(b, m, BLK_READ, 0, 16, r), 0);              /* and reads, delta and base */
+    memset(w, 0, BS);
+    CHECK_MEM(r, w, BS);
+    CHECK_EQ(one_io(b, m, BLK_READ, 40 * 8, 8, r), 0);
+    CHECK_MEM(r, base_bytes(m, 40 * BS, BS), BS);
+    CHECK_EQ(one_io(a, m, BLK_DISCARD, 10 * 8, 16, NULL), 0);  /* the hog frees two */
+    CHECK_EQ(delta_ram_used(), used0 + 4);
+    CHECK_EQ(write_blocks(b, m, 5, 2), 0);
+    a->ops->close(a);                                           /* closing returns its blocks */
+    CHECK_EQ(delta_ram_used(), used0 + 4);
+    b->ops->close(b);
+    CHECK_EQ(delta_ram_used(), used0);
+    delta_ram_budget(0, NULL);
+    CHECK_EQ(heap.live_bytes, 0);
+    m->dev.ops->close(&m->dev);
+}
+
+static int fake_mem_low;
+static int fake_low(void) { return fake_mem_low; }
+
+/* The host's memory reserve: while the host is short of memory no clone gets a new block. */
+TEST(delta_budget_keeps_host_reserve)
+{
+    struct blk_mock *m = blk_mock_create(64 * BS, 24, 1);
+    struct blk_dev *d = clone_over(m, COW_QUOTA_NONE);
+    delta_ram_budget(0, fake_low);
+    CHECK_EQ(write_blocks(d, m, 0, 2), 0);
+    fake_mem_low = 1;
+    CHECK_EQ(write_blocks(d, m, 2, 1), -ENOSPC);
+    CHECK_EQ(write_blocks(d, m, 0, 2), 0);
+    fake_mem_low = 0;
+    CHECK_EQ(write_blocks(d, m, 2, 1), 0);
+    delta_ram_budget(0, NULL);
+    d->ops->close(d);
+    m->dev.ops->close(&m->dev);
+}
+
+/* A base read that fills less than it was asked (a short or gappy answer) must not let a partial write
+ * store the clone's bounce memory, nor anything else an earlier owner left in RAM. */
+TEST(cow_short_base_read_exposes_no_old_data)
+{
+    static uint8_t w[512], r[4 * BS];
+    struct blk_mock *m = blk_mock_create(64 * BS, 25, 1);
+    struct blk_dev *d = clone_over(m, COW_QUOTA_NONE);
+    memset(w, 0x3c, sizeof(w));
+    m->short_next = 1;                                          /* a fresh bounce block */
+    CHECK_EQ(one_io(d, m, BLK_WRITE, 2 * 8 + 1, 1, w), 0);
+    CHECK_EQ(one_io(d, m, BLK_WRITE, 9 * 8 + 2, 1, w), 0);      /* a full read fills the bounce block */
+    m->short_next = 1;                                          /* which is reused here */
+    CHECK_EQ(one_io(d, m, BLK_WRITE, 3 * 8 + 1, 1, w), 0);
+    CHECK_EQ(one_io(d, m, BLK_READ, 2 * 8, 16, r), 0);
+    CHECK(!blk_tenant_found(r, 2 * BS));
+    for (int i = 0; i < 2; i++) {
+        CHECK_MEM(r + (size_t)i * BS, base_bytes(m, (uint64_t)(2 + i) * BS, 512), 512);   /* what it filled */
+        CHECK_MEM(r + (size_t)i * BS + 512, w, 512);
+        for (size_t k = BS / 2; k < BS; k++)                    /* what it did not: zeros, not old data */
+            if (r[(size_t)i * BS + k]) {
+                CHECK_EQ(r[(size_t)i * BS + k], 0);
+                break;
+            }
+    }
+    d->ops->close(d);
+    m->dev.ops->close(&m->dev);
+}
+
+/* A new delta block is zeros, also where a freed block (with a tenant's bytes) was before. */
+TEST(delta_ram_new_block_is_zeroed)
+{
+    static const uint8_t zero[BS];
+    struct delta *d = delta_ram_create(0);
+    uint8_t *b = d->ops->alloc(d, 5);
+    CHECK(b && !memcmp(b, zero, BS));
+    blk_tenant_fill(b, 64);
+    d->ops->drop(d, 5);
+    for (uint64_t k = 0; k < 64; k++) {
+        b = d->ops->alloc(d, k);
+        CHECK(b && !memcmp(b, zero, BS));
+    }
+    d->ops->destroy(d);
+}
+
 TEST(cow_base_eio_fails_request_changes_nothing)
 {
     static uint8_t w[BS], r[3 * BS];
     struct blk_mock *m = blk_mock_create(16 * BS, 9, 1);
-    struct blk_dev *d = clone_over(m, 0);
+    struct blk_dev *d = clone_over(m, COW_QUOTA_NONE);
     struct cow_stats st;
     memset(w, 0x99, sizeof(w));
     m->fail_next = 1;
@@ -582,7 +821,7 @@ TEST(cow_base_eagain_is_retried)
 {
     static uint8_t r1[BS], r2[8 * BS];
     struct blk_mock *m = blk_mock_create(16 * BS, 10, 1);
-    struct blk_dev *d = clone_over(m, 0);
+    struct blk_dev *d = clone_over(m, COW_QUOTA_NONE);
     struct one a, b;
     CHECK_EQ(one_submit(d, &a, BLK_READ, 0, 8, r1), 0);
     m->refuse_next = 1;
@@ -632,7 +871,7 @@ TEST(cow_kmalloc_failure_is_enospc)
 {
     static uint8_t w[4 * BS], r[4 * BS];
     struct blk_mock *m = blk_mock_create(64 * BS, 11, 1);
-    struct blk_dev *d = clone_over(m, 0);
+    struct blk_dev *d = clone_over(m, COW_QUOTA_NONE);
     struct cow_stats st;
     memset(w, 0x3c, sizeof(w));
     heap.fail_in = 1;
@@ -670,7 +909,7 @@ static long long create_cost(uint64_t bytes, int stored)
 {
     struct blk_mock *m = blk_mock_create(bytes, 12, stored);
     long long before = heap.total_bytes;
-    struct blk_dev *d = clone_over(m, 0);
+    struct blk_dev *d = clone_over(m, COW_QUOTA_NONE);
     long long cost = heap.total_bytes - before;
     d->ops->close(d);
     m->dev.ops->close(&m->dev);
@@ -686,7 +925,7 @@ TEST(cow_create_is_o1)
     /* the far end of the 64 TiB clone works, and discarding all of it does not walk 2^34 blocks */
     static uint8_t w[512], r[BS];
     struct blk_mock *m = blk_mock_create(64ull << 40, 12, 0);
-    struct blk_dev *d = clone_over(m, 0);
+    struct blk_dev *d = clone_over(m, COW_QUOTA_NONE);
     struct cow_stats st;
     uint64_t last = d->sectors - 1;
     memset(w, 0xee, sizeof(w));
@@ -708,7 +947,7 @@ TEST(cow_close_with_requests_in_flight)
     static uint8_t bufs[40][2 * BS];
     struct one o[40];
     struct blk_mock *m = blk_mock_create(32 * BS, 13, 1);
-    struct blk_dev *d = clone_over(m, 0);
+    struct blk_dev *d = clone_over(m, COW_QUOTA_NONE);
     int accepted = 0;
     for (int i = 0; i < 40; i++) {                               /* reads, RMW writes, waiters, retries */
         enum blk_op op = i % 3 == 0 ? BLK_WRITE : i % 7 == 0 ? BLK_FLUSH : BLK_READ;
@@ -744,19 +983,19 @@ TEST(cow_bad_input)
     struct blk_dev ram = { .ops = NULL };
     struct cow_stats st;
     int err = 0;
-    CHECK(cow_create(NULL, 0, "x", &err) == NULL);
+    CHECK(cow_create(NULL, COW_QUOTA_NONE, "x", &err) == NULL);
     CHECK_EQ(err, -EINVAL);
     CHECK(cow_create(&m->dev, 100, "x", &err) == NULL);
     CHECK_EQ(err, -EINVAL);
-    CHECK(cow_create(&ram, 0, "x", NULL) == NULL);
+    CHECK(cow_create(&ram, COW_QUOTA_NONE, "x", NULL) == NULL);
     CHECK_EQ(cow_get_stats(NULL, &st), -EINVAL);
     CHECK_EQ(cow_get_stats(&m->dev, &st), -EINVAL);
     heap.fail_in = 2;
-    CHECK(cow_create(&m->dev, 0, "x", &err) == NULL);
+    CHECK(cow_create(&m->dev, COW_QUOTA_NONE, "x", &err) == NULL);
     CHECK_EQ(err, -ENOMEM);
     heap.fail_in = 0;
     CHECK_EQ(heap.live_bytes, 0);
-    struct blk_dev *d = clone_over(m, 0);
+    struct blk_dev *d = clone_over(m, COW_QUOTA_NONE);
     CHECK_STR(d->name, "clone");
     CHECK_EQ(d->sectors, 32);
     CHECK_EQ(d->read_only, 0);
