@@ -3,7 +3,7 @@
 VIRTIO_KSRC := vmm/dev/virtqueue.c vmm/dev/virtio_mmio.c vmm/dev/virtio_blk.c vmm/dev/virtio_net.c
 KSRC += $(filter-out $(KSRC),$(VIRTIO_KSRC))
 
-VIRTIO_UNIT_SRC   := $(VIRTIO_KSRC) blk/blk.c blk/ram.c net/vswitch.c kernel/printf.c kernel/kstring.c kernel/log.c
+VIRTIO_UNIT_SRC   := $(VIRTIO_KSRC) vmm/devreg.c blk/blk.c blk/ram.c net/vswitch.c kernel/printf.c kernel/kstring.c kernel/log.c
 VIRTIO_UNIT_TESTS := tests/unit/test_virtqueue.c tests/unit/test_vswitch.c tests/unit/test_blk_ram.c
 
 $(BUILD)/unit/virtio_tests: $(VIRTIO_UNIT_TESTS) $(VIRTIO_UNIT_SRC) $(HOST_SHIM) $(wildcard vmm/dev/*.h blk/*.h net/vswitch.h)

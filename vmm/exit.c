@@ -59,9 +59,16 @@ static int on_invd(struct vcpu *v, struct vm_exit *ex)
     return 0;
 }
 
+/* A triple fault makes the processor shut down; the chipset turns that into a reset (SDM 3A 6.15, #DF):
+ * a platform that can reboot its guest (vm->reset: Linux falls back to a triple fault to reboot) does so,
+ * others stop. */
 static int on_shutdown(struct vcpu *v, struct vm_exit *ex)
 {
     (void)ex;
+    if (v->vm->reset) {
+        v->vm->reset(v->vm);
+        return 1;
+    }
     vm_stop(v->vm, 1, "triple fault (shutdown) on vCPU %d", v->id);
     return -EFAULT;
 }

@@ -395,7 +395,12 @@ static void lx_reset_request(struct vm *vm)
 /* Reload kernel, initrd and tables; every vCPU back to its first state (APs wait for SIPI). */
 static void lx_reset(struct vm *vm, struct lx_vm *l)
 {
-    int err = lx_load(vm, &l->o, &l->p);
+    int err;
+    if (vm_reset_devices(vm) > 0) {         /* disk requests in flight: stay paused until they land */
+        l->reset_pending = 1;
+        return;
+    }
+    err = lx_load(vm, &l->o, &l->p);
     if (err) {
         vm_stop(vm, 0, "reset: reloading the kernel failed (%d)", err);
         return;

@@ -1,7 +1,6 @@
 /* VM lifecycle: create (memory, vCPUs), find, stop with a reason, destroy. */
 #include <stdarg.h>
 #include "vmm/vm.h"
-#include "vmm/testdev.h"
 #include "arch/x86/xstate.h"
 #include "kernel/heap.h"
 #include "kernel/printf.h"
@@ -107,15 +106,6 @@ struct vm *vm_create(const char *name, uint64_t mem_size, int nvcpus, const stru
     return vm;
 }
 
-int vm_on_destroy(struct vm *vm, void (*fn)(struct vm *vm, void *arg), void *arg)
-{
-    if (vm->ncleanup == (int)(sizeof(vm->cleanup) / sizeof(vm->cleanup[0])))
-        return -ENOSPC;
-    vm->cleanup[vm->ncleanup].fn = fn;
-    vm->cleanup[vm->ncleanup++].arg = arg;
-    return 0;
-}
-
 int vm_start(struct vm *vm)
 {
     if (vm->state == VM_STOPPED)
@@ -128,11 +118,7 @@ int vm_start(struct vm *vm)
 
 void vm_destroy(struct vm *vm)
 {
-    testdev_detach(vm);                  /* first: its timers point at the vCPUs */
-    while (vm->ncleanup > 0) {           /* devices, newest first: they may point at vCPUs and memory */
-        vm->ncleanup--;
-        vm->cleanup[vm->ncleanup].fn(vm, vm->cleanup[vm->ncleanup].arg);
-    }
+    vm_destroy_devices(vm);              /* devices, newest first: they may point at vCPUs and memory */
     for (int i = 0; i < VM_MAX; i++)
         if (vms[i] == vm)
             vms[i] = NULL;

@@ -13,10 +13,30 @@
 #define VM_PIO_MAX    32
 #define VM_MMIO_MAX   16
 #define CHUNK_SIZE    (2ull << 20)
+#define VM_DEV_MAX    32
 
 enum vm_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_STOPPED };
 
 struct vm;
+struct snap;
+
+/*
+ * One entry of a VM's device registry (vmm/devreg.c): every device (interrupt chips, legacy devices,
+ * virtio, test devices) and every destroy-time cleanup registers one. A NULL hook is skipped.
+ * snapshot/post_restore serve migration; quiesce stops a device starting new work and returns how many
+ * of its requests are still in flight (0: idle); reset puts it in its power-on state and cancels what
+ * it had in flight (nothing of it may reach guest RAM afterwards); destroy frees it.
+ */
+struct vm_dev {
+    const char *name;
+    void (*snapshot)(void *dev, struct snap *s);
+    void (*post_restore)(struct vm *vm, void *dev);
+    int (*quiesce)(struct vm *vm, void *dev);
+    void (*reset)(struct vm *vm, void *dev);
+    void (*destroy)(struct vm *vm, void *dev);
+    void *dev;
+};
+
 struct vcpu {
     struct vm *vm;
     int id;
@@ -84,12 +104,23 @@ struct vm {
     void (*console_rx)(void *dev, char c);   /* the guest UART's receive side, when it has one */
     void *console_dev;
     struct vm_console *console;       /* output ring (vmm/console.c) */
-    struct vm_cleanup { void (*fn)(struct vm *vm, void *arg); void *arg; } cleanup[16];
-    int ncleanup;
+    struct vm_dev devs[VM_DEV_MAX];   /* the device registry, in registration order */
+    int ndevs;
 };
 
-/* Run fn(vm, arg) when vm is destroyed (before its memory and vCPUs go), newest first. -ENOSPC when full. */
+/* Register a device (a copy of *d) with vm. 0, -EINVAL without a name, -ENOSPC when the table is full. */
+int vm_dev_register(struct vm *vm, const struct vm_dev *d);
+/* Run fn(vm, arg) when vm is destroyed (before its memory and vCPUs go): a registry entry with only a
+ * destroy hook. -ENOSPC when full. */
 int vm_on_destroy(struct vm *vm, void (*fn)(struct vm *vm, void *arg), void *arg);
+/*
+ * A guest-requested reset: reset every device (power-on state, in-flight requests cancelled so that
+ * nothing they complete reaches guest RAM), then ask each to quiesce. Returns how many requests are still
+ * in flight: the caller keeps the VM paused and calls again until 0 before reloading guest memory.
+ */
+int vm_reset_devices(struct vm *vm);
+/* Walk the destroy hooks, newest first, and empty the registry (vm_destroy does this). */
+void vm_destroy_devices(struct vm *vm);
 
 /*
  * Create a VM named name with mem_size bytes of RAM (rounded up to 2 MiB) and nvcpus vCPUs whose

@@ -60,6 +60,12 @@ static void device_reset(struct virtio_mmio *m)
         m->ops->reset(m->dev);
 }
 
+void virtio_mmio_vm_reset(struct vm *vm, void *m)
+{
+    (void)vm;
+    device_reset(m);
+}
+
 static struct vq_state *cur_queue(struct virtio_mmio *m)
 {
     return m->st.queue_sel < (uint32_t)m->ops->nqueues ? &m->st.q[m->st.queue_sel] : NULL;
