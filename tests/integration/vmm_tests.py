@@ -61,8 +61,9 @@ def check_bad_entry(c, t, why):
 
 
 def check_isolation(c, t):
-    """7 victims fill their RAM; a walker fills its own, writes at a victim's host address, then
-    past its RAM: it is stopped and every victim keeps verifying its pattern (8 VMs at once)."""
+    """7 victims fill their RAM; a walker fills its own, writes at a victim's host address, then past its
+    RAM (dropped; it reads all-ones there), then jumps past its RAM: it is stopped for that and every
+    victim keeps verifying its pattern (8 VMs at once)."""
     for i in range(7):
         run_guest(c, t, "v%d" % i, "victim32")
     first = set()
@@ -70,8 +71,12 @@ def check_isolation(c, t):
         first.add(c.expect(r"\[v(\d)\] report 2=\d+\n", t, "every victim's verified rounds").group(1))
     run_guest(c, t, "w", "walker32")
     c.expect(r"\[w\] walker: pattern verified over all RAM", t, "the walker's own pattern check")
-    c.expect(r"vm w stopped: write outside RAM at GPA 0x400000 \(RAM ends at 0x400000\)", t,
-             "the walker stopped at the first byte past its RAM")
+    c.expect(r"\[w\] walker: past RAM reads all-ones", t, "the walker reading nothing past its RAM")
+    c.expect(r"vm w stopped: instruction fetch from unassigned GPA 0x400000 \(RAM ends at 0x400000\)", t,
+             "the walker stopped executing past its RAM")
+    out = c.command("vm stats w", t)
+    m = re.search(r"unassigned reads (\d+), writes (\d+)", out)
+    require(m and int(m.group(1)) == 1 and int(m.group(2)) >= 1, "walker's unassigned counts:\n" + out)
     seen = {}
     deadline = time.monotonic() + t
     while len(seen) < 7 and time.monotonic() < deadline:     # every victim verifies again afterwards
@@ -84,6 +89,17 @@ def check_isolation(c, t):
     for i in range(7):
         c.command("vm destroy v%d" % i, t)
     c.command("vm destroy w", t)
+
+
+def check_unassigned(c, t):
+    """Reads of unassigned guest-physical space return all-ones at every width, writes are dropped, and
+    `vm stats` counts exactly the guest's 5 reads and 3 writes."""
+    run_guest(c, t, "un", "unassigned64")
+    c.expect(r"\[un\] unassigned ok", t, "the guest's own check of the values")
+    c.expect(r"vm un stopped: exited with code 0", t, "unassigned64 to exit with 0")
+    out = c.command("vm stats un", t)
+    require(re.search(r"unassigned reads 5, writes 3\b", out), "vm stats does not count 5 reads, 3 writes:\n" + out)
+    c.command("vm destroy un", t)
 
 
 def progress(c, t):
@@ -167,6 +183,7 @@ def all_checks(r, c, t, why, window_s):
     r.check(r.name + "-triple-fault", lambda: check_triple(c, t))
     r.check(r.name + "-failed-entry", lambda: check_bad_entry(c, t, why))
     r.check(r.name + "-isolation-8vms", lambda: check_isolation(c, t))
+    r.check(r.name + "-unassigned-gpa", lambda: check_unassigned(c, t))
     r.check(r.name + "-badvirtio", lambda: check_badvirtio(c, t))
     r.check(r.name + "-fairness", lambda: check_fairness(c, t, window_s))
     r.check(r.name + "-fpu-3vms", lambda: check_fpu(c, t))
