@@ -96,8 +96,17 @@ static int on_unknown(struct vcpu *v, struct vm_exit *ex)
     return -EINVAL;
 }
 
+/*
+ * Only the built-in test guests have shoal's hypercalls. Any other guest's VMCALL/VMMCALL is #UD, RAX and
+ * RIP untouched: what the instruction does outside a hypervisor (SDM 3C 30.3 VMCALL, APM 3 VMMCALL), and
+ * shoal advertises no hypervisor interface that a guest could take it for.
+ */
 static int on_hypercall(struct vcpu *v, struct vm_exit *ex)
 {
+    if (!v->vm->test_hypercalls) {
+        vcpu_queue_exception(v, 6, 0, 0);
+        return 0;
+    }
     vcpu_skip(v, ex);
     return hypercall_handle(v);
 }

@@ -112,6 +112,7 @@ struct vm *testguest_create(const char *name, const struct test_guest *g, uint64
     if (!vm)
         return NULL;
     vm->guest = g->name;
+    vm->test_hypercalls = 1;
     *err = gpa_write(vm, load, g->start, size);
     if (!*err && g->mode == 64)
         *err = build_page_tables(vm);

@@ -97,6 +97,7 @@ struct vm {
     int outlen;
     void *testdev;                   /* test devices of test guests */
     const char *guest;               /* what it runs */
+    int test_hypercalls;             /* a built-in test guest: vmm/hypercall.h is open to it */
     const struct irq_chip *irqchip;  /* interrupt routing (NULL: test guests' direct vectors) */
     struct vcpu *running;            /* the vCPU whose exits are being handled (MMIO of per-CPU devices) */
     void (*reset)(struct vm *vm);    /* the guest asked for a reset (i8042 0xFE); NULL: stop the VM */

@@ -102,6 +102,21 @@ def check_unassigned(c, t):
     c.command("vm destroy un", t)
 
 
+def check_no_test_hypercalls(c, t):
+    """A guest without the test hypercalls (nohc64 gives them up, as a Linux guest never has them) gets #UD
+    for VMCALL/VMMCALL with RAX and RIP untouched: its #UD handler leaves 0x600d (24589) in the echo port."""
+    run_guest(c, t, "nh", "nohc64")
+    deadline = time.monotonic() + t
+    out = ""
+    while time.monotonic() < deadline and "echo 24589" not in out and "echo 2989" not in out and \
+            "stopped" not in out:
+        time.sleep(0.5)
+        out = c.command("vm stats nh", t)
+    require("testdev: echo 24589" in out, "nohc64's VMCALL was not #UD with RAX and RIP kept:\n" + out)
+    require(re.search(r"vm nh: running, ", out), "nohc64 is not running halted:\n" + out)
+    c.command("vm destroy nh", t)
+
+
 def check_scrub(c, t, mib):
     """Destroying a VM zeroes its RAM before the page allocator has it back (the unit tier proves no page
     goes back dirty); here: the host says so for a guest of mib MiB, and how long that took."""
@@ -195,6 +210,7 @@ def all_checks(r, c, t, why, window_s):
     r.check(r.name + "-failed-entry", lambda: check_bad_entry(c, t, why))
     r.check(r.name + "-isolation-8vms", lambda: check_isolation(c, t))
     r.check(r.name + "-unassigned-gpa", lambda: check_unassigned(c, t))
+    r.check(r.name + "-no-test-hypercalls", lambda: check_no_test_hypercalls(c, t))
     mib = 256 if r.name.startswith("svm") else 64            # Bochs has less memory
     r.check(r.name + "-scrub", lambda: check_scrub(c, t, mib))
     r.check(r.name + "-badvirtio", lambda: check_badvirtio(c, t))
