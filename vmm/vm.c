@@ -144,6 +144,7 @@ void vm_stop(struct vm *vm, int dump, const char *fmt, ...)
     kvsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
     va_end(ap);
     vm->state = VM_STOPPED;
+    vm_console_flush(vm);                /* its last words come before the verdict (once per VM) */
     kprintf("vm %s stopped: %s\n", vm->name, vm->stop_reason);
     if (dump)
         for (int i = 0; i < vm->nvcpus; i++)

@@ -93,8 +93,6 @@ struct vm {
     uint64_t exits_total, rate_exits, rate_ns, exits_per_sec;
     uint64_t started_ns;             /* first `vm start` */
     uint64_t rate_run_ns, cpu_permille;   /* guest time at the last rate update; share of the last window */
-    char outline[128];               /* hypercall console: the line being assembled */
-    int outlen;
     void *testdev;                   /* test devices of test guests */
     const char *guest;               /* what it runs */
     int test_hypercalls;             /* a built-in test guest: vmm/hypercall.h is open to it */
@@ -188,13 +186,18 @@ const char *exit_name(int code);
 
 /* Hypercall from a guest (VMCALL/VMMCALL). Same return convention as exit_dispatch. */
 int hypercall_handle(struct vcpu *v);
-/* Guest console output (hypercall print): emitted line by line, prefixed with the VM name. */
-void vm_console_put(struct vm *vm, const char *s, size_t n);
 /*
- * A byte from the guest's serial console (its UART's transmitter): kept in the VM's ring (`vm log`),
- * echoed raw when the shell is attached to it (`vm console`), else shown line by line as "[vm] ...".
+ * Guest console output never waits for the host UART: it goes to a per-VM queue (32 KiB) that the main
+ * loop drains at a bounded rate; what overflows is dropped and reported as "[vm: N bytes dropped]".
+ * Text is filtered (vmm/confilter.h) and shown in whole lines "[vm] ..." unless the shell is attached.
  */
+/* Hypercall print: queued line by line, prefixed with the VM name. */
+void vm_console_put(struct vm *vm, const char *s, size_t n);
+/* A byte from the guest's serial console (its UART's transmitter): kept raw in the VM's ring (`vm log`),
+ * queued raw when the shell is attached to it (`vm console`), else filtered into "[vm] ..." lines. */
 void vm_console_out(struct vm *vm, char c);
+/* Write everything vm has queued now (before a message that must follow it, and before it goes). */
+void vm_console_flush(struct vm *vm);
 /* `vm console`: divert the shell's input to the guest UART until Ctrl-]. 0 or -ENODEV (no UART). */
 int vm_console_attach(struct vm *vm);
 /* `vm log`: print the VM's console ring. */

@@ -117,6 +117,20 @@ def check_no_test_hypercalls(c, t):
     c.command("vm destroy nh", t)
 
 
+def check_chatty(c, t):
+    """A guest prints 200 KB at once: its console buffer drops what it cannot hold and says how much, the
+    shell answers meanwhile, and the terminal-title escape in its last line never reaches the terminal."""
+    start = len(c.output())
+    run_guest(c, t, "ch", "chatty64")
+    require("virtualization:" in c.command("info", t), "the host did not answer during the flood")
+    c.expect(r"vm ch stopped: exited with code 0", t, "chatty64 to exit with 0 (its queue flushed first)")
+    text = c.output()[start:]
+    require(re.search(r"^\[ch: \d+ bytes dropped\]$", text, re.M), "no note of what the flood dropped")
+    require(re.search(r"^\[ch\] chatty: done$", text, re.M), "the last line, without its escape, is missing")
+    require("pwned" not in text and "\x1b]" not in text, "the guest's OSC sequence reached the terminal")
+    c.command("vm destroy ch", t)
+
+
 def check_scrub(c, t, mib):
     """Destroying a VM zeroes its RAM before the page allocator has it back (the unit tier proves no page
     goes back dirty); here: the host says so for a guest of mib MiB, and how long that took."""
@@ -211,6 +225,7 @@ def all_checks(r, c, t, why, window_s):
     r.check(r.name + "-isolation-8vms", lambda: check_isolation(c, t))
     r.check(r.name + "-unassigned-gpa", lambda: check_unassigned(c, t))
     r.check(r.name + "-no-test-hypercalls", lambda: check_no_test_hypercalls(c, t))
+    r.check(r.name + "-console-flood", lambda: check_chatty(c, t))
     mib = 256 if r.name.startswith("svm") else 64            # Bochs has less memory
     r.check(r.name + "-scrub", lambda: check_scrub(c, t, mib))
     r.check(r.name + "-badvirtio", lambda: check_badvirtio(c, t))
