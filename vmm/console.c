@@ -15,12 +15,17 @@
 #define DRAIN_VM      256           /* ... and per VM in one go, round robin */
 #define CTRL_RBRACKET 0x1d
 
+/* A filtered line being assembled, shown as "[vm] line". */
+struct con_line {
+    char buf[160];
+    int len;
+    struct con_filter filter;
+};
+
 struct vm_console {
     char ring[RING_SIZE];
     uint64_t head;                 /* bytes ever written */
-    char line[160];                /* the filtered line being assembled, shown as "[vm] line" */
-    int linelen;
-    struct con_filter filter;
+    struct con_line uart, hcall;   /* the serial line's text and the hypercall console's, apart */
     char queue[QUEUE_SIZE];        /* bytes for the host console, oldest at qhead */
     uint32_t qhead, qlen;
     uint64_t dropped;              /* bytes the full queue refused, not yet reported */
@@ -89,21 +94,21 @@ static struct vm_console *get(struct vm *vm)
 }
 
 /* One byte of guest text, filtered, into whole "[vm] ..." lines so guests do not garble the shell. */
-static void line_byte(struct vm *vm, struct vm_console *con, char c)
+static void line_byte(struct vm *vm, struct vm_console *con, struct con_line *l, char c)
 {
-    int f = con_filter_byte(&con->filter, (uint8_t)c);
+    int f = con_filter_byte(&l->filter, (uint8_t)c);
     if (f < 0)
         return;
-    if (f != '\n' && con->linelen < (int)sizeof(con->line)) {
-        con->line[con->linelen++] = (char)f;
+    if (f != '\n' && l->len < (int)sizeof(l->buf)) {
+        l->buf[l->len++] = (char)f;
         return;
     }
-    char out[VM_NAME_MAX + sizeof(con->line) + 4];
-    int n = ksnprintf(out, sizeof(out), "[%s] %.*s\n", vm->name, con->linelen, con->line);
+    char out[VM_NAME_MAX + sizeof(l->buf) + 4];
+    int n = ksnprintf(out, sizeof(out), "[%s] %.*s\n", vm->name, l->len, l->buf);
     enqueue(con, out, (size_t)n);
-    con->linelen = 0;
+    l->len = 0;
     if (f != '\n')
-        con->line[con->linelen++] = (char)f;
+        l->buf[l->len++] = (char)f;
 }
 
 void vm_console_out(struct vm *vm, char c)
@@ -115,14 +120,14 @@ void vm_console_out(struct vm *vm, char c)
     if (attached == vm)
         enqueue(con, &c, 1);          /* attached: raw bytes, escapes included (README) */
     else
-        line_byte(vm, con, c);
+        line_byte(vm, con, &con->uart, c);
 }
 
 void vm_console_put(struct vm *vm, const char *s, size_t n)
 {
     struct vm_console *con = get(vm);
     for (size_t i = 0; con && i < n; i++)
-        line_byte(vm, con, s[i]);
+        line_byte(vm, con, &con->hcall, s[i]);
 }
 
 static int attach_input(int c, void *arg)

@@ -91,13 +91,24 @@ int testguest_attach_virtio(struct vm *vm)
     return virtio_net_attach(vm, 1, mac);
 }
 
-/* Guests named *virtio* drive virtio devices: they always get them. */
-static int wants_virtio(const struct test_guest *g)
+/* 1 when the guest's name contains word. */
+static int named(const struct test_guest *g, const char *word)
 {
     for (const char *s = g->name; *s; s++)
-        if (!strncmp(s, "virtio", 6))
+        if (!strncmp(s, word, strlen(word)))
             return 1;
     return 0;
+}
+
+/* Hostile guests face every device a Linux guest has: the interrupt chips, the legacy devices, virtio. */
+static int attach_platform(struct vm *vm)
+{
+    int err;
+    if ((err = pic_attach(vm)) || (err = ioapic_attach(vm)) || (err = lapic_attach(vm)) ||
+        (err = pit_attach(vm)) || (err = rtc_attach(vm)) || (err = i8042_attach(vm)) ||
+        (err = ns16550_attach(vm, 0x3F8, 4)))
+        return err;
+    return testguest_attach_virtio(vm);
 }
 
 struct vm *testguest_create(const char *name, const struct test_guest *g, uint64_t mem, int *err)
@@ -118,7 +129,9 @@ struct vm *testguest_create(const char *name, const struct test_guest *g, uint64
         *err = build_page_tables(vm);
     if (!*err)
         *err = testdev_attach(vm);
-    if (!*err && wants_virtio(g))
+    if (!*err && named(g, "hostile"))                 /* before virtio: it brings its own */
+        *err = attach_platform(vm);
+    else if (!*err && named(g, "virtio"))             /* guests named *virtio* drive virtio devices */
         *err = testguest_attach_virtio(vm);
     if (*err) {
         vm_destroy(vm);

@@ -131,6 +131,26 @@ def check_chatty(c, t):
     c.command("vm destroy ch", t)
 
 
+def check_hostile(c, t, sweep_s):
+    """hostile64 beside a victim: port I/O, MSR and MMIO sweeps with random values over every device (it
+    has the Linux device set) and unassigned space, then a triple fault. The shell answers after each
+    phase, the victim keeps verifying its RAM, and hostile64 is stopped for the triple fault."""
+    run_guest(c, t, "vh", "victim32")
+    c.expect(r"\[vh\] report 2=\d+\n", t, "the victim's first verified round")
+    run_guest(c, t, "hx", "hostile64", mem="8M")
+    for phase in ("ports", "msrs", "mmio"):
+        c.expect(r"\[hx\] hostile: %s done" % phase, sweep_s, "hostile64's %s sweep" % phase)
+        if phase == "mmio":
+            c.expect(r"vm hx stopped: triple fault \(shutdown\) on vCPU 0", t, "hostile64 stopped for its triple fault")
+        require("virtualization:" in c.command("info", t), "the host did not answer after the %s sweep" % phase)
+    c.expect(r"\[vh\] report 2=\d+\n", t, "the victim verifying after hostile64")
+    out = c.command("vm list", t)
+    require(re.search(r"^vh\s+running", out, re.M), "the victim is not running:\n" + out)
+    require(not re.search(r"\[vh\] report 3=", c.output()), "the victim found its RAM changed")
+    c.command("vm destroy hx", t)
+    c.command("vm destroy vh", t)
+
+
 def check_scrub(c, t, mib):
     """Destroying a VM zeroes its RAM before the page allocator has it back (the unit tier proves no page
     goes back dirty); here: the host says so for a guest of mib MiB, and how long that took."""
@@ -226,6 +246,7 @@ def all_checks(r, c, t, why, window_s):
     r.check(r.name + "-unassigned-gpa", lambda: check_unassigned(c, t))
     r.check(r.name + "-no-test-hypercalls", lambda: check_no_test_hypercalls(c, t))
     r.check(r.name + "-console-flood", lambda: check_chatty(c, t))
+    r.check(r.name + "-hostile", lambda: check_hostile(c, t, 20 * t))
     mib = 256 if r.name.startswith("svm") else 64            # Bochs has less memory
     r.check(r.name + "-scrub", lambda: check_scrub(c, t, mib))
     r.check(r.name + "-badvirtio", lambda: check_badvirtio(c, t))
