@@ -7,6 +7,7 @@
 #include "blk/blk.h"
 #include "kernel/kstring.h"
 #include "kernel/errno.h"
+#include "kernel/log.h"
 
 #define LOAD16   0x8000ull        /* real mode: CS = 0, IP = 0x8000 */
 #define LOAD     0x10000ull       /* protected and long mode */
@@ -111,10 +112,34 @@ static int attach_platform(struct vm *vm)
     return testguest_attach_virtio(vm);
 }
 
+/* The image at its load address, and the long-mode page tables. 0 or negative errno. */
+static int load_image(struct vm *vm, const struct test_guest *g)
+{
+    int err = gpa_write(vm, g->mode == 16 ? LOAD16 : LOAD, g->start, (size_t)(g->end - g->start));
+    if (!err && g->mode == 64)
+        err = build_page_tables(vm);
+    return err;
+}
+
+/* vm->reset of guests named reboot*: a warm reset. Devices and vCPUs back to their first state, the image
+ * reloaded, the rest of RAM kept. Runs in the exit path: a test guest has no disk I/O to wait for. */
+static void testguest_reset(struct vm *vm)
+{
+    const struct test_guest *g = testguest_find(vm->guest);
+    struct guest_regs regs;
+    if (!g || vm_reset_devices(vm) > 0 || load_image(vm, g)) {
+        vm_stop(vm, 0, "reset: reloading the test guest failed");
+        return;
+    }
+    initial_regs(&regs, (int)g->mode);
+    regs.gpr[GPR_RSI] = vm->mem_size;
+    vm_reset_vcpus(vm, &regs);
+    log_info("vm %s: reset by the guest", vm->name);
+}
+
 struct vm *testguest_create(const char *name, const struct test_guest *g, uint64_t mem, int *err)
 {
     struct guest_regs regs;
-    uint64_t size = (uint64_t)(g->end - g->start), load = g->mode == 16 ? LOAD16 : LOAD;
     struct vm *vm;
 
     initial_regs(&regs, (int)g->mode);
@@ -124,9 +149,9 @@ struct vm *testguest_create(const char *name, const struct test_guest *g, uint64
         return NULL;
     vm->guest = g->name;
     vm->test_hypercalls = 1;
-    *err = gpa_write(vm, load, g->start, size);
-    if (!*err && g->mode == 64)
-        *err = build_page_tables(vm);
+    *err = load_image(vm, g);
+    if (named(g, "reboot"))
+        vm->reset = testguest_reset;
     if (!*err)
         *err = testdev_attach(vm);
     if (!*err && named(g, "hostile"))                 /* before virtio: it brings its own */

@@ -135,6 +135,18 @@ void vm_destroy(struct vm *vm)
     kfree(vm);
 }
 
+void vm_reset_vcpus(struct vm *vm, const struct guest_regs *regs)
+{
+    for (int i = 0; i < vm->nvcpus; i++) {
+        struct vcpu *v = vm->vcpu[i];
+        v->regs = *regs;
+        v->exc_pending = 0;
+        memset(v->irq_pending, 0, sizeof(v->irq_pending));
+        v->halted = v->wait_sipi = i > 0;
+        vcpu_put_full(v);
+    }
+}
+
 void vm_stop(struct vm *vm, int dump, const char *fmt, ...)
 {
     va_list ap;

@@ -121,6 +121,8 @@ int vm_on_destroy(struct vm *vm, void (*fn)(struct vm *vm, void *arg), void *arg
  * in flight: the caller keeps the VM paused and calls again until 0 before reloading guest memory.
  */
 int vm_reset_devices(struct vm *vm);
+/* Every vCPU back to regs, nothing pending; application processors wait for INIT/SIPI (a platform reset). */
+void vm_reset_vcpus(struct vm *vm, const struct guest_regs *regs);
 /* Walk the destroy hooks, newest first, and empty the registry (vm_destroy does this). */
 void vm_destroy_devices(struct vm *vm);
 

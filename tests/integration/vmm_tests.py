@@ -52,6 +52,16 @@ def check_triple(c, t):
     c.command("vm destroy tf", t)
 
 
+def check_triple_reset(c, t):
+    """A guest whose platform can reboot (reboot64) triple-faults: it is reset (devices, vCPU, image) and
+    boots again with its RAM kept, instead of being stopped; nothing of the failed delivery is left over."""
+    run_guest(c, t, "rb", "reboot64")
+    c.expect(r"\[rb\] reboot: first boot, triple-faulting", t, "reboot64's first boot")
+    c.expect(r"\[rb\] reboot: booted again after the triple fault", t, "reboot64's second boot")
+    c.expect(r"vm rb stopped: exited with code 0", t, "reboot64 to exit with 0")
+    c.command("vm destroy rb", t)
+
+
 def check_bad_entry(c, t, why):
     run_guest(c, t, "be", "badentry32")
     c.expect(r"vm be stopped: VM entry failed: [^\n]*%s" % why, t, "the failed-entry stop naming the reason")
@@ -241,6 +251,7 @@ def all_checks(r, c, t, why, window_s):
     for guest, marker in SELF_CHECKING:
         r.check("%s-%s" % (r.name, guest), lambda g=guest, m=marker: check_self(c, t, g, m))
     r.check(r.name + "-triple-fault", lambda: check_triple(c, t))
+    r.check(r.name + "-triple-fault-reset", lambda: check_triple_reset(c, t))
     r.check(r.name + "-failed-entry", lambda: check_bad_entry(c, t, why))
     r.check(r.name + "-isolation-8vms", lambda: check_isolation(c, t))
     r.check(r.name + "-unassigned-gpa", lambda: check_unassigned(c, t))
