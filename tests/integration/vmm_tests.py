@@ -147,6 +147,7 @@ def check_hostile(c, t, sweep_s):
     phase, the victim keeps verifying its RAM, and hostile64 is stopped for the triple fault."""
     run_guest(c, t, "vh", "victim32")
     c.expect(r"\[vh\] report 2=\d+\n", t, "the victim's first verified round")
+    start, t0 = len(c.output()), time.monotonic()
     run_guest(c, t, "hx", "hostile64", mem="8M")
     for phase in ("ports", "msrs", "mmio"):
         c.expect(r"\[hx\] hostile: %s done" % phase, sweep_s, "hostile64's %s sweep" % phase)
@@ -157,6 +158,13 @@ def check_hostile(c, t, sweep_s):
     out = c.command("vm list", t)
     require(re.search(r"^vh\s+running", out, re.M), "the victim is not running:\n" + out)
     require(not re.search(r"\[vh\] report 3=", c.output()), "the victim found its RAM changed")
+    out = c.command("vm stats hx", t)
+    m = re.search(r"unassigned reads (\d+), writes (\d+)", out)
+    require(m and int(m.group(1)) >= 4096 and int(m.group(2)) >= 4096, "hostile64's unassigned counts:\n" + out)
+    text = c.output()[start:]
+    lines = len(re.findall(r"vm hx: (read|write) of unassigned GPA", text))      # rate-limited log
+    require(5 <= lines <= 5 + time.monotonic() - t0 + 1,
+            "%d log lines for %s unassigned reads/writes (5, then one a second)" % (lines, m.groups()))
     c.command("vm destroy hx", t)
     c.command("vm destroy vh", t)
 
