@@ -4,7 +4,7 @@ VIRTIO_KSRC := vmm/dev/virtqueue.c vmm/dev/virtio_mmio.c vmm/dev/virtio_blk.c vm
 KSRC += $(filter-out $(KSRC),$(VIRTIO_KSRC))
 
 VIRTIO_UNIT_SRC   := $(VIRTIO_KSRC) blk/blk.c blk/ram.c net/vswitch.c kernel/printf.c kernel/kstring.c kernel/log.c \
-                     tests/unit/virtio_fake.c tests/unit/blk_mock.c
+                     tests/unit/virtio_fake.c tests/unit/blk_mock.c vmm/devreg.c
 VIRTIO_UNIT_TESTS := tests/unit/test_virtqueue.c $(wildcard tests/unit/test_virtio_*.c) tests/unit/test_vswitch.c \
                      tests/unit/test_blk_ram.c
 

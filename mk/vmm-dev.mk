@@ -4,7 +4,7 @@ VMM_DEV_SRC := vmm/dev/ns16550.c vmm/dev/lapic.c vmm/dev/ioapic.c vmm/dev/irqchi
 KSRC += $(VMM_DEV_SRC)
 
 VMM_DEV_TESTS := $(wildcard tests/unit/test_vmm_dev_*.c)
-VMM_DEV_SHIM  := tests/unit/test_main.c tests/unit/vmm_dev_shim.c kernel/timer.c drivers/cmos.c
+VMM_DEV_SHIM  := tests/unit/test_main.c tests/unit/vmm_dev_shim.c vmm/devreg.c kernel/timer.c drivers/cmos.c
 
 $(BUILD)/unit/vmm_dev_tests: $(VMM_DEV_TESTS) $(VMM_DEV_SRC) $(VMM_DEV_SHIM) $(wildcard vmm/dev/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)

@@ -103,6 +103,8 @@ static int vm_stats(struct vm *vm)
         kprintf("%s\n", dev);
     kprintf("vm %s: %s%s%s, %llu exits\n", vm->name, state_name(vm->state), vm->stop_reason[0] ? ": " : "",
             vm->stop_reason, (unsigned long long)vm->exits_total);
+    kprintf("  unassigned reads %llu, writes %llu\n", (unsigned long long)vm->unassigned_reads,
+            (unsigned long long)vm->unassigned_writes);
     for (int i = 0; i < vm->nvcpus; i++) {
         struct vcpu *v = vm->vcpu[i];
         kprintf("  vcpu %d: %llu ms in guest%s\n", i, (unsigned long long)(v->run_ns / 1000000),

@@ -5,6 +5,7 @@
 #include "kernel/kstring.h"
 #include "kernel/errno.h"
 #include "kernel/log.h"
+#include "kernel/time.h"
 
 #define PAGES_PER_CHUNK (CHUNK_SIZE / PAGE_SIZE)
 
@@ -43,19 +44,32 @@ int gmem_alloc(struct vm *vm, uint64_t size)
     return 0;
 }
 
+/* Zero pages before the allocator has them back: whoever gets them next (another tenant's RAM, the
+ * heap, a disk cache) must never see this guest's data. */
+static void scrub_free(uint64_t hpa, uint64_t npages)
+{
+    memset((void *)(uintptr_t)hpa, 0, npages * PAGE_SIZE);
+    pmm_free(hpa, npages);
+}
+
 void gmem_free(struct vm *vm)
 {
+    uint64_t t0 = time_ns();
     for (int i = 0; i < vm->nchunks; i++) {
         struct mem_chunk *c = &vm->chunks[i];
         if (c->hpa)
-            pmm_free(c->hpa, PAGES_PER_CHUNK);
+            scrub_free(c->hpa, PAGES_PER_CHUNK);
         if (c->pages) {
             for (uint64_t p = 0; p < PAGES_PER_CHUNK; p++)
                 if (c->pages[p])
-                    pmm_free(c->pages[p], 1);
+                    scrub_free(c->pages[p], 1);
             kfree(c->pages);
         }
     }
+    if (vm->nchunks)
+        log_info("vm %s: scrubbed %llu MiB of RAM in %llu ms", vm->name,
+                 (unsigned long long)((uint64_t)vm->nchunks * CHUNK_SIZE >> 20),
+                 (unsigned long long)((time_ns() - t0) / 1000000));
     kfree(vm->chunks);
     vm->chunks = NULL;
     vm->nchunks = 0;

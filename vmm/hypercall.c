@@ -6,23 +6,6 @@
 #include "kernel/time.h"
 #include "kernel/errno.h"
 
-void vm_console_put(struct vm *vm, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c != '\n' && c != '\r' && vm->outlen < (int)sizeof(vm->outline) - 1) {
-            vm->outline[vm->outlen++] = (c >= 0x20 && c < 0x7f) ? c : '.';
-            continue;
-        }
-        if (c == '\r')
-            continue;
-        kprintf("[%s] %.*s\n", vm->name, vm->outlen, vm->outline);
-        vm->outlen = 0;
-        if (c != '\n')
-            vm->outline[vm->outlen++] = c;
-    }
-}
-
 static int64_t hc_print(struct vm *vm, uint64_t gpa, uint64_t len)
 {
     char buf[256];
@@ -37,6 +20,14 @@ static int64_t hc_print(struct vm *vm, uint64_t gpa, uint64_t len)
         len -= n;
     }
     return 0;
+}
+
+/* "[vm] report KEY=VALUE", queued behind the guest's earlier prints. */
+static void hc_report(struct vm *vm, uint64_t key, uint64_t value)
+{
+    char buf[64];
+    int n = ksnprintf(buf, sizeof(buf), "report %llu=%llu\n", (unsigned long long)key, (unsigned long long)value);
+    vm_console_put(vm, buf, (size_t)n);
 }
 
 static int64_t hc_peer(struct vm *self)
@@ -62,9 +53,8 @@ int hypercall_handle(struct vcpu *v)
     case HC_TIMER: ret = testdev_timer(v, (uint8_t)r[GPR_RBX], r[GPR_RCX]); break;
     case HC_TIME: ret = (int64_t)time_ns(); break;
     case HC_PEER: ret = hc_peer(v->vm); break;
-    case HC_REPORT:
-        kprintf("[%s] report %llu=%llu\n", v->vm->name, (unsigned long long)r[GPR_RBX], (unsigned long long)r[GPR_RCX]);
-        break;
+    case HC_REPORT: hc_report(v->vm, r[GPR_RBX], r[GPR_RCX]); break;
+    case HC_NOTEST: v->vm->test_hypercalls = 0; break;
     case HC_BADSTATE:
         vcpu_sync_full(v);
         v->regs.efer |= 0x500;                         /* LME, LMA ... */

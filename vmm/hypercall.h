@@ -12,6 +12,11 @@
  * HC_REPORT RBX = key, RCX = value: printed as "[vm] report KEY=VALUE" (test results).
  * HC_BADSTATE: make the caller's state illegal (long mode without PAE) so the next VM entry fails:
  *           tests that a failed entry stops that VM with its reason, never the host.
+ * HC_NOTEST: the caller gives up these hypercalls for good (tests of what every other guest gets).
+ *
+ * Only VMs made from a built-in test guest (`vm create NAME guest=...`) have them; for every other guest
+ * (Linux, clones) VMCALL and VMMCALL raise #UD.
  */
-enum { HC_PRINT = 1, HC_EXIT = 2, HC_TIMER = 3, HC_TIME = 4, HC_PEER = 5, HC_REPORT = 6, HC_BADSTATE = 7 };
+enum { HC_PRINT = 1, HC_EXIT = 2, HC_TIMER = 3, HC_TIME = 4, HC_PEER = 5, HC_REPORT = 6, HC_BADSTATE = 7,
+       HC_NOTEST = 8 };
 #endif

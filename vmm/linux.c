@@ -461,19 +461,17 @@ static void lx_reset_request(struct vm *vm)
 /* Reload kernel, initrd and tables; every vCPU back to its first state (APs wait for SIPI). */
 static void lx_reset(struct vm *vm, struct lx_vm *l)
 {
-    int err = lx_load(vm, &l->o, &l->p);
+    int err;
+    if (vm_reset_devices(vm) > 0) {         /* disk requests in flight: stay paused until they land */
+        l->reset_pending = 1;
+        return;
+    }
+    err = lx_load(vm, &l->o, &l->p);
     if (err) {
         vm_stop(vm, 0, "reset: reloading the kernel failed (%d)", err);
         return;
     }
-    for (int i = 0; i < vm->nvcpus; i++) {
-        struct vcpu *v = vm->vcpu[i];
-        v->regs = l->regs;
-        v->exc_pending = 0;
-        memset(v->irq_pending, 0, sizeof(v->irq_pending));
-        v->halted = v->wait_sipi = i > 0;
-        vcpu_put_full(v);
-    }
+    vm_reset_vcpus(vm, &l->regs);
     vm->state = VM_RUNNING;
     log_info("vm %s: reset by the guest", vm->name);
 }

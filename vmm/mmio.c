@@ -4,6 +4,8 @@
 #include "vmm/gwalk.h"
 #include "kernel/printf.h"
 #include "kernel/errno.h"
+#include "kernel/log.h"
+#include "kernel/time.h"
 
 static uint64_t size_mask(int size)
 {
@@ -71,7 +73,60 @@ static void print_bytes(char *buf, size_t size, const uint8_t *b, size_t n)
         off += (size_t)ksnprintf(buf + off, size - off, "%s%02x", i ? " " : "", b[i]);
 }
 
-int exit_npf(struct vcpu *v, struct vm_exit *ex)
+/*
+ * Unassigned guest-physical space behaves as an empty bus on real hardware: reads return all-ones, writes
+ * are dropped (what the guest's drivers probe with, and what KVM and QEMU do). Counted per VM; the first
+ * UNASSIGNED_LOG_FIRST accesses are logged, then at most one line a second with the count in between.
+ */
+#define UNASSIGNED_LOG_FIRST 5
+#define NS_PER_SEC 1000000000ull
+
+static void unassigned_note(struct vm *vm, uint64_t gpa, int write)
+{
+    uint64_t now = time_ns();
+    if (vm->unassigned_logged >= UNASSIGNED_LOG_FIRST && now - vm->unassigned_log_ns < NS_PER_SEC) {
+        vm->unassigned_quiet++;
+        return;
+    }
+    if (vm->unassigned_quiet)
+        log_warn("vm %s: %u more unassigned accesses not shown", vm->name, vm->unassigned_quiet);
+    log_warn("vm %s: %s of unassigned GPA %#llx %s", vm->name, write ? "write" : "read",
+             (unsigned long long)gpa, write ? "dropped" : "reads all-ones");
+    vm->unassigned_logged++;
+    vm->unassigned_quiet = 0;
+    vm->unassigned_log_ns = now;
+}
+
+static int none_read(void *ctx, uint64_t gpa, int size, uint64_t *val)
+{
+    struct vm *vm = ctx;
+    *val = size_mask(size);
+    vm->unassigned_reads++;
+    unassigned_note(vm, gpa, 0);
+    return 0;
+}
+
+static int none_write(void *ctx, uint64_t gpa, int size, uint64_t val)
+{
+    struct vm *vm = ctx;
+    (void)size;
+    (void)val;
+    vm->unassigned_writes++;
+    unassigned_note(vm, gpa, 1);
+    return 0;
+}
+
+static const struct mmio_access_ops none_ops = { .read = none_read, .write = none_write };
+
+static void stop_fetch(struct vm *vm, uint64_t gpa)
+{
+    vm_stop(vm, 1, "instruction fetch from unassigned GPA %#llx (RAM ends at %#llx)", (unsigned long long)gpa,
+            (unsigned long long)vm->mem_size);
+}
+
+/* Decode the instruction at RIP and run it against ops (a device's window, or nothing). An instruction
+ * that cannot be fetched, decoded or emulated stops the VM: its effect cannot be known. */
+static int emulate_access(struct vcpu *v, uint64_t gpa, const struct mmio_access_ops *ops, const char *what)
 {
     struct vm *vm = v->vm;
     uint8_t bytes[15];
@@ -81,28 +136,53 @@ int exit_npf(struct vcpu *v, struct vm_exit *ex)
     struct insn in;
     int rc;
 
-    if (!vm_find_mmio(vm, ex->npf.gpa)) {
-        vm_stop(vm, 1, "%s outside RAM at GPA %#llx (RAM ends at %#llx)",
-                ex->npf.fetch ? "instruction fetch" : ex->npf.write ? "write" : "read",
-                (unsigned long long)ex->npf.gpa, (unsigned long long)vm->mem_size);
-        return -EFAULT;
-    }
     vcpu_sync_full(v);
     rc = guest_read_insn(&v->regs, read_guest, vm, bytes, &got, &pferr);
+    if (rc == -EFAULT && ops == &none_ops) {      /* RIP itself is in unassigned space (not every */
+        stop_fetch(vm, gpa);                      /* vendor's exit says the fault was a fetch) */
+        return rc;
+    }
     if (rc < 0) {
-        vm_stop(vm, 1, "MMIO at GPA %#llx: cannot fetch the instruction at RIP %#llx (%d)",
-                (unsigned long long)ex->npf.gpa, (unsigned long long)v->regs.rip, rc);
+        vm_stop(vm, 1, "%s at GPA %#llx: cannot fetch the instruction at RIP %#llx (%d)", what,
+                (unsigned long long)gpa, (unsigned long long)v->regs.rip, rc);
         return rc;
     }
     rc = insn_decode(bytes, got, guest_cpu_mode(&v->regs), &in);
     if (rc == 0)
-        rc = insn_emulate(&in, &v->regs, ex->npf.gpa, &mmio_ops, vm);
+        rc = insn_emulate(&in, &v->regs, gpa, ops, vm);
     if (rc < 0) {
         print_bytes(hex, sizeof(hex), bytes, got);
-        vm_stop(vm, 1, "MMIO at GPA %#llx: cannot %s the instruction at RIP %#llx: bytes %s",
-                (unsigned long long)ex->npf.gpa, rc == -ENOTSUP ? "emulate" : "decode",
+        vm_stop(vm, 1, "%s at GPA %#llx: cannot %s the instruction at RIP %#llx: bytes %s", what,
+                (unsigned long long)gpa, rc == -ENOTSUP ? "emulate" : "decode",
                 (unsigned long long)v->regs.rip, hex);
         return rc;
     }
     return 0;
+}
+
+/*
+ * A nested page fault: a device window is emulated; unassigned space below the platform's physical
+ * address limit (GWALK_PHYS_BITS) reads all-ones and drops writes. Stopped: an instruction fetch from
+ * anything but RAM (there is no code there, and hardware would execute all-ones bytes into a fault
+ * loop the guest cannot leave), addresses past the limit, and faults inside RAM (a host mapping bug).
+ */
+int exit_npf(struct vcpu *v, struct vm_exit *ex)
+{
+    struct vm *vm = v->vm;
+    uint64_t gpa = ex->npf.gpa;
+    const char *what = ex->npf.fetch ? "instruction fetch" : ex->npf.write ? "write" : "read";
+
+    if (vm_find_mmio(vm, gpa))
+        return emulate_access(v, gpa, &mmio_ops, "MMIO");
+    if (ex->npf.fetch) {
+        stop_fetch(vm, gpa);
+        return -EFAULT;
+    }
+    if (gpa < vm->mem_size || gpa >> GWALK_PHYS_BITS) {
+        vm_stop(vm, 1, "%s at GPA %#llx: %s (RAM ends at %#llx)", what, (unsigned long long)gpa,
+                gpa < vm->mem_size ? "a fault inside RAM" : "past the physical address limit",
+                (unsigned long long)vm->mem_size);
+        return -EFAULT;
+    }
+    return emulate_access(v, gpa, &none_ops, "unassigned access");
 }

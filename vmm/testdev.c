@@ -54,14 +54,42 @@ static int regs_write(void *dev, uint64_t off, int size, uint64_t val)
     return 0;
 }
 
+static void testdev_cancel(struct testdev *t)
+{
+    for (int i = 0; i < VCPU_MAX; i++)
+        timer_cancel(&t->timer[i]);
+}
+
+/* A VM reset: timers cancelled, registers cleared. */
+static void testdev_reset(struct vm *vm, void *dev)
+{
+    struct testdev *t = dev;
+    (void)vm;
+    testdev_cancel(t);
+    t->echo = t->writes = 0;
+    memset(t->regs, 0, sizeof(t->regs));
+}
+
+static void testdev_destroy(struct vm *vm, void *dev)
+{
+    testdev_cancel(dev);
+    kfree(dev);
+    vm->testdev = NULL;
+}
+
 int testdev_attach(struct vm *vm)
 {
     struct testdev *t = kzalloc(sizeof(*t));
     struct pio_range echo = { TESTDEV_PORT, 6, echo_in, echo_out, t };
     struct mmio_range regs = { TESTDEV_MMIO, TESTDEV_MMIO_LEN, regs_read, regs_write, t };
+    struct vm_dev reg = { "testdev", NULL, NULL, NULL, testdev_reset, testdev_destroy, t };
     int rc;
     if (!t)
         return -ENOMEM;
+    if ((rc = vm_dev_register(vm, &reg)) < 0) {
+        kfree(t);
+        return rc;
+    }
     t->vm = vm;
     vm->testdev = t;
     rc = vm_register_pio(vm, &echo);
@@ -76,17 +104,6 @@ void testdev_describe(struct vm *vm, char *buf, int size)
     buf[0] = 0;
     if (t)
         ksnprintf(buf, (size_t)size, "testdev: echo %u, writes %u", t->echo, t->writes);
-}
-
-void testdev_detach(struct vm *vm)
-{
-    struct testdev *t = vm->testdev;
-    if (!t)
-        return;
-    for (int i = 0; i < VCPU_MAX; i++)
-        timer_cancel(&t->timer[i]);
-    kfree(t);
-    vm->testdev = NULL;
 }
 
 static void timer_fired(struct timer *tm, void *arg)

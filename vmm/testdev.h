@@ -10,12 +10,11 @@
 
 struct vm;
 struct vcpu;
-/* Attach the test devices to vm. 0, -ENOMEM, or the registration error. */
+/* Attach the test devices to vm (one registry entry: reset cancels the timers, destroy frees them).
+ * 0, -ENOMEM, or the registration error. */
 int testdev_attach(struct vm *vm);
 /* One line describing the test devices' state for `vm stats` (empty when vm has none). */
 void testdev_describe(struct vm *vm, char *buf, int size);
-/* Cancel the timers and free the devices. */
-void testdev_detach(struct vm *vm);
 /* Arm (us > 0) or cancel (us == 0) the calling vCPU's one-shot timer raising vector. 0 or -EINVAL. */
 int64_t testdev_timer(struct vcpu *v, uint8_t vector, uint64_t us);
 #endif

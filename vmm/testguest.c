@@ -7,6 +7,7 @@
 #include "blk/blk.h"
 #include "kernel/kstring.h"
 #include "kernel/errno.h"
+#include "kernel/log.h"
 
 #define LOAD16   0x8000ull        /* real mode: CS = 0, IP = 0x8000 */
 #define LOAD     0x10000ull       /* protected and long mode */
@@ -91,19 +92,54 @@ int testguest_attach_virtio(struct vm *vm)
     return virtio_net_attach(vm, 1, mac);
 }
 
-/* Guests named *virtio* drive virtio devices: they always get them. */
-static int wants_virtio(const struct test_guest *g)
+/* 1 when the guest's name contains word. */
+static int named(const struct test_guest *g, const char *word)
 {
     for (const char *s = g->name; *s; s++)
-        if (!strncmp(s, "virtio", 6))
+        if (!strncmp(s, word, strlen(word)))
             return 1;
     return 0;
+}
+
+/* Hostile guests face every device a Linux guest has: the interrupt chips, the legacy devices, virtio. */
+static int attach_platform(struct vm *vm)
+{
+    int err;
+    if ((err = pic_attach(vm)) || (err = ioapic_attach(vm)) || (err = lapic_attach(vm)) ||
+        (err = pit_attach(vm)) || (err = rtc_attach(vm)) || (err = i8042_attach(vm)) ||
+        (err = ns16550_attach(vm, 0x3F8, 4)))
+        return err;
+    return testguest_attach_virtio(vm);
+}
+
+/* The image at its load address, and the long-mode page tables. 0 or negative errno. */
+static int load_image(struct vm *vm, const struct test_guest *g)
+{
+    int err = gpa_write(vm, g->mode == 16 ? LOAD16 : LOAD, g->start, (size_t)(g->end - g->start));
+    if (!err && g->mode == 64)
+        err = build_page_tables(vm);
+    return err;
+}
+
+/* vm->reset of guests named reboot*: a warm reset. Devices and vCPUs back to their first state, the image
+ * reloaded, the rest of RAM kept. Runs in the exit path: a test guest has no disk I/O to wait for. */
+static void testguest_reset(struct vm *vm)
+{
+    const struct test_guest *g = testguest_find(vm->guest);
+    struct guest_regs regs;
+    if (!g || vm_reset_devices(vm) > 0 || load_image(vm, g)) {
+        vm_stop(vm, 0, "reset: reloading the test guest failed");
+        return;
+    }
+    initial_regs(&regs, (int)g->mode);
+    regs.gpr[GPR_RSI] = vm->mem_size;
+    vm_reset_vcpus(vm, &regs);
+    log_info("vm %s: reset by the guest", vm->name);
 }
 
 struct vm *testguest_create(const char *name, const struct test_guest *g, uint64_t mem, int *err)
 {
     struct guest_regs regs;
-    uint64_t size = (uint64_t)(g->end - g->start), load = g->mode == 16 ? LOAD16 : LOAD;
     struct vm *vm;
 
     initial_regs(&regs, (int)g->mode);
@@ -112,12 +148,15 @@ struct vm *testguest_create(const char *name, const struct test_guest *g, uint64
     if (!vm)
         return NULL;
     vm->guest = g->name;
-    *err = gpa_write(vm, load, g->start, size);
-    if (!*err && g->mode == 64)
-        *err = build_page_tables(vm);
+    vm->test_hypercalls = 1;
+    *err = load_image(vm, g);
+    if (named(g, "reboot"))
+        vm->reset = testguest_reset;
     if (!*err)
         *err = testdev_attach(vm);
-    if (!*err && wants_virtio(g))
+    if (!*err && named(g, "hostile"))                 /* before virtio: it brings its own */
+        *err = attach_platform(vm);
+    else if (!*err && named(g, "virtio"))             /* guests named *virtio* drive virtio devices */
         *err = testguest_attach_virtio(vm);
     if (!*err && !strncmp(g->name, "storm", 5))
         *err = lapic_attach(vm);                        /* timer-storm guests program a local APIC */

@@ -1,7 +1,6 @@
 /* VM lifecycle: create (memory, vCPUs), find, stop with a reason, destroy. */
 #include <stdarg.h>
 #include "vmm/vm.h"
-#include "vmm/testdev.h"
 #include "arch/x86/xstate.h"
 #include "kernel/heap.h"
 #include "kernel/printf.h"
@@ -107,15 +106,6 @@ struct vm *vm_create(const char *name, uint64_t mem_size, int nvcpus, const stru
     return vm;
 }
 
-int vm_on_destroy(struct vm *vm, void (*fn)(struct vm *vm, void *arg), void *arg)
-{
-    if (vm->ncleanup == (int)(sizeof(vm->cleanup) / sizeof(vm->cleanup[0])))
-        return -ENOSPC;
-    vm->cleanup[vm->ncleanup].fn = fn;
-    vm->cleanup[vm->ncleanup++].arg = arg;
-    return 0;
-}
-
 int vm_start(struct vm *vm)
 {
     if (vm->state == VM_STOPPED)
@@ -128,11 +118,7 @@ int vm_start(struct vm *vm)
 
 void vm_destroy(struct vm *vm)
 {
-    testdev_detach(vm);                  /* first: its timers point at the vCPUs */
-    while (vm->ncleanup > 0) {           /* devices, newest first: they may point at vCPUs and memory */
-        vm->ncleanup--;
-        vm->cleanup[vm->ncleanup].fn(vm, vm->cleanup[vm->ncleanup].arg);
-    }
+    vm_destroy_devices(vm);              /* devices, newest first: they may point at vCPUs and memory */
     for (int i = 0; i < VM_MAX; i++)
         if (vms[i] == vm)
             vms[i] = NULL;
@@ -149,6 +135,18 @@ void vm_destroy(struct vm *vm)
     kfree(vm);
 }
 
+void vm_reset_vcpus(struct vm *vm, const struct guest_regs *regs)
+{
+    for (int i = 0; i < vm->nvcpus; i++) {
+        struct vcpu *v = vm->vcpu[i];
+        v->regs = *regs;
+        v->exc_pending = 0;
+        memset(v->irq_pending, 0, sizeof(v->irq_pending));
+        v->halted = v->wait_sipi = i > 0;
+        vcpu_put_full(v);
+    }
+}
+
 void vm_stop(struct vm *vm, int dump, const char *fmt, ...)
 {
     va_list ap;
@@ -158,6 +156,7 @@ void vm_stop(struct vm *vm, int dump, const char *fmt, ...)
     kvsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
     va_end(ap);
     vm->state = VM_STOPPED;
+    vm_console_flush(vm);                /* its last words come before the verdict (once per VM) */
     kprintf("vm %s stopped: %s\n", vm->name, vm->stop_reason);
     if (dump)
         for (int i = 0; i < vm->nvcpus; i++)

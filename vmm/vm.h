@@ -13,10 +13,30 @@
 #define VM_PIO_MAX    32
 #define VM_MMIO_MAX   16
 #define CHUNK_SIZE    (2ull << 20)
+#define VM_DEV_MAX    32
 
 enum vm_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_STOPPED };
 
 struct vm;
+struct snap;
+
+/*
+ * One entry of a VM's device registry (vmm/devreg.c): every device (interrupt chips, legacy devices,
+ * virtio, test devices) and every destroy-time cleanup registers one. A NULL hook is skipped.
+ * snapshot/post_restore serve migration; quiesce stops a device starting new work and returns how many
+ * of its requests are still in flight (0: idle); reset puts it in its power-on state and cancels what
+ * it had in flight (nothing of it may reach guest RAM afterwards); destroy frees it.
+ */
+struct vm_dev {
+    const char *name;
+    void (*snapshot)(void *dev, struct snap *s);
+    void (*post_restore)(struct vm *vm, void *dev);
+    int (*quiesce)(struct vm *vm, void *dev);
+    void (*reset)(struct vm *vm, void *dev);
+    void (*destroy)(struct vm *vm, void *dev);
+    void *dev;
+};
+
 struct vcpu {
     struct vm *vm;
     int id;
@@ -73,10 +93,9 @@ struct vm {
     uint64_t exits_total, rate_exits, rate_ns, exits_per_sec;
     uint64_t started_ns;             /* first `vm start` */
     uint64_t rate_run_ns, cpu_permille;   /* guest time at the last rate update; share of the last window */
-    char outline[128];               /* hypercall console: the line being assembled */
-    int outlen;
     void *testdev;                   /* test devices of test guests */
     const char *guest;               /* what it runs */
+    int test_hypercalls;             /* a built-in test guest: vmm/hypercall.h is open to it */
     const struct irq_chip *irqchip;  /* interrupt routing (NULL: test guests' direct vectors) */
     struct vcpu *running;            /* the vCPU whose exits are being handled (MMIO of per-CPU devices) */
     void (*reset)(struct vm *vm);    /* the guest asked for a reset (i8042 0xFE); NULL: stop the VM */
@@ -84,12 +103,28 @@ struct vm {
     void (*console_rx)(void *dev, char c);   /* the guest UART's receive side, when it has one */
     void *console_dev;
     struct vm_console *console;       /* output ring (vmm/console.c) */
-    struct vm_cleanup { void (*fn)(struct vm *vm, void *arg); void *arg; } cleanup[16];
-    int ncleanup;
+    struct vm_dev devs[VM_DEV_MAX];   /* the device registry, in registration order */
+    uint64_t unassigned_reads, unassigned_writes;   /* accesses where nothing is mapped (vmm/mmio.c) */
+    uint64_t unassigned_log_ns;       /* when the last rate-limited line about them was printed */
+    uint32_t unassigned_logged, unassigned_quiet;   /* lines printed; accesses not printed since */
+    int ndevs;
 };
 
-/* Run fn(vm, arg) when vm is destroyed (before its memory and vCPUs go), newest first. -ENOSPC when full. */
+/* Register a device (a copy of *d) with vm. 0, -EINVAL without a name, -ENOSPC when the table is full. */
+int vm_dev_register(struct vm *vm, const struct vm_dev *d);
+/* Run fn(vm, arg) when vm is destroyed (before its memory and vCPUs go): a registry entry with only a
+ * destroy hook. -ENOSPC when full. */
 int vm_on_destroy(struct vm *vm, void (*fn)(struct vm *vm, void *arg), void *arg);
+/*
+ * A guest-requested reset: reset every device (power-on state, in-flight requests cancelled so that
+ * nothing they complete reaches guest RAM), then ask each to quiesce. Returns how many requests are still
+ * in flight: the caller keeps the VM paused and calls again until 0 before reloading guest memory.
+ */
+int vm_reset_devices(struct vm *vm);
+/* Every vCPU back to regs, nothing pending; application processors wait for INIT/SIPI (a platform reset). */
+void vm_reset_vcpus(struct vm *vm, const struct guest_regs *regs);
+/* Walk the destroy hooks, newest first, and empty the registry (vm_destroy does this). */
+void vm_destroy_devices(struct vm *vm);
 
 /*
  * Create a VM named name with mem_size bytes of RAM (rounded up to 2 MiB) and nvcpus vCPUs whose
@@ -153,13 +188,18 @@ const char *exit_name(int code);
 
 /* Hypercall from a guest (VMCALL/VMMCALL). Same return convention as exit_dispatch. */
 int hypercall_handle(struct vcpu *v);
-/* Guest console output (hypercall print): emitted line by line, prefixed with the VM name. */
-void vm_console_put(struct vm *vm, const char *s, size_t n);
 /*
- * A byte from the guest's serial console (its UART's transmitter): kept in the VM's ring (`vm log`),
- * echoed raw when the shell is attached to it (`vm console`), else shown line by line as "[vm] ...".
+ * Guest console output never waits for the host UART: it goes to a per-VM queue (32 KiB) that the main
+ * loop drains at a bounded rate; what overflows is dropped and reported as "[vm: N bytes dropped]".
+ * Text is filtered (vmm/confilter.h) and shown in whole lines "[vm] ..." unless the shell is attached.
  */
+/* Hypercall print: queued line by line, prefixed with the VM name. */
+void vm_console_put(struct vm *vm, const char *s, size_t n);
+/* A byte from the guest's serial console (its UART's transmitter): kept raw in the VM's ring (`vm log`),
+ * queued raw when the shell is attached to it (`vm console`), else filtered into "[vm] ..." lines. */
 void vm_console_out(struct vm *vm, char c);
+/* Write everything vm has queued now (before a message that must follow it, and before it goes). */
+void vm_console_flush(struct vm *vm);
 /* `vm console`: divert the shell's input to the guest UART until Ctrl-]. 0 or -ENODEV (no UART). */
 int vm_console_attach(struct vm *vm);
 /* `vm log`: print the VM's console ring. */

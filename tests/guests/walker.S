@@ -1,7 +1,8 @@
 /*
  * Test guest: isolation walker. Writes a pattern over all its RAM above 1 MiB and verifies it, then
  * writes at the host physical address of another VM's RAM (as its own guest-physical address), then
- * touches the first byte past its RAM: shoal must stop it there, with the other VM untouched.
+ * writes the first byte past its RAM and reads it back: nothing is there (all-ones, the write dropped).
+ * Last it jumps past its RAM: an instruction fetch from nowhere, which shoal must stop.
  * ESI holds the RAM size (set by shoal when it creates test guests).
  * guest modes: 32
  */
@@ -34,10 +35,15 @@ guest_main:
     mov $1, %ebx                   /* report 1 = the peer's host address we are about to write */
     mov %edi, %ecx
     call hypercall
-    movl $0xdeadbeef, (%edi)       /* our own GPA if below ram_end; else outside RAM: stopped */
+    movl $0xdeadbeef, (%edi)       /* our own GPA if below ram_end; else outside RAM: dropped */
 3:  PRINT(touching, touching_end - touching)
     mov ram_end, %edi
-    movb $1, (%edi)                /* first byte past RAM: shoal stops us here */
+    movb $1, (%edi)                /* first byte past RAM: dropped ... */
+    mov (%edi), %eax               /* ... and it reads as nothing there */
+    cmp $0xffffffff, %eax
+    jne bad
+    PRINT(empty, empty_end - empty)
+    jmp *ram_end                   /* executing past RAM: shoal stops us here */
     FAIL(survived, survived_end - survived)
 bad:
     FAIL(no, no_end - no)
@@ -47,7 +53,9 @@ verified: .ascii "walker: pattern verified over all RAM\n"
 verified_end:
 touching: .ascii "walker: touching the first byte past RAM\n"
 touching_end:
-survived: .ascii "walker: WRONG, access past RAM was not stopped\n"
+empty: .ascii "walker: past RAM reads all-ones\n"
+empty_end:
+survived: .ascii "walker: WRONG, executing past RAM was not stopped\n"
 survived_end:
 no: .ascii "walker: pattern WRONG\n"
 no_end:

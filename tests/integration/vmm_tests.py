@@ -52,6 +52,16 @@ def check_triple(c, t):
     c.command("vm destroy tf", t)
 
 
+def check_triple_reset(c, t):
+    """A guest whose platform can reboot (reboot64) triple-faults: it is reset (devices, vCPU, image) and
+    boots again with its RAM kept, instead of being stopped; nothing of the failed delivery is left over."""
+    run_guest(c, t, "rb", "reboot64")
+    c.expect(r"\[rb\] reboot: first boot, triple-faulting", t, "reboot64's first boot")
+    c.expect(r"\[rb\] reboot: booted again after the triple fault", t, "reboot64's second boot")
+    c.expect(r"vm rb stopped: exited with code 0", t, "reboot64 to exit with 0")
+    c.command("vm destroy rb", t)
+
+
 def check_bad_entry(c, t, why):
     run_guest(c, t, "be", "badentry32")
     c.expect(r"vm be stopped: VM entry failed: [^\n]*%s" % why, t, "the failed-entry stop naming the reason")
@@ -61,8 +71,9 @@ def check_bad_entry(c, t, why):
 
 
 def check_isolation(c, t):
-    """7 victims fill their RAM; a walker fills its own, writes at a victim's host address, then
-    past its RAM: it is stopped and every victim keeps verifying its pattern (8 VMs at once)."""
+    """7 victims fill their RAM; a walker fills its own, writes at a victim's host address, then past its
+    RAM (dropped; it reads all-ones there), then jumps past its RAM: it is stopped for that and every
+    victim keeps verifying its pattern (8 VMs at once)."""
     for i in range(7):
         run_guest(c, t, "v%d" % i, "victim32")
     first = set()
@@ -70,8 +81,12 @@ def check_isolation(c, t):
         first.add(c.expect(r"\[v(\d)\] report 2=\d+\n", t, "every victim's verified rounds").group(1))
     run_guest(c, t, "w", "walker32")
     c.expect(r"\[w\] walker: pattern verified over all RAM", t, "the walker's own pattern check")
-    c.expect(r"vm w stopped: write outside RAM at GPA 0x400000 \(RAM ends at 0x400000\)", t,
-             "the walker stopped at the first byte past its RAM")
+    c.expect(r"\[w\] walker: past RAM reads all-ones", t, "the walker reading nothing past its RAM")
+    c.expect(r"vm w stopped: instruction fetch from unassigned GPA 0x400000 \(RAM ends at 0x400000\)", t,
+             "the walker stopped executing past its RAM")
+    out = c.command("vm stats w", t)
+    m = re.search(r"unassigned reads (\d+), writes (\d+)", out)
+    require(m and int(m.group(1)) == 1 and int(m.group(2)) >= 1, "walker's unassigned counts:\n" + out)
     seen = {}
     deadline = time.monotonic() + t
     while len(seen) < 7 and time.monotonic() < deadline:     # every victim verifies again afterwards
@@ -84,6 +99,85 @@ def check_isolation(c, t):
     for i in range(7):
         c.command("vm destroy v%d" % i, t)
     c.command("vm destroy w", t)
+
+
+def check_unassigned(c, t):
+    """Reads of unassigned guest-physical space return all-ones at every width, writes are dropped, and
+    `vm stats` counts exactly the guest's 5 reads and 3 writes."""
+    run_guest(c, t, "un", "unassigned64")
+    c.expect(r"\[un\] unassigned ok", t, "the guest's own check of the values")
+    c.expect(r"vm un stopped: exited with code 0", t, "unassigned64 to exit with 0")
+    out = c.command("vm stats un", t)
+    require(re.search(r"unassigned reads 5, writes 3\b", out), "vm stats does not count 5 reads, 3 writes:\n" + out)
+    c.command("vm destroy un", t)
+
+
+def check_no_test_hypercalls(c, t):
+    """A guest without the test hypercalls (nohc64 gives them up, as a Linux guest never has them) gets #UD
+    for VMCALL/VMMCALL with RAX and RIP untouched: its #UD handler leaves 0x600d (24589) in the echo port."""
+    run_guest(c, t, "nh", "nohc64")
+    deadline = time.monotonic() + t
+    out = ""
+    while time.monotonic() < deadline and "echo 24589" not in out and "echo 2989" not in out and \
+            "stopped" not in out:
+        time.sleep(0.5)
+        out = c.command("vm stats nh", t)
+    require("testdev: echo 24589" in out, "nohc64's VMCALL was not #UD with RAX and RIP kept:\n" + out)
+    require(re.search(r"vm nh: running, ", out), "nohc64 is not running halted:\n" + out)
+    c.command("vm destroy nh", t)
+
+
+def check_chatty(c, t):
+    """A guest prints 200 KB at once: its console buffer drops what it cannot hold and says how much, the
+    shell answers meanwhile, and the terminal-title escape in its last line never reaches the terminal."""
+    start = len(c.output())
+    run_guest(c, t, "ch", "chatty64")
+    require("virtualization:" in c.command("info", t), "the host did not answer during the flood")
+    c.expect(r"vm ch stopped: exited with code 0", t, "chatty64 to exit with 0 (its queue flushed first)")
+    text = c.output()[start:]
+    require(re.search(r"^\[ch: \d+ bytes dropped\]$", text, re.M), "no note of what the flood dropped")
+    require(re.search(r"^\[ch\] chatty: done$", text, re.M), "the last line, without its escape, is missing")
+    require("pwned" not in text and "\x1b]" not in text, "the guest's OSC sequence reached the terminal")
+    c.command("vm destroy ch", t)
+
+
+def check_hostile(c, t, sweep_s):
+    """hostile64 beside a victim: port I/O, MSR and MMIO sweeps with random values over every device (it
+    has the Linux device set) and unassigned space, then a triple fault. The shell answers after each
+    phase, the victim keeps verifying its RAM, and hostile64 is stopped for the triple fault."""
+    run_guest(c, t, "vh", "victim32")
+    c.expect(r"\[vh\] report 2=\d+\n", t, "the victim's first verified round")
+    start, t0 = len(c.output()), time.monotonic()
+    run_guest(c, t, "hx", "hostile64", mem="8M")
+    for phase in ("ports", "msrs", "mmio"):
+        c.expect(r"\[hx\] hostile: %s done" % phase, sweep_s, "hostile64's %s sweep" % phase)
+        if phase == "mmio":
+            c.expect(r"vm hx stopped: triple fault \(shutdown\) on vCPU 0", t, "hostile64 stopped for its triple fault")
+        require("virtualization:" in c.command("info", t), "the host did not answer after the %s sweep" % phase)
+    c.expect(r"\[vh\] report 2=\d+\n", t, "the victim verifying after hostile64")
+    out = c.command("vm list", t)
+    require(re.search(r"^vh\s+running", out, re.M), "the victim is not running:\n" + out)
+    require(not re.search(r"\[vh\] report 3=", c.output()), "the victim found its RAM changed")
+    out = c.command("vm stats hx", t)
+    m = re.search(r"unassigned reads (\d+), writes (\d+)", out)
+    require(m and int(m.group(1)) >= 4096 and int(m.group(2)) >= 4096, "hostile64's unassigned counts:\n" + out)
+    text = c.output()[start:]
+    lines = len(re.findall(r"vm hx: (read|write) of unassigned GPA", text))      # rate-limited log
+    require(5 <= lines <= 5 + time.monotonic() - t0 + 1,
+            "%d log lines for %s unassigned reads/writes (5, then one a second)" % (lines, m.groups()))
+    c.command("vm destroy hx", t)
+    c.command("vm destroy vh", t)
+
+
+def check_scrub(c, t, mib):
+    """Destroying a VM zeroes its RAM before the page allocator has it back (the unit tier proves no page
+    goes back dirty); here: the host says so for a guest of mib MiB, and how long that took."""
+    out = c.command("vm create big guest=hello64 mem=%dM" % mib, t)
+    require("created" in out, "vm create big failed:\n" + out)
+    out = c.command("vm destroy big", t)
+    m = re.search(r"vm big: scrubbed %d MiB of RAM in (\d+) ms" % mib, out)
+    require(m, "no scrub line for big's %d MiB:\n%s" % (mib, out))
+    print("    scrub: %d MiB in %s ms" % (mib, m.group(1)), flush=True)
 
 
 def progress(c, t):
@@ -258,8 +352,15 @@ def all_checks(r, c, t, why, window_s):
     for guest, marker in SELF_CHECKING:
         r.check("%s-%s" % (r.name, guest), lambda g=guest, m=marker: check_self(c, t, g, m))
     r.check(r.name + "-triple-fault", lambda: check_triple(c, t))
+    r.check(r.name + "-triple-fault-reset", lambda: check_triple_reset(c, t))
     r.check(r.name + "-failed-entry", lambda: check_bad_entry(c, t, why))
     r.check(r.name + "-isolation-8vms", lambda: check_isolation(c, t))
+    r.check(r.name + "-unassigned-gpa", lambda: check_unassigned(c, t))
+    r.check(r.name + "-no-test-hypercalls", lambda: check_no_test_hypercalls(c, t))
+    r.check(r.name + "-console-flood", lambda: check_chatty(c, t))
+    r.check(r.name + "-hostile", lambda: check_hostile(c, t, 20 * t))
+    mib = 256 if r.name.startswith("svm") else 64            # Bochs has less memory
+    r.check(r.name + "-scrub", lambda: check_scrub(c, t, mib))
     r.check(r.name + "-badvirtio", lambda: check_badvirtio(c, t))
     r.check(r.name + "-fairness", lambda: check_fairness(c, t, window_s))
     r.check(r.name + "-fpu-3vms", lambda: check_fpu(c, t))

@@ -43,12 +43,6 @@ int vm_register_mmio(struct vm *vm, const struct mmio_range *r)
     vm->mmio[vm->nmmio++] = *r;
     return 0;
 }
-int vm_on_destroy(struct vm *vm, void (*fn)(struct vm *vm, void *arg), void *arg)
-{
-    vm->cleanup[vm->ncleanup].fn = fn;
-    vm->cleanup[vm->ncleanup++].arg = arg;
-    return 0;
-}
 void vm_irq_set(struct vm *vm, int gsi, int level) { (void)vm; (void)gsi; (void)level; }
 void vm_irq_pulse(struct vm *vm, int gsi) { (void)vm; irq_pulses++; last_gsi = gsi; }
 
@@ -65,9 +59,7 @@ void fake_vm_new(void)
 
 void fake_vm_destroy(void)
 {
-    for (int i = fvm.ncleanup - 1; i >= 0; i--)
-        fvm.cleanup[i].fn(&fvm, fvm.cleanup[i].arg);
-    fvm.ncleanup = 0;
+    vm_destroy_devices(&fvm);
 }
 
 void desc_set(uint64_t table, int i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)

@@ -67,15 +67,6 @@ int vm_register_mmio(struct vm *vm, const struct mmio_range *r)
     return 0;
 }
 
-int vm_on_destroy(struct vm *vm, void (*fn)(struct vm *vm, void *arg), void *arg)
-{
-    if (vm->ncleanup == 16)
-        return -28;
-    vm->cleanup[vm->ncleanup].fn = fn;
-    vm->cleanup[vm->ncleanup++].arg = arg;
-    return 0;
-}
-
 void vm_stop(struct vm *vm, int dump, const char *fmt, ...)
 {
     va_list ap;
@@ -108,10 +99,7 @@ struct vm *fake_vm(int n)
 
 void fake_vm_free(struct vm *vm)
 {
-    while (vm->ncleanup > 0) {
-        vm->ncleanup--;
-        vm->cleanup[vm->ncleanup].fn(vm, vm->cleanup[vm->ncleanup].arg);
-    }
+    vm_destroy_devices(vm);
     for (int i = 0; i < vm->nvcpus; i++)
         free(vm->vcpu[i]);
     free(vm);

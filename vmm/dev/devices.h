@@ -7,8 +7,9 @@ struct vm;
 struct blk_dev;
 
 /*
- * Every attach function registers the device's ports/MMIO on vm, allocates its state, arranges its own
- * teardown with vm_on_destroy(), and returns 0 or a negative errno (the caller destroys the VM).
+ * Every attach function registers the device's ports/MMIO on vm, allocates its state, registers one entry
+ * in the VM's device registry (vm_dev_register: snapshot, reset to power-on, destroy) and returns 0 or a
+ * negative errno (the caller destroys the VM).
  * Each device keeps its state in a plain-data struct (no pointers) with a version, and exports one
  * snapshot function walking it with vmm/dev/snapshot.h, so save and restore are one code path.
  */

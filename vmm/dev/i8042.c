@@ -1,5 +1,6 @@
 /* i8042 keyboard controller (no keyboard or mouse attached): Linux's probe, config byte, reset via 0xFE. */
 #include "vmm/dev/dev.h"
+#include "kernel/kstring.h"
 #include "vmm/dev/devices.h"
 #include "kernel/heap.h"
 #include "kernel/errno.h"
@@ -133,21 +134,40 @@ static void kbc_detach(struct vm *vm, void *arg)
     kfree(arg);
 }
 
-int i8042_attach(struct vm *vm)
+static void kbc_power_on(struct i8042 *k)
 {
-    struct i8042 *k = kzalloc(sizeof(*k));
-    int rc;
-    if (!k)
-        return -ENOMEM;
-    if ((rc = vm_on_destroy(vm, kbc_detach, k)) < 0) {
-        kfree(k);
-        return rc;
-    }
-    k->vm = vm;
+    memset(&k->s, 0, sizeof(k->s));
     k->s.config = 0x45;             /* keyboard interrupt, system flag, translation (with AUX disabled: 0x20 set below) */
     k->s.config |= 0x20;
     k->s.outport = 0x01;
     k->s.status = ST_SYS | ST_UNLOCKED;
+}
+
+static void kbc_vm_reset(struct vm *vm, void *arg)
+{
+    kbc_power_on(arg);
+    vm_irq_set(vm, 1, 0);
+    vm_irq_set(vm, 12, 0);
+}
+
+static void kbc_snap(void *dev, struct snap *s)
+{
+    i8042_snapshot(&((struct i8042 *)dev)->s, s);
+}
+
+int i8042_attach(struct vm *vm)
+{
+    struct i8042 *k = kzalloc(sizeof(*k));
+    struct vm_dev reg = { "i8042", kbc_snap, NULL, NULL, kbc_vm_reset, kbc_detach, k };
+    int rc;
+    if (!k)
+        return -ENOMEM;
+    if ((rc = vm_dev_register(vm, &reg)) < 0) {
+        kfree(k);
+        return rc;
+    }
+    k->vm = vm;
+    kbc_power_on(k);
     struct pio_range d = { 0x60, 1, data_in, data_out, k }, c = { 0x64, 1, cmd_in, cmd_out, k };
     if ((rc = vm_register_pio(vm, &d)) < 0)
         return rc;

@@ -1,6 +1,7 @@
 /* i8254 programmable interval timer (Intel 82C54 datasheet): modes 0-3, latch, read-back, ch2 gate on 0x61. */
 #include "vmm/dev/i8254.h"
 #include "vmm/dev/dev.h"
+#include "kernel/kstring.h"
 #include "vmm/dev/devices.h"
 #include "kernel/heap.h"
 #include "kernel/errno.h"
@@ -256,21 +257,44 @@ static void pit_detach(struct vm *vm, void *arg)
     kfree(p);
 }
 
-int pit_attach(struct vm *vm)
+/* Power-on state: every channel stopped with a full count, lo/hi access. */
+static void pit_power_on(struct pit *p)
 {
-    struct pit *p = kzalloc(sizeof(*p));
-    int rc;
-    if (!p)
-        return -ENOMEM;
-    if ((rc = vm_on_destroy(vm, pit_detach, p)) < 0) {
-        kfree(p);
-        return rc;
-    }
-    p->vm = vm;
+    memset(&p->s, 0, sizeof(p->s));
     for (int i = 0; i < 3; i++) {
         p->s.ch[i].reload = 65536;
         p->s.ch[i].rw = 3;
     }
+}
+
+static void pit_vm_reset(struct vm *vm, void *arg)
+{
+    struct pit *p = arg;
+    uint64_t f = dev_lock();
+    (void)vm;
+    timer_cancel(&p->timer);
+    pit_power_on(p);
+    dev_unlock(f);
+}
+
+static void pit_snap(void *dev, struct snap *s)
+{
+    pit_snapshot(&((struct pit *)dev)->s, s);
+}
+
+int pit_attach(struct vm *vm)
+{
+    struct pit *p = kzalloc(sizeof(*p));
+    struct vm_dev reg = { "pit", pit_snap, NULL, NULL, pit_vm_reset, pit_detach, p };
+    int rc;
+    if (!p)
+        return -ENOMEM;
+    if ((rc = vm_dev_register(vm, &reg)) < 0) {
+        kfree(p);
+        return rc;
+    }
+    p->vm = vm;
+    pit_power_on(p);
     struct pio_range r = { 0x40, 4, pit_in, pit_outp, p }, g = { 0x61, 1, p61_in, p61_out, p };
     if ((rc = vm_register_pio(vm, &r)) < 0)
         return rc;

@@ -1,6 +1,7 @@
 /* 8259A programmable interrupt controller pair (Intel 8259A datasheet): ICW1-4, OCW1-3, cascade, ELCR. */
 #include "vmm/dev/apic.h"
 #include "vmm/dev/dev.h"
+#include "kernel/kstring.h"
 #include "vmm/dev/devices.h"
 #include "kernel/heap.h"
 #include "kernel/errno.h"
@@ -205,6 +206,27 @@ static void pic_detach(struct vm *vm, void *arg)
     kfree(arg);
 }
 
+static void pic_power_on(struct pic *p)
+{
+    memset(&p->s, 0, sizeof(p->s));
+    p->s.c[0].imr = p->s.c[1].imr = 0xff;      /* masked until the guest programs it */
+    p->s.c[0].vbase = 0x08;
+    p->s.c[1].vbase = 0x70;
+}
+
+static void pic_vm_reset(struct vm *vm, void *arg)
+{
+    uint64_t f = dev_lock();
+    (void)vm;
+    pic_power_on(arg);
+    dev_unlock(f);
+}
+
+static void pic_snap(void *dev, struct snap *s)
+{
+    pic_snapshot(&((struct pic *)dev)->s, s);
+}
+
 int pic_attach(struct vm *vm)
 {
     struct vm_irqchip *c = irqchip_get(vm);
@@ -212,14 +234,13 @@ int pic_attach(struct vm *vm)
     int rc;
     if (!c || !(p = kzalloc(sizeof(*p))))
         return -ENOMEM;
-    if ((rc = vm_on_destroy(vm, pic_detach, p)) < 0) {
+    struct vm_dev reg = { "pic", pic_snap, NULL, NULL, pic_vm_reset, pic_detach, p };
+    if ((rc = vm_dev_register(vm, &reg)) < 0) {
         kfree(p);
         return rc;
     }
     p->vm = vm;
-    p->s.c[0].imr = p->s.c[1].imr = 0xff;      /* masked until the guest programs it */
-    p->s.c[0].vbase = 0x08;
-    p->s.c[1].vbase = 0x70;
+    pic_power_on(p);
     c->pic = p;
     struct pio_range m = { 0x20, 2, port_in, port_out, p }, sl = { 0xa0, 2, slave_in, slave_out, p },
                      e = { 0x4d0, 2, elcr_in, elcr_out, p };

@@ -1,6 +1,7 @@
 /* IOAPIC (Intel 82093AA datasheet): IOREGSEL/IOWIN, 24 redirection entries, edge and level with Remote IRR. */
 #include "vmm/dev/apic.h"
 #include "vmm/dev/dev.h"
+#include "kernel/kstring.h"
 #include "vmm/dev/devices.h"
 #include "kernel/heap.h"
 #include "kernel/errno.h"
@@ -136,6 +137,27 @@ static void ioapic_detach(struct vm *vm, void *arg)
     kfree(arg);
 }
 
+/* Power-on: every pin masked (82093AA datasheet 3.2.4); the MADT names ID 0 (LAPIC IDs are 0..3). */
+static void ioapic_power_on(struct ioapic *io)
+{
+    memset(&io->s, 0, sizeof(io->s));
+    for (int i = 0; i < IOAPIC_PINS; i++)
+        io->s.redir[i] = RTE_MASK;
+}
+
+static void ioapic_vm_reset(struct vm *vm, void *arg)
+{
+    uint64_t f = dev_lock();
+    (void)vm;
+    ioapic_power_on(arg);
+    dev_unlock(f);
+}
+
+static void ioapic_snap(void *dev, struct snap *s)
+{
+    ioapic_snapshot(&((struct ioapic *)dev)->s, s);
+}
+
 int ioapic_attach(struct vm *vm)
 {
     struct vm_irqchip *c = irqchip_get(vm);
@@ -144,14 +166,13 @@ int ioapic_attach(struct vm *vm)
     int rc;
     if (!c || !(io = kzalloc(sizeof(*io))))
         return -ENOMEM;
-    if ((rc = vm_on_destroy(vm, ioapic_detach, io)) < 0) {
+    struct vm_dev reg = { "ioapic", ioapic_snap, NULL, NULL, ioapic_vm_reset, ioapic_detach, io };
+    if ((rc = vm_dev_register(vm, &reg)) < 0) {
         kfree(io);
         return rc;
     }
     io->vm = vm;
-    io->s.id = 0;                               /* the MADT names it; LAPIC IDs are 0..3 */
-    for (int i = 0; i < IOAPIC_PINS; i++)
-        io->s.redir[i] = RTE_MASK;
+    ioapic_power_on(io);
     r.dev = io;
     c->ioapic = io;
     return vm_register_mmio(vm, &r);

@@ -154,14 +154,26 @@ static void lapic_detach(struct vm *vm, void *arg)
     }
 }
 
+/* Every LAPIC back to its power-on state (SDM 3A 11.4.7.1): timers cancelled, IRR/ISR empty. */
+static void lapic_vm_reset(struct vm *vm, void *arg)
+{
+    uint64_t f = dev_lock();
+    (void)arg;
+    for (int i = 0; i < vm->nvcpus; i++)
+        if (vm->vcpu[i]->lapic)
+            lapic_vcpu_init(vm->vcpu[i]->lapic, vm->vcpu[i], i == 0);
+    dev_unlock(f);
+}
+
 int lapic_attach(struct vm *vm)
 {
     struct vm_irqchip *c = irqchip_get(vm);
     struct mmio_range r = { PLAT_LAPIC_BASE, 0x1000, lapic_mmio_in, lapic_mmio_out, vm };
+    struct vm_dev reg = { "lapic", NULL, NULL, NULL, lapic_vm_reset, lapic_detach, NULL };
     int rc;
     if (!c)
         return -ENOMEM;
-    if ((rc = vm_on_destroy(vm, lapic_detach, NULL)) < 0)
+    if ((rc = vm_dev_register(vm, &reg)) < 0)
         return rc;
     for (int i = 0; i < vm->nvcpus; i++) {
         struct lapic *l = kzalloc(sizeof(*l));

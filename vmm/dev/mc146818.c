@@ -158,14 +158,29 @@ static void rtc_detach(struct vm *vm, void *arg)
     kfree(arg);
 }
 
+/* The RESET pin (datasheet "RESET"): interrupt enables and flags clear; time, mode and NVRAM stay. */
+static void rtc_vm_reset(struct vm *vm, void *arg)
+{
+    struct rtc *r = arg;
+    (void)vm;
+    r->s.cmos[REG_B] &= (uint8_t)~0x78;          /* PIE, AIE, UIE, SQWE */
+    r->s.cmos[REG_C] = 0;
+}
+
+static void rtc_snap(void *dev, struct snap *s)
+{
+    rtc_snapshot(&((struct rtc *)dev)->s, s);
+}
+
 int rtc_attach(struct vm *vm)
 {
     struct rtc *r = kzalloc(sizeof(*r));
     struct pio_range p = { 0x70, 2, rtc_in, rtc_out, r };
+    struct vm_dev reg = { "rtc", rtc_snap, NULL, NULL, rtc_vm_reset, rtc_detach, r };
     int rc;
     if (!r)
         return -ENOMEM;
-    if ((rc = vm_on_destroy(vm, rtc_detach, r)) < 0) {
+    if ((rc = vm_dev_register(vm, &reg)) < 0) {
         kfree(r);
         return rc;
     }

@@ -1,6 +1,7 @@
 /* 16550A UART (National Semiconductor PC16550D datasheet): 16-byte RX FIFO, THRE/RX/line/modem interrupts. */
 #include "vmm/dev/ns16550.h"
 #include "vmm/dev/dev.h"
+#include "kernel/kstring.h"
 #include "vmm/dev/devices.h"
 #include "kernel/heap.h"
 #include "kernel/errno.h"
@@ -224,19 +225,41 @@ static void uart_detach(struct vm *vm, void *arg)
     kfree(u);
 }
 
+/* Master reset (datasheet table 9): registers to their reset values; the operator's backlog stays. */
+static void uart_power_on(struct ns16550 *u)
+{
+    memset(&u->s, 0, sizeof(u->s));
+    u->s.lsr = LSR_THRE | LSR_TEMT;
+    u->s.msr = 0xb0;
+    u->s.dll = 12;                   /* 9600 baud, the usual firmware default */
+}
+
+static void uart_vm_reset(struct vm *vm, void *arg)
+{
+    struct ns16550 *u = arg;
+    uint64_t f = dev_lock();
+    uart_power_on(u);
+    vm_irq_set(vm, u->gsi, 0);
+    dev_unlock(f);
+}
+
+static void uart_snap(void *dev, struct snap *s)
+{
+    ns16550_snapshot(&((struct ns16550 *)dev)->s, s);
+}
+
 int ns16550_attach(struct vm *vm, uint16_t port, int gsi)
 {
     struct ns16550 *u = kzalloc(sizeof(*u));
     struct pio_range r = { port, 8, ns16550_in, ns16550_out, u };
+    struct vm_dev reg = { "uart", uart_snap, NULL, NULL, uart_vm_reset, uart_detach, u };
     int rc;
     if (!u)
         return -ENOMEM;
     u->vm = vm;
     u->gsi = gsi;
-    u->s.lsr = LSR_THRE | LSR_TEMT;
-    u->s.msr = 0xb0;
-    u->s.dll = 12;                   /* 9600 baud, the usual firmware default */
-    if ((rc = vm_on_destroy(vm, uart_detach, u)) < 0) {
+    uart_power_on(u);
+    if ((rc = vm_dev_register(vm, &reg)) < 0) {
         kfree(u);
         return rc;
     }

@@ -284,6 +284,13 @@ static void vblk_destroy(struct vm *vm, void *arg)
         kfree(d);                      /* else the last completion frees it */
 }
 
+/* Requests still at the disk (a reset drops their completions; their data may still arrive). */
+static int vblk_quiesce(struct vm *vm, void *dp)
+{
+    (void)vm;
+    return virtio_blk_inflight(dp);
+}
+
 void virtio_blk_snapshot(void *dp, struct snap *s)
 {
     struct vblk *d = dp;
@@ -300,9 +307,10 @@ int virtio_blk_attach(struct vm *vm, int slot, struct blk_dev *disk)
     d->disk = disk;
     d->mmio.ops = disk->read_only ? &vblk_ops_ro : &vblk_ops_rw;
     d->mmio.dev = d;
+    struct vm_dev reg = { "virtio-blk", virtio_blk_snapshot, NULL, vblk_quiesce, virtio_mmio_vm_reset, vblk_destroy, d };
     int rc = virtio_mmio_register(&d->mmio, vm, slot);
     if (rc == 0)
-        rc = vm_on_destroy(vm, vblk_destroy, d);
+        rc = vm_dev_register(vm, &reg);
     if (rc < 0) {
         kfree(d);      /* a registered window is dropped with the VM, which the caller destroys */
         return rc;

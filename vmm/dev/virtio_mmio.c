@@ -92,6 +92,12 @@ void virtio_mmio_reset(struct virtio_mmio *m)
         m->ops->reset(m->dev);
 }
 
+void virtio_mmio_vm_reset(struct vm *vm, void *m)
+{
+    (void)vm;
+    virtio_mmio_reset(m);
+}
+
 uint32_t virtio_mmio_queue_gen(const struct virtio_mmio *m, int q)
 {
     return q >= 0 && q < VIRTIO_QUEUES_MAX ? m->qgen[q] : 0;

@@ -80,6 +80,9 @@ uint32_t virtio_mmio_queue_gen(const struct virtio_mmio *m, int q);
 int virtio_mmio_queue_current(const struct virtio_mmio *m, int q, uint32_t gen);
 /* 1 when the driver finished setup (DRIVER_OK) and the device is not broken. */
 int virtio_mmio_live(const struct virtio_mmio *m);
+/* The VM is reset (its device registry's reset hook): the driver's status-0 reset of the device whose record
+ * starts with the struct virtio_mmio m. */
+void virtio_mmio_vm_reset(struct vm *vm, void *m);
 /* Raise InterruptStatus bits and pulse the device's GSI (edge-triggered, active high). */
 void virtio_mmio_interrupt(struct virtio_mmio *m, uint32_t bits);
 /* Used-buffer interrupt for q unless the driver suppressed it. */

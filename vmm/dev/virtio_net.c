@@ -150,9 +150,10 @@ int virtio_net_attach(struct vm *vm, int slot, const uint8_t mac[6])
     d->mmio.dev = d;
     ksnprintf(name, sizeof(name), "%s.%d", vm->name, slot);
     d->port = vswitch_port_add(vswitch_default(), name, vnet_rx, d);
+    struct vm_dev reg = { "virtio-net", virtio_net_snapshot, NULL, NULL, virtio_mmio_vm_reset, vnet_destroy, d };
     int rc = d->port < 0 ? d->port : virtio_mmio_register(&d->mmio, vm, slot);
     if (rc == 0)
-        rc = vm_on_destroy(vm, vnet_destroy, d);
+        rc = vm_dev_register(vm, &reg);
     if (rc < 0) {
         if (d->port >= 0)
             vswitch_port_remove(vswitch_default(), d->port);

@@ -304,8 +304,9 @@ static int svm_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit
     r->rip = v->exit_rip = *vmcb64(vmcb, VMCB_RIP);
     r->rflags = *vmcb64(vmcb, VMCB_RFLAGS);
     svm_normalise_exit(vmcb, r->rip, ex);
-    /* An event whose delivery was cut short by this exit goes again at the next entry (15.7.2). */
-    uint64_t intinfo = *vmcb64(vmcb, VMCB_EXITINTINFO);
+    /* An event whose delivery was cut short by this exit goes again at the next entry (15.7.2); after a
+     * shutdown there is none to finish (the VM stops or is reset: a #DF injected into it looped). */
+    uint64_t intinfo = ex->code == EXIT_SHUTDOWN ? 0 : *vmcb64(vmcb, VMCB_EXITINTINFO);
     *vmcb64(vmcb, VMCB_EVENTINJ) = (intinfo & (1ull << 31)) ? intinfo : 0;
     return 0;
 }

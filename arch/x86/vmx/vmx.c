@@ -259,8 +259,9 @@ static int vmx_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit
     r->rip = v->exit_rip = vmread(GUEST_RIP);
     r->rflags = vmread(GUEST_RFLAGS);
     vmx_normalise_exit(ex);
-    /* An event whose delivery this exit interrupted goes again (SDM 3C 28.2.4). */
-    uint64_t idt = vmread(IDT_VECT_INFO);
+    /* An event whose delivery this exit interrupted goes again (SDM 3C 28.2.4); not after a triple
+     * fault (the VM stops or is reset). */
+    uint64_t idt = ex->code == EXIT_SHUTDOWN ? 0 : vmread(IDT_VECT_INFO);
     if (idt & (1u << 31)) {
         vmwrite(ENTRY_EXC_ERR, vmread(IDT_VECT_ERR));
         vmwrite(ENTRY_INTR_INFO, idt & ~(1u << 12));

@@ -1,0 +1,43 @@
+/* A VM's device registry: one table entry per device, walked for reset, quiesce and destroy. */
+#include "vmm/vm.h"
+#include "kernel/errno.h"
+
+int vm_dev_register(struct vm *vm, const struct vm_dev *d)
+{
+    if (!d->name)
+        return -EINVAL;
+    if (vm->ndevs == VM_DEV_MAX)
+        return -ENOSPC;
+    vm->devs[vm->ndevs++] = *d;
+    return 0;
+}
+
+int vm_on_destroy(struct vm *vm, void (*fn)(struct vm *vm, void *arg), void *arg)
+{
+    struct vm_dev d = { .name = "cleanup", .destroy = fn, .dev = arg };
+    return vm_dev_register(vm, &d);
+}
+
+/* Reset in registration order (interrupt chips come before the devices that raise their lines), then
+ * count what is still in flight. */
+int vm_reset_devices(struct vm *vm)
+{
+    int busy = 0;
+    for (int i = 0; i < vm->ndevs; i++)
+        if (vm->devs[i].reset)
+            vm->devs[i].reset(vm, vm->devs[i].dev);
+    for (int i = 0; i < vm->ndevs; i++)
+        if (vm->devs[i].quiesce)
+            busy += vm->devs[i].quiesce(vm, vm->devs[i].dev);
+    return busy;
+}
+
+/* Newest first: a device may point at what was registered before it (its interrupt chip, its disk). */
+void vm_destroy_devices(struct vm *vm)
+{
+    while (vm->ndevs > 0) {
+        struct vm_dev *d = &vm->devs[--vm->ndevs];
+        if (d->destroy)
+            d->destroy(vm, d->dev);
+    }
+}
