@@ -16,7 +16,7 @@ test-unit-vmm-dev: $(BUILD)/unit/vmm_dev_tests
 	@$(BUILD)/unit/vmm_dev_tests
 
 # Fuzzer of the chips' snapshot records (restore is fed hostile bytes, then the chip runs): libFuzzer.
-SNAP_FUZZ_SRC := tests/fuzz/snapshot_fuzz.c tests/unit/vmm_dev_shim.c kernel/timer.c drivers/cmos.c $(VMM_DEV_SRC)
+SNAP_FUZZ_SRC := tests/fuzz/snapshot_fuzz.c tests/unit/vmm_dev_shim.c vmm/devreg.c kernel/timer.c drivers/cmos.c $(VMM_DEV_SRC)
 SNAP_FUZZ_LOG  = $(BUILD)/fuzz/snapshot_fuzz.log
 SNAP_FUZZ_RUN  = mkdir -p $(BUILD)/fuzz/snapshot_corpus && $(BUILD)/fuzz/snapshot_seeds $(BUILD)/fuzz/snapshot_corpus && \
                  $(BUILD)/fuzz/snapshot_fuzz -seed=1 -max_len=1024 -timeout=10 -artifact_prefix=$(BUILD)/fuzz/snapshot- \
