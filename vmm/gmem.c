@@ -30,12 +30,23 @@ static int chunk_alloc(struct vm *vm, struct mem_chunk *c, uint64_t gpa)
     return 0;
 }
 
+/* The VM's RAM once the VM is gone, while requests at a disk still hold it. */
+struct gmem_lease {
+    int holds;
+    int orphaned;                    /* gmem_free ran: the chunks below are this lease's to free */
+    struct mem_chunk *chunks;
+    int nchunks;
+    char name[VM_NAME_MAX];
+};
+
 int gmem_alloc(struct vm *vm, uint64_t size)
 {
     int n = (int)((size + CHUNK_SIZE - 1) / CHUNK_SIZE);
+    vm->lease = kzalloc(sizeof(*vm->lease));
     vm->chunks = kzalloc((size_t)n * sizeof(*vm->chunks));
-    if (!vm->chunks)
+    if (!vm->chunks || !vm->lease)
         return -ENOMEM;
+    memcpy(vm->lease->name, vm->name, sizeof(vm->lease->name));
     vm->nchunks = n;
     vm->mem_size = (uint64_t)n * CHUNK_SIZE;
     for (int i = 0; i < n; i++)
@@ -52,11 +63,11 @@ static void scrub_free(uint64_t hpa, uint64_t npages)
     pmm_free(hpa, npages);
 }
 
-void gmem_free(struct vm *vm)
+static void chunks_free(const char *name, struct mem_chunk *chunks, int nchunks)
 {
     uint64_t t0 = time_ns();
-    for (int i = 0; i < vm->nchunks; i++) {
-        struct mem_chunk *c = &vm->chunks[i];
+    for (int i = 0; i < nchunks; i++) {
+        struct mem_chunk *c = &chunks[i];
         if (c->hpa)
             scrub_free(c->hpa, PAGES_PER_CHUNK);
         if (c->pages) {
@@ -66,11 +77,41 @@ void gmem_free(struct vm *vm)
             kfree(c->pages);
         }
     }
-    if (vm->nchunks)
-        log_info("vm %s: scrubbed %llu MiB of RAM in %llu ms", vm->name,
-                 (unsigned long long)((uint64_t)vm->nchunks * CHUNK_SIZE >> 20),
+    if (nchunks)
+        log_info("vm %s: scrubbed %llu MiB of RAM in %llu ms", name,
+                 (unsigned long long)((uint64_t)nchunks * CHUNK_SIZE >> 20),
                  (unsigned long long)((time_ns() - t0) / 1000000));
-    kfree(vm->chunks);
+    kfree(chunks);
+}
+
+struct gmem_lease *gmem_hold(struct vm *vm)
+{
+    if (vm->lease)
+        vm->lease->holds++;
+    return vm->lease;
+}
+
+void gmem_unhold(struct gmem_lease *l)
+{
+    if (!l || --l->holds > 0 || !l->orphaned)
+        return;
+    chunks_free(l->name, l->chunks, l->nchunks);
+    kfree(l);
+}
+
+void gmem_free(struct vm *vm)
+{
+    struct gmem_lease *l = vm->lease;
+    if (l && l->holds > 0) {             /* requests at a disk still write into these pages */
+        log_info("vm %s: RAM kept until %d disk request%s finish", vm->name, l->holds, l->holds == 1 ? "" : "s");
+        l->chunks = vm->chunks;
+        l->nchunks = vm->nchunks;
+        l->orphaned = 1;
+    } else {
+        chunks_free(vm->name, vm->chunks, vm->nchunks);
+        kfree(l);
+    }
+    vm->lease = NULL;
     vm->chunks = NULL;
     vm->nchunks = 0;
 }

@@ -83,6 +83,7 @@ struct vm {
     uint64_t mem_size;
     struct mem_chunk *chunks;
     int nchunks;
+    struct gmem_lease *lease;        /* RAM holds of requests still at a disk (vmm/gmem.c) */
     struct hvm_vm *hw;
     struct vcpu *vcpu[VCPU_MAX];
     int nvcpus;
@@ -147,6 +148,14 @@ void *gpa_ptr(struct vm *vm, uint64_t gpa, size_t len);
 /* Copy from/to guest RAM across pages. 0, or -EFAULT when any byte is outside RAM. */
 int gpa_read(struct vm *vm, uint64_t gpa, void *buf, size_t len);
 int gpa_write(struct vm *vm, uint64_t gpa, const void *buf, size_t len);
+/*
+ * A request that writes straight into guest pages (a zero-copy disk read) holds the VM's RAM while it is
+ * at the disk: gmem_hold takes a hold (NULL when the VM has no RAM), gmem_unhold gives it back. RAM freed
+ * by gmem_free while holds remain goes back to the page allocator, scrubbed, when the last one is given
+ * back, so a late completion never writes into pages another tenant or the host already has.
+ */
+struct gmem_lease *gmem_hold(struct vm *vm);
+void gmem_unhold(struct gmem_lease *lease);
 /* Allocate and map the VM's RAM (2 MiB chunks where possible). 0 or -ENOMEM. */
 int gmem_alloc(struct vm *vm, uint64_t size);
 void gmem_free(struct vm *vm);

@@ -121,3 +121,16 @@ TEST(blk_vm_reset_under_inflight_read)
     CHECK_EQ(used_idx(), 0);
     restart_and_read(mock);
 }
+
+/* A read at the disk holds the guest's RAM until it completes, even past the VM's destruction: its data
+ * lands in guest pages (zero-copy), which must not go to another tenant meanwhile. */
+TEST(blk_inflight_read_holds_guest_ram_past_destroy)
+{
+    struct blk_mock *mock = inflight_setup();
+    CHECK_EQ(fake_ram_holds, 1);
+    fake_vm_destroy();                                      /* the VM goes; the read is still out */
+    CHECK_EQ(fake_ram_holds, 1);
+    CHECK_EQ(blk_mock_complete(mock, 0), 0);
+    CHECK_EQ(fake_ram_holds, 0);                            /* given back by the last completion */
+    mock->dev.ops->close(&mock->dev);
+}

@@ -67,3 +67,35 @@ TEST(freed_single_pages_are_scrubbed)
     fill_and_free(2 * CHUNK_SIZE);
     refuse_large = 0;
 }
+
+/* A disk request still at the disk holds the VM's RAM: destroying the VM must not hand the pages its
+ * completion will write to another tenant (zero-copy reads point straight into guest pages). */
+TEST(ram_held_by_a_request_outlives_the_vm)
+{
+    static struct vm vm;
+    memset(&vm, 0, sizeof(vm));
+    refuse_large = 0;
+    live_pages = dirty_freed = 0;
+    CHECK_EQ(gmem_alloc(&vm, CHUNK_SIZE), 0);
+    struct gmem_lease *lease = gmem_hold(&vm);
+    uint8_t *buf = gpa_ptr(&vm, 8192, 512);           /* where the read's data will land */
+    CHECK(buf != NULL);
+    gmem_free(&vm);
+    CHECK_EQ(live_pages, CHUNK_SIZE / PAGE_SIZE);      /* still the VM's, though the VM is gone */
+    memset(buf, 0x77, 512);                            /* the late completion */
+    gmem_unhold(lease);
+    CHECK_EQ(live_pages, 0);                           /* now back, scrubbed */
+    CHECK_EQ(dirty_freed, 0);
+}
+
+/* Without a request in flight the RAM goes back at once. */
+TEST(ram_without_holds_goes_back_at_destroy)
+{
+    static struct vm vm;
+    memset(&vm, 0, sizeof(vm));
+    live_pages = 0;
+    CHECK_EQ(gmem_alloc(&vm, CHUNK_SIZE), 0);
+    gmem_unhold(gmem_hold(&vm));
+    gmem_free(&vm);
+    CHECK_EQ(live_pages, 0);
+}

@@ -12,6 +12,22 @@ uint8_t *ram;
 int irq_pulses, last_gsi;
 struct mmio_range *win;
 
+int fake_ram_holds;
+static struct gmem_lease *const fake_lease = (struct gmem_lease *)&fake_ram_holds;
+
+struct gmem_lease *gmem_hold(struct vm *vm)
+{
+    (void)vm;
+    fake_ram_holds++;
+    return fake_lease;
+}
+
+void gmem_unhold(struct gmem_lease *lease)
+{
+    if (lease == fake_lease)
+        fake_ram_holds--;
+}
+
 void *gpa_ptr(struct vm *vm, uint64_t gpa, size_t len)
 {
     if (!len || gpa + len < gpa || gpa + len > vm->mem_size)

@@ -11,6 +11,8 @@ struct blk_dev;
 extern struct vm fvm;
 extern uint8_t *ram;
 extern int irq_pulses, last_gsi;
+/* Holds on the VM's RAM (gmem_hold minus gmem_unhold): requests still writing into guest pages. */
+extern int fake_ram_holds;
 
 /* When set, called on every device write into guest memory through gpa_write (fuzzers check when). */
 extern void (*fake_write_hook)(uint64_t gpa, size_t len);

@@ -32,6 +32,7 @@
 #define PAGE           4096ull
 
 struct vblk_slot {
+    struct gmem_lease *ram;        /* the guest RAM the request reads into stays owned until it is done */
     struct blk_req req;
     struct vblk *dev;
     uint64_t status_gpa;
@@ -127,16 +128,19 @@ static void vblk_done(struct blk_req *req, int status)
 {
     struct vblk_slot *s = req->priv;
     struct vblk *d = s->dev;
+    struct gmem_lease *ram = s->ram;
     s->busy = 0;
     d->inflight--;
     if (d->dead) {
         if (d->inflight == 0)
             kfree(d);
+        gmem_unhold(ram);              /* the VM is gone: its RAM may go back now */
         return;
     }
     /* Reset, queue stopped or device broken since the request was taken: stale, it writes nothing. */
     if (virtio_mmio_queue_current(&d->mmio, 0, s->gen))
         vblk_finish(d, s->head, s->status_gpa, status ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK, status ? 0 : s->written);
+    gmem_unhold(ram);
     if (d->stalled) {                  /* a slot is free, stale or not: take the waiting chain */
         d->stalled = 0;
         vblk_process(d);
@@ -177,12 +181,14 @@ static int vblk_submit(struct vblk *d, const struct vq_chain *c, uint32_t type, 
     s->gen = virtio_mmio_queue_gen(&d->mmio, 0);
     s->head = c->head;
     s->busy = 1;
+    s->ram = gmem_hold(d->mmio.vm);
     d->inflight++;
     int rc = blk_submit(d->disk, &s->req);
     if (rc == 0)
         return -1;
     s->busy = 0;
     d->inflight--;
+    gmem_unhold(s->ram);
     return rc == -EAGAIN ? -EAGAIN : VIRTIO_BLK_S_IOERR;
 }
 
