@@ -161,6 +161,58 @@ def check_fpu(c, t, rounds=3):
         c.command("vm destroy " + n, t)
 
 
+def planter_rounds(c, t, name, more):
+    """Wait for `more` further clean rounds of a register-checking guest (report 2=N); its report 3 fails."""
+    seen = 0
+    while seen < more:
+        m = c.expect(r"\[%s\] report ([23])=(\d+)\n" % re.escape(name), t, "%s's rounds" % name)
+        require(m.group(1) == "2", "%s found its register %s changed (0-15 vector, 16-19 DR0-3, 20 DR6)"
+                % (name, m.group(2)))
+        seen += 1
+
+
+def check_plant(c, t):
+    """Register planting: plantset64 loads XMM/YMM0-15, DR0-3 and DR6 with a pattern and halts; then
+    plantget64, leaving XCR0 at 1, looks for those values in its XMM and debug registers and, after
+    enabling AVX, in its YMM upper halves. It must see none of them, and the planter keeps its own."""
+    start = len(c.output())
+    run_guest(c, t, "pa", "plantset64")
+    what = c.expect(r"\[pa\] plant: (\w+)0-15, DR0-3 and DR6 planted", t, "the planter's line").group(1)
+    planter_rounds(c, t, "pa", 1)
+    run_guest(c, t, "pb", "plantget64")
+    verdict = c.expect(r"\[pb\] plant: ([^\n]+)\n", t, "the looker's verdict").group(1)
+    found = dict(re.findall(r"\[pb\] report ([567])=(\d+)", c.output()[start:]))
+    print("    plant: planter %s; the looker found XMM %s/16, YMM upper %s/16, debug %s/5 of its values"
+          % (what, found.get("5"), found.get("6", "n/a"), found.get("7")), flush=True)
+    require(found.get("5") == "0" and found.get("6", "0") == "0" and found.get("7") == "0",
+            "another VM's register values are visible: %s (5=XMM, 6=YMM upper, 7=debug)" % found)
+    require(verdict.startswith("none of"), "the looker's verdict: " + verdict)
+    c.expect(r"vm pb stopped: exited with code 0", t, "plantget64 to exit with 0")
+    planter_rounds(c, t, "pa", 3)
+    c.command("vm destroy pb", t)
+    c.command("vm destroy pa", t)
+
+
+def cpu_checks(r, c, t):
+    r.check(r.name + "-plant", lambda: check_plant(c, t))
+
+
+def t_svm_cpu(r):
+    with Console(r.name, r.logdir) as c:
+        r.console = c
+        c.start(qemu_argv("512M", ["-kernel", r.build + "/shoal.elf"], cpu="EPYC"))
+        boot_check(r, c, QEMU_BOOT_S)
+        cpu_checks(r, c, QEMU_CMD_S)
+
+
+def t_vmx_cpu(r):
+    with Console(r.name, r.logdir) as c:
+        r.console = c
+        bochs_start(r, c)
+        boot_check(r, c, BOCHS_BOOT_S)
+        cpu_checks(r, c, BOCHS_CMD_S)
+
+
 def all_checks(r, c, t, why, window_s):
     for guest, marker in SELF_CHECKING:
         r.check("%s-%s" % (r.name, guest), lambda g=guest, m=marker: check_self(c, t, g, m))
@@ -192,7 +244,7 @@ def t_vmx(r):
         all_checks(r, c, BOCHS_CMD_S, "invalid guest state", 3)
 
 
-TESTS = [("vmx-bochs", t_vmx), ("svm-qemu", t_svm)]
+TESTS = [("vmx-bochs", t_vmx), ("svm-qemu", t_svm), ("vmx-bochs-cpu", t_vmx_cpu), ("svm-qemu-cpu", t_svm_cpu)]
 
 if __name__ == "__main__":
     sys.exit(main(TESTS, "vmm", ("shoal.elf", "shoal.iso")))

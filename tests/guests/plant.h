@@ -1,0 +1,69 @@
+/* Register planting (plantset64 / plantget64): the values one guest plants and the other must never see. */
+#define CR0_MP (1 << 1)
+#define CR0_EM (1 << 2)
+#define CR0_TS (1 << 3)
+#define CR4_OSFXSR (1 << 9)
+#define CR4_OSXMMEXCPT (1 << 10)
+#define CR4_OSXSAVE (1 << 18)
+/* DR0-3: canonical addresses nobody else would pick; DR6: B0-B3 set (the reset value has them clear). */
+#define PLANT_DR(i) (0x00005a5a5a5a5000 + 8 * (i))
+#define PLANT_DR6 0xffff0fff
+#define PLANT_DR6_BITS 0xf
+
+/* x87 usable, SSE on (CR4.OSFXSR): XMM registers work whatever XCR0 holds (SDM 1 13.1). */
+.macro sse_on
+    mov %cr0, %rax
+    and $~(CR0_EM | CR0_TS), %rax
+    or $CR0_MP, %rax
+    mov %rax, %cr0
+    mov %cr4, %rax
+    or $(CR4_OSFXSR | CR4_OSXMMEXCPT), %rax
+    mov %rax, %cr4
+.endm
+
+/* AVX when CPUID offers XSAVE and AVX: CR4.OSXSAVE, XCR0 = x87|SSE|AVX; sets \flag to 1. */
+.macro avx_on flag
+    mov $1, %eax
+    cpuid
+    and $((1 << 26) | (1 << 28)), %ecx
+    cmp $((1 << 26) | (1 << 28)), %ecx
+    jne 9f
+    mov %cr4, %rax
+    or $CR4_OSXSAVE, %rax
+    mov %rax, %cr4
+    xor %ecx, %ecx
+    mov $7, %eax
+    xor %edx, %edx
+    xsetbv
+    movb $1, \flag
+9:
+.endm
+
+/* DR0-3 and DR6 into the 5 quadwords at \buf. */
+.macro save_drs buf
+    mov %dr0, %rax
+    mov %rax, \buf + 0
+    mov %dr1, %rax
+    mov %rax, \buf + 8
+    mov %dr2, %rax
+    mov %rax, \buf + 16
+    mov %dr3, %rax
+    mov %rax, \buf + 24
+    mov %dr6, %rax
+    mov %rax, \buf + 32
+.endm
+
+/* The pattern: 16 registers x 32 bytes, byte j of register r = 0x5a ^ (r * 32 + j). */
+.macro plant_pattern
+    .balign 32
+plant_pattern:
+    .set r, 0
+    .rept 16
+    .set j, 0
+    .rept 32
+    .byte (0x5a ^ (r * 32 + j)) & 0xff
+    .set j, j + 1
+    .endr
+    .set r, r + 1
+    .endr
+.endm
