@@ -53,6 +53,27 @@
     mov %rax, \buf + 32
 .endm
 
+/* count_vec: ecx = how many of the 16 registers' 16-byte halves at offset esi in `seen` equal the pattern's. */
+.macro count_vec_fn
+count_vec:
+    xor %ecx, %ecx
+    xor %ebx, %ebx
+1:  mov %ebx, %eax
+    shl $5, %eax
+    add %esi, %eax
+    mov (plant_pattern)(%rax), %rdx
+    cmp %rdx, seen(%rax)
+    jne 2f
+    mov 8 + plant_pattern(%rax), %rdx
+    cmp %rdx, 8 + seen(%rax)
+    jne 2f
+    inc %ecx
+2:  inc %ebx
+    cmp $16, %ebx
+    jb 1b
+    ret
+.endm
+
 /* The pattern: 16 registers x 32 bytes, byte j of register r = 0x5a ^ (r * 32 + j). */
 .macro plant_pattern
     .balign 32

@@ -47,24 +47,7 @@ leak:
     PRINT(no, no_end - no)
     EXIT(1)
 
-/* ecx = how many of the 16 registers' 16-byte halves at offset esi in seen equal the pattern's. */
-count_vec:
-    xor %ecx, %ecx
-    xor %ebx, %ebx
-1:  mov %ebx, %eax
-    shl $5, %eax
-    add %esi, %eax
-    mov (plant_pattern)(%rax), %rdx
-    cmp %rdx, seen(%rax)
-    jne 2f
-    mov 8 + plant_pattern(%rax), %rdx
-    cmp %rdx, 8 + seen(%rax)
-    jne 2f
-    inc %ecx
-2:  inc %ebx
-    cmp $16, %ebx
-    jb 1b
-    ret
+    count_vec_fn
 
 /* dr_found = how many of DR0-3 hold the planted addresses, plus 1 when DR6 has B0-B3 set. */
 count_dr:

@@ -193,8 +193,25 @@ def check_plant(c, t):
     c.command("vm destroy pa", t)
 
 
+def check_xcr0_drop(c, t):
+    """Regression (XRSTOR after a reset): xsetbvdrop64 drops XCR0 to 1 while its saved area holds AVX
+    state, beside a spinning neighbour so that its registers are saved and restored each time it halts;
+    the host must not fault, the old YMM values must not come back, and the neighbour keeps running."""
+    run_guest(c, t, "xn", "spin32")
+    run_guest(c, t, "xd", "xsetbvdrop64")
+    m = c.expect(r"\[xd\] (xsetbvdrop ok|report 3=\d+|xsetbvdrop: [^\n]+)", t, "xsetbvdrop64's verdict")
+    require(m.group(1) == "xsetbvdrop ok", "xsetbvdrop64: %s (3=N: N YMM registers kept the dropped values)"
+            % m.group(1))
+    c.expect(r"vm xd stopped: exited with code 0", t, "xsetbvdrop64 to exit with 0")
+    out = c.command("vm list", t)
+    require(re.search(r"^xn\s+running", out, re.M), "the neighbour is not running:\n" + out)
+    c.command("vm destroy xd", t)
+    c.command("vm destroy xn", t)
+
+
 def cpu_checks(r, c, t):
     r.check(r.name + "-plant", lambda: check_plant(c, t))
+    r.check(r.name + "-xcr0-drop", lambda: check_xcr0_drop(c, t))
 
 
 def t_svm_cpu(r):
