@@ -1,6 +1,7 @@
 /* CPUID and XSETBV exits: the host's CPUID filtered (virtualization hidden, hypervisor leaves added). */
 #include "vmm/exits.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/xstate.h"
 #include "kernel/kstring.h"
 
 #define HV_LEAF_MAX   0x40000001u
@@ -128,15 +129,24 @@ int exit_cpuid(struct vcpu *v, struct vm_exit *ex)
     return 0;
 }
 
-/* XSETBV (SDM 2 "XSETBV"): index 0 only; x87 always; AVX needs SSE; only host-supported components. */
+/*
+ * XSETBV (SDM 2 "XSETBV", SDM 1 13.3): #UD without CR4.OSXSAVE; #GP at CPL > 0, for an XCR other than
+ * XCR0, or for a value the CPU would refuse or that the guest's CPUID leaf 0xD does not offer. The host
+ * loads the accepted value itself before each entry: an unchecked one would fault in the host.
+ */
 int exit_xsetbv(struct vcpu *v, struct vm_exit *ex)
 {
     uint32_t index = (uint32_t)v->regs.gpr[GPR_RCX];
-    uint64_t val = (v->regs.gpr[GPR_RAX] & 0xffffffffu) | (v->regs.gpr[GPR_RDX] << 32);
-    struct cpuid_regs d = cpuid(0xD, 0);
-    uint64_t supported = d.eax | ((uint64_t)d.edx << 32);
+    uint64_t val = (v->regs.gpr[GPR_RAX] & 0xffffffffu) | ((v->regs.gpr[GPR_RDX] & 0xffffffffu) << 32);
+    struct cpuid_regs d = filtered(v, 0xD, 0);
+    uint64_t offered = xstate_host_xcr0() & (d.eax | ((uint64_t)d.edx << 32));
 
-    if (index != 0 || !(val & 1) || ((val & 4) && !(val & 2)) || (val & ~supported)) {
+    vcpu_sync_full(v);
+    if (!(v->regs.cr4 & CR4_OSXSAVE)) {
+        vcpu_queue_exception(v, 6, 0, 0);
+        return 0;
+    }
+    if (index != 0 || ((v->regs.ss.attr >> 5) & 3) || !xcr0_valid(val, offered)) {
         vcpu_queue_exception(v, 13, 1, 0);
         return 0;
     }

@@ -24,4 +24,9 @@ uint64_t xstate_host_xcr0(void);
 void xstate_load_xcr0(uint64_t xcr0);
 /* XCR0 as the hardware holds it right after an exit (the guest's), or fallback without XSAVE. */
 uint64_t xstate_read_xcr0(uint64_t fallback);
+/*
+ * 1 when XSETBV would accept val for XCR0 on a CPU whose supported (and, for a guest, advertised) XCR0
+ * bits are allowed; 0 when it raises #GP.
+ */
+int xcr0_valid(uint64_t val, uint64_t allowed);
 #endif

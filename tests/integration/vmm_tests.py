@@ -209,9 +209,24 @@ def check_xcr0_drop(c, t):
     c.command("vm destroy xn", t)
 
 
+def check_xsetbv(c, t):
+    """xsetbv64 tries every XCR0 value the SDM's XSETBV refuses: each must be a #GP in the guest (never
+    a host fault when the value reaches the hardware), then the full offered mask must be accepted."""
+    run_guest(c, t, "xb", "xsetbv64")
+    m = c.expect(r"\[xb\] (xsetbv ok[^\n]*|xsetbv[^\n]*|report 3=\d+)\n", t, "xsetbv64's verdict")
+    require(m.group(1).startswith("xsetbv ok"), "xsetbv64: %s (report 3=N: refused value N was accepted)"
+            % m.group(1))
+    mask = re.search(r"\[xb\] report 4=(\d+)", c.output())
+    print("    xsetbv: offered XCR0 mask %s" % (hex(int(mask.group(1))) if mask else "?"), flush=True)
+    c.expect(r"vm xb stopped: exited with code 0", t, "xsetbv64 to exit with 0")
+    require("virtualization:" in c.command("info", t), "the host did not answer after xsetbv64")
+    c.command("vm destroy xb", t)
+
+
 def cpu_checks(r, c, t):
     r.check(r.name + "-plant", lambda: check_plant(c, t))
     r.check(r.name + "-xcr0-drop", lambda: check_xcr0_drop(c, t))
+    r.check(r.name + "-xsetbv", lambda: check_xsetbv(c, t))
 
 
 def t_svm_cpu(r):
