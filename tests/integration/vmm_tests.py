@@ -223,10 +223,21 @@ def check_xsetbv(c, t):
     c.command("vm destroy xb", t)
 
 
+def check_hlt_wake(c, t):
+    """Regression (lost HLT wake-up): hltwake64 halts 16000 times on short one-shot timers that land at
+    every point of the host's HLT handling; a wake-up lost between its interrupt check and the halt
+    leaves the guest asleep for good and this check times out."""
+    run_guest(c, t, "hw", "hltwake64")
+    c.expect(r"\[hw\] hltwake ok", t, "hltwake64's 16000 wake-ups (a lost one leaves it asleep)")
+    c.expect(r"vm hw stopped: exited with code 0", t, "hltwake64 to exit with 0")
+    c.command("vm destroy hw", t)
+
+
 def cpu_checks(r, c, t):
     r.check(r.name + "-plant", lambda: check_plant(c, t))
     r.check(r.name + "-xcr0-drop", lambda: check_xcr0_drop(c, t))
     r.check(r.name + "-xsetbv", lambda: check_xsetbv(c, t))
+    r.check(r.name + "-hlt-wake", lambda: check_hlt_wake(c, t))
 
 
 def t_svm_cpu(r):

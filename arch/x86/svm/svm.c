@@ -266,10 +266,10 @@ static int svm_irq_ready(struct hvm_vcpu *v)
 }
 
 /* Interrupt window: a virtual interrupt with V_IGN_TPR exits (VINTR) once the guest can take it (15.21.4). */
-static void svm_irq_window(struct hvm_vcpu *v, int on)
+static void svm_irq_window_set(void *vmcb, int on)
 {
-    uint64_t *vintr = vmcb64(v->vmcb, VMCB_VINTR);
-    uint32_t *misc1 = vmcb32(v->vmcb, VMCB_INTERCEPT_MISC1);
+    uint64_t *vintr = vmcb64(vmcb, VMCB_VINTR);
+    uint32_t *misc1 = vmcb32(vmcb, VMCB_INTERCEPT_MISC1);
     if (on) {
         *vintr |= (1ull << 8) | (1ull << 20) | (0xfull << 16);
         *misc1 |= INTERCEPT_VINTR;
@@ -279,6 +279,24 @@ static void svm_irq_window(struct hvm_vcpu *v, int on)
     }
 }
 
+static void svm_irq_window(struct hvm_vcpu *v, int on)
+{
+    svm_irq_window_set(v->vmcb, on);
+}
+
+/*
+ * An exit inside an STI or MOV SS shadow resumes at the shadowed instruction with INT_SHADOW set, which
+ * must keep a virtual interrupt out until it has run (APM 15.21.5). QEMU TCG does not honour INT_SHADOW
+ * at VMRUN: it takes the pending V_IRQ (a VINTR exit) before the instruction, the VMM injects there, and
+ * for STI; HLT the handler returns to the HLT and the guest sleeps through the interrupt meant to wake
+ * it. So V_IRQ waits for the next exit; an HLT exits at once and the interrupt goes in after it.
+ */
+static void hold_window_in_shadow(void *vmcb)
+{
+    if (*vmcb64(vmcb, VMCB_INT_SHADOW) & 1)
+        svm_irq_window_set(vmcb, 0);
+}
+
 static int svm_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit *ex, uint64_t slice_ns)
 {
     void *vmcb = v->vmcb;
@@ -286,6 +304,7 @@ static int svm_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit
     /* The VMM completed the exiting instruction: its interrupt shadow is over (APM 15.21.5). */
     if (!v->first_run && r->rip != v->exit_rip)
         *vmcb64(vmcb, VMCB_INT_SHADOW) &= ~1ull;
+    hold_window_in_shadow(vmcb);
     *vmcb64(vmcb, VMCB_RAX) = r->gpr[GPR_RAX];
     *vmcb64(vmcb, VMCB_RSP) = r->gpr[GPR_RSP];
     *vmcb64(vmcb, VMCB_RIP) = r->rip;
