@@ -2,6 +2,7 @@
 #include "vmm/exits.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/xstate.h"
+#include "arch/x86/spec.h"
 #include "kernel/kstring.h"
 
 #define HV_LEAF_MAX   0x40000001u
@@ -61,6 +62,30 @@ static uint32_t xsave_size(uint64_t xcr0, int compacted)
     return size;
 }
 
+/*
+ * Speculation control, Intel's way (leaf 7 EDX): IBRS/IBPB (26), STIBP (27) and SSBD (31) only where the
+ * guest owns SPEC_CTRL (spec_enter/spec_exit switch it); no ARCH_CAPABILITIES (29), L1D_FLUSH (28) or
+ * CORE_CAPABILITIES (30): their MSRs are not emulated. MD_CLEAR (10) stays: VERW is the guest's own.
+ */
+static uint32_t spec_leaf7_edx(uint32_t edx)
+{
+    edx &= ~((1u << 28) | (1u << 29) | (1u << 30));
+    if (!spec_get()->spec_ctrl)
+        edx &= ~((1u << 26) | (1u << 27) | (1u << 31));
+    return edx;
+}
+
+/* AMD's way (leaf 0x80000008 EBX): IBPB (12), IBRS (14), STIBP (15), SSBD (24); never VIRT_SSBD (25). */
+static uint32_t spec_ext8_ebx(uint32_t ebx)
+{
+    ebx &= ~(1u << 25);
+    if (!spec_get()->ibpb)
+        ebx &= ~(1u << 12);
+    if (!spec_get()->spec_ctrl)
+        ebx &= ~((1u << 14) | (1u << 15) | (1u << 24));
+    return ebx;
+}
+
 static struct cpuid_regs filtered(struct vcpu *v, uint32_t leaf, uint32_t sub)
 {
     struct cpuid_regs r = cpuid(leaf, sub);
@@ -87,6 +112,7 @@ static struct cpuid_regs filtered(struct vcpu *v, uint32_t leaf, uint32_t sub)
         if (sub == 0) {
             r.ecx &= ~(1u << 22);                                      /* RDPID: TSC_AUX is not virtualized */
             r.ebx &= ~(1u << 1);                                       /* nor is IA32_TSC_ADJUST */
+            r.edx = spec_leaf7_edx(r.edx);
         }
         break;
     case 0xD:
@@ -108,6 +134,9 @@ static struct cpuid_regs filtered(struct vcpu *v, uint32_t leaf, uint32_t sub)
     case 0x80000001:
         r.ecx &= ~(1u << 2);                                           /* SVM */
         r.edx &= ~(1u << 27);                                          /* RDTSCP: TSC_AUX is not virtualized */
+        break;
+    case 0x80000008:
+        r.ebx = spec_ext8_ebx(r.ebx);
         break;
     case 0x8000000A:                                                   /* SVM features */
         r.eax = r.ebx = r.ecx = r.edx = 0;

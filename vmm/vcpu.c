@@ -4,6 +4,7 @@
 #include "kernel/time.h"
 #include "kernel/log.h"
 #include "arch/x86/xstate.h"
+#include "arch/x86/spec.h"
 
 
 static int bitmap_highest(const struct vcpu *v)
@@ -126,9 +127,14 @@ void vcpu_put_full(struct vcpu *v)
  * YMM). The run loop loads the guest's own XCR0 before each entry.
  */
 static struct vcpu *xstate_owner;
+static struct vm *last_vm;               /* whose vCPU this CPU ran last: another VM's gets an IBPB first */
 
 static void take_xstate(struct vcpu *v)
 {
+    if (last_vm != v->vm) {
+        spec_vm_switch();
+        last_vm = v->vm;
+    }
     if (xstate_owner == v)
         return;
     if (xstate_owner)
@@ -141,6 +147,8 @@ void vcpu_drop_xstate(struct vcpu *v)
 {
     if (xstate_owner == v)
         xstate_owner = NULL;
+    if (last_vm == v->vm)
+        last_vm = NULL;                  /* a new VM may get the same address */
 }
 
 void vcpu_run_slice(struct vcpu *v, uint64_t slice_ns)

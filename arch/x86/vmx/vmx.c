@@ -3,6 +3,7 @@
 #include "arch/x86/vmx/vmcs.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/tsc.h"
+#include "arch/x86/spec.h"
 #include "kernel/pmm.h"
 #include "kernel/heap.h"
 #include "kernel/kstring.h"
@@ -170,6 +171,7 @@ static int vmx_vcpu_init(struct hvm_vm *vm, const struct guest_regs *regs, struc
     }
     memset((void *)(uintptr_t)v->msr_page_pa, 0, PAGE_SIZE);
     v->vm = vm;
+    v->spec_ctrl = spec_get()->host_spec_ctrl;
     v->vpid = vmx_caps.has_vpid ? next_vpid++ : 0;
     if (!next_vpid)
         next_vpid = 1;
@@ -246,7 +248,10 @@ static int vmx_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit
         vmwrite(PREEMPT_TIMER, ticks > 0xffffffffull ? 0xffffffffu : (uint32_t)ticks);
     if (read_cr2() != v->cr2)       /* CR2 is no VMCS field: the guest's lives in the register (3C 27.3) */
         write_cr2(v->cr2);
-    if (vmx_enter(r->gpr, v->launched)) {
+    spec_enter(v->spec_ctrl, 1);
+    int failed = vmx_enter(r->gpr, v->launched);
+    v->spec_ctrl = spec_exit(v->spec_ctrl);
+    if (failed) {
         memset(ex, 0, sizeof(*ex));
         ex->code = EXIT_FAIL_ENTRY;
         ex->raw = vmread(VM_INSN_ERROR);
