@@ -39,6 +39,60 @@
 9:
 .endm
 
+/* Opmask k1-k7 values. */
+#define PLANT_K(i) (0x5a00 + (i))
+
+/*
+ * AVX-512 after avx_on, when CPUID offers AVX512F and AVX512VL and XCR0 can hold opmask, ZMM_Hi256 and
+ * Hi16_ZMM: XCR0 = 0xe7; sets \flag to 1.
+ */
+.macro avx512_on flag
+    mov $7, %eax
+    xor %ecx, %ecx
+    cpuid
+    and $((1 << 16) | (1 << 31)), %ebx
+    cmp $((1 << 16) | (1 << 31)), %ebx
+    jne 8f
+    mov $0xd, %eax
+    xor %ecx, %ecx
+    cpuid
+    and $0xe0, %eax
+    cmp $0xe0, %eax
+    jne 8f
+    xor %ecx, %ecx
+    mov $0xe7, %eax
+    xor %edx, %edx
+    xsetbv
+    movb $1, \flag
+8:
+.endm
+
+/* YMM16-31 (EVEX only) to `seen` at the same 32-byte stride as YMM0-15. */
+.macro store_hi16
+    .irp r, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
+    vmovdqu32 %ymm\r, seen + 32 * (\r - 16)
+    .endr
+.endm
+
+/* The pattern into YMM16-31, as load_vec puts it into YMM0-15. */
+.macro load_hi16
+    .irp r, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
+    vmovdqu32 plant_pattern + 32 * (\r - 16), %ymm\r
+    .endr
+.endm
+
+/* ecx = how many of k1-k7 hold PLANT_K. */
+.macro count_k
+    xor %ecx, %ecx
+    .irp i, 1, 2, 3, 4, 5, 6, 7
+    kmovw %k\i, %eax
+    cmp $PLANT_K(\i), %eax
+    jne 7f
+    inc %ecx
+7:
+    .endr
+.endm
+
 /* DR0-3 and DR6 into the 5 quadwords at \buf. */
 .macro save_drs buf
     mov %dr0, %rax

@@ -1,8 +1,9 @@
 /*
  * Test guest, register planting (the looker): leaves XCR0 at 1 (x87 only; SSE still runs with CR4.OSFXSR,
  * SDM 1 13.1) and looks in XMM0-15, DR0-3 and DR6 for plantset64's values, then enables AVX and looks in
- * the upper halves of YMM0-15. Reports how many it found (report 5 = XMM, 6 = YMM upper halves, 7 = debug
- * registers) and exits 0 when it found none, 1 otherwise.
+ * the upper halves of YMM0-15, and with AVX-512 in opmask k1-k7 and YMM16-31. Reports how many it found
+ * (report 5 = XMM, 6 = YMM upper halves, 7 = debug registers, 8 = opmask, 9 = YMM16-31) and exits 0
+ * when it found none, 1 otherwise.
  * guest modes: 64
  */
 #include "tests/guests/guest.h"
@@ -29,6 +30,21 @@ guest_main:
     mov $HC_REPORT, %eax
     mov $6, %ebx
     call hypercall
+    avx512_on have_512
+    cmpb $0, have_512
+    je 1f
+    count_k
+    mov %ecx, k_found
+    mov $HC_REPORT, %eax
+    mov $8, %ebx
+    call hypercall
+    store_hi16
+    xor %esi, %esi
+    call count_vec
+    mov %ecx, hi16_found
+    mov $HC_REPORT, %eax
+    mov $9, %ebx
+    call hypercall
 1:  mov $HC_REPORT, %eax
     mov $5, %ebx
     mov xmm_found, %ecx
@@ -40,6 +56,8 @@ guest_main:
     mov xmm_found, %eax
     add ymm_found, %eax
     add dr_found, %eax
+    add k_found, %eax
+    add hi16_found, %eax
     jnz leak
     PRINT(ok, ok_end - ok)
     EXIT(0)
@@ -71,7 +89,10 @@ count_dr:
 
     .data
 have_avx: .byte 0
+have_512: .byte 0
     .balign 8
+k_found: .long 0
+hi16_found: .long 0
 xmm_found: .long 0
 ymm_found: .long 0
 dr_found: .long 0

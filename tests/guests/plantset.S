@@ -1,7 +1,8 @@
 /*
- * Test guest, register planting (the planter): loads its pattern into XMM0-15 (YMM0-15 with AVX), DR0-3
- * and DR6, says so, then every 100 ms wakes from HLT and checks they are still its own (report 2=N).
- * A changed one reports its number (report 3: 0-15 vector, 16-19 DR0-3, 20 DR6) and exits 1.
+ * Test guest, register planting (the planter): loads its pattern into XMM0-15 (YMM0-15 with AVX; with
+ * AVX-512 also YMM16-31 and opmask k1-k7), DR0-3 and DR6, says so, then every 100 ms wakes from HLT and
+ * checks they are still its own (report 2=N). A changed one reports its number (report 3: 0-15 vector,
+ * 16-19 DR0-3, 20 DR6, 21 opmask, 22 YMM16-31) and exits 1.
  * guest modes: 64
  */
 #include "tests/guests/guest.h"
@@ -11,7 +12,18 @@ guest_main:
     sse_on
     avx_on have_avx
     call load_vec
-    mov $PLANT_DR(0), %rax
+    cmpb $0, have_avx
+    je 2f
+    avx512_on have_512
+    cmpb $0, have_512
+    je 2f
+    .irp i, 1, 2, 3, 4, 5, 6, 7
+    mov $PLANT_K(\i), %eax
+    kmovw %eax, %k\i
+    .endr
+    load_hi16
+    PRINT(zmm, zmm_end - zmm)
+2:  mov $PLANT_DR(0), %rax
     mov %rax, %dr0
     mov $PLANT_DR(1), %rax
     mov %rax, %dr1
@@ -77,7 +89,19 @@ check:
     and $PLANT_DR6_BITS, %eax
     cmp $PLANT_DR6_BITS, %eax
     jne bad
-    ret
+    cmpb $0, have_512
+    je 4f
+    count_k
+    mov $21, %ebx
+    cmp $7, %ecx
+    jne bad
+    store_hi16
+    xor %esi, %esi
+    call count_vec
+    mov $22, %ebx
+    cmp $16, %ecx
+    jne bad
+4:  ret
 bad:
     mov %ebx, %ecx
     mov $HC_REPORT, %eax
@@ -109,8 +133,11 @@ store_vec:
     .endr
     ret
 
+    count_vec_fn
+
     .data
 have_avx: .byte 0
+have_512: .byte 0
     .balign 4
 rounds: .long 0
     .balign 8
@@ -121,3 +148,5 @@ avx: .ascii "plant: YMM0-15, DR0-3 and DR6 planted\n"
 avx_end:
 sse: .ascii "plant: XMM0-15, DR0-3 and DR6 planted\n"
 sse_end:
+zmm: .ascii "plant: also YMM16-31 and k1-7 (AVX-512)\n"
+zmm_end:

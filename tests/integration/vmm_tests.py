@@ -178,14 +178,18 @@ def check_plant(c, t):
     start = len(c.output())
     run_guest(c, t, "pa", "plantset64")
     what = c.expect(r"\[pa\] plant: (\w+)0-15, DR0-3 and DR6 planted", t, "the planter's line").group(1)
+    if re.search(r"\[pa\] plant: also YMM16-31 and k1-7", c.output()[start:]):
+        what += " + AVX-512"
     planter_rounds(c, t, "pa", 1)
     run_guest(c, t, "pb", "plantget64")
     verdict = c.expect(r"\[pb\] plant: ([^\n]+)\n", t, "the looker's verdict").group(1)
-    found = dict(re.findall(r"\[pb\] report ([567])=(\d+)", c.output()[start:]))
-    print("    plant: planter %s; the looker found XMM %s/16, YMM upper %s/16, debug %s/5 of its values"
-          % (what, found.get("5"), found.get("6", "n/a"), found.get("7")), flush=True)
-    require(found.get("5") == "0" and found.get("6", "0") == "0" and found.get("7") == "0",
-            "another VM's register values are visible: %s (5=XMM, 6=YMM upper, 7=debug)" % found)
+    found = dict(re.findall(r"\[pb\] report ([56789])=(\d+)", c.output()[start:]))
+    print("    plant: planter %s; the looker found XMM %s/16, YMM upper %s/16, debug %s/5, opmask %s/7, "
+          "YMM16-31 %s/16 of its values" % (what, found.get("5"), found.get("6", "n/a"), found.get("7"),
+                                            found.get("8", "n/a"), found.get("9", "n/a")), flush=True)
+    require(found.get("5") == "0" and found.get("7") == "0" and all(found.get(k, "0") == "0" for k in "689"),
+            "another VM's register values are visible: %s (5=XMM, 6=YMM upper, 7=debug, 8=opmask, "
+            "9=YMM16-31)" % found)
     require(verdict.startswith("none of"), "the looker's verdict: " + verdict)
     c.expect(r"vm pb stopped: exited with code 0", t, "plantget64 to exit with 0")
     planter_rounds(c, t, "pa", 3)
