@@ -9,6 +9,8 @@
 #define PLANT_DR(i) (0x00005a5a5a5a5000 + 8 * (i))
 #define PLANT_DR6 0xffff0fff
 #define PLANT_DR6_BITS 0xf
+/* DR7: every breakpoint's type and length set (write, 8 bytes) but none enabled (L0-3, G0-3 clear). */
+#define PLANT_DR7 0xdddd0400
 
 /* x87 usable, SSE on (CR4.OSFXSR): XMM registers work whatever XCR0 holds (SDM 1 13.1). */
 .macro sse_on

@@ -67,7 +67,7 @@ leak:
 
     count_vec_fn
 
-/* dr_found = how many of DR0-3 hold the planted addresses, plus 1 when DR6 has B0-B3 set. */
+/* dr_found = how many of DR0-3 hold the planted addresses, plus 1 when DR6 has B0-B3 set, 1 for DR7. */
 count_dr:
     xor %ecx, %ecx
     xor %ebx, %ebx
@@ -84,7 +84,11 @@ count_dr:
     cmp $PLANT_DR6_BITS, %eax
     jne 3f
     inc %ecx
-3:  mov %ecx, dr_found
+3:  mov %dr7, %rax
+    cmp $PLANT_DR7, %eax
+    jne 4f
+    inc %ecx
+4:  mov %ecx, dr_found
     ret
 
     .data

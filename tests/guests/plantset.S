@@ -2,7 +2,7 @@
  * Test guest, register planting (the planter): loads its pattern into XMM0-15 (YMM0-15 with AVX; with
  * AVX-512 also YMM16-31 and opmask k1-k7), DR0-3 and DR6, says so, then every 100 ms wakes from HLT and
  * checks they are still its own (report 2=N). A changed one reports its number (report 3: 0-15 vector,
- * 16-19 DR0-3, 20 DR6, 21 opmask, 22 YMM16-31) and exits 1.
+ * 16-19 DR0-3, 20 DR6, 21 opmask, 22 YMM16-31, 23 DR7) and exits 1.
  * guest modes: 64
  */
 #include "tests/guests/guest.h"
@@ -33,6 +33,8 @@ guest_main:
     mov %rax, %dr3
     mov $PLANT_DR6, %eax
     mov %rax, %dr6
+    mov $PLANT_DR7, %eax
+    mov %rax, %dr7
     cmpb $0, have_avx
     je 1f
     PRINT(avx, avx_end - avx)
@@ -89,6 +91,10 @@ check:
     and $PLANT_DR6_BITS, %eax
     cmp $PLANT_DR6_BITS, %eax
     jne bad
+    mov %dr7, %rax
+    mov $23, %ebx
+    cmp $PLANT_DR7, %eax
+    jne bad
     cmpb $0, have_512
     je 4f
     count_k
@@ -144,9 +150,9 @@ rounds: .long 0
 dr: .fill 5, 8, 0
     plant_pattern
 seen: .fill 16 * 32, 1, 0
-avx: .ascii "plant: YMM0-15, DR0-3 and DR6 planted\n"
+avx: .ascii "plant: YMM0-15, DR0-3 and DR6 planted (and DR7)\n"
 avx_end:
-sse: .ascii "plant: XMM0-15, DR0-3 and DR6 planted\n"
+sse: .ascii "plant: XMM0-15, DR0-3 and DR6 planted (and DR7)\n"
 sse_end:
 zmm: .ascii "plant: also YMM16-31 and k1-7 (AVX-512)\n"
 zmm_end:

@@ -166,7 +166,7 @@ def planter_rounds(c, t, name, more):
     seen = 0
     while seen < more:
         m = c.expect(r"\[%s\] report ([23])=(\d+)\n" % re.escape(name), t, "%s's rounds" % name)
-        require(m.group(1) == "2", "%s found its register %s changed (0-15 vector, 16-19 DR0-3, 20 DR6)"
+        require(m.group(1) == "2", "%s found its register %s changed (0-15 vector, 16-19 DR0-3, 20 DR6, 21 opmask, 22 YMM16-31, 23 DR7)"
                 % (name, m.group(2)))
         seen += 1
 
@@ -184,7 +184,7 @@ def check_plant(c, t):
     run_guest(c, t, "pb", "plantget64")
     verdict = c.expect(r"\[pb\] plant: ([^\n]+)\n", t, "the looker's verdict").group(1)
     found = dict(re.findall(r"\[pb\] report ([56789])=(\d+)", c.output()[start:]))
-    print("    plant: planter %s; the looker found XMM %s/16, YMM upper %s/16, debug %s/5, opmask %s/7, "
+    print("    plant: planter %s; the looker found XMM %s/16, YMM upper %s/16, debug %s/6, opmask %s/7, "
           "YMM16-31 %s/16 of its values" % (what, found.get("5"), found.get("6", "n/a"), found.get("7"),
                                             found.get("8", "n/a"), found.get("9", "n/a")), flush=True)
     require(found.get("5") == "0" and found.get("7") == "0" and all(found.get(k, "0") == "0" for k in "689"),

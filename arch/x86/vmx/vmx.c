@@ -28,11 +28,13 @@
 #define PROC2_WBINVD    (1u << 6)
 #define PROC2_UNRESTRICTED (1u << 7)
 #define PROC2_INVPCID   (1u << 12)      /* else INVPCID is #UD in the guest (SDM 3C 25.6.2) */
+#define EXIT_SAVE_DEBUG (1u << 2)      /* DR7 and DEBUGCTL into the VMCS: else a guest's DR7 is lost at exit */
 #define EXIT_HOST_64    (1u << 9)
 #define EXIT_SAVE_PAT   (1u << 18)
 #define EXIT_LOAD_PAT   (1u << 19)
 #define EXIT_SAVE_EFER  (1u << 20)
 #define EXIT_LOAD_EFER  (1u << 21)
+#define ENTRY_LOAD_DEBUG (1u << 2)     /* and loaded from it at entry (SDM 3C 25.7.1, 25.8.1) */
 #define ENTRY_LOAD_PAT  (1u << 14)
 #define ENTRY_LOAD_EFER (1u << 15)
 
@@ -64,8 +66,9 @@ static int compute_caps(void)
     if (adjust(MSR_VMX_PROCBASED2, PROC2_EPT | PROC2_UNRESTRICTED, PROC2_VPID | PROC2_WBINVD | PROC2_INVPCID,
                &c->proc2) ||
         adjust(tr ? MSR_VMX_TRUE_EXIT : MSR_VMX_EXIT, EXIT_HOST_64, EXIT_SAVE_EFER | EXIT_LOAD_EFER |
-               EXIT_SAVE_PAT | EXIT_LOAD_PAT, &c->exit) ||
-        adjust(tr ? MSR_VMX_TRUE_ENTRY : MSR_VMX_ENTRY, 0, ENTRY_LOAD_EFER | ENTRY_LOAD_PAT, &c->entry))
+               EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_DEBUG, &c->exit) ||
+        adjust(tr ? MSR_VMX_TRUE_ENTRY : MSR_VMX_ENTRY, 0, ENTRY_LOAD_EFER | ENTRY_LOAD_PAT | ENTRY_LOAD_DEBUG,
+               &c->entry))
         return -ENODEV;
     c->entry &= ~(1u << 9);         /* IA-32e mode guest: set per guest state */
     c->has_vpid = !!(c->proc2 & PROC2_VPID);
