@@ -1,12 +1,12 @@
 /*
- * Test guest: the HLT wake-up race. 16000 times: arm a one-shot timer of 2-17 us, spin a varying short
+ * Test guest: the HLT wake-up race. 64000 times: arm a one-shot timer of 2-17 us, spin a varying short
  * while, STI; HLT. The interrupt lands at every point of the host's HLT handling, also between its check
  * for a waiting interrupt and its marking the vCPU halted: a wake-up lost there leaves this guest
- * asleep for good. Reports every 2048 wake-ups (report 2=N), then prints its line and exits 0.
+ * asleep for good. Reports every 8192 wake-ups (report 2=N), then prints its line and exits 0.
  * guest modes: 64
  */
 #include "tests/guests/guest.h"
-#define ROUNDS 16000
+#define ROUNDS 64000
 guest_main:
     HANDLE(0x40, on_timer)
     xor %r12d, %r12d               /* iteration */
@@ -28,7 +28,7 @@ guest_main:
     cmp ticks, %r13d
     je 1b                          /* woken by something else: wait for the timer again */
     inc %r12d
-    test $2047, %r12d
+    test $8191, %r12d
     jnz 3f
     mov $HC_REPORT, %eax
     mov $2, %ebx
@@ -45,5 +45,5 @@ on_timer:
 
     .data
 ticks: .long 0
-ok: .ascii "hltwake ok: 16000 timer interrupts woke 16000 HLTs\n"
+ok: .ascii "hltwake ok: 64000 timer interrupts woke 64000 HLTs\n"
 ok_end:
