@@ -161,6 +161,37 @@ def check_fpu(c, t, rounds=3):
         c.command("vm destroy " + n, t)
 
 
+def all_checks(r, c, t, why, window_s):
+    for guest, marker in SELF_CHECKING:
+        r.check("%s-%s" % (r.name, guest), lambda g=guest, m=marker: check_self(c, t, g, m))
+    r.check(r.name + "-triple-fault", lambda: check_triple(c, t))
+    r.check(r.name + "-failed-entry", lambda: check_bad_entry(c, t, why))
+    r.check(r.name + "-isolation-8vms", lambda: check_isolation(c, t))
+    r.check(r.name + "-badvirtio", lambda: check_badvirtio(c, t))
+    r.check(r.name + "-fairness", lambda: check_fairness(c, t, window_s))
+    r.check(r.name + "-fpu-3vms", lambda: check_fpu(c, t))
+
+
+def t_svm(r):
+    with Console(r.name, r.logdir) as c:
+        r.console = c
+        c.start(qemu_argv("512M", ["-kernel", r.build + "/shoal.elf"], cpu="EPYC"))   # EPYC: SVM, NPT and XSAVE under TCG
+        boot_check(r, c, QEMU_BOOT_S)
+        r.check(r.name + "-backend", lambda: require("virtualization: SVM+NPT" in c.command("info", QEMU_CMD_S),
+                                                     "not SVM+NPT"))
+        all_checks(r, c, QEMU_CMD_S, "VMEXIT_INVALID", 3)
+
+
+def t_vmx(r):
+    with Console(r.name, r.logdir) as c:
+        r.console = c
+        bochs_start(r, c)
+        boot_check(r, c, BOCHS_BOOT_S)
+        r.check(r.name + "-backend", lambda: require("virtualization: VMX+EPT" in c.command("info", BOCHS_CMD_S),
+                                                     "not VMX+EPT"))
+        all_checks(r, c, BOCHS_CMD_S, "invalid guest state", 3)
+
+
 def planter_rounds(c, t, name, more):
     """Wait for `more` further clean rounds of a register-checking guest (report 2=N); its report 3 fails."""
     seen = 0
@@ -297,37 +328,6 @@ def t_vmx_cpu(r):
         bochs_start(r, c)
         boot_check(r, c, BOCHS_BOOT_S)
         cpu_checks(r, c, BOCHS_CMD_S)
-
-
-def all_checks(r, c, t, why, window_s):
-    for guest, marker in SELF_CHECKING:
-        r.check("%s-%s" % (r.name, guest), lambda g=guest, m=marker: check_self(c, t, g, m))
-    r.check(r.name + "-triple-fault", lambda: check_triple(c, t))
-    r.check(r.name + "-failed-entry", lambda: check_bad_entry(c, t, why))
-    r.check(r.name + "-isolation-8vms", lambda: check_isolation(c, t))
-    r.check(r.name + "-badvirtio", lambda: check_badvirtio(c, t))
-    r.check(r.name + "-fairness", lambda: check_fairness(c, t, window_s))
-    r.check(r.name + "-fpu-3vms", lambda: check_fpu(c, t))
-
-
-def t_svm(r):
-    with Console(r.name, r.logdir) as c:
-        r.console = c
-        c.start(qemu_argv("512M", ["-kernel", r.build + "/shoal.elf"], cpu="EPYC"))   # EPYC: SVM, NPT and XSAVE under TCG
-        boot_check(r, c, QEMU_BOOT_S)
-        r.check(r.name + "-backend", lambda: require("virtualization: SVM+NPT" in c.command("info", QEMU_CMD_S),
-                                                     "not SVM+NPT"))
-        all_checks(r, c, QEMU_CMD_S, "VMEXIT_INVALID", 3)
-
-
-def t_vmx(r):
-    with Console(r.name, r.logdir) as c:
-        r.console = c
-        bochs_start(r, c)
-        boot_check(r, c, BOCHS_BOOT_S)
-        r.check(r.name + "-backend", lambda: require("virtualization: VMX+EPT" in c.command("info", BOCHS_CMD_S),
-                                                     "not VMX+EPT"))
-        all_checks(r, c, BOCHS_CMD_S, "invalid guest state", 3)
 
 
 TESTS = [("vmx-bochs", t_vmx), ("svm-qemu", t_svm), ("vmx-bochs-cpu", t_vmx_cpu), ("svm-qemu-cpu", t_svm_cpu)]
