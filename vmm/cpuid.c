@@ -1,6 +1,8 @@
 /* CPUID and XSETBV exits: the host's CPUID filtered (virtualization hidden, hypervisor leaves added). */
 #include "vmm/exits.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/xstate.h"
+#include "arch/x86/spec.h"
 #include "kernel/kstring.h"
 
 #define HV_LEAF_MAX   0x40000001u
@@ -60,6 +62,30 @@ static uint32_t xsave_size(uint64_t xcr0, int compacted)
     return size;
 }
 
+/*
+ * Speculation control, Intel's way (leaf 7 EDX): IBRS/IBPB (26), STIBP (27) and SSBD (31) only where the
+ * guest owns SPEC_CTRL (spec_enter/spec_exit switch it); no ARCH_CAPABILITIES (29), L1D_FLUSH (28) or
+ * CORE_CAPABILITIES (30): their MSRs are not emulated. MD_CLEAR (10) stays: VERW is the guest's own.
+ */
+static uint32_t spec_leaf7_edx(uint32_t edx)
+{
+    edx &= ~((1u << 28) | (1u << 29) | (1u << 30));
+    if (!spec_get()->spec_ctrl)
+        edx &= ~((1u << 26) | (1u << 27) | (1u << 31));
+    return edx;
+}
+
+/* AMD's way (leaf 0x80000008 EBX): IBPB (12), IBRS (14), STIBP (15), SSBD (24); never VIRT_SSBD (25). */
+static uint32_t spec_ext8_ebx(uint32_t ebx)
+{
+    ebx &= ~(1u << 25);
+    if (!spec_get()->ibpb)
+        ebx &= ~(1u << 12);
+    if (!spec_get()->spec_ctrl)
+        ebx &= ~((1u << 14) | (1u << 15) | (1u << 24));
+    return ebx;
+}
+
 static struct cpuid_regs filtered(struct vcpu *v, uint32_t leaf, uint32_t sub)
 {
     struct cpuid_regs r = cpuid(leaf, sub);
@@ -86,6 +112,7 @@ static struct cpuid_regs filtered(struct vcpu *v, uint32_t leaf, uint32_t sub)
         if (sub == 0) {
             r.ecx &= ~(1u << 22);                                      /* RDPID: TSC_AUX is not virtualized */
             r.ebx &= ~(1u << 1);                                       /* nor is IA32_TSC_ADJUST */
+            r.edx = spec_leaf7_edx(r.edx);
         }
         break;
     case 0xD:
@@ -108,6 +135,9 @@ static struct cpuid_regs filtered(struct vcpu *v, uint32_t leaf, uint32_t sub)
         r.ecx &= ~(1u << 2);                                           /* SVM */
         r.edx &= ~(1u << 27);                                          /* RDTSCP: TSC_AUX is not virtualized */
         break;
+    case 0x80000008:
+        r.ebx = spec_ext8_ebx(r.ebx);
+        break;
     case 0x8000000A:                                                   /* SVM features */
         r.eax = r.ebx = r.ecx = r.edx = 0;
         break;
@@ -128,15 +158,24 @@ int exit_cpuid(struct vcpu *v, struct vm_exit *ex)
     return 0;
 }
 
-/* XSETBV (SDM 2 "XSETBV"): index 0 only; x87 always; AVX needs SSE; only host-supported components. */
+/*
+ * XSETBV (SDM 2 "XSETBV", SDM 1 13.3): #UD without CR4.OSXSAVE; #GP at CPL > 0, for an XCR other than
+ * XCR0, or for a value the CPU would refuse or that the guest's CPUID leaf 0xD does not offer. The host
+ * loads the accepted value itself before each entry: an unchecked one would fault in the host.
+ */
 int exit_xsetbv(struct vcpu *v, struct vm_exit *ex)
 {
     uint32_t index = (uint32_t)v->regs.gpr[GPR_RCX];
-    uint64_t val = (v->regs.gpr[GPR_RAX] & 0xffffffffu) | (v->regs.gpr[GPR_RDX] << 32);
-    struct cpuid_regs d = cpuid(0xD, 0);
-    uint64_t supported = d.eax | ((uint64_t)d.edx << 32);
+    uint64_t val = (v->regs.gpr[GPR_RAX] & 0xffffffffu) | ((v->regs.gpr[GPR_RDX] & 0xffffffffu) << 32);
+    struct cpuid_regs d = filtered(v, 0xD, 0);
+    uint64_t offered = xstate_host_xcr0() & (d.eax | ((uint64_t)d.edx << 32));
 
-    if (index != 0 || !(val & 1) || ((val & 4) && !(val & 2)) || (val & ~supported)) {
+    vcpu_sync_full(v);
+    if (!(v->regs.cr4 & CR4_OSXSAVE)) {
+        vcpu_queue_exception(v, 6, 0, 0);
+        return 0;
+    }
+    if (index != 0 || ((v->regs.ss.attr >> 5) & 3) || !xcr0_valid(val, offered)) {
         vcpu_queue_exception(v, 13, 1, 0);
         return 0;
     }

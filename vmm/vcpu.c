@@ -4,6 +4,7 @@
 #include "kernel/time.h"
 #include "kernel/log.h"
 #include "arch/x86/xstate.h"
+#include "arch/x86/spec.h"
 
 
 static int bitmap_highest(const struct vcpu *v)
@@ -120,21 +121,24 @@ void vcpu_put_full(struct vcpu *v)
 }
 
 /*
- * The x87/SSE/AVX registers stay in hardware between a vCPU's exits and entries (the host uses none);
- * they are swapped only when a different vCPU is about to run. XCR0 selects what XSAVE covers, so
- * each side is saved or restored under its own owner's XCR0.
+ * The x87/SSE/AVX and debug registers stay in hardware between a vCPU's exits and entries (the host uses
+ * none); they are swapped only when a different vCPU is about to run, every component whatever either
+ * guest's XCR0 (a guest with XCR0 = 1 still uses XMM; one that enables AVX later must not find another's
+ * YMM). The run loop loads the guest's own XCR0 before each entry.
  */
 static struct vcpu *xstate_owner;
+static struct vm *last_vm;               /* whose vCPU this CPU ran last: another VM's gets an IBPB first */
 
 static void take_xstate(struct vcpu *v)
 {
+    if (last_vm != v->vm) {
+        spec_vm_switch();
+        last_vm = v->vm;
+    }
     if (xstate_owner == v)
         return;
-    if (xstate_owner) {
-        xstate_load_xcr0(xstate_owner->regs.xcr0);
+    if (xstate_owner)
         xstate_save(xstate_owner->fpu);
-    }
-    xstate_load_xcr0(v->regs.xcr0);
     xstate_restore(v->fpu, v->regs.xcr0);
     xstate_owner = v;
 }
@@ -143,6 +147,8 @@ void vcpu_drop_xstate(struct vcpu *v)
 {
     if (xstate_owner == v)
         xstate_owner = NULL;
+    if (last_vm == v->vm)
+        last_vm = NULL;                  /* a new VM may get the same address */
 }
 
 void vcpu_run_slice(struct vcpu *v, uint64_t slice_ns)

@@ -1,5 +1,6 @@
 /* CPU report: CPUID identification, VMX/SVM capabilities (gated capability MSRs), other features. */
 #include "arch/x86/cpuinfo.h"
+#include "arch/x86/spec.h"
 #include "arch/x86/cpu.h"
 #include "kernel/kstring.h"
 #include "kernel/printf.h"
@@ -180,4 +181,5 @@ void cpuinfo_print(void)
         kprintf("svm: svm-lock %s\n", yn(ci.svm_lock));
     kprintf("features: x2apic %s, invariant-tsc %s, sha-ni %s, 1g-pages %s, hypervisor %s\n", yn(ci.x2apic),
             yn(ci.invariant_tsc), yn(ci.sha_ni), yn(ci.pdpe1gb), yn(ci.hypervisor));
+    spec_print();
 }

@@ -1,6 +1,7 @@
 /* Bind the virtualization backend this CPU supports, once at boot. */
 #include "arch/x86/hvm.h"
 #include "arch/x86/xstate.h"
+#include "arch/x86/spec.h"
 #include "kernel/errno.h"
 #include "kernel/log.h"
 
@@ -9,6 +10,7 @@ const struct hvm_ops *hvm;
 int hvm_init(void)
 {
     xstate_init();
+    spec_init();
     static const struct hvm_ops *const candidates[] = { &vmx_ops, &svm_ops };
     for (unsigned i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
         const struct hvm_ops *ops = candidates[i];

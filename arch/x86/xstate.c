@@ -1,4 +1,4 @@
-/* Guests' extended register state: XCR0 and XSAVE/FXSAVE areas (SDM Vol. 1 ch. 13, APM Vol. 2 11.5). */
+/* Guests' registers left in hardware between exits: XCR0, XSAVE/FXSAVE areas (SDM 1 ch. 13), DR0-3 and DR6. */
 #include "arch/x86/xstate.h"
 #include "arch/x86/cpu.h"
 #include "kernel/heap.h"
@@ -15,14 +15,18 @@
 #define LEGACY_SIZE 512                  /* the FXSAVE image; XSAVE adds a 64-byte header and components */
 #define FCW_RESET   0x37f
 #define MXCSR_RESET 0x1f80
+#define DR6_RESET   0xffff0ff0ull
+#define XCR0_X87_SSE 3ull                /* usable whatever XCR0 says: SSE needs only CR4.OSFXSR (SDM 1 13.1) */
 
 struct xstate {
     void *raw;                           /* what kmalloc returned: the area itself is aligned inside it */
+    uint64_t dr[5];                      /* DR0-3 and DR6 (DR7 lives in the VMCS/VMCB) */
     uint8_t area[] __attribute__((aligned(64)));
 };
 
 static int have_xsave;
 static uint32_t area_size = LEGACY_SIZE;
+static uint64_t host_xcr0 = 1;           /* every component this CPU supports */
 
 /*
  * The host itself uses no extended state (-mgeneral-regs-only), so these registers belong to
@@ -36,7 +40,9 @@ void xstate_init(void)
         return;
     write_cr4(read_cr4() | CR4_OSXSAVE);                /* so XSETBV and XSAVE are legal for the host */
     have_xsave = 1;
-    area_size = cpuid(0xd, 0).ecx;                      /* every component the CPU supports (SDM 13.2) */
+    struct cpuid_regs d = cpuid(0xd, 0);
+    host_xcr0 = d.eax | ((uint64_t)d.edx << 32);
+    area_size = d.ecx;                                  /* every component the CPU supports (SDM 13.2) */
     log_info("xstate: XSAVE, %u-byte save area per vCPU", area_size);
 }
 
@@ -48,6 +54,8 @@ struct xstate *xstate_alloc(void)
     struct xstate *x = (struct xstate *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);   /* XSAVE needs 64 */
     memset(x->area, 0, area_size);                      /* XSTATE_BV 0: every component in its init state */
     x->raw = raw;
+    memset(x->dr, 0, sizeof(x->dr));
+    x->dr[4] = DR6_RESET;
     *(uint16_t *)&x->area[0] = FCW_RESET;
     *(uint32_t *)&x->area[24] = MXCSR_RESET;
     return x;
@@ -59,22 +67,65 @@ void xstate_free(struct xstate *x)
         kfree(x->raw);
 }
 
+uint64_t xstate_host_xcr0(void)
+{
+    return host_xcr0;
+}
+
+static void xsetbv0(uint64_t v)
+{
+    __asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
+/*
+ * No VM entry or exit switches DR0-3, and VMX none switches DR6 (SVM keeps DR6 and DR7 in the VMCB, VMX
+ * DR7 in the VMCS; SDM 3C 27.5.1 and APM 15.7.2 disable the host's breakpoints at exit).
+ */
+static void debug_save(uint64_t *dr)
+{
+    __asm__ volatile("mov %%dr0, %0" : "=r"(dr[0]));
+    __asm__ volatile("mov %%dr1, %0" : "=r"(dr[1]));
+    __asm__ volatile("mov %%dr2, %0" : "=r"(dr[2]));
+    __asm__ volatile("mov %%dr3, %0" : "=r"(dr[3]));
+    __asm__ volatile("mov %%dr6, %0" : "=r"(dr[4]));
+}
+
+static void debug_restore(const uint64_t *dr)
+{
+    __asm__ volatile("mov %0, %%dr0" : : "r"(dr[0]));
+    __asm__ volatile("mov %0, %%dr1" : : "r"(dr[1]));
+    __asm__ volatile("mov %0, %%dr2" : : "r"(dr[2]));
+    __asm__ volatile("mov %0, %%dr3" : : "r"(dr[3]));
+    __asm__ volatile("mov %0, %%dr6" : : "r"(dr[4]));
+}
+
+/*
+ * XSAVE saves the components in XCR0 AND EDX:EAX (SDM 1 13.7): with the guest's XCR0 a component it has
+ * not enabled (XMM under XCR0 = 1) would stay in the registers for the next vCPU. So the host's full
+ * mask is loaded around the save and the restore; the caller loads the guest's XCR0 before entry.
+ */
 void xstate_save(struct xstate *x)
 {
-    if (have_xsave)
+    debug_save(x->dr);
+    if (have_xsave) {
+        xsetbv0(host_xcr0);
         __asm__ volatile("xsave64 %0" : "+m"(*(uint8_t (*)[LEGACY_SIZE])x->area) : "a"(~0u), "d"(~0u) : "memory");
-    else
+    } else {
         __asm__ volatile("fxsave64 %0" : "+m"(*(uint8_t (*)[LEGACY_SIZE])x->area) : : "memory");
+    }
 }
 
 void xstate_restore(struct xstate *x, uint64_t xcr0)
 {
+    debug_restore(x->dr);
     /*
-     * XRSTOR raises #GP for a component in XSTATE_BV that XCR0 does not enable (SDM 13.8.1). The area
-     * may hold one the owner has since dropped (a VM reset puts XCR0 back to 1): such state is gone.
+     * XRSTOR with every component requested loads each one: from the area where XSTATE_BV has its bit,
+     * else its initial state (SDM 1 13.8.1), so nothing of the previous vCPU survives. Components the
+     * owner's XCR0 no longer enables (a VM reset puts XCR0 back to 1) go back to their initial state.
      */
     if (have_xsave) {
-        *(uint64_t *)&x->area[LEGACY_SIZE] &= xcr0 | 1;           /* XSTATE_BV: the header's first word */
+        *(uint64_t *)&x->area[LEGACY_SIZE] &= xcr0 | XCR0_X87_SSE;   /* XSTATE_BV: the header's first word */
+        xsetbv0(host_xcr0);
         __asm__ volatile("xrstor64 %0" : : "m"(*(const uint8_t (*)[LEGACY_SIZE])x->area), "a"(~0u), "d"(~0u) : "memory");
     } else {
         __asm__ volatile("fxrstor64 %0" : : "m"(*(const uint8_t (*)[LEGACY_SIZE])x->area) : "memory");
@@ -88,7 +139,7 @@ void xstate_restore(struct xstate *x, uint64_t xcr0)
 void xstate_load_xcr0(uint64_t xcr0)
 {
     if (have_xsave)
-        __asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)xcr0 | 1u), "d"((uint32_t)(xcr0 >> 32)));  /* x87 is never off */
+        xsetbv0(xcr0 | 1);                                /* x87 is never off */
 }
 
 uint64_t xstate_read_xcr0(uint64_t fallback)

@@ -1,21 +1,32 @@
-/* Guests' extended register state (x87, SSE, AVX, ...): XCR0 and the save areas switched between vCPUs. */
+/* Guests' registers the VMM leaves in hardware (x87/SSE/AVX..., DR0-3, DR6): switched between vCPUs. */
 #ifndef SHOAL_ARCH_XSTATE_H
 #define SHOAL_ARCH_XSTATE_H
 #include <stdint.h>
 
-struct xstate;                  /* one vCPU's saved x87/SSE/AVX registers (opaque, 64-byte aligned) */
+struct xstate;                  /* one vCPU's saved x87/SSE/AVX... and debug registers (opaque, 64-byte aligned) */
 
 /* Once at boot, before any backend: CR0/CR4 bits that make the save instructions legal; sizes the area. */
 void xstate_init(void);
-/* A save area in the architectural reset state (FCW 0x37F, MXCSR 0x1F80, all else zero), or NULL. */
+/* A save area in the architectural reset state (FCW 0x37F, MXCSR 0x1F80, DR6 0xFFFF0FF0, all else zero), or NULL. */
 struct xstate *xstate_alloc(void);
 void xstate_free(struct xstate *x);
-/* Save the registers into x. The hardware XCR0 must be the owner's: it selects what is saved. */
+/* Save every component the CPU has, and DR0-3/DR6, into x. Leaves XCR0 at the host's full mask. */
 void xstate_save(struct xstate *x);
-/* Load the registers from x. The hardware XCR0 must be xcr0, the owner's, loaded first. */
+/*
+ * Load every component and DR0-3/DR6 from x, whose owner's XCR0 is xcr0: components it does not enable
+ * (beyond x87 and SSE) get their initial state. Leaves XCR0 at the host's full mask: load the owner's
+ * with xstate_load_xcr0 before entering it.
+ */
 void xstate_restore(struct xstate *x, uint64_t xcr0);
+/* The XCR0 bits this CPU supports (CPUID 0xD.0 EDX:EAX); 1 without XSAVE. */
+uint64_t xstate_host_xcr0(void);
 /* Load a guest's XCR0 (validated by the XSETBV exit) before entering it; a no-op without XSAVE. */
 void xstate_load_xcr0(uint64_t xcr0);
 /* XCR0 as the hardware holds it right after an exit (the guest's), or fallback without XSAVE. */
 uint64_t xstate_read_xcr0(uint64_t fallback);
+/*
+ * 1 when XSETBV would accept val for XCR0 on a CPU whose supported (and, for a guest, advertised) XCR0
+ * bits are allowed; 0 when it raises #GP.
+ */
+int xcr0_valid(uint64_t val, uint64_t allowed);
 #endif

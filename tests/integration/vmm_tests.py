@@ -388,7 +388,158 @@ def t_vmx(r):
         all_checks(r, c, BOCHS_CMD_S, "invalid guest state", 3)
 
 
-TESTS = [("vmx-bochs", t_vmx), ("svm-qemu", t_svm)]
+def planter_rounds(c, t, name, more):
+    """Wait for `more` further clean rounds of a register-checking guest (report 2=N); its report 3 fails."""
+    seen = 0
+    while seen < more:
+        m = c.expect(r"\[%s\] report ([23])=(\d+)\n" % re.escape(name), t, "%s's rounds" % name)
+        require(m.group(1) == "2", "%s found its register %s changed (0-15 vector, 16-19 DR0-3, 20 DR6, 21 opmask, 22 YMM16-31, 23 DR7)"
+                % (name, m.group(2)))
+        seen += 1
+
+
+def check_plant(c, t):
+    """Register planting: plantset64 loads XMM/YMM0-15, DR0-3 and DR6 with a pattern and halts; then
+    plantget64, leaving XCR0 at 1, looks for those values in its XMM and debug registers and, after
+    enabling AVX, in its YMM upper halves. It must see none of them, and the planter keeps its own."""
+    start = len(c.output())
+    run_guest(c, t, "pa", "plantset64")
+    what = c.expect(r"\[pa\] plant: (\w+)0-15, DR0-3 and DR6 planted", t, "the planter's line").group(1)
+    if re.search(r"\[pa\] plant: also YMM16-31 and k1-7", c.output()[start:]):
+        what += " + AVX-512"
+    planter_rounds(c, t, "pa", 1)
+    run_guest(c, t, "pb", "plantget64")
+    verdict = c.expect(r"\[pb\] plant: ([^\n]+)\n", t, "the looker's verdict").group(1)
+    found = dict(re.findall(r"\[pb\] report ([56789])=(\d+)", c.output()[start:]))
+    print("    plant: planter %s; the looker found XMM %s/16, YMM upper %s/16, debug %s/6, opmask %s/7, "
+          "YMM16-31 %s/16 of its values" % (what, found.get("5"), found.get("6", "n/a"), found.get("7"),
+                                            found.get("8", "n/a"), found.get("9", "n/a")), flush=True)
+    require(found.get("5") == "0" and found.get("7") == "0" and all(found.get(k, "0") == "0" for k in "689"),
+            "another VM's register values are visible: %s (5=XMM, 6=YMM upper, 7=debug, 8=opmask, "
+            "9=YMM16-31)" % found)
+    require(verdict.startswith("none of"), "the looker's verdict: " + verdict)
+    c.expect(r"vm pb stopped: exited with code 0", t, "plantget64 to exit with 0")
+    planter_rounds(c, t, "pa", 3)
+    c.command("vm destroy pb", t)
+    c.command("vm destroy pa", t)
+
+
+def check_xcr0_drop(c, t):
+    """Regression (XRSTOR after a reset): xsetbvdrop64 drops XCR0 to 1 while its saved area holds AVX
+    state, beside a spinning neighbour so that its registers are saved and restored each time it halts;
+    the host must not fault, the old YMM values must not come back, and the neighbour keeps running."""
+    run_guest(c, t, "xn", "spin32")
+    run_guest(c, t, "xd", "xsetbvdrop64")
+    m = c.expect(r"\[xd\] (xsetbvdrop ok|report 3=\d+|xsetbvdrop: [^\n]+)", t, "xsetbvdrop64's verdict")
+    require(m.group(1) == "xsetbvdrop ok", "xsetbvdrop64: %s (3=N: N YMM registers kept the dropped values)"
+            % m.group(1))
+    c.expect(r"vm xd stopped: exited with code 0", t, "xsetbvdrop64 to exit with 0")
+    out = c.command("vm list", t)
+    require(re.search(r"^xn\s+running", out, re.M), "the neighbour is not running:\n" + out)
+    c.command("vm destroy xd", t)
+    c.command("vm destroy xn", t)
+
+
+def check_xsetbv(c, t):
+    """xsetbv64 tries every XCR0 value the SDM's XSETBV refuses: each must be a #GP in the guest (never
+    a host fault when the value reaches the hardware), then the full offered mask must be accepted."""
+    run_guest(c, t, "xb", "xsetbv64")
+    m = c.expect(r"\[xb\] (xsetbv ok[^\n]*|xsetbv[^\n]*|report 3=\d+)\n", t, "xsetbv64's verdict")
+    require(m.group(1).startswith("xsetbv ok"), "xsetbv64: %s (report 3=N: refused value N was accepted)"
+            % m.group(1))
+    mask = re.search(r"\[xb\] report 4=(\d+)", c.output())
+    print("    xsetbv: offered XCR0 mask %s" % (hex(int(mask.group(1))) if mask else "?"), flush=True)
+    c.expect(r"vm xb stopped: exited with code 0", t, "xsetbv64 to exit with 0")
+    require("virtualization:" in c.command("info", t), "the host did not answer after xsetbv64")
+    c.command("vm destroy xb", t)
+
+
+def check_hlt_wake(c, t):
+    """Regression (lost HLT wake-up): hltwake64 halts 64000 times on short one-shot timers that land at
+    every point of the host's HLT handling; a wake-up lost between its interrupt check and the halt
+    leaves the guest asleep for good and this check times out."""
+    run_guest(c, t, "hw", "hltwake64")
+    done = 0
+    while True:                  # each step (8192 wake-ups) within t: a lost wake-up stalls it for good
+        m = c.expect(r"\[hw\] (report 2=(\d+)|hltwake ok)", t,
+                     "hltwake64's next 8192 wake-ups after %d (a lost one leaves it asleep)" % done)
+        if m.group(1) == "hltwake ok":
+            break
+        done = int(m.group(2))
+    c.expect(r"vm hw stopped: exited with code 0", t, "hltwake64 to exit with 0")
+    c.command("vm destroy hw", t)
+
+
+def check_specctrl(c, t):
+    """specctrl64: SPEC_CTRL, PRED_CMD and RDTSCP work exactly when the guest's CPUID offers them; `info`
+    names each mitigation; where the CPU has IBPB, two VMs taking turns raise the host's IBPB count, and
+    where `info` says IBPB is not available the guest's CPUID does not offer it either."""
+    start = len(c.output())
+    run_guest(c, t, "sc", "specctrl64")
+    m = c.expect(r"\[sc\] (specctrl ok|specctrl WRONG)", t, "specctrl64's verdict")
+    rep = dict(re.findall(r"\[sc\] report ([356])=(\d+)", c.output()[start:]))
+    offer = int(rep.get("5", "0"))
+    require(m.group(1) == "specctrl ok", "specctrl64 disagrees with its CPUID at step %s (1 SPEC_CTRL read, "
+            "2 SPEC_CTRL write, 3 PRED_CMD, 4 RDTSCP, 5 TSC_AUX); CPUID offered %#x" % (rep.get("3"), offer))
+    c.expect(r"vm sc stopped: exited with code 0", t, "specctrl64 to exit with 0")
+    c.command("vm destroy sc", t)
+    info = c.command("info", t)
+    mit = re.search(r"^mitigations: ibpb-on-vm-switch (yes|not available) \((\d+) issued\)([^\n]*)", info, re.M)
+    require(mit, "info names no mitigations:\n" + info)
+    print("    mitigations: %s; guest CPUID offered %#x (1 SPEC_CTRL, 2 IBPB, 4 RDTSCP)%s"
+          % (mit.group(0)[len("mitigations: "):], offer,
+             "; hidden RDTSCP ran anyway (intercept not honoured), TSC_AUX 0" if rep.get("6") else ""), flush=True)
+    if mit.group(1) == "not available":
+        require(not offer & 2, "info says no IBPB but the guest's CPUID offers it")
+        return
+    before = after = int(mit.group(2))
+    run_guest(c, t, "s0", "spin32")
+    run_guest(c, t, "s1", "spin32")
+    deadline = time.monotonic() + t
+    while after <= before + 10 and time.monotonic() < deadline:
+        time.sleep(1)
+        after = int(re.search(r"ibpb-on-vm-switch yes \((\d+) issued\)", c.command("info", t)).group(1))
+    print("    ibpb: two VMs taking turns: %d barriers" % (after - before), flush=True)
+    require(after > before + 10, "two VMs taking turns issued only %d IBPBs in %d s" % (after - before, t))
+    c.command("vm destroy s0", t)
+    c.command("vm destroy s1", t)
+
+
+def cpu_checks(r, c, t):
+    r.check(r.name + "-plant", lambda: check_plant(c, t))
+    r.check(r.name + "-xcr0-drop", lambda: check_xcr0_drop(c, t))
+    r.check(r.name + "-xsetbv", lambda: check_xsetbv(c, t))
+    r.check(r.name + "-hlt-wake", lambda: check_hlt_wake(c, t))
+    r.check(r.name + "-specctrl", lambda: check_specctrl(c, t))
+
+
+def t_svm_cpu(r):
+    with Console(r.name, r.logdir) as c:
+        r.console = c
+        c.start(qemu_argv("512M", ["-kernel", r.build + "/shoal.elf"], cpu="EPYC"))
+        boot_check(r, c, QEMU_BOOT_S)
+        cpu_checks(r, c, QEMU_CMD_S)
+
+
+def t_vmx_cpu(r):
+    with Console(r.name, r.logdir) as c:
+        r.console = c
+        bochs_start(r, c)
+        boot_check(r, c, BOCHS_BOOT_S)
+        cpu_checks(r, c, BOCHS_CMD_S)
+
+
+def t_vmx_spec(r):
+    """Bochs's Tiger Lake model offers IBPB, SPEC_CTRL and MD_CLEAR (skylake_x and QEMU TCG offer none)."""
+    with Console(r.name, r.logdir) as c:
+        r.console = c
+        bochs_start(r, c, model="tigerlake")
+        boot_check(r, c, BOCHS_BOOT_S)
+        r.check(r.name + "-specctrl", lambda: check_specctrl(c, BOCHS_CMD_S))
+
+
+TESTS = [("vmx-bochs", t_vmx), ("svm-qemu", t_svm), ("vmx-bochs-cpu", t_vmx_cpu), ("svm-qemu-cpu", t_svm_cpu),
+         ("vmx-bochs-spec", t_vmx_spec)]
 
 if __name__ == "__main__":
     sys.exit(main(TESTS, "vmm", ("shoal.elf", "shoal.iso")))

@@ -1,5 +1,6 @@
 /* svm_enter: VMSAVE host, VMLOAD guest, VMRUN, VMSAVE guest, VMLOAD host, with GPRs swapped around it (APM 15.5). */
 /* struct layout of the gprs argument: struct guest_regs begins with gpr[16] in encoding order. */
+#include "arch/x86/rsb.h"
 #define G(n) (n*8)(%rsi)
 
     .text
@@ -52,6 +53,7 @@ svm_enter:
     mov %r13, 104(%rax)
     mov %r14, 112(%rax)
     mov %r15, 120(%rax)
+    RSB_FILL %eax               /* GIF is still clear: no host interrupt in between */
     mov 8(%rsp), %rax           /* host save area */
     vmload %rax
     stgi

@@ -3,6 +3,7 @@
 #include "arch/x86/svm/vmcb.h"
 #include "arch/x86/hvm.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/spec.h"
 #include "kernel/pmm.h"
 #include "kernel/heap.h"
 #include "kernel/kstring.h"
@@ -33,6 +34,7 @@ struct hvm_vcpu {
     void *vmcb;                /* identity mapped: virtual == physical */
     int first_run;
     uint64_t exit_rip;         /* guest RIP at the last exit */
+    uint64_t spec_ctrl;        /* the guest's IA32_SPEC_CTRL while it does not run */
 };
 
 static uint64_t hsave_pa, host_area_pa, iopm_pa, msrpm_pa;
@@ -68,14 +70,23 @@ static uint64_t zeroed_pages(int n, uint8_t fill)
  * KernelGSBase) need no intercept: the guest owns them while it runs (APM 15.11: two bits per MSR,
  * read then write; 0xC0000000-0xC0001FFF start at byte 0x800 of the map).
  */
+static void msrpm_pass(uint8_t *pm, uint32_t m)
+{
+    uint32_t off = m >= 0xC0000000u ? 0x800 : 0, bit = (m & 0x1FFF) * 2;
+    pm[off + bit / 8] &= (uint8_t)~(3u << (bit % 8));
+}
+
+/* SPEC_CTRL and PRED_CMD too, where they exist: the guest's SPEC_CTRL is switched around each run. */
 static void msrpm_pass_through(uint8_t *pm)
 {
     static const uint32_t pass[] = { 0x174, 0x175, 0x176, 0xC0000081, 0xC0000082, 0xC0000083, 0xC0000084,
                                      0xC0000100, 0xC0000101, 0xC0000102 };
-    for (unsigned i = 0; i < sizeof(pass) / sizeof(pass[0]); i++) {
-        uint32_t m = pass[i], off = m >= 0xC0000000u ? 0x800 : 0, bit = (m & 0x1FFF) * 2;
-        pm[off + bit / 8] &= (uint8_t)~(3u << (bit % 8));
-    }
+    for (unsigned i = 0; i < sizeof(pass) / sizeof(pass[0]); i++)
+        msrpm_pass(pm, pass[i]);
+    if (spec_get()->spec_ctrl)
+        msrpm_pass(pm, MSR_SPEC_CTRL);
+    if (spec_get()->ibpb)
+        msrpm_pass(pm, MSR_PRED_CMD);
 }
 
 static int svm_cpu_enable(void)
@@ -212,7 +223,7 @@ static void setup_controls(struct hvm_vcpu *v)
         INTERCEPT_INVD | INTERCEPT_HLT | INTERCEPT_IOIO | INTERCEPT_MSR | INTERCEPT_SHUTDOWN;
     *vmcb32(vmcb, VMCB_INTERCEPT_MISC2) = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD |
         INTERCEPT_VMSAVE | INTERCEPT_STGI | INTERCEPT_CLGI | INTERCEPT_SKINIT | INTERCEPT_WBINVD |
-        INTERCEPT_XSETBV;
+        INTERCEPT_XSETBV | INTERCEPT_RDTSCP;    /* RDTSCP: TSC_AUX is the host's, CPUID hides it */
     *vmcb64(vmcb, VMCB_IOPM_BASE) = iopm_pa;
     *vmcb64(vmcb, VMCB_MSRPM_BASE) = msrpm_pa;
     *vmcb32(vmcb, VMCB_ASID) = v->vm->asid;
@@ -237,6 +248,7 @@ static int svm_vcpu_init(struct hvm_vm *vm, const struct guest_regs *regs, struc
     v->vm = vm;
     v->vmcb = (void *)(uintptr_t)pa;
     v->first_run = 1;
+    v->spec_ctrl = spec_get()->host_spec_ctrl;
     setup_controls(v);
     svm_set_state(v, regs);
     *out = v;
@@ -266,10 +278,10 @@ static int svm_irq_ready(struct hvm_vcpu *v)
 }
 
 /* Interrupt window: a virtual interrupt with V_IGN_TPR exits (VINTR) once the guest can take it (15.21.4). */
-static void svm_irq_window(struct hvm_vcpu *v, int on)
+static void svm_irq_window_set(void *vmcb, int on)
 {
-    uint64_t *vintr = vmcb64(v->vmcb, VMCB_VINTR);
-    uint32_t *misc1 = vmcb32(v->vmcb, VMCB_INTERCEPT_MISC1);
+    uint64_t *vintr = vmcb64(vmcb, VMCB_VINTR);
+    uint32_t *misc1 = vmcb32(vmcb, VMCB_INTERCEPT_MISC1);
     if (on) {
         *vintr |= (1ull << 8) | (1ull << 20) | (0xfull << 16);
         *misc1 |= INTERCEPT_VINTR;
@@ -279,6 +291,24 @@ static void svm_irq_window(struct hvm_vcpu *v, int on)
     }
 }
 
+static void svm_irq_window(struct hvm_vcpu *v, int on)
+{
+    svm_irq_window_set(v->vmcb, on);
+}
+
+/*
+ * An exit inside an STI or MOV SS shadow resumes at the shadowed instruction with INT_SHADOW set, which
+ * must keep a virtual interrupt out until it has run (APM 15.21.5). QEMU TCG does not honour INT_SHADOW
+ * at VMRUN: it takes the pending V_IRQ (a VINTR exit) before the instruction, the VMM injects there, and
+ * for STI; HLT the handler returns to the HLT and the guest sleeps through the interrupt meant to wake
+ * it. So V_IRQ waits for the next exit; an HLT exits at once and the interrupt goes in after it.
+ */
+static void hold_window_in_shadow(void *vmcb)
+{
+    if (*vmcb64(vmcb, VMCB_INT_SHADOW) & 1)
+        svm_irq_window_set(vmcb, 0);
+}
+
 static int svm_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit *ex, uint64_t slice_ns)
 {
     void *vmcb = v->vmcb;
@@ -286,6 +316,7 @@ static int svm_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit
     /* The VMM completed the exiting instruction: its interrupt shadow is over (APM 15.21.5). */
     if (!v->first_run && r->rip != v->exit_rip)
         *vmcb64(vmcb, VMCB_INT_SHADOW) &= ~1ull;
+    hold_window_in_shadow(vmcb);
     *vmcb64(vmcb, VMCB_RAX) = r->gpr[GPR_RAX];
     *vmcb64(vmcb, VMCB_RSP) = r->gpr[GPR_RSP];
     *vmcb64(vmcb, VMCB_RIP) = r->rip;
@@ -298,7 +329,9 @@ static int svm_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit
     *vmcb8(vmcb, VMCB_TLB_CONTROL) = ((v->first_run && asids_wrapped) || last_asid != v->vm->asid) ? 1 : 0;
     last_asid = v->vm->asid;
     v->first_run = 0;
+    spec_enter(v->spec_ctrl, 0);
     svm_enter((uint64_t)(uintptr_t)vmcb, r->gpr, host_area_pa);
+    v->spec_ctrl = spec_exit(v->spec_ctrl);
     r->gpr[GPR_RAX] = *vmcb64(vmcb, VMCB_RAX);
     r->gpr[GPR_RSP] = *vmcb64(vmcb, VMCB_RSP);
     r->rip = v->exit_rip = *vmcb64(vmcb, VMCB_RIP);

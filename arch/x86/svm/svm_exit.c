@@ -67,6 +67,7 @@ void svm_normalise_exit(void *vmcb, uint64_t rip, struct vm_exit *ex)
     case SVM_EXIT_NPF: npf(vmcb, ex); break;
     case SVM_EXIT_VMRUN: case SVM_EXIT_VMLOAD: case SVM_EXIT_VMSAVE: case SVM_EXIT_STGI:
     case SVM_EXIT_CLGI: case SVM_EXIT_SKINIT:
+    case SVM_EXIT_RDTSCP:                   /* hidden by CPUID: #UD like the VM instructions */
         ex->code = EXIT_VMINSN;
         break;
     case SVM_EXIT_INVALID:

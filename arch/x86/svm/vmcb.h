@@ -68,6 +68,7 @@
 #define INTERCEPT_STGI          (1u << 4)
 #define INTERCEPT_CLGI          (1u << 5)
 #define INTERCEPT_SKINIT        (1u << 6)
+#define INTERCEPT_RDTSCP        (1u << 7)
 #define INTERCEPT_WBINVD        (1u << 9)
 #define INTERCEPT_XSETBV        (1u << 13)
 
@@ -89,6 +90,7 @@
 #define SVM_EXIT_STGI           0x84
 #define SVM_EXIT_CLGI           0x85
 #define SVM_EXIT_SKINIT         0x86
+#define SVM_EXIT_RDTSCP         0x87
 #define SVM_EXIT_WBINVD         0x89
 #define SVM_EXIT_XSETBV         0x8D
 #define SVM_EXIT_NPF            0x400

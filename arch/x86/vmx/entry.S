@@ -1,5 +1,6 @@
 /* vmx_enter: load guest GPRs, VMLAUNCH/VMRESUME; the exit lands at vmx_exit_stub (HOST_RIP), which stores them. */
 /* int vmx_enter(uint64_t *gprs, int launched): 0 after a VM exit, 1 when the VMX instruction itself failed. */
+#include "arch/x86/rsb.h"
 #define HOST_RSP 0x6C14
 #define G(n) (n*8)(%rdi)
 
@@ -65,6 +66,7 @@ vmx_exit_stub:
     mov %r13, G(13)
     mov %r14, G(14)
     mov %r15, G(15)
+    RSB_FILL %eax                 /* host interrupts stay off until the popfq */
     pop %rdi
     popfq
     xor %eax, %eax

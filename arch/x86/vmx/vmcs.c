@@ -2,6 +2,7 @@
 #include "arch/x86/vmx/vmx.h"
 #include "arch/x86/vmx/vmcs.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/spec.h"
 #include "arch/x86/traps.h"
 
 #define CR4_VMXE   (1ull << 13)
@@ -21,15 +22,23 @@ static const uint32_t auto_msrs[VMX_NR_AUTO_MSRS] = {
  * FS/GS base are loaded from the guest-state area at entry and saved there at exit (27.3.2, 28.3.1),
  * the rest travel through the MSR areas (vmx_msr_areas_setup).
  */
+static void pass_msr(uint8_t *bitmap, uint32_t m)
+{
+    uint32_t off = m >= 0xC0000000u ? 0x400 : 0, bit = m & 0x1FFF;
+    bitmap[off + bit / 8] &= (uint8_t)~(1u << (bit % 8));
+    bitmap[0x800 + off + bit / 8] &= (uint8_t)~(1u << (bit % 8));
+}
+
 void vmx_msr_pass_through(uint8_t *bitmap)
 {
     static const uint32_t pass[] = { 0x174, 0x175, 0x176, 0xC0000081, 0xC0000082, 0xC0000083, 0xC0000084,
                                      0xC0000100, 0xC0000101, 0xC0000102 };
-    for (unsigned i = 0; i < sizeof(pass) / sizeof(pass[0]); i++) {
-        uint32_t m = pass[i], off = m >= 0xC0000000u ? 0x400 : 0, bit = m & 0x1FFF;
-        bitmap[off + bit / 8] &= (uint8_t)~(1u << (bit % 8));
-        bitmap[0x800 + off + bit / 8] &= (uint8_t)~(1u << (bit % 8));
-    }
+    for (unsigned i = 0; i < sizeof(pass) / sizeof(pass[0]); i++)
+        pass_msr(bitmap, pass[i]);
+    if (spec_get()->spec_ctrl)           /* switched around each run by spec_enter/spec_exit */
+        pass_msr(bitmap, MSR_SPEC_CTRL);
+    if (spec_get()->ibpb)
+        pass_msr(bitmap, MSR_PRED_CMD);
 }
 
 /*

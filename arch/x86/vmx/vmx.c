@@ -3,6 +3,7 @@
 #include "arch/x86/vmx/vmcs.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/tsc.h"
+#include "arch/x86/spec.h"
 #include "kernel/pmm.h"
 #include "kernel/heap.h"
 #include "kernel/kstring.h"
@@ -27,11 +28,13 @@
 #define PROC2_WBINVD    (1u << 6)
 #define PROC2_UNRESTRICTED (1u << 7)
 #define PROC2_INVPCID   (1u << 12)      /* else INVPCID is #UD in the guest (SDM 3C 25.6.2) */
+#define EXIT_SAVE_DEBUG (1u << 2)      /* DR7 and DEBUGCTL into the VMCS: else a guest's DR7 is lost at exit */
 #define EXIT_HOST_64    (1u << 9)
 #define EXIT_SAVE_PAT   (1u << 18)
 #define EXIT_LOAD_PAT   (1u << 19)
 #define EXIT_SAVE_EFER  (1u << 20)
 #define EXIT_LOAD_EFER  (1u << 21)
+#define ENTRY_LOAD_DEBUG (1u << 2)     /* and loaded from it at entry (SDM 3C 25.7.1, 25.8.1) */
 #define ENTRY_LOAD_PAT  (1u << 14)
 #define ENTRY_LOAD_EFER (1u << 15)
 
@@ -63,8 +66,9 @@ static int compute_caps(void)
     if (adjust(MSR_VMX_PROCBASED2, PROC2_EPT | PROC2_UNRESTRICTED, PROC2_VPID | PROC2_WBINVD | PROC2_INVPCID,
                &c->proc2) ||
         adjust(tr ? MSR_VMX_TRUE_EXIT : MSR_VMX_EXIT, EXIT_HOST_64, EXIT_SAVE_EFER | EXIT_LOAD_EFER |
-               EXIT_SAVE_PAT | EXIT_LOAD_PAT, &c->exit) ||
-        adjust(tr ? MSR_VMX_TRUE_ENTRY : MSR_VMX_ENTRY, 0, ENTRY_LOAD_EFER | ENTRY_LOAD_PAT, &c->entry))
+               EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_DEBUG, &c->exit) ||
+        adjust(tr ? MSR_VMX_TRUE_ENTRY : MSR_VMX_ENTRY, 0, ENTRY_LOAD_EFER | ENTRY_LOAD_PAT | ENTRY_LOAD_DEBUG,
+               &c->entry))
         return -ENODEV;
     c->entry &= ~(1u << 9);         /* IA-32e mode guest: set per guest state */
     c->has_vpid = !!(c->proc2 & PROC2_VPID);
@@ -170,6 +174,7 @@ static int vmx_vcpu_init(struct hvm_vm *vm, const struct guest_regs *regs, struc
     }
     memset((void *)(uintptr_t)v->msr_page_pa, 0, PAGE_SIZE);
     v->vm = vm;
+    v->spec_ctrl = spec_get()->host_spec_ctrl;
     v->vpid = vmx_caps.has_vpid ? next_vpid++ : 0;
     if (!next_vpid)
         next_vpid = 1;
@@ -246,7 +251,10 @@ static int vmx_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit
         vmwrite(PREEMPT_TIMER, ticks > 0xffffffffull ? 0xffffffffu : (uint32_t)ticks);
     if (read_cr2() != v->cr2)       /* CR2 is no VMCS field: the guest's lives in the register (3C 27.3) */
         write_cr2(v->cr2);
-    if (vmx_enter(r->gpr, v->launched)) {
+    spec_enter(v->spec_ctrl, 1);
+    int failed = vmx_enter(r->gpr, v->launched);
+    v->spec_ctrl = spec_exit(v->spec_ctrl);
+    if (failed) {
         memset(ex, 0, sizeof(*ex));
         ex->code = EXIT_FAIL_ENTRY;
         ex->raw = vmread(VM_INSN_ERROR);

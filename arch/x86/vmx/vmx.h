@@ -57,6 +57,7 @@ struct hvm_vcpu {
     int launched;
     uint64_t cr4_guest;              /* what the guest believes CR4 holds (VMXE hidden) */
     uint64_t exit_rip;               /* guest RIP at the last exit */
+    uint64_t spec_ctrl;              /* the guest's IA32_SPEC_CTRL while it does not run */
 };
 
 #define VMX_HOST_MSR_OFF 0x800
