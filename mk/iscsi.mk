@@ -27,13 +27,13 @@ ISCSI_FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -DSHOAL_HOST -O1 -g -I. -fno-omit-fra
 ifeq ($(HAVE_CLANG),1)
 $(BUILD)/fuzz/iscsi_pdu_fuzz: tests/fuzz/iscsi_pdu_fuzz.c $(ISCSI_HOST_LIB) blk/blk.c $(ISCSI_HDRS)
 	@mkdir -p $(dir $@)
-	clang $(ISCSI_FUZZ_FLAGS) -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/iscsi_pdu_fuzz.c $(ISCSI_HOST_LIB) blk/blk.c
+	clang $(ISCSI_FUZZ_FLAGS) $(FUZZ_SANITIZE) -o $@ tests/fuzz/iscsi_pdu_fuzz.c $(ISCSI_HOST_LIB) blk/blk.c
 ISCSI_FUZZ_RUN = $(BUILD)/fuzz/iscsi_pdu_fuzz -max_total_time=$(1) -max_len=4096 -print_final_stats=0 \
                  $(BUILD)/fuzz/iscsi_corpus
 else
 $(BUILD)/fuzz/iscsi_pdu_fuzz: tests/fuzz/iscsi_pdu_fuzz.c $(ISCSI_HOST_LIB) blk/blk.c $(ISCSI_HDRS)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(ISCSI_FUZZ_FLAGS) -DFUZZ_STANDALONE -fsanitize=address,undefined -o $@ tests/fuzz/iscsi_pdu_fuzz.c $(ISCSI_HOST_LIB) blk/blk.c
+	$(HOSTCC) $(ISCSI_FUZZ_FLAGS) -DFUZZ_STANDALONE $(SANITIZE) -o $@ tests/fuzz/iscsi_pdu_fuzz.c $(ISCSI_HOST_LIB) blk/blk.c
 ISCSI_FUZZ_RUN = $(BUILD)/fuzz/iscsi_pdu_fuzz $(1)
 endif
 
@@ -48,7 +48,7 @@ test-fuzz-iscsi: $(BUILD)/fuzz/iscsi_pdu_fuzz
 	@mkdir -p $(BUILD)/fuzz/iscsi_corpus
 	@if $(call ISCSI_FUZZ_RUN,$(FUZZ_SECONDS)) > $(BUILD)/fuzz/iscsi_fuzz.log 2>&1; then \
 	    echo "PASS fuzz.iscsi_pdu ($(FUZZ_SECONDS) s)"; \
-	else tail -n 40 $(BUILD)/fuzz/iscsi_fuzz.log; echo "FAIL fuzz.iscsi_pdu"; fi
+	else tail -n 40 $(BUILD)/fuzz/iscsi_fuzz.log; echo "FAIL fuzz.iscsi_pdu"; exit 1; fi
 
 fuzz: fuzz-iscsi
 fuzz-iscsi:

@@ -33,7 +33,7 @@ POOL_FS_FUZZ_LOG = $(BUILD)/fuzz/ext4_fuzz.log
 ifeq ($(POOL_FS_LIBFUZZER),1)
 $(BUILD)/fuzz/ext4_fuzz: tests/fuzz/ext4_fuzz.c $(POOL_FS_LIB) $(POOL_FS_HDR)
 	@mkdir -p $(dir $@)
-	clang $(POOL_FS_FUZZ_FLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ \
+	clang $(POOL_FS_FUZZ_FLAGS) $(FUZZ_SANITIZE) -o $@ \
 	    tests/fuzz/ext4_fuzz.c $(POOL_FS_LIB)
 POOL_FS_FUZZ_RUN = mkdir -p $(BUILD)/fuzz/ext4_corpus && cp $(POOL_FS_DIR)/fuzz-seed*.img $(BUILD)/fuzz/ext4_corpus/ && \
     $(BUILD)/fuzz/ext4_fuzz -seed=1 -max_len=131072 -max_total_time=$(1) -print_final_stats=0 -timeout=10 \

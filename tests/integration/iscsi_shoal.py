@@ -378,7 +378,7 @@ def main():
     for b in ("tgtd", "tgtadm", "qemu-system-x86_64"):
         if not shutil.which(b):
             print("FAIL iscsi_shoal.setup: %s missing (make deps)" % b)
-            return 0
+            return 1
     work = tempfile.mkdtemp(prefix="shoal-iscsi-shoal.")
     tgt = None
     try:
@@ -387,12 +387,11 @@ def main():
             tgt.start()
         except (AssertionError, OSError, subprocess.TimeoutExpired) as e:
             print("FAIL iscsi_shoal.setup: tgtd on 127.0.0.1:%d: %s" % (tgt.port, e))
-            return 0
+            return 1
         if bench:
             run_bench(kernel, tgt, build)
             return 0
-        run_tests(kernel, tgt, args[1:])
-        return 0
+        return 1 if run_tests(kernel, tgt, args[1:]) else 0
     finally:
         if tgt:
             tgt.stop()

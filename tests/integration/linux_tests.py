@@ -259,4 +259,6 @@ if __name__ == "__main__":
         i = sys.argv.index("--guest")
         GUEST = os.path.abspath(sys.argv[i + 1])
         del sys.argv[i:i + 2]
-    sys.exit(main(TESTS, "linux"))
+    sys.exit(main(TESTS, "linux", required=("shoal.elf",) + tuple(
+        os.path.join(GUEST, f) for f in ("cloud/vmlinuz", "cloud/vmlinux", "cloud/initrd.img", "std/vmlinuz",
+                                         "std/initrd.img", "disk.img"))))
