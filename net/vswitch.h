@@ -62,12 +62,16 @@ int vswitch_set_host(struct vswitch *sw, int port, uint32_t ip);
 /* Remove a port and forget every address learned on it. Unknown ports are ignored. */
 void vswitch_port_remove(struct vswitch *sw, int port);
 /*
- * A frame that entered through port: learn its source address there, then forward it to the port
- * that learned the destination, or flood it to every other port (broadcast, multicast, unknown or aged
- * unicast). Frames shorter than an Ethernet header or longer than VSW_FRAME_MAX, from an unknown port,
- * or addressed back to their own port are dropped (counted). Runs the receivers' tx synchronously.
+ * A frame that entered through port: on an uplink learn its source address there; forward it to the
+ * station that owns the destination or the port that learned it, or flood it to every other port
+ * (broadcast, multicast, unknown or aged unicast). Dropped and counted: frames shorter than an Ethernet
+ * header or longer than VSW_FRAME_MAX, addressed back to their own port (drops); a station's frame from
+ * any source MAC but its own, an uplink's from a station's MAC (spoofed); a guest's frame claiming
+ * shoal's IPv4 address (ARP sender, IP source) or sent as a DHCP server, and any frame between a guest
+ * and shoal's own port, in either direction (denied). Frames from unknown ports are ignored. Runs the
+ * receivers' tx synchronously.
  */
 void vswitch_input(struct vswitch *sw, int port, const void *frame, size_t len);
-/* The port that learned mac (and not aged), or -1. */
+/* The station port that owns mac, else the port that learned it (and not aged), or -1. */
 int vswitch_lookup(struct vswitch *sw, const uint8_t mac[6]);
 #endif
