@@ -12,7 +12,7 @@ TEST_TIERS += test-fuzz-vswitch
 .PHONY: test-fuzz-vswitch fuzz-vswitch
 test-fuzz-vswitch: $(BUILD)/fuzz/vswitch_fuzz
 	@mkdir -p $(BUILD)/fuzz/vswitch_corpus
-	@if $(BUILD)/fuzz/vswitch_fuzz -seed=1 -max_len=4096 -max_total_time=$(VSWITCH_FUZZ_SECONDS) -print_final_stats=0 \
+	@if $(BUILD)/fuzz/vswitch_fuzz -seed=1 -max_len=4096 -artifact_prefix=$(BUILD)/fuzz/vswitch- -max_total_time=$(VSWITCH_FUZZ_SECONDS) -print_final_stats=0 \
 	    $(BUILD)/fuzz/vswitch_corpus > $(VSWITCH_FUZZ_LOG) 2>&1; then echo "PASS vswitch.fuzz_$(VSWITCH_FUZZ_SECONDS)s"; \
 	 else tail -n 40 $(VSWITCH_FUZZ_LOG); echo "FAIL vswitch.fuzz_$(VSWITCH_FUZZ_SECONDS)s"; exit 1; fi
 
