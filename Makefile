@@ -14,8 +14,11 @@ KCFLAGS  += $(if $(HEAP_DEBUG),-DHEAP_DEBUG)    # make HEAP_DEBUG=1: freed block
 KASFLAGS := -I. -MMD -MP -g
 KLDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
 
+# Sanitizer findings are fatal everywhere (UBSan too): a test or fuzzer never runs on past one.
+SANITIZE      := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_SANITIZE := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 HOSTCFLAGS := -std=c11 -D_GNU_SOURCE -DSHOAL_HOST -O1 -g -Wall -Wextra -Werror -I. \
-              -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -MMD -MP
+              $(SANITIZE) -fno-omit-frame-pointer -MMD -MP
 
 # Kernel sources: every subsystem fragment in mk/ adds to KSRC.
 KSRC := $(wildcard boot/*.S) \

@@ -19,7 +19,7 @@ guest_name = $(basename $(notdir $(1)))$(if $(shell grep -q 'guest modes:' $(1) 
 
 # One image: $(1) source, $(2) mode.
 define GUEST_RULE
-$(BUILD)/guests/$(call guest_name,$(1),$(2)).bin: $(1) tests/guests/guest.h
+$(BUILD)/guests/$(call guest_name,$(1),$(2)).bin: $(1) $(wildcard tests/guests/*.h)
 	@mkdir -p $$(dir $$@)
 	$$(GUEST_AS) $$(GUEST_CC_$(2)) -DMODE=$(2) $$< -o $$(@:.bin=.o)
 	$$(LD) $$(GUEST_LD_$(2)) --oformat binary -o $$@ $$(@:.bin=.o)

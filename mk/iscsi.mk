@@ -30,13 +30,13 @@ ISCSI_FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -DSHOAL_HOST -O1 -g -I. -fno-omit-fra
 ifeq ($(HAVE_CLANG),1)
 $(BUILD)/fuzz/iscsi_pdu_fuzz: tests/fuzz/iscsi_pdu_fuzz.c $(ISCSI_HOST_LIB) blk/blk.c $(ISCSI_HDRS)
 	@mkdir -p $(dir $@)
-	clang $(ISCSI_FUZZ_FLAGS) -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/iscsi_pdu_fuzz.c $(ISCSI_HOST_LIB) blk/blk.c
+	clang $(ISCSI_FUZZ_FLAGS) $(FUZZ_SANITIZE) -o $@ tests/fuzz/iscsi_pdu_fuzz.c $(ISCSI_HOST_LIB) blk/blk.c
 ISCSI_FUZZ_RUN = $(BUILD)/fuzz/iscsi_pdu_fuzz -max_total_time=$(1) -max_len=4096 -print_final_stats=0 \
                  $(BUILD)/fuzz/iscsi_corpus
 else
 $(BUILD)/fuzz/iscsi_pdu_fuzz: tests/fuzz/iscsi_pdu_fuzz.c $(ISCSI_HOST_LIB) blk/blk.c $(ISCSI_HDRS)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(ISCSI_FUZZ_FLAGS) -DFUZZ_STANDALONE -fsanitize=address,undefined -o $@ tests/fuzz/iscsi_pdu_fuzz.c $(ISCSI_HOST_LIB) blk/blk.c
+	$(HOSTCC) $(ISCSI_FUZZ_FLAGS) -DFUZZ_STANDALONE $(SANITIZE) -o $@ tests/fuzz/iscsi_pdu_fuzz.c $(ISCSI_HOST_LIB) blk/blk.c
 ISCSI_FUZZ_RUN = $(BUILD)/fuzz/iscsi_pdu_fuzz $(1)
 endif
 

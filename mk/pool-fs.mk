@@ -29,14 +29,14 @@ test-unit-pool-fs: $(BUILD)/unit/pool_fs_tests $(POOL_FS_DIR)/stamp
 POOL_FS_FUZZ_SECONDS ?= 10
 POOL_FS_FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -DSHOAL_HOST -O1 -g -I. -fno-omit-frame-pointer -Wall -Wextra -Werror
 # Every sanitizer report is fatal (UBSan included), so a fuzz run fails on it.
-POOL_FS_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 POOL_FS_LIBFUZZER := $(shell printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n){(void)d;(void)n;return 0;}\n' | \
     clang -x c -fsanitize=fuzzer -o /dev/null - >/dev/null 2>&1 && echo 1)
 POOL_FS_FUZZ_LOG = $(BUILD)/fuzz/ext4_fuzz.log
 ifeq ($(POOL_FS_LIBFUZZER),1)
 $(BUILD)/fuzz/ext4_fuzz: tests/fuzz/ext4_fuzz.c $(POOL_FS_LIB) $(POOL_FS_HDR)
 	@mkdir -p $(dir $@)
-	clang $(POOL_FS_FUZZ_FLAGS) $(POOL_FS_SAN) -o $@ tests/fuzz/ext4_fuzz.c $(POOL_FS_LIB)
+	clang $(POOL_FS_FUZZ_FLAGS) $(FUZZ_SANITIZE) -o $@ \
+	    tests/fuzz/ext4_fuzz.c $(POOL_FS_LIB)
 POOL_FS_FUZZ_RUN = mkdir -p $(BUILD)/fuzz/ext4_corpus && cp $(POOL_FS_DIR)/fuzz-seed*.img $(BUILD)/fuzz/ext4_corpus/ && \
     $(BUILD)/fuzz/ext4_fuzz -seed=1 -artifact_prefix=$(BUILD)/fuzz/ext4- -max_len=131072 -max_total_time=$(1) \
     -print_final_stats=0 -timeout=10 \
@@ -67,7 +67,7 @@ PART_FUZZ_SEEDS = printf '\003' | cat - $(POOL_FS_DIR)/fuzz-seed-gpt.img >$(1)/g
 ifeq ($(POOL_FS_LIBFUZZER),1)
 $(BUILD)/fuzz/part_fuzz: tests/fuzz/part_fuzz.c $(PART_FUZZ_LIB) pool/part.h pool/disk.h
 	@mkdir -p $(dir $@)
-	clang $(POOL_FS_FUZZ_FLAGS) $(POOL_FS_SAN) -o $@ tests/fuzz/part_fuzz.c $(PART_FUZZ_LIB)
+	clang $(POOL_FS_FUZZ_FLAGS) $(FUZZ_SANITIZE) -o $@ tests/fuzz/part_fuzz.c $(PART_FUZZ_LIB)
 PART_FUZZ_RUN = mkdir -p $(BUILD)/fuzz/part_corpus && $(call PART_FUZZ_SEEDS,$(BUILD)/fuzz/part_corpus) && \
     $(BUILD)/fuzz/part_fuzz -seed=1 -artifact_prefix=$(BUILD)/fuzz/part- -max_len=131072 -max_total_time=$(1) \
     -print_final_stats=0 -timeout=10 \

@@ -3,11 +3,30 @@
 
 DEPS_PKGS += qemu-system-x86 bochs bochsbios vgabios grub-pc-bin grub-common xorriso mtools ipxe-qemu python3
 
+# Time limits in seconds (generous: the machine is shared; a tier's own build counts too). A tier past
+# its limit is stopped and fails. TIER_LIMIT_<tier> overrides the default for one tier.
+TIER_LIMIT_DEFAULT      ?= 900
+TIER_LIMIT_UNIT         ?= 600
+TIER_LIMIT_test-linux   ?= 1800
+TIER_LIMIT_test-pool    ?= 1800
+TIER_LIMIT_test-linux-vmx ?= 1200
+tier_limit = $(or $(TIER_LIMIT_$(1)),$(if $(filter test-unit-% test-fuzz-%,$(1)),$(TIER_LIMIT_UNIT)),$(TIER_LIMIT_DEFAULT))
+TEST_TIER_ARGS = $(foreach t,$(TEST_TIERS),$(t):$(call tier_limit,$(t)))
+# Every test-* target some makefile defines: `make test` fails when one of them is not a tier.
+TEST_DEFINED = $(shell sed -n 's/^\(test-[a-z0-9-]*\):.*/\1/p' Makefile mk/*.mk)
+
 deps:
 	@sh tools/deps.sh $(sort $(DEPS_PKGS))
 
 test: deps
 	@$(MAKE) --no-print-directory all
-	@sh tests/run.sh $(TEST_TIERS)
+	@sh tests/run.sh --expect "$(sort $(TEST_DEFINED))" $(TEST_TIER_ARGS)
 
 unit: $(filter test-unit-%,$(TEST_TIERS))
+
+# The suite's own plumbing: run.sh against fake tiers (time limit, silent tier, exit codes), and every
+# sanitized unit/fuzz build command makes UBSan fatal.
+TEST_TIERS += test-suite
+.PHONY: test-suite
+test-suite:
+	@MAKE="$(MAKE)" BUILD=$(BUILD) sh tests/suite/suite_test.sh "$(filter test-unit-% test-fuzz-%,$(TEST_TIERS))"

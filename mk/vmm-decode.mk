@@ -21,7 +21,7 @@ ifeq ($(DECODE_FUZZ_LIBFUZZER),1)
 $(BUILD)/fuzz/decode_fuzz: tests/fuzz/decode_fuzz.c $(VMM_DECODE_SRC) $(VMM_DECODE_HDR)
 	@mkdir -p $(dir $@)
 	$(DECODE_FUZZ_CC) -std=c11 -D_GNU_SOURCE -DSHOAL_HOST -DUSE_LIBFUZZER -O1 -g -I. -Wall -Wextra -Werror \
-	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ tests/fuzz/decode_fuzz.c $(VMM_DECODE_SRC)
+	    $(FUZZ_SANITIZE) -o $@ tests/fuzz/decode_fuzz.c $(VMM_DECODE_SRC)
 DECODE_FUZZ_RUN = mkdir -p $(BUILD)/fuzz/decode_corpus && $(BUILD)/fuzz/decode_fuzz -seed=1 -max_len=32 \
     -max_total_time=$(1) -print_final_stats=0 $(BUILD)/fuzz/decode_corpus >$(DECODE_FUZZ_LOG) 2>&1
 else

@@ -27,7 +27,8 @@ static int lwip_ready, polling, use_dhcp = 1, last_link = -1;
 static uint64_t next_link_check;
 static char cfg_ip[16], cfg_gw[16], cfg_dns[16], cfg_nic[16];
 static int cfg_prefix = 24;
-/* The virtual switch sits between the NIC and lwIP: both are ports (net/vswitch.c). Frames the switch
+/* The virtual switch sits between the NIC and lwIP: both are ports (net/vswitch.c); lwIP is its host port,
+ * which guests can neither reach nor see nor impersonate. Frames the switch
  * hands to lwIP wait in a small ring until net_poll (lwIP runs only in the poll context). */
 static int nic_port = -1, lwip_port = -1, nic_tx_failed;
 #define LWIP_RXQ 32
@@ -216,7 +217,7 @@ void net_poll(void)
     if (!lwip_ready || polling)
         return;
     polling = 1;
-    frames = lwip_rxq_drain();          /* frames guests sent to shoal */
+    frames = lwip_rxq_drain();          /* frames the switch queued for shoal */
     frames += host_nic->ops->poll(host_nic, host_rx, &host_if, 256);
     if (frames > 0)
         last_frame_ns = time_ns();
@@ -307,6 +308,7 @@ int net_dhcp_state(const char **state)
 static void host_status_cb(struct netif *nif)
 {
     char ip[16], mask[16], gw[16];
+    vswitch_set_host(vswitch_default(), lwip_port, ip4_addr_get_u32(netif_ip4_addr(nif)));
     if (ip4_addr_isany_val(*netif_ip4_addr(nif)))
         return;
     ip4addr_ntoa_r(netif_ip4_addr(nif), ip, sizeof(ip));
@@ -344,8 +346,9 @@ static int net_init(void)
     const uint8_t *m = host_nic->mac;
     log_info("net: %s at %02x:%02x.%x, MAC %02x:%02x:%02x:%02x:%02x:%02x", host_nic->model,
              host_nic->pci->bus, host_nic->pci->dev, host_nic->pci->fn, m[0], m[1], m[2], m[3], m[4], m[5]);
-    nic_port = vswitch_port_add(vswitch_default(), host_nic->model, nic_port_tx, NULL);
-    lwip_port = vswitch_port_add(vswitch_default(), "shoal", lwip_port_tx, NULL);
+    nic_port = vswitch_port_add(vswitch_default(), host_nic->model, nic_port_tx, NULL, NULL);
+    lwip_port = vswitch_port_add(vswitch_default(), "shoal", lwip_port_tx, NULL, host_nic->mac);
+    vswitch_set_host(vswitch_default(), lwip_port, 0);
     lwip_init();
     netif_add(&host_if, IP4_ADDR_ANY4, IP4_ADDR_ANY4, IP4_ADDR_ANY4, NULL, host_netif_init, ethernet_input);
     netif_set_default(&host_if);

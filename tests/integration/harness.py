@@ -159,9 +159,13 @@ def main(tests_table, logsub, required=("shoal.elf",)):
     if a.list:
         print("\n".join(n for n, _ in tests))
         return 0
+    if not tests:
+        print("FAIL %s-setup\n    no test matches --only %r" % (logsub, a.only))
+        return 1
     for f in required:
-        if not os.path.exists(os.path.join(a.build, f)):
-            print("FAIL %s-setup\n    missing %s/%s" % (logsub, a.build, f))
+        path = f if os.path.isabs(f) else os.path.join(a.build, f)
+        if not os.path.exists(path):
+            print("FAIL %s-setup\n    missing %s (a test that needs a file fails without it)" % (logsub, path))
             return 1
     failed = 0
     t0 = time.monotonic()

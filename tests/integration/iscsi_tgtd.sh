@@ -12,7 +12,8 @@ SILENT_PID=""
 LOG=$W/tgtd.log
 
 pass() { echo "PASS iscsi_tgtd.$1"; }
-fail() { echo "FAIL iscsi_tgtd.$1: $2"; [ -f "$W/out.txt" ] && tail -n 8 "$W/out.txt" | sed 's/^/    /'; }
+FAILED=0
+fail() { FAILED=1; echo "FAIL iscsi_tgtd.$1: $2"; [ -f "$W/out.txt" ] && tail -n 8 "$W/out.txt" | sed 's/^/    /'; }
 adm() { tgtadm -C "$CTL" --lld iscsi "$@"; }
 
 start_tgtd() {
@@ -73,14 +74,14 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 for b in tgtd tgtadm; do
-    command -v $b >/dev/null || { echo "FAIL iscsi_tgtd.setup: $b missing (make deps installs tgt)"; exit 0; }
+    command -v $b >/dev/null || { echo "FAIL iscsi_tgtd.setup: $b missing (make deps installs tgt)"; exit 1; }
 done
 head -c $((64 * 1024 * 1024)) /dev/urandom > "$W/lun.img"
 WANT=$(sha256sum "$W/lun.img" | cut -d' ' -f1)
 if ! start_tgtd || ! setup_targets >>"$LOG" 2>&1; then
     echo "FAIL iscsi_tgtd.setup: tgtd did not start on 127.0.0.1:$PORT (control $CTL)"
     tail -n 20 "$LOG" | sed 's/^/    /'
-    exit 0
+    exit 1
 fi
 URL=iscsi://127.0.0.1:$PORT
 
@@ -171,4 +172,4 @@ else
     else fail silent_target_timeout "no clear timeout error within 30 s (took ${dt} s)"; fi
 fi
 kill "$SILENT_PID" 2>/dev/null; wait "$SILENT_PID" 2>/dev/null; SILENT_PID=""
-exit 0
+exit $FAILED

@@ -13,6 +13,8 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Console, QEMU_BOOT_S, QEMU_CMD_S, boot_check, main, qemu_argv, require)  # noqa: E402
+import linux_guest  # noqa: E402
+from linux_guest import type_slowly  # noqa: E402
 
 GUEST = os.path.abspath(os.environ.get("SHOAL_GUEST_DIR", "build/guest"))
 GUEST_UP_S = 240          # the emulated hypervisor runs the emulated guest: generous
@@ -25,17 +27,8 @@ def start(r, c, modules, mem="1G", extra=()):
     boot_check(r, c, QEMU_BOOT_S)
 
 
-def type_slowly(c, line):
-    """Type line + Enter on the attached guest console a character at a time (a 16550 FIFO holds 16)."""
-    for ch in line + "\r":
-        c.send(ch)
-        time.sleep(0.03)
-
-
 def guest_value(c, name, cmd, pattern, timeout=QEMU_CMD_S):
-    """Run `echo NAME=$(cmd)` in the guest shell and return the value matching pattern."""
-    type_slowly(c, 'echo %s""%s=[$(%s)]' % (name[:1], name[1:], cmd))   # the echoed line reads N""AME: no match
-    return c.expect(r"%s=\[(%s)[^\]\n]*\]" % (name, pattern), timeout, "%s from the guest" % name).group(1)
+    return linux_guest.guest_value(c, name, cmd, pattern, timeout)
 
 
 def wait_up(c):
@@ -84,15 +77,37 @@ def no_complaints(c, since=0):
     require(not found, "the guest kernel complained:\n" + "\n".join(found[:8]))
 
 
+def image_sha(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def start_and_boot(r, c, args, name="g"):
+    """Create and start a VM and wait for its /init marker."""
+    r.check(r.name + "-create", lambda: create_and_start(r, c, args, name))
+    r.check(r.name + "-guest-up", lambda: wait_up(c))
+
+
+def guest_io(r, c, disk=None, net=True, name="g"):
+    """The guest is really up: attached to its console, its modules loaded and bound, its disk reads as
+    the image (when it has one), and its network works through the switch (DHCP, ping the gateway)."""
+    r.check(r.name + "-console", lambda: (time.sleep(2), attach(c, name)))
+    r.check(r.name + "-modules", lambda: linux_guest.modules_loaded(c, c.output(), QEMU_CMD_S * 2))
+    if disk:
+        r.check(r.name + "-disk-sha256", lambda: linux_guest.disk_sha(c, image_sha(disk), 120))
+    if net:
+        r.check(r.name + "-dhcp", lambda: linux_guest.dhcp(c, 120))
+        r.check(r.name + "-ping-gw", lambda: linux_guest.ping(c, "10.0.2.2", 120))
+
+
 def t_cloud_up(r):
-    """The cloud kernel reaches the initramfs's /init (SHOAL-GUEST-UP) and its shell answers."""
+    """The cloud kernel reaches /init with a disk and a NIC: modules loaded, disk SHA-256, DHCP and ping."""
     d = GUEST + "/cloud"
     with Console(r.name, r.logdir) as c:
         r.console = c
-        start(r, c, [d + "/vmlinuz", d + "/initrd.img"])
-
-        r.check(r.name + "-create", lambda: create_and_start(r, c, "kernel=vmlinuz initrd=initrd.img mem=256M"))
-        r.check(r.name + "-guest-up", lambda: wait_up(c))
+        start(r, c, [d + "/vmlinuz", d + "/initrd.img", GUEST + "/disk.img"], extra=["-nic", "user,model=e1000"])
+        start_and_boot(r, c, "kernel=vmlinuz initrd=initrd.img mem=256M disk=disk.img")
+        guest_io(r, c, disk=GUEST + "/disk.img", net=True)
         r.check(r.name + "-no-complaints", lambda: no_complaints(c))
 
 
@@ -157,6 +172,7 @@ def t_std_smp_disk(r):
             c.send("vm console g\r")
             c.expect(r"attached to g", QEMU_CMD_S, "the console attach line")
         r.check(r.name + "-console", attach)
+        r.check(r.name + "-modules", lambda: linux_guest.modules_loaded(c, c.output(), QEMU_CMD_S * 2))
         r.check(r.name + "-2-cpus", lambda: require(guest_value(c, "CPUS", "grep -c ^processor /proc/cpuinfo", r"\d+")
                                                     == "2", "guest does not see 2 CPUs"))
         r.check(r.name + "-hypervisor-flag", lambda: require(
@@ -167,13 +183,36 @@ def t_std_smp_disk(r):
 
 
 def t_cloud_pvh(r):
-    """The cloud kernel's ELF vmlinux through the PVH entry reaches /init."""
+    """The cloud kernel's ELF vmlinux through the PVH entry reaches /init, loads its modules, reads its disk."""
     d = GUEST + "/cloud"
     with Console(r.name, r.logdir) as c:
         r.console = c
-        start(r, c, [d + "/vmlinux", d + "/initrd.img"])
-        r.check(r.name + "-create", lambda: create_and_start(r, c, "kernel=vmlinux initrd=initrd.img mem=256M"))
-        r.check(r.name + "-guest-up", lambda: wait_up(c))
+        start(r, c, [d + "/vmlinux", d + "/initrd.img", GUEST + "/disk.img"])
+        start_and_boot(r, c, "kernel=vmlinux initrd=initrd.img mem=256M disk=disk.img")
+        guest_io(r, c, disk=GUEST + "/disk.img", net=False)
+
+
+def shoal_ping(c):
+    """Detach; shoal's own stack pings the gateway (its traffic is not a guest's)."""
+    detach(c)
+    out = c.command("ping 10.0.2.2", 60)
+    require(re.search(r"(\d+) received", out) and not re.search(r" 0 received", out), "shoal's own ping failed:\n" + out)
+
+
+def spoof_host_mac(c):
+    """The guest takes shoal's own MAC: its frames are dropped at its switch port (no ping gets through)
+    and shoal's own traffic still reaches shoal, not the guest (shoal's ping answers). Then it takes its
+    own MAC back and pings again."""
+    host_mac = re.search(r"mac ((?:[0-9a-f]{2}:){5}[0-9a-f]{2})", c.command("net", QEMU_CMD_S)).group(1)
+    attach(c)
+    own = guest_value(c, "OWNMAC", "cat /sys/class/net/eth0/address", r"[0-9a-f:]{17}")
+    type_slowly(c, "ip link set eth0 address %s" % host_mac)
+    linux_guest.ping(c, "10.0.2.2", 60, count=2, want=0)
+    shoal_ping(c)
+    attach(c)
+    type_slowly(c, "ip link set eth0 address %s" % own)
+    linux_guest.ping(c, "10.0.2.2", 60)
+    detach(c)
 
 
 def t_cloud_pvh32(r):
@@ -203,6 +242,7 @@ def t_cloud_net_life(r):
         r.check(r.name + "-create", lambda: create_and_start(r, c, "kernel=vmlinuz initrd=initrd.img mem=256M"))
         r.check(r.name + "-guest-up", lambda: wait_up(c))
         r.check(r.name + "-console", lambda: (time.sleep(2), attach(c)))
+        r.check(r.name + "-modules", lambda: linux_guest.modules_loaded(c, c.output(), QEMU_CMD_S * 2))
 
         def paste():
             word = "".join(chr(ord("a") + i % 26) for i in range(60))
@@ -212,25 +252,10 @@ def t_cloud_net_life(r):
         r.check(r.name + "-paste", paste)
         r.check(r.name + "-date", lambda: check_date(c))
 
-        def dhcp():
-            type_slowly(c, "ip link set eth0 up; udhcpc -i eth0 -n -q -t 10 && echo DHCP-$((6*7))")
-            c.expect(r"DHCP-42", 120, "udhcpc to get a lease")
-            require(guest_value(c, "ADDR", "ip -4 addr show eth0 | grep -c 'inet 10.0.2.'", r"\d+") == "1",
-                    "eth0 has no 10.0.2.x address")
-        r.check(r.name + "-dhcp", dhcp)
-
-        def ping_gw():
-            type_slowly(c, "ping -c 3 10.0.2.2")
-            m = c.expect(r"(\d+) packets transmitted, (\d+) packets received", 120, "ping's summary")
-            require(m.group(2) == "3", "guest ping: %s of 3 replies" % m.group(2))
-        r.check(r.name + "-ping-gw", ping_gw)
-
-        def shoal_ping():
-            detach(c)
-            out = c.command("ping 10.0.2.2", 60)
-            require(re.search(r"(\d+) received", out) and not re.search(r" 0 received", out),
-                    "shoal's own ping failed:\n" + out)
-        r.check(r.name + "-shoal-ping", shoal_ping)
+        r.check(r.name + "-dhcp", lambda: linux_guest.dhcp(c, 120))
+        r.check(r.name + "-ping-gw", lambda: linux_guest.ping(c, "10.0.2.2", 120))
+        r.check(r.name + "-shoal-ping", lambda: shoal_ping(c))
+        r.check(r.name + "-spoof-host-mac", lambda: spoof_host_mac(c))
 
         def reboot():
             attach(c)
@@ -254,14 +279,15 @@ def t_cloud_net_life(r):
 def t_two_guests(r):
     """Two cloud-kernel guests at once (one with a writable copy of the disk, one with the image read-only)
     reach userspace and answer on their consoles while badvirtio64 misbehaves and is contained; a write to
-    the writable disk reads back and the module image itself stays unchanged."""
+    the writable disk reads back and the module image itself stays unchanged; each gets a DHCP lease and
+    one pings the other through the switch."""
     d = GUEST + "/cloud"
     disk = GUEST + "/disk.img"
     with open(disk, "rb") as f:
         want = hashlib.sha256(f.read()).hexdigest()
     with Console(r.name, r.logdir) as c:
         r.console = c
-        start(r, c, [d + "/vmlinuz", d + "/initrd.img", disk])
+        start(r, c, [d + "/vmlinuz", d + "/initrd.img", disk], extra=["-nic", "user,model=e1000"])
         r.check(r.name + "-create", lambda: (
             create_and_start(r, c, "kernel=vmlinuz initrd=initrd.img mem=256M disk-rw=disk.img", "g1"),
             create_and_start(r, c, "kernel=vmlinuz initrd=initrd.img mem=256M disk=disk.img", "g2")))
@@ -301,6 +327,16 @@ def t_two_guests(r):
             detach(c, "g2")
         r.check(r.name + "-image-unchanged", image_unchanged)
 
+        def guest_to_guest():
+            attach(c, "g2")
+            addr = linux_guest.dhcp(c, 120)
+            detach(c, "g2")
+            attach(c, "g1")
+            require(linux_guest.dhcp(c, 120) != addr, "both guests got the address %s" % addr)
+            linux_guest.ping(c, addr, 120)
+            detach(c, "g1")
+        r.check(r.name + "-ping-each-other", guest_to_guest)
+
 
 TESTS = [("linux-cloud-qemu", t_cloud_up), ("linux-no-initrd", t_no_initrd), ("linux-bad-kernel", t_truncated), ("linux-std-smp-disk", t_std_smp_disk),
          ("linux-cloud-pvh", t_cloud_pvh), ("linux-cloud-pvh32", t_cloud_pvh32),
@@ -311,4 +347,6 @@ if __name__ == "__main__":
         i = sys.argv.index("--guest")
         GUEST = os.path.abspath(sys.argv[i + 1])
         del sys.argv[i:i + 2]
-    sys.exit(main(TESTS, "linux"))
+    sys.exit(main(TESTS, "linux", required=("shoal.elf",) + tuple(
+        os.path.join(GUEST, f) for f in ("cloud/vmlinuz", "cloud/vmlinux", "cloud/initrd.img", "std/vmlinuz",
+                                         "std/initrd.img", "disk.img"))))

@@ -149,7 +149,7 @@ int virtio_net_attach(struct vm *vm, int slot, const uint8_t mac[6])
     d->mmio.ops = &vnet_ops;
     d->mmio.dev = d;
     ksnprintf(name, sizeof(name), "%s.%d", vm->name, slot);
-    d->port = vswitch_port_add(vswitch_default(), name, vnet_rx, d);
+    d->port = vswitch_port_add(vswitch_default(), name, vnet_rx, d, mac);
     struct vm_dev reg = { "virtio-net", virtio_net_snapshot, NULL, NULL, virtio_mmio_vm_reset, vnet_destroy, d };
     int rc = d->port < 0 ? d->port : virtio_mmio_register(&d->mmio, vm, slot);
     if (rc == 0)

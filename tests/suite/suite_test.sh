@@ -1,0 +1,50 @@
+#!/bin/sh
+# The suite's own plumbing: tests/run.sh against fake tiers, and fatal UBSan in every sanitized build.
+# Argument: the unit and fuzz tiers whose build commands are checked. Prints PASS/FAIL lines.
+MAKE=${MAKE:-make}
+W=$(mktemp -d /tmp/shoal-suite.XXXXXX)
+trap 'rm -rf "$W"' EXIT INT TERM
+failed=0
+pass() { echo "PASS suite.$1"; }
+fail() { echo "FAIL suite.$1: $2"; sed 's/^/    /' "$W/out" | tail -n 15; failed=1; }
+
+# runsh ARGS...: tests/run.sh over tests/suite/fake.mk; output in $W/out, its status in $rc.
+runsh() {
+    RUN_MAKE="make -f tests/suite/fake.mk MARK=$W/mark" TEST_LOGS="$W/logs" sh tests/run.sh "$@" > "$W/out" 2>&1
+    rc=$?
+}
+
+# expect NAME RC_WANT(0|nonzero) PATTERN ARGS...
+expect() {
+    name=$1 want=$2 pat=$3
+    shift 3
+    runsh "$@"
+    if [ "$want" = 0 ] && [ $rc -ne 0 ]; then fail "$name" "run.sh exited $rc, expected 0"
+    elif [ "$want" != 0 ] && [ $rc -eq 0 ]; then fail "$name" "run.sh exited 0 on a broken tier"
+    elif ! grep -q -- "$pat" "$W/out"; then fail "$name" "no line matching '$pat'"
+    else pass "$name"; fi
+}
+
+expect run_good_tier 0 "^1 passed, 0 failed" t-pass
+expect run_fail_line_with_status_0 1 "^2 passed, 1 failed" t-pass t-fail-rc0
+expect run_silent_tier_fails 1 "^FAIL t-silent.no_result" t-pass t-silent
+expect run_crash_without_fail_line 1 "^FAIL t-crash (exited 2" t-crash
+expect run_unlisted_tier 1 "^FAIL suite.unlisted_tier.t-other" --expect "t-pass t-other" t-pass
+expect run_listed_tiers 0 "^1 passed, 0 failed" --expect "t-pass" t-pass:60
+
+t0=$(date +%s)
+expect run_time_limit 1 "^FAIL t-slow.time_limit" t-pass t-slow:2
+dt=$(( $(date +%s) - t0 ))
+sleep 7
+if [ -e "$W/mark" ]; then fail run_time_limit_kills "the tier's command outlived its limit"
+elif [ $dt -gt 15 ]; then fail run_time_limit_kills "run.sh took $dt s for a 2 s limit"
+else pass run_time_limit_kills; fi
+
+# Every compiler command of the unit and fuzz tiers that enables UBSan makes it fatal.
+$MAKE -n -B $1 2>&1 | sed -e ':a' -e '/\\$/N; s/\\\n//; ta' > "$W/cmds"
+grep -E -- '-fsanitize=[a-z,]*undefined' "$W/cmds" | grep -v -- '-fno-sanitize-recover=all' > "$W/out"
+n=$(grep -c -E -- '-fsanitize=[a-z,]*undefined' "$W/cmds")
+if [ "$n" -eq 0 ]; then fail ubsan_fatal_everywhere "no sanitized build command among: $1"
+elif [ -s "$W/out" ]; then fail ubsan_fatal_everywhere "UBSan recovers in these build commands"
+else pass ubsan_fatal_everywhere; echo "    $n sanitized build commands, all with -fno-sanitize-recover=all"; fi
+exit $failed
