@@ -4,6 +4,7 @@
 #include "tests/unit/vmm_dev_shim.h"
 #include "vmm/dev/devices.h"
 #include "vmm/dev/apic.h"
+#include "vmm/dev/pci_host.h"
 
 /* One byte through the port table, as a guest's IN/OUT would. */
 static uint32_t io(struct vm *vm, uint16_t port, int write, uint32_t val)
@@ -75,5 +76,25 @@ TEST(vm_reset_returns_every_chip_to_power_on)
     io(vm, 0x64, 1, 0x20);
     CHECK_EQ(io(vm, 0x60, 0, 0), 0x65);                      /* i8042 command byte */
     CHECK(vm->console_rx != NULL);                           /* the UART is still the console */
+    fake_vm_free(vm);
+}
+
+/* The PCI host bridge's CONFIG_ADDRESS latch (port 0xCF8) is back to 0 after a reset, as at power-on. */
+TEST(vm_reset_clears_the_pci_config_address)
+{
+    struct vm *vm = fake_vm(1);
+    CHECK_EQ(pci_host_attach(vm, 0xe0000000ull), 0);
+    struct pio_range *r = NULL;
+    for (int i = 0; i < vm->npio; i++)
+        if (vm->pio[i].base == 0xcf8)
+            r = &vm->pio[i];
+    CHECK(r != NULL);
+    uint32_t v = 0;
+    r->out(r->dev, 0, 4, 0x80000010u);
+    r->in(r->dev, 0, 4, &v);
+    CHECK_U64(v, 0x80000010u);
+    vm_reset_devices(vm);
+    r->in(r->dev, 0, 4, &v);
+    CHECK_U64(v, 0);
     fake_vm_free(vm);
 }

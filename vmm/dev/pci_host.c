@@ -72,6 +72,13 @@ static void pci_host_free(struct vm *vm, void *arg)
     kfree(arg);
 }
 
+/* A reset clears CONFIG_ADDRESS (PCI 3.0 3.2.2.3.2: 0 at reset); the bridge holds nothing else. */
+static void pci_host_reset(struct vm *vm, void *arg)
+{
+    (void)vm;
+    *(uint32_t *)arg = 0;
+}
+
 int pci_host_attach(struct vm *vm, uint64_t ecam_base)
 {
     uint32_t *addr = kzalloc(sizeof(*addr));
@@ -80,7 +87,8 @@ int pci_host_attach(struct vm *vm, uint64_t ecam_base)
     int rc;
     if (!addr)
         return -ENOMEM;
-    if ((rc = vm_on_destroy(vm, pci_host_free, addr)) < 0) {
+    struct vm_dev reg = { .name = "pci-host", .reset = pci_host_reset, .destroy = pci_host_free, .dev = addr };
+    if ((rc = vm_dev_register(vm, &reg)) < 0) {
         kfree(addr);
         return rc;
     }
