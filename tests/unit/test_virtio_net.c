@@ -21,7 +21,7 @@ static int net_setup(void)
     win = &fvm.mmio[0];
     CHECK_EQ(rd32(8), 1);
     CHECK_EQ(driver_init(1), 15);
-    return vswitch_port_add(vswitch_default(), "peer", peer_rx, NULL);
+    return vswitch_port_add(vswitch_default(), "peer", peer_rx, NULL, NULL);   /* the uplink: it learns */
 }
 
 static void rx_post(int d)
@@ -85,7 +85,8 @@ TEST(net_tx_bad_chains_fail_alone)
     int peer = net_setup();
     queue_setup(1, TXDESC, TXAVAIL, TXUSED);
     memset(ram + TXBUF, 0, 12);
-    memset(ram + TXBUF + 12, 0xff, 6);                      /* broadcast */
+    memset(ram + TXBUF + 12, 0xff, 6);                      /* broadcast ... */
+    memcpy(ram + TXBUF + 18, (const uint8_t[]){ 0x52, 0x54, 0, 0x5e, 0, 9 }, 6);   /* ... from its own MAC */
     desc_set(TXDESC, 0, TXBUF, 12 + 64, 0, 0);
     CHECK_EQ(tx_send(0), 1);
     host_console_clear();

@@ -185,7 +185,7 @@ TEST(reset_stops_frame_delivery)
     put_desc(0, 0, 0x40000, 2048, VRING_DESC_F_WRITE, 0);    /* one receive buffer */
     offer(0, 0);
     vm_reset_devices(&tvm);
-    int port = vswitch_port_add(vswitch_default(), "peer", peer_tx, NULL);
+    int port = vswitch_port_add(vswitch_default(), "peer", peer_tx, NULL, NULL);   /* the uplink: it learns */
     CHECK(port >= 0);
     memset(frame, 0xff, sizeof(frame));                  /* broadcast: every port gets it */
     vswitch_input(vswitch_default(), port, frame, sizeof(frame));
