@@ -185,7 +185,7 @@ def t_pool(r):
         shutil.rmtree(work, ignore_errors=True)
 
 
-# linux-cloud-vmx-two is not in `make test` yet: in 1 of 5 runs seen, a userspace process of the
+# linux-cloud-vmx-two is not in `make test` yet: in 1 of 6 runs seen, a userspace process of the
 # 1-vCPU guest reads 0 from its own TLS and segfaults (not understood yet); `make check-linux-vmx-two`.
 TESTS = [("linux-cloud-vmx-smp-io", t_one), ("linux-pool-vmx", t_pool), ("linux-cloud-vmx-two", t_two)]
 if "--with-two" not in sys.argv:
