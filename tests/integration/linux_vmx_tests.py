@@ -93,37 +93,17 @@ def disk_sha():
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def t_one(r):
-    """One guest with 2 vCPUs and the disk: up with its modules, /dev/vda's SHA-256, a DHCP lease through
-    the switch and a ping to the gateway."""
-    with Console(r.name, r.logdir) as c:
-        r.console = c
-        boot_shoal(r, c)
-        r.check(r.name + "-create", lambda: create(c, "g1", "mem=160M vcpus=2 disk=disk.img"))
-        r.check(r.name + "-up", lambda: wait_up(r, c, ["g1"]))
-
-        def modules():
-            attach(c, "g1")
-            linux_guest.modules_loaded(c, c.output(), IO_S, GAP)
-            cpus(c, 2)
-        r.check(r.name + "-modules-2cpus", modules)
-        r.check(r.name + "-disk-sha256", lambda: linux_guest.disk_sha(c, disk_sha(), IO_S, GAP))
-
-        def net():
-            linux_guest.dhcp(c, IO_S, GAP)
-            linux_guest.ping(c, "10.0.2.2", IO_S, gap=GAP)
-        r.check(r.name + "-dhcp-pings-gw", net)
-
-
-def t_two(r):
-    """Two guests at once, one with 2 vCPUs and the disk: both up with their modules, /dev/vda's SHA-256,
-    each gets a DHCP lease through the switch, one pings the gateway and the other guest."""
+def run_guests(r, two):
+    """g1 with 2 vCPUs and the disk, and (two) g2 beside it: each up with its modules, g1's /dev/vda
+    reads with the image's SHA-256, each gets its own DHCP lease through the switch, g1 pings the gateway
+    (and g2)."""
+    names = ["g1", "g2"] if two else ["g1"]
     with Console(r.name, r.logdir) as c:
         r.console = c
         boot_shoal(r, c)
         r.check(r.name + "-create", lambda: (create(c, "g1", "mem=160M vcpus=2 disk=disk.img"),
-                                             create(c, "g2", "mem=160M")))
-        r.check(r.name + "-both-up", lambda: wait_up(r, c, ["g1", "g2"]))
+                                             two and create(c, "g2", "mem=160M")))
+        r.check(r.name + "-up", lambda: wait_up(r, c, names))
         addr = {}
 
         def second():
@@ -132,7 +112,8 @@ def t_two(r):
             linux_guest.modules_loaded(c, c.output(), IO_S, GAP)
             addr["g2"] = linux_guest.dhcp(c, IO_S, GAP)
             detach(c, "g2")
-        r.check(r.name + "-g2-modules-dhcp", second)
+        if two:
+            r.check(r.name + "-g2-modules-dhcp", second)
 
         def first():
             attach(c, "g1")
@@ -142,10 +123,12 @@ def t_two(r):
         r.check(r.name + "-g1-disk-sha256", lambda: linux_guest.disk_sha(c, disk_sha(), IO_S, GAP))
 
         def net():
-            require(linux_guest.dhcp(c, IO_S, GAP) != addr["g2"], "both guests got %s" % addr["g2"])
+            mine = linux_guest.dhcp(c, IO_S, GAP)
+            require(not two or mine != addr["g2"], "both guests got %s" % mine)
             linux_guest.ping(c, "10.0.2.2", IO_S, gap=GAP)
-            linux_guest.ping(c, addr["g2"], IO_S, gap=GAP)
-        r.check(r.name + "-g1-dhcp-pings-gw-and-g2", net)
+            if two:
+                linux_guest.ping(c, addr["g2"], IO_S, gap=GAP)
+        r.check(r.name + "-g1-dhcp-pings", net)
 
 
 def net_up(c):
@@ -187,7 +170,8 @@ def t_pool(r):
 
 # linux-cloud-vmx-two is not in `make test` yet: in 1 of 6 runs seen, a userspace process of the
 # 1-vCPU guest reads 0 from its own TLS and segfaults (not understood yet); `make check-linux-vmx-two`.
-TESTS = [("linux-cloud-vmx-smp-io", t_one), ("linux-pool-vmx", t_pool), ("linux-cloud-vmx-two", t_two)]
+TESTS = [("linux-cloud-vmx-smp-io", lambda r: run_guests(r, False)), ("linux-pool-vmx", t_pool),
+         ("linux-cloud-vmx-two", lambda r: run_guests(r, True))]
 if "--with-two" not in sys.argv:
     TESTS = TESTS[:2]
 else:
