@@ -15,17 +15,11 @@ $(BUILD)/shoal-linux.iso: $(BUILD)/shoal.elf $(BUILD)/linux-iso/boot/grub/grub.c
 	grub-mkrescue -o $@ $(BUILD)/linux-iso 2>$(BUILD)/grub-mkrescue-linux.log || \
 	  { cat $(BUILD)/grub-mkrescue-linux.log; exit 1; }
 
-.PHONY: test-linux-vmx check-linux-vmx-two
+.PHONY: test-linux-vmx
 test-linux-vmx: $(BUILD)/shoal-linux.iso golden-image
 	@SHOAL_GUEST_DIR=$(GUEST_DIR) SHOAL_GOLDEN=$(GOLDEN_DIR)/demo.img \
 	    $(PYTHON) tests/integration/linux_vmx_tests.py --build $(BUILD)
 
-# Two Linux guests at once under VMX (one with 2 vCPUs): not in `make test` while an intermittent
-# userspace crash of the second guest is open (tests/integration/linux_vmx_tests.py).
-check-linux-vmx-two: $(BUILD)/shoal-linux.iso golden-image
-	@SHOAL_GUEST_DIR=$(GUEST_DIR) SHOAL_GOLDEN=$(GOLDEN_DIR)/demo.img \
-	    $(PYTHON) tests/integration/linux_vmx_tests.py --build $(BUILD) --with-two --only linux-cloud-vmx-two
-
-# Two Bochs runs at once: one 2-vCPU guest (disk, network) and a pool clone over iSCSI. Measured with seven
-# helpers sharing the 2-core machine: 425 s and 193 s, the tier 425 s; alone it is faster (Bochs is CPU-bound).
+# Two Bochs runs at once: two Linux guests (g1 with 2 vCPUs, disk and network; g2 with 1 vCPU spawning
+# processes) and a pool clone over iSCSI. Bochs is CPU-bound: the tier takes as long as the two-guest run.
 TEST_TIERS += test-linux-vmx

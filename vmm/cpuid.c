@@ -120,6 +120,8 @@ static struct cpuid_regs filtered(struct vcpu *v, uint32_t leaf, uint32_t sub)
             r.ebx = xsave_size(guest_xcr0(v), 0);
         } else if (sub == 1) {                                         /* XSAVES and IA32_XSS are not */
             r.eax &= ~(1u << 3);                                       /* virtualized (VMX would #UD it) */
+            if (!xsavec_usable())                                      /* XSAVEC: only where the CPU */
+                r.eax &= ~(1u << 1);                                   /* writes it right (xsavec.c) */
             r.ebx = xsave_size(guest_xcr0(v), 1);
             r.ecx = r.edx = 0;
         }

@@ -10,6 +10,7 @@ const struct hvm_ops *hvm;
 int hvm_init(void)
 {
     xstate_init();
+    xsavec_probe();
     spec_init();
     static const struct hvm_ops *const candidates[] = { &vmx_ops, &svm_ops };
     for (unsigned i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {

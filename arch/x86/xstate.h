@@ -29,4 +29,22 @@ uint64_t xstate_read_xcr0(uint64_t fallback);
  * bits are allowed; 0 when it raises #GP.
  */
 int xcr0_valid(uint64_t val, uint64_t allowed);
+
+#define XSAVE_XMM_OFF 160               /* XMM0-15 in the legacy region */
+#define XSAVE_XMM_LEN 256               /* 16 registers of 16 bytes, also AVX's 16 upper halves */
+#define XSAVE_HDR_OFF 512               /* XSTATE_BV, then XCOMP_BV */
+/*
+ * 1 when img, written by XSAVEC with x87, SSE and AVX requested, holds xmm (XMM0-15) and ymmh (the
+ * upper halves of YMM0-15) where the compacted format places them (SDM 1 13.4.3); 0 otherwise.
+ */
+int xsavec_image_ok(const uint8_t *img, const uint8_t *xmm, const uint8_t *ymmh);
+/*
+ * Once at boot, after xstate_init: 1 when the CPU lacks XSAVEC or writes its compacted format right
+ * (loads a register pattern, stores it with XSAVEC, checks the image), 0 when it does not (Bochs 2.7
+ * puts AVX's state at byte 416): then guests are not offered XSAVEC and save in the standard format.
+ * Leaves the vector registers in their initial state.
+ */
+int xsavec_probe(void);
+/* What xsavec_probe found: 1 when guests may be offered XSAVEC (CPUID 0xD.1 EAX bit 1). */
+int xsavec_usable(void);
 #endif

@@ -278,7 +278,8 @@ def t_cloud_net_life(r):
 
 def t_two_guests(r):
     """Two cloud-kernel guests at once (one with a writable copy of the disk, one with the image read-only)
-    reach userspace and answer on their consoles while badvirtio64 misbehaves and is contained; a write to
+    reach userspace and answer on their consoles while badvirtio64 misbehaves and is contained; g2 spawns
+    processes that all live; a write to
     the writable disk reads back and the module image itself stays unchanged; each gets a DHCP lease and
     one pings the other through the switch."""
     d = GUEST + "/cloud"
@@ -324,6 +325,7 @@ def t_two_guests(r):
             attach(c, "g2")
             got = guest_value(c, "SHA", "sha256sum /dev/vda", r"[0-9a-f]{64}", 120)
             require(got == want, "the read-only guest's /dev/vda differs from the image: the module was written")
+            linux_guest.spawn_loop(c, 60, 120)
             detach(c, "g2")
         r.check(r.name + "-image-unchanged", image_unchanged)
 

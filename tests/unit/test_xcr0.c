@@ -1,4 +1,4 @@
-/* XCR0 validation: every combination the SDM's XSETBV refuses, on a CPU that supports every component. */
+/* XSAVE rules: every XCR0 value the SDM's XSETBV refuses, and what a right XSAVEC image holds (the boot probe). */
 #define TEST_SUITE "xcr0"
 #include "tests/unit/test.h"
 #include "arch/x86/xstate.h"
@@ -62,4 +62,71 @@ TEST(refuses_components_not_allowed)
     CHECK(!xcr0_valid(X87, 0));                                       /* no XSAVE at all */
     CHECK(!xcr0_valid(X87 | PT, ALL | PT));                           /* supervisor states never, whatever */
     CHECK(!xcr0_valid(X87 | (1ull << 12), ALL | (1ull << 12)));       /* the mask says (CET_S) */
+}
+
+/* An XSAVEC image of x87, SSE and AVX laid out as SDM 1 13.4.3 says, or with AVX where skew puts it. */
+static void xsavec_image(uint8_t *img, uint8_t *xmm, uint8_t *ymmh, int skew)
+{
+    uint64_t bv = SSE | AVX, comp = (1ull << 63) | X87 | SSE | AVX;
+    memset(img, 0, 1024);
+    for (int i = 0; i < XSAVE_XMM_LEN; i++) {
+        xmm[i] = (uint8_t)(i * 7 + 1);
+        ymmh[i] = (uint8_t)(i * 13 + 5);
+    }
+    memcpy(img + XSAVE_XMM_OFF, xmm, XSAVE_XMM_LEN);
+    memcpy(img + XSAVE_HDR_OFF + 64 - skew, ymmh, XSAVE_XMM_LEN);
+    memcpy(img + XSAVE_HDR_OFF, &bv, 8);        /* the header last, as the CPU writes it */
+    memcpy(img + XSAVE_HDR_OFF + 8, &comp, 8);
+}
+
+TEST(xsavec_image_as_the_sdm_lays_it_out)
+{
+    uint8_t img[1024], xmm[XSAVE_XMM_LEN], ymmh[XSAVE_XMM_LEN];
+    xsavec_image(img, xmm, ymmh, 0);
+    CHECK(xsavec_image_ok(img, xmm, ymmh));
+}
+
+TEST(xsavec_image_with_avx_after_the_xmm_area_is_refused)
+{
+    /* Bochs 2.7: AVX's upper halves at byte 416 (160 + 256), under the header, instead of 576. */
+    uint8_t img[1024], xmm[XSAVE_XMM_LEN], ymmh[XSAVE_XMM_LEN];
+    xsavec_image(img, xmm, ymmh, 160);
+    CHECK(!xsavec_image_ok(img, xmm, ymmh));
+}
+
+TEST(xsavec_image_without_compaction_or_avx_in_use_is_refused)
+{
+    uint8_t img[1024], xmm[XSAVE_XMM_LEN], ymmh[XSAVE_XMM_LEN];
+    uint64_t v = X87 | SSE | AVX;                /* XCOMP_BV without bit 63: the standard form */
+    xsavec_image(img, xmm, ymmh, 0);
+    memcpy(img + XSAVE_HDR_OFF + 8, &v, 8);
+    CHECK(!xsavec_image_ok(img, xmm, ymmh));
+    xsavec_image(img, xmm, ymmh, 0);
+    v = SSE;                                     /* XSTATE_BV says AVX is in its initial state */
+    memcpy(img + XSAVE_HDR_OFF, &v, 8);
+    CHECK(!xsavec_image_ok(img, xmm, ymmh));
+    xsavec_image(img, xmm, ymmh, 0);
+    img[XSAVE_XMM_OFF + 17] ^= 1;                /* one XMM byte wrong */
+    CHECK(!xsavec_image_ok(img, xmm, ymmh));
+}
+
+/* This machine's CPU, in user mode (XRSTOR and XSAVEC need only CR4.OSXSAVE): the check accepts what real
+ * hardware writes. Where the CPU has no XSAVEC the hand-built images above are the whole test. */
+TEST(xsavec_image_of_this_cpu_is_accepted)
+{
+    static uint8_t std_img[1024] __attribute__((aligned(64))), img[1024] __attribute__((aligned(64)));
+    uint8_t xmm[XSAVE_XMM_LEN], ymmh[XSAVE_XMM_LEN];
+    unsigned a, b, c, d;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0xd), "c"(1));
+    if (!(a & 2)) {
+        printf("    (no XSAVEC on this CPU)\n");
+        return;
+    }
+    xsavec_image(std_img, xmm, ymmh, 0);
+    uint64_t comp = 0;                              /* XRSTOR reads the standard form: XCOMP_BV 0 */
+    memcpy(std_img + XSAVE_HDR_OFF + 8, &comp, 8);
+    *(uint32_t *)&std_img[24] = 0x1f80;
+    __asm__ volatile("xrstor64 %0" : : "m"(std_img), "a"(7), "d"(0) : "memory");
+    __asm__ volatile("xsavec64 %0" : "+m"(img) : "a"(7), "d"(0) : "memory");
+    CHECK(xsavec_image_ok(img, xmm, ymmh));
 }
