@@ -4,6 +4,7 @@
 #include "vmm/vm.h"
 #include "vmm/dev/devices.h"
 #include "blk/ram.h"
+#include "blk/defer.h"
 #include "blk/blk.h"
 #include "kernel/kstring.h"
 #include "kernel/errno.h"
@@ -79,10 +80,13 @@ static void ramdisk_release(struct vm *vm, void *disk)
 int testguest_attach_virtio(struct vm *vm)
 {
     uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x5e, 0x00, (uint8_t)vm->id };
-    struct blk_dev *disk = ramdisk_create(NULL, 64 << 10, 0);
+    struct blk_dev *ram = ramdisk_create(NULL, 64 << 10, 0);
+    struct blk_dev *disk = blk_defer_create(ram);   /* in flight until the next poll, as a network disk */
     int rc;
-    if (!disk)
+    if (!disk) {
+        ramdisk_destroy(ram);
         return -ENOMEM;
+    }
     if ((rc = vm_on_destroy(vm, ramdisk_release, disk)) < 0) {
         ramdisk_destroy(disk);
         return rc;

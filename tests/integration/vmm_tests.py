@@ -249,7 +249,8 @@ BADVIRTIO_FAULTS = [
 
 def check_badvirtio(c, t):
     """A guest drives virtio-blk with hostile chains (outside RAM, 4 GiB, a loop, a nested indirect table),
-    stops and resizes its queue to 0 with a read posted, corrupts the avail index and enables a queue of
+    stops and resizes its queue to 0 with a read posted, then with a read in flight (its disk completes at the
+    host's next poll: the completion must write nothing), corrupts the avail index and enables a queue of
     size 0: shoal names each fault (exactly BADVIRTIO_FAULTS), each bad chain fails alone, the stopped queue
     is left alone, the guest checks all that from inside and exits 0, and a neighbour VM runs undisturbed."""
     run_guest(c, t, "nb", "victim32")
