@@ -1,5 +1,6 @@
 /* The golden image pool: the catalog, each image's way to READY (network, iSCSI login, cache, boot files). */
 #include "pool/pool.h"
+#include "pool/blockidx.h"
 #include "pool/load.h"
 #include "blk/cache.h"
 #include "blk/cow.h"
@@ -253,6 +254,7 @@ void pool_clone_release(struct pool_image *img, struct blk_dev *disk)
 static void pool_free(struct pool_image *img)
 {
     pool_drop_boot_files(img);
+    blockidx_free(img->index);
     if (img->cache)
         img->cache->ops->close(img->cache);
     if (img->slot >= 0)

@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include "net/iscsi/iscsi.h"
 
+struct blockidx;
+
 #define POOL_MAX        8
 #define POOL_NAME_MAX   32
 #define POOL_PATH_MAX   128
@@ -38,6 +40,7 @@ struct pool_image {
     int clones;
     int boot;                            /* declared on the boot command line */
     uint64_t added_ns, ready_ns;
+    struct blockidx *index;              /* its blocks' hashes (pool share), built on first use */
 };
 
 /*
@@ -66,6 +69,10 @@ struct blk_dev *pool_clone_disk(struct pool_image *img, uint64_t quota_bytes, co
 void pool_clone_release(struct pool_image *img, struct blk_dev *disk);
 /* Remove image name: refused (-EBUSY) while it has clones; logs out and frees everything. -ENOENT unknown. */
 int pool_remove(const char *name);
+/* `pool share A B`: index both images (once each) and print the share of identical 4 KiB blocks, each way,
+ * counted per block (duplicates within an image count each time) and per distinct content, zero blocks
+ * apart. 0, or -ENOENT / -EAGAIN (not ready) / a read error, after a one-line error. */
+int pool_share_cmd(const char *a, const char *b);
 /* One turn of the network and the iSCSI sessions (a blk_wait_fn for synchronous I/O on pool disks). */
 void pool_wait_turn(void);
 #endif

@@ -6,6 +6,7 @@ host port to each guest's static address so the test can fetch the pages."""
 
 import hashlib
 import os
+import random
 import re
 import subprocess
 import sys
@@ -39,10 +40,10 @@ def file_sha(path, length=None):
 class Target:
     """tools/tgt-export.sh around one test: the golden image read-only on a private port."""
 
-    def __init__(self, workdir):
-        self.port, self.ctl = free_port(), str(7000 + (os.getpid() + 1234) % 3000)
-        self.log = os.path.join(workdir, "tgtd.log")
-        self.pid = subprocess.run(["sh", os.path.join(TOOLS, "tgt-export.sh"), "start", GOLDEN, str(self.port),
+    def __init__(self, workdir, image=None, ctl_off=1234):
+        self.port, self.ctl = free_port(), str(7000 + (os.getpid() + ctl_off) % 3000)
+        self.log = os.path.join(workdir, "tgtd-%d.log" % ctl_off)
+        self.pid = subprocess.run(["sh", os.path.join(TOOLS, "tgt-export.sh"), "start", image or GOLDEN, str(self.port),
                                    self.ctl, IQN, self.log], check=True, stdout=subprocess.PIPE,
                                   timeout=60).stdout.decode().strip()
 
@@ -248,7 +249,82 @@ def t_seed(r):
         tgt.stop()
 
 
-TESTS = [("pool-seed", t_seed)]
+def make_second_image(path):
+    """The golden image with its free space (between the GPT and partition 1, and after partition 1) filled:
+    32 random blocks, 32 copies of golden blocks, 40 copies of one golden block, 8 more random blocks."""
+    with open(GOLDEN, "rb") as f:
+        img = bytearray(f.read())
+    blocks = [i for i in range(300, 16000) if any(img[i * 4096:(i + 1) * 4096])][:32]
+    rnd = random.Random(3)
+
+    def put(i, data):
+        img[i * 4096:(i + 1) * 4096] = data
+    for k in range(32):
+        put(128 + k, bytes(rnd.randrange(256) for _ in range(4096)))
+        put(160 + k, img[blocks[k] * 4096:(blocks[k] + 1) * 4096])
+    for k in range(40):
+        put(16128 + k, img[blocks[0] * 4096:(blocks[0] + 1) * 4096])
+    for k in range(8):
+        put(16168 + k, bytes(rnd.randrange(256) for _ in range(4096)))
+    with open(path, "wb") as f:
+        f.write(img)
+
+
+def share_oracle(a_path, b_path):
+    """What `pool share` must print for a and b: (blocks, zero, found, non-zero, distinct in both, distinct)
+    for each side, by the definitions in pool/blockidx.h."""
+    def contents(path):
+        with open(path, "rb") as f:
+            data = f.read()
+        return [hashlib.sha256(data[i:i + 4096]).digest() if any(data[i:i + 4096]) else None
+                for i in range(0, len(data) - 4095, 4096)]
+    a, b = contents(a_path), contents(b_path)
+    sa, sb = {h for h in a if h}, {h for h in b if h}
+
+    def side(x, mine, other):
+        nz = [h for h in x if h]
+        return (len(x), len(x) - len(nz), sum(1 for h in nz if h in other), len(nz), len(mine & other), len(mine))
+    return side(a, sa, sb), side(b, sb, sa)
+
+
+def t_share(r):
+    """The seed study: `pool share demo demo2` indexes both images once (over iSCSI) and prints the share of
+    identical 4 KiB blocks each way, per block and per distinct content, zero blocks apart: exactly what the
+    host computes from the two files; asked again, it does not index again."""
+    require(os.path.exists(GOLDEN), "no %s (make golden-image)" % GOLDEN)
+    work = tempfile.mkdtemp(prefix="shoal-share.")
+    second = os.path.join(work, "demo2.img")
+    make_second_image(second)
+    tgt, tgt2 = Target(work), Target(work, second, 4321)
+    try:
+        with Console(r.name, r.logdir) as c:
+            r.console = c
+            c.start(qemu_argv("1G", ["-kernel", r.build + "/shoal.elf", "-nic", "user,model=e1000"], cpu="EPYC"))
+            boot_check(r, c, QEMU_BOOT_S)
+            r.check(r.name + "-pool-add", lambda: (pool_add(c, tgt), require(re.search(
+                r"pool demo2: ready", c.command("pool add demo2 %s %s" % (tgt2.url(), CMDLINE), POOL_ADD_S)),
+                "pool add demo2 failed")))
+
+            def share():
+                out = c.command("pool share demo demo2", 600)
+                got = re.findall(r"^  (\w+): (\d+) blocks, (\d+) zero; non-zero blocks also in \w+: (\d+) of (\d+) "
+                                 r"\([\d.]+%\); distinct contents also in \w+: (\d+) of (\d+)", out, re.M)
+                want = share_oracle(GOLDEN, second)
+                require(len(got) == 2 and got[0][0] == "demo" and got[1][0] == "demo2", "pool share printed:\n" + out)
+                for name, g, w in zip(("demo", "demo2"), got, want):
+                    require(tuple(int(v) for v in g[1:]) == w, "%s: shoal says %s, the files say %s" % (name, g[1:], w))
+                require(len(re.findall(r"indexed \d+ blocks", out)) == 2, "not both images indexed:\n" + out)
+                again = c.command("pool share demo2 demo", 120)
+                require("indexed" not in again and "demo2: 16384 blocks" in again, "asked again:\n" + again)
+                print("    (%s)" % " | ".join(l.strip() for l in out.splitlines() if l.startswith("  ")), flush=True)
+            r.check(r.name + "-counts", share)
+    finally:
+        tgt.stop()
+        tgt2.stop()
+        subprocess.run(["rm", "-rf", work])
+
+
+TESTS = [("pool-seed", t_seed), ("pool-share", t_share)]
 
 if __name__ == "__main__":
     if "--golden" in sys.argv:
