@@ -38,7 +38,6 @@ static int all_zero(const uint8_t *b)
 
 void blockidx_add(struct blockidx *x, uint64_t i, const uint8_t block[BLOCKIDX_BS])
 {
-    uint8_t full[32];
     if (i >= x->n)
         return;
     if (all_zero(block)) {
@@ -46,8 +45,7 @@ void blockidx_add(struct blockidx *x, uint64_t i, const uint8_t block[BLOCKIDX_B
         x->zero++;
         return;
     }
-    sha256(block, BLOCKIDX_BS, full);
-    memcpy(x->hash[i], full, BLOCKIDX_HASH);
+    sha256(block, BLOCKIDX_BS, x->hash[i]);
     x->order[x->nz++] = (uint32_t)i;
 }
 

@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 #define BLOCKIDX_BS   4096
-#define BLOCKIDX_HASH 16                 /* the first 16 bytes of each block's SHA-256 */
+#define BLOCKIDX_HASH 32                 /* SHA-256, whole: nobody forges a block by collision (DESIGN) */
 
 struct blockidx {
     uint64_t n;                          /* whole 4 KiB blocks */
@@ -32,6 +32,6 @@ void blockidx_add(struct blockidx *x, uint64_t i, const uint8_t block[BLOCKIDX_B
 void blockidx_finish(struct blockidx *x);
 /* Compare two finished indexes. */
 void blockidx_share(const struct blockidx *a, const struct blockidx *b, struct blockidx_share *s);
-/* The block of x whose content hashes to h (first BLOCKIDX_HASH bytes of its SHA-256), or -1. */
+/* The block of x whose content hashes to h (its SHA-256), or -1. */
 int64_t blockidx_find(const struct blockidx *x, const uint8_t h[BLOCKIDX_HASH]);
 #endif
