@@ -3,7 +3,9 @@
 
 restart_20_times: three clones of a pool image read and write their disks (`vm disk`, driven from the host
 shell) while tgtd is killed and restarted 20 times; every read equals the golden image plus that clone's
-own writes, and no command hangs. boot_before_target: a host booted with pool= and autostart= before its
+own writes, and no command hangs. restart_20_times_booted_guests: three booted clones read and write their
+disks from inside (dropping their page cache each round) through the same 20 restarts; every line they
+print equals the golden image plus their own writes, and each finishes when told to. boot_before_target: a host booted with pool= and autostart= before its
 target exists keeps logging in, says so in `pool list`, and starts the clone once the target is up.
 Prints one `PASS name` / `FAIL name` line per test; exits 1 when any failed."""
 import hashlib
@@ -76,6 +78,21 @@ class Model:
         return hashlib.sha256(bytes(b)).hexdigest()
 
 
+def restarter(tgt, seed, done, errors):
+    """Kill tgt and start it again RESTARTS times at random moments (seeded); set done at the end."""
+    r = random.Random(seed)
+    try:
+        for _ in range(RESTARTS):
+            time.sleep(r.uniform(1.0, 3.0))
+            tgt.kill()
+            time.sleep(r.uniform(0.2, 1.5))
+            tgt.start()
+    except (OSError, subprocess.SubprocessError, ValueError) as e:
+        errors.append(e)
+    finally:
+        done.set()
+
+
 def disk(con, line, result):
     """Type `vm disk LINE` and wait for its result line (log lines from the reconnects may split the
     command's echo, so the echo is not waited for); an error line fails at once."""
@@ -111,19 +128,6 @@ def test_restarts(kernel, golden, work):
     tgt.start()
     con = Shoal(kernel, "virtio", mem_mb=512)
     done, errors, rnd = threading.Event(), [], random.Random(8)
-
-    def restarter():
-        r = random.Random(9)
-        try:
-            for _ in range(RESTARTS):
-                time.sleep(r.uniform(1.0, 3.0))
-                tgt.kill()
-                time.sleep(r.uniform(0.2, 1.5))
-                tgt.start()
-        except (OSError, subprocess.SubprocessError, ValueError) as e:
-            errors.append(e)
-        finally:
-            done.set()
     try:
         con.wait_dhcp()
         out = con.run("pool add demo %s cache=1M" % tgt.url(), timeout=TIMEOUT * 2)
@@ -135,7 +139,7 @@ def test_restarts(kernel, golden, work):
             if "vm %s created" % name not in out:
                 raise AssertionError("vm create:\n" + out)
             models[name] = Model(golden)
-        th = threading.Thread(target=restarter, daemon=True)
+        th = threading.Thread(target=restarter, args=(tgt, 9, done, errors), daemon=True)
         th.start()
         reads = writes = 0
         while not done.is_set():
@@ -153,6 +157,120 @@ def test_restarts(kernel, golden, work):
             raise AssertionError("too few reconnects counted for %d restarts:\n%s" % (RESTARTS, out))
         return "%d restarts, %s reconnects; %d checked reads, %d writes over 3 clones" % (
             RESTARTS, m.group(1), reads, writes)
+    finally:
+        con.close()
+        tgt.stop()
+
+
+GUESTS = ("g1", "g2", "g3")
+SLOT0 = 128               # the guests write 4 KiB slots 128..191 (512-768 KiB): between the GPT and partition 1
+# Each guest, until /tmp/stop: drop its page cache, read 1 MiB of its disk (R MiB sha: MiB 8-25 hold the
+# image's files, MiB 0 the slots below), write a 4 KiB slot
+# of "NAME-N" lines and read it back past the cache (W slot N sha). Output starts after the detach.
+WORKLOAD = ("(sleep 5; n=0; while [ ! -e /tmp/stop ]; do echo 3 > /proc/sys/vm/drop_caches; o=$(( n %% 6 ? 8 + n * 5 %% 18 : 0 )); "
+            "echo R $o $(dd if=/dev/vda bs=1M skip=$o count=1 2>/dev/null | sha256sum | cut -c1-64); s=$(( n %% 64 )); "
+            "yes %s-$n | head -c 4096 | dd of=/dev/vda bs=4096 seek=$(( %d + s )) conv=notrunc,fsync 2>/dev/null; "
+            "echo 3 > /proc/sys/vm/drop_caches; echo W $s $n $(dd if=/dev/vda bs=4096 skip=$(( %d + s )) count=1 "
+            "2>/dev/null | sha256sum | cut -c1-64); n=$((n+1)); done; echo D\"\"ONE $n) &")
+
+
+def type_line(con, line, gap=0.03):
+    """Type into the attached guest console a character at a time (its UART holds 16)."""
+    for ch in line + "\r":
+        con.proc.stdin.write(ch.encode())
+        con.proc.stdin.flush()
+        time.sleep(gap)
+
+
+def in_guest(con, name, line):
+    """Attach to NAME's console, type line, detach."""
+    con.proc.stdin.write(("vm console %s\r" % name).encode())
+    con.proc.stdin.flush()
+    con.expect(r"attached to %s" % name, TIMEOUT)
+    type_line(con, "")
+    type_line(con, line)
+    time.sleep(1)
+    con.proc.stdin.write(b"\x1d")
+    con.proc.stdin.flush()
+    con.expect(r"\[detached from %s\]" % name, TIMEOUT)
+
+
+def wait_done(con, start):
+    """Each guest's DONE line, printed after start (in any order, maybe while attached to another)."""
+    end, counts = time.time() + TIMEOUT * 2, {}
+    while len(counts) < len(GUESTS):
+        with con.lock:
+            counts = {m.group(1): int(m.group(2)) for m in re.finditer(r"\[(g\d)\] DONE (\d+)", con.buf[start:])}
+        if time.time() > end:
+            raise AssertionError("guests that did not finish: %s" % sorted(set(GUESTS) - set(counts)))
+        time.sleep(0.5)
+    return counts
+
+
+def check_guest_lines(text, name, golden):
+    """Every R and W line NAME printed equals the golden image plus its own earlier writes. Returns the
+    number of lines checked."""
+    with open(golden, "rb") as f:
+        image = f.read(48 << 20)
+    slots, checked = {}, 0
+    for m in re.finditer(r"\[%s\] (?:R (\d+) ([0-9a-f]{64})|W (\d+) (\d+) ([0-9a-f]{64}))$" % name, text, re.M):
+        if m.group(1) is not None:
+            off = int(m.group(1)) << 20
+            b = bytearray(image[off:off + (1 << 20)])
+            for s, data in slots.items():
+                pos = (SLOT0 + s) * 4096 - off
+                if 0 <= pos < len(b):
+                    b[pos:pos + 4096] = data
+            want, got = hashlib.sha256(bytes(b)).hexdigest(), m.group(2)
+        else:
+            s, n = int(m.group(3)), int(m.group(4))
+            slots[s] = (("%s-%d\n" % (name, n)).encode() * 4096)[:4096]
+            want, got = hashlib.sha256(slots[s]).hexdigest(), m.group(5)
+        if got != want:
+            raise AssertionError("%s: %r does not read as the image plus its writes" % (name, m.group(0)))
+        checked += 1
+    return checked
+
+
+def test_guest_restarts(kernel, golden, work):
+    """Three booted clones read and write their disks from inside while tgtd is killed 20 times."""
+    tgt = Target(golden, work)
+    tgt.start()
+    con = Shoal(kernel, "virtio", mem_mb=640)
+    done, errors = threading.Event(), []
+    try:
+        con.wait_dhcp()
+        out = con.run("pool add demo %s cache=1M" % tgt.url(), timeout=TIMEOUT * 2)
+        if "pool demo: ready" not in out:
+            raise AssertionError("pool add:\n" + out)
+        for name in GUESTS:
+            out = con.run("vm create %s from demo mem=96M" % name)
+            if "vm %s created" % name not in out:
+                raise AssertionError("vm create:\n" + out)
+            con.run("vm start " + name)
+        up = set()
+        while len(up) < len(GUESTS):                # in whatever order they come up
+            up.add(con.expect(r"\[(g\d)\] SHOAL-WEB-UP", TIMEOUT * 4).group(1))
+        for name in GUESTS:
+            in_guest(con, name, WORKLOAD % (name, SLOT0, SLOT0))
+        th = threading.Thread(target=restarter, args=(tgt, 11, done, errors), daemon=True)
+        th.start()
+        th.join()
+        if errors:
+            raise AssertionError("restarting tgtd: %s" % errors[0])
+        time.sleep(10)                      # the guests go on reading after the last restart
+        start = con.pos
+        for name in GUESTS:
+            in_guest(con, name, "touch /tmp/stop")
+        counts = wait_done(con, start)
+        with con.lock:
+            text = con.buf
+        checked = {name: check_guest_lines(text, name, golden) for name in GUESTS}
+        for name in GUESTS:
+            if counts[name] < 5 or checked[name] < 5:
+                raise AssertionError("%s made %d rounds, %d lines checked: too few" % (name, counts[name], checked[name]))
+        return "%d restarts; rounds per guest %s; %d lines checked against the image" % (
+            RESTARTS, "/".join(str(counts[n]) for n in GUESTS), sum(checked.values()))
     finally:
         con.close()
         tgt.stop()
@@ -182,7 +300,8 @@ def main():
     golden = os.path.abspath(sys.argv[2] if len(sys.argv) > 2 else "build/golden/demo.img")
     only = sys.argv[3:]
     failed = 0
-    for name, fn in (("restart_20_times", test_restarts), ("pool_boot_before_target", test_boot_before_target)):
+    for name, fn in (("restart_20_times", test_restarts), ("restart_20_times_booted_guests", test_guest_restarts),
+                     ("pool_boot_before_target", test_boot_before_target)):
         if only and name not in only:
             continue
         if not os.path.exists(golden) or not os.path.exists(kernel):
