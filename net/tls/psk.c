@@ -3,33 +3,18 @@
 #include "kernel/errno.h"
 #include "kernel/kstring.h"
 #include "kernel/sha256.h"
+#include "net/iscsi/chap.h"
 
-static int hex_nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* 64 hex digits -> key[32]; returns 0, or -EINVAL when s is anything else (then key is untouched). */
+/* 64 hex digits -> key[32] (through iSCSI's hex decoder); returns 0, or -EINVAL for anything else. */
 static int parse_hex_key(const char *s, uint8_t key[TLS_PSK_KEY_LEN])
 {
-    uint8_t tmp[TLS_PSK_KEY_LEN];
+    char buf[2 * TLS_PSK_KEY_LEN + 3] = "0x";
     if (strnlen(s, 2 * TLS_PSK_KEY_LEN + 1) != 2 * TLS_PSK_KEY_LEN)
         return -EINVAL;
-    for (size_t i = 0; i < TLS_PSK_KEY_LEN; i++) {
-        int hi = hex_nibble(s[2 * i]), lo = hex_nibble(s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -EINVAL;
-        tmp[i] = (uint8_t)(hi << 4 | lo);
-    }
-    memcpy(key, tmp, sizeof(tmp));
-    memset(tmp, 0, sizeof(tmp));
-    return 0;
+    memcpy(buf + 2, s, 2 * TLS_PSK_KEY_LEN + 1);
+    int n = chap_hex_decode(buf, key, TLS_PSK_KEY_LEN);
+    memset(buf, 0, sizeof(buf));
+    return n == TLS_PSK_KEY_LEN ? 0 : -EINVAL;
 }
 
 static int identity_ok(const char *id, size_t len)
