@@ -38,3 +38,22 @@ $(ALTCP_FILES): | $(LWIP_STAMP)
 
 .PHONY: mbedtls-fetch
 mbedtls-fetch: $(MBEDTLS_STAMP)
+
+# The emulator tier talks to OpenSSL's s_server/s_client on the host.
+DEPS_PKGS += openssl
+
+# Host unit tests of the key parsing.
+TLS_UNIT_SRC := net/tls/psk.c net/iscsi/chap.c kernel/sha256.c kernel/md5.c
+$(BUILD)/unit/tls_tests: tests/unit/test_tls_psk.c $(TLS_UNIT_SRC) tests/unit/test_main.c net/tls/psk.h
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOSTCFLAGS) -o $@ tests/unit/test_tls_psk.c $(TLS_UNIT_SRC) tests/unit/test_main.c
+
+# Emulator tests: shoal's TLS channel against OpenSSL (client and server), wrong keys, hostile peers.
+TEST_TIERS += test-unit-tls test-tls
+TIER_LIMIT_test-tls ?= 1200
+.PHONY: test-unit-tls test-tls
+test-unit-tls: $(BUILD)/unit/tls_tests
+	@$(BUILD)/unit/tls_tests
+
+test-tls: $(BUILD)/shoal.elf
+	@$(PYTHON) tests/integration/tls_tests.py --build $(BUILD) --jobs 2

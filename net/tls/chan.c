@@ -6,6 +6,7 @@
 #include "kernel/errno.h"
 #include "kernel/heap.h"
 #include "kernel/kstring.h"
+#include "kernel/log.h"
 #include "kernel/printf.h"
 #include "kernel/shell.h"
 #include "kernel/time.h"
@@ -25,8 +26,8 @@ static int poller_hook(void)
 struct tls_chan *tls_chan_new(uint32_t timeout_ms)
 {
     static int hooked;
-    if (!hooked)
-        hooked = shell_add_poller(poller_hook) == 0;
+    if (!hooked && !(hooked = shell_add_poller(poller_hook) == 0))
+        log_err("tls: no shell poller slot: channels progress only inside waiting commands");
     struct tls_chan *ch = kzalloc(sizeof(*ch));
     if (!ch)
         return NULL;
@@ -91,8 +92,9 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
     struct tls_chan *ch = ctx;
     mbedtls_ssl_context *ssl = tls_ssl(ch->pcb);
     if (ssl && ssl->out_msgtype == MBEDTLS_SSL_MSG_ALERT && !ch->closing) {
-        if (ch->state == TLS_HANDSHAKE && !ssl->transform_out)
-            ch->alert_out = ssl->out_msg[1];   /* still plaintext before ChangeCipherSpec */
+        /* A plaintext alert record is 7 bytes: type 21, version, length 2, level, description. */
+        if (ch->state == TLS_HANDSHAKE && len == 7 && buf[0] == MBEDTLS_SSL_MSG_ALERT)
+            ch->alert_out = buf[6];
         else if (ch->state == TLS_OPEN && ch->err == 0)
             ch->err = -EBADMSG;
     }

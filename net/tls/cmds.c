@@ -235,7 +235,7 @@ static int test_bulk(struct tls_chan *ch, const struct tls_args *a)
         rc = p.err;
     if (rc < 0) {
         kprintf("tls: bulk stopped after %llu of %llu bytes: %s\n", (unsigned long long)p.got,
-                (unsigned long long)p.total, rc == -ETIMEDOUT ? "timeout" : rc == -EBADMSG ? "data altered" : tls_error(ch));
+                (unsigned long long)p.total, rc == -ETIMEDOUT ? "timeout" : tls_error(ch)[0] ? tls_error(ch) : "data altered");
         return rc;
     }
     uint64_t rate100 = p.got * 100 / us;

@@ -134,10 +134,17 @@ int tls_unlisten(uint16_t port)
     struct tls_lsn *l = lsn_find(port);
     if (!l)
         return -ENOENT;
+    /*
+     * Close the TCP listener under the TLS layer ourselves: altcp_mbedtls_close would clear its poll
+     * callback, which lwIP 2.1.3 asserts against (and then writes past) for a listening pcb.
+     */
+    struct altcp_pcb *inner = l->pcb->inner_conn;
     altcp_arg(l->pcb, NULL);
     altcp_accept(l->pcb, NULL);
-    if (altcp_close(l->pcb) != ERR_OK)
-        altcp_abort(l->pcb);
+    l->pcb->inner_conn = NULL;
+    if (inner && altcp_close(inner) != ERR_OK)
+        altcp_abort(inner);
+    altcp_close(l->pcb);      /* no inner connection left: only frees the TLS state */
     l->pcb = NULL;
     l->refs++;                /* tls_lsn_put drops this one and frees l when no channel holds it */
     tls_lsn_put(l);
