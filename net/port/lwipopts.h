@@ -77,6 +77,11 @@
 #define LWIP_ALTCP_TLS              1
 #define LWIP_ALTCP_TLS_MBEDTLS      1
 
+/* Packets to the host's own address loop back (a channel to a listener on the same host: migration
+   to the same host). net_poll() delivers them with netif_poll(); no 127.0.0.1 interface. */
+#define LWIP_NETIF_LOOPBACK         1
+#define LWIP_HAVE_LOOPIF            0
+
 /* Statistics feed `net`; debug output off (LWIP_DEBUG not defined). */
 #define LWIP_STATS                  1
 #define LWIP_STATS_DISPLAY          0

@@ -79,7 +79,6 @@ void tls_chan_fail(struct tls_chan *ch, int err, const char *fmt, ...)
         ch->err = err;
         ch->state = TLS_DEAD;
     }
-    tls_chan_drop(ch, 0);
 }
 
 /*
@@ -249,8 +248,10 @@ static void check(struct tls_chan *ch, uint64_t now)
     mbedtls_ssl_context *ssl = tls_ssl(ch->pcb);
     if (ch->state == TLS_HANDSHAKE && ssl && ssl->state == MBEDTLS_SSL_HANDSHAKE_OVER)
         note_open(ch);
-    if (ch->state == TLS_HANDSHAKE && now > ch->deadline)
+    if (ch->state == TLS_HANDSHAKE && now > ch->deadline) {
         tls_chan_fail(ch, -ETIMEDOUT, "timeout: the TLS handshake did not finish in time");
+        tls_chan_drop(ch, 0);
+    }
     if (ch->state == TLS_OPEN && ch->err == -EBADMSG && ch->pcb)
         tls_chan_drop(ch, 0);         /* mbedTLS sent its fatal alert; nothing more is trusted */
 }

@@ -45,6 +45,7 @@ int tls_send(struct tls_chan *ch, const void *buf, size_t len)
         return 0;                     /* mbedTLS still holds an unsent record: after the next ACK */
     if (e != ERR_OK) {
         tls_chan_fail(ch, -EIO, "send failed (lwIP error %d)", e);
+        tls_chan_drop(ch, 0);
         return ch->err;
     }
     return (int)n;

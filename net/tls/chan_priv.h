@@ -54,7 +54,10 @@ int tls_chan_attach(struct tls_chan *ch, struct altcp_pcb *pcb);
 void tls_chan_free(struct tls_chan *ch);
 /* Detach our callbacks and close ch's pcb (abort unless graceful or when close fails). */
 void tls_chan_drop(struct tls_chan *ch, int graceful);
-/* Fail ch with err and a reason (printf format), aborting its pcb when still there. First failure wins. */
+/*
+ * Mark ch failed with err and a reason (printf format); the first failure wins. The pcb is left
+ * alone (inside lwIP's callbacks lwIP frees it): callers outside them drop it with tls_chan_drop.
+ */
 void tls_chan_fail(struct tls_chan *ch, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /*
  * Restrict pcb's fresh config to ECDHE-PSK ChaCha20-Poly1305, TLS 1.2, with psk; *out gets the

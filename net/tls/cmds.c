@@ -61,6 +61,7 @@ int tls_wait(int (*cond)(void *), void *arg, uint64_t ms)
             return -ECANCELED;
         net_poll();
         tls_poll();
+        tls_echo_poll();          /* an echo server on this host may be the peer */
     }
     return 0;
 }

@@ -10,6 +10,8 @@
 int tls_wait(int (*cond)(void *), void *arg, uint64_t ms);
 /* Echo server on port for peers with key (identity id, NULL: default). Returns 0 or negative errno. */
 int tls_echo_listen(uint16_t port, const char *key, const char *id);
+/* Move the echo server's channels along (the shell loop calls it; so does tls_wait). Nonzero: did work. */
+int tls_echo_poll(void);
 /* Stop the echo server on port (its open channels go on until their peers close). 0 or -ENOENT. */
 int tls_echo_stop(uint16_t port);
 #endif

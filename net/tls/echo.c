@@ -54,7 +54,7 @@ static int echo_step(int i)
     return r > 0;
 }
 
-static int echo_poll(void)
+int tls_echo_poll(void)
 {
     int work = 0;
     for (int i = 0; i < ECHO_MAX; i++)
@@ -83,7 +83,7 @@ int tls_echo_listen(uint16_t port, const char *key, const char *id)
     struct tls_psk psk;
     int rc = tls_psk_parse(&psk, key, id);
     if (rc == 0 && !hooked)
-        rc = shell_add_poller(echo_poll);
+        rc = shell_add_poller(tls_echo_poll);
     hooked |= rc == 0;
     if (rc == 0)
         rc = tls_listen_psk(port, &psk, echo_accept, NULL);

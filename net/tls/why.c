@@ -64,9 +64,27 @@ static int peer_closed(struct altcp_pcb *pcb)
     return tcp->state == CLOSE_WAIT || tcp->state == LAST_ACK;
 }
 
+/*
+ * lwIP closes the connection right after a failed handshake; with received bytes still unread (the
+ * rest of the peer's flight) tcp_close answers with RST, which can reach the peer before the alert
+ * explaining the failure. Count them as read so that the close is a FIN behind the alert.
+ */
+static void settle_window(struct altcp_pcb *pcb)
+{
+    if (!pcb || !pcb->inner_conn || !pcb->inner_conn->state)
+        return;
+    struct tcp_pcb *tcp = pcb->inner_conn->state;
+    if (tcp->state == LISTEN)
+        return;
+    for (int i = 0; i < 4; i++)
+        tcp_recved(tcp, 0xffff);      /* lwIP caps the window at its maximum */
+}
+
 void tls_why_handshake(struct tls_chan *ch, err_t err)
 {
     mbedtls_ssl_context *ssl = tls_ssl(ch->pcb);
+    if (err == ERR_CLSD)
+        settle_window(ch->pcb);
     if (err != ERR_CLSD) {
         const char *words;
         int e = tls_why_tcp(err, &words);

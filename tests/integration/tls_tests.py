@@ -310,6 +310,29 @@ def server_refusals(r, c, hp):
     require(re.search(r"tls: 0 channels, 0 listeners", c.command("tls", TIMEOUT)), "listener left")
 
 
+def server_self(r, c):
+    """shoal to shoal on one host (its own address loops back): mbedTLS at both ends."""
+    out = c.command("tls listen 7001 key=%s" % KEY, TIMEOUT)
+    require("listening on port 7001" in out, out)
+    out = c.command("tls test 10.0.2.15:7001 key=%s bytes=1M" % KEY, BULK_TIMEOUT)
+    require("tls: connected to 10.0.2.15:7001, cipher %s" % CIPHER in out, out)
+    require("tls: line echoed" in out and "tls: bulk 1048576 bytes each way" in out, out)
+    m = re.search(r"in (\d+) ms: (\S+) MB/s", out)
+    print("    %s: shoal to shoal on one host, 1 MiB each way at %s MB/s" % (r.name, m.group(2)), flush=True)
+    ended = r"tls: 10\.0\.2\.15:\d+: peer closed after 1048603 bytes echoed"   # the line and 1 MiB
+    if not re.search(ended, out):
+        c.expect(ended, TIMEOUT, "the echo channel's end")
+    for arg, alert in (("key=" + OTHER, "bad_record_mac"), ("key=%s id=someone-else" % KEY, "unknown_psk_identity")):
+        out = c.command("tls test 10.0.2.15:7001 %s" % arg, TIMEOUT)
+        require("key mismatch or not a shoal peer (peer sent alert %s)" % alert in out, out)
+        refused = (r"tls: refused 10\.0\.2\.15:\d+ on port 7001: key mismatch or not a shoal peer "
+                   r"\(we sent alert %s\)" % alert)
+        if not re.search(refused, out):    # the server's line may come before the prompt or after it
+            c.expect(refused, TIMEOUT)
+    c.command("tls stop 7001", TIMEOUT)
+    no_leak(c)
+
+
 def test_server(r):
     hp = free_port()
     with boot(r, ",hostfwd=tcp:127.0.0.1:%d-:7000" % hp) as c:
@@ -317,6 +340,7 @@ def test_server(r):
         require("tls: echo server listening on port 7000" in out, out)
         r.check(r.name + "-ok", lambda: server_ok(r, c, hp))
         r.check(r.name + "-refusals", lambda: server_refusals(r, c, hp))
+        r.check(r.name + "-self", lambda: server_self(r, c))
         r.check(r.name + "-no-assert", lambda: no_assert(c))
 
 
