@@ -118,7 +118,7 @@ static err_t on_recv(void *arg, struct altcp_pcb *pcb, struct pbuf *p, err_t err
     if (!p || err != ERR_OK) {        /* the peer closed its side (FIN after the handshake) */
         if (p)
             pbuf_free(p);
-        ch->peer_eof = 1;
+        tls_why_peer_close(ch);
         return ERR_OK;
     }
     if (ch->rx)
@@ -142,7 +142,7 @@ static void on_err(void *arg, err_t err)
     if (ch->state == TLS_HANDSHAKE) {
         tls_why_handshake(ch, err);
     } else if (ch->state == TLS_OPEN && err == ERR_CLSD) {
-        ch->peer_eof = 1;             /* closed before any data reached us */
+        tls_why_peer_close(ch);       /* closed before any data reached us */
     } else if (ch->state == TLS_OPEN) {
         const char *words;
         int e = tls_why_tcp(err, &words);

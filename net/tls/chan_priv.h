@@ -68,6 +68,10 @@ int tls_conf_setup(struct altcp_pcb *pcb, const struct tls_psk *psk, mbedtls_ssl
 void tls_conf_free(struct altcp_tls_config *conf, mbedtls_ssl_config *ssl_conf);
 /* The handshake failed inside lwIP (err callback): set ch's error from the alerts seen. */
 void tls_why_handshake(struct tls_chan *ch, err_t err);
+/* The peer closed after the handshake: a fatal alert it sent before fails ch, else it is end of stream. */
+void tls_why_peer_close(struct tls_chan *ch);
+/* An alert's name ("bad_record_mac"), "other" for codes shoal does not name. */
+const char *tls_alert_name(int code);
 /* A TCP-level error (RST, retransmission timeout) as errno and words. */
 int tls_why_tcp(err_t err, const char **words);
 /* Listeners alive (listening, or unlistened with channels still using their config). */

@@ -22,7 +22,7 @@ static const struct {
     { MBEDTLS_SSL_ALERT_MSG_UNKNOWN_PSK_IDENTITY, "unknown_psk_identity" },
 };
 
-static const char *alert_name(int code)
+const char *tls_alert_name(int code)
 {
     for (size_t i = 0; i < sizeof(alert_names) / sizeof(alert_names[0]); i++)
         if (alert_names[i].code == code)
@@ -95,11 +95,22 @@ void tls_why_handshake(struct tls_chan *ch, err_t err)
     int code = in >= 0 ? in : ch->alert_out;
     const char *who = in >= 0 ? "peer sent" : "we sent";
     if (code > 0 && key_alert(code))
-        tls_chan_fail(ch, -EPERM, "key mismatch or not a shoal peer (%s alert %s)", who, alert_name(code));
+        tls_chan_fail(ch, -EPERM, "key mismatch or not a shoal peer (%s alert %s)", who, tls_alert_name(code));
     else if (code > 0)
-        tls_chan_fail(ch, -EPROTO, "TLS handshake failed (%s alert %s, %d)", who, alert_name(code), code);
+        tls_chan_fail(ch, -EPROTO, "TLS handshake failed (%s alert %s, %d)", who, tls_alert_name(code), code);
     else if (code == 0 || peer_closed(ch->pcb))
         tls_chan_fail(ch, -ECONNRESET, "peer closed the connection during the TLS handshake");
     else
         tls_chan_fail(ch, -EPROTO, "TLS handshake failed: the peer does not speak TLS (bad record)");
+}
+
+void tls_why_peer_close(struct tls_chan *ch)
+{
+    mbedtls_ssl_context *ssl = tls_ssl(ch->pcb);
+    ch->peer_eof = 1;
+    if (!ssl || !ssl->in_msg || ssl->in_msgtype != MBEDTLS_SSL_MSG_ALERT)
+        return;                       /* a FIN without close_notify: the protocol above sees its end is missing */
+    if (ssl->in_msg[0] == MBEDTLS_SSL_ALERT_LEVEL_FATAL)
+        tls_chan_fail(ch, -EPROTO, "the peer ended the channel with alert %s (it refused what we sent)",
+                      tls_alert_name(ssl->in_msg[1]));
 }

@@ -135,18 +135,20 @@ def silent(conn):
 
 
 class Tamper:
-    """A TCP relay to 127.0.0.1:dst that flips one bit of the byte at offset `at` of the server's stream."""
+    """A TCP relay to 127.0.0.1:dst that flips one bit of the byte at offset `at` of the server's stream
+    (of shoal's stream with upstream)."""
 
-    def __init__(self, dst, at):
-        self.dst, self.at = dst, at
+    def __init__(self, dst, at, upstream=False):
+        self.dst, self.at, self.upstream = dst, at, upstream
         self.flipped = False
         self.peer = HostPeer(self._relay)
         self.port = self.peer.port
 
     def _relay(self, conn):
         up = socket.create_connection(("127.0.0.1", self.dst))
-        threading.Thread(target=self._pipe, args=(conn, up, None), daemon=True).start()
-        self._pipe(up, conn, self.at)
+        at_up, at_down = (self.at, None) if self.upstream else (None, self.at)
+        threading.Thread(target=self._pipe, args=(conn, up, at_up), daemon=True).start()
+        self._pipe(up, conn, at_down)
 
     def _pipe(self, src, dst, at):
         seen = 0
@@ -230,20 +232,29 @@ def client_hostile(r, c):
     expect_refusal(c, free_port(), KEY, "connection refused or reset")
 
 
-def client_tamper(r, c):
-    """One bit flipped in the server's stream after the handshake: the channel fails, names it."""
+def tampered(c, upstream):
+    """tls test through a relay that flips a bit at byte 20000 of one direction; returns its output."""
     port = free_port()
     srv = s_server(port, KEY)
-    relay = Tamper(port, 20000)
+    relay = Tamper(port, 20000, upstream)
     try:
         out = tls_test(c, relay.port, KEY, "bytes=1M")
     finally:
         relay.peer.close()
         srv.stop()
     require(relay.flipped, "the relay never reached byte 20000:\n" + out)
+    no_leak(c)
+    return out
+
+
+def client_tamper(r, c):
+    """One bit flipped after the handshake: shoal refuses the record, or OpenSSL does and says so."""
+    out = tampered(c, False)
     require(re.search(r"tls: bulk stopped after \d+ of 1048576 bytes: a record from the peer failed "
                       r"authentication", out), out)
-    no_leak(c)
+    out = tampered(c, True)
+    require(re.search(r"tls: bulk stopped after \d+ of 1048576 bytes: the peer ended the channel with "
+                      r"alert bad_record_mac", out), out)
 
 
 def no_assert(c):
