@@ -28,7 +28,8 @@ size_t tls_send_unacked(struct tls_chan *ch)
         return 0;
     struct tcp_pcb *tcp = ch->pcb->inner_conn->state;
     mbedtls_ssl_context *ssl = tls_ssl(ch->pcb);
-    return (size_t)(TCP_SND_BUF - tcp_sndbuf(tcp)) + (ssl ? ssl->out_left : 0);
+    /* snd_buf itself: tcp_sndbuf() caps it at 64 KiB, below TCP_SND_BUF with window scaling. */
+    return (size_t)(TCP_SND_BUF - tcp->snd_buf) + (ssl ? ssl->out_left : 0);
 }
 
 int tls_send(struct tls_chan *ch, const void *buf, size_t len)

@@ -16,6 +16,7 @@
 struct tls_args {
     const char *key, *id;
     uint64_t bytes, timeout_s;
+    int sink;                     /* the peer only reads: send, and wait until all is acknowledged */
 };
 
 /* One name=value argument into *out (bounded by max); 1 when it matched name, -EINVAL when malformed. */
@@ -31,6 +32,7 @@ static int num_arg(const char *s, const char *name, uint64_t *out, uint64_t max)
 static int parse_args(int argc, char **argv, int from, struct tls_args *a)
 {
     a->key = a->id = NULL;
+    a->sink = 0;
     a->bytes = 4ull << 20;
     a->timeout_s = TLS_HANDSHAKE_MS_DEFAULT / 1000;
     for (int i = from; i < argc; i++) {
@@ -38,6 +40,8 @@ static int parse_args(int argc, char **argv, int from, struct tls_args *a)
         int m;
         if (strncmp(s, "key=", 4) == 0)
             a->key = s + 4;
+        else if (strcmp(s, "sink") == 0)
+            a->sink = 1;
         else if (strncmp(s, "id=", 3) == 0)
             a->id = s + 3;
         else if ((m = num_arg(s, "bytes=", &a->bytes, 1ull << 32)) == 0)
@@ -245,6 +249,35 @@ static int test_bulk(struct tls_chan *ch, const struct tls_args *a)
     return 0;
 }
 
+static int sink_step(void *arg)
+{
+    struct pump *p = arg;
+    pump_send(p);
+    if (!p->err && tls_status(p->ch) < 0)
+        p->err = tls_status(p->ch);
+    return p->err || (p->sent == p->total && tls_send_unacked(p->ch) == 0);
+}
+
+/* Send a.bytes of the pattern to a peer that only reads; the rate counts until the last byte is acked. */
+static int test_sink(struct tls_chan *ch, const struct tls_args *a)
+{
+    struct pump p = { .ch = ch, .total = a->bytes };
+    uint64_t t0 = time_ns();
+    int rc = tls_wait(sink_step, &p, 120000 + a->bytes / 10000);
+    uint64_t us = (time_ns() - t0) / 1000 + 1;
+    if (rc == 0 && p.err)
+        rc = p.err;
+    if (rc < 0) {
+        kprintf("tls: sending stopped after %llu of %llu bytes: %s\n", (unsigned long long)p.sent,
+                (unsigned long long)p.total, rc == -ETIMEDOUT ? "timeout" : tls_error(ch));
+        return rc;
+    }
+    uint64_t rate100 = p.sent * 100 / us;
+    kprintf("tls: sent %llu bytes, all acknowledged, in %llu ms: %llu.%02llu MB/s\n", (unsigned long long)p.sent,
+            (unsigned long long)(us / 1000), (unsigned long long)(rate100 / 100), (unsigned long long)(rate100 % 100));
+    return 0;
+}
+
 static void print_heap(void)
 {
     struct tls_heap_stats st;
@@ -265,9 +298,11 @@ static int cmd_test(int argc, char **argv)
         return shell_usage("tls");
     tls_heap_reset_peak();
     int rc = test_connect(host, port, &a, &ch);
-    if (rc == 0)
+    if (rc == 0 && a.sink)
+        rc = test_sink(ch, &a);
+    if (rc == 0 && !a.sink)
         rc = test_line(ch, &a);
-    if (rc == 0)
+    if (rc == 0 && !a.sink)
         rc = test_bulk(ch, &a);
     if (ch)
         tls_close(ch);
@@ -293,5 +328,5 @@ static int cmd_tls(int argc, char **argv)
         return tls_echo_stop((uint16_t)port);
     return shell_usage("tls");
 }
-SHELL_COMMAND("tls", "[test HOST:PORT key=K [id=NAME] [bytes=N] [timeout=S] | listen PORT key=K [id=NAME] | stop PORT]",
+SHELL_COMMAND("tls", "[test HOST:PORT key=K [id=NAME] [bytes=N] [timeout=S] [sink] | listen PORT key=K [id=NAME] | stop PORT]",
               "TLS-PSK channel: test a peer (line + bulk), run an echo server, or show channels and heap", cmd_tls);
