@@ -121,6 +121,7 @@ static err_t on_recv(void *arg, struct altcp_pcb *pcb, struct pbuf *p, err_t err
         tls_why_peer_close(ch);
         return ERR_OK;
     }
+    ch->last_rx = time_ns();
     if (ch->rx)
         pbuf_cat(ch->rx, p);          /* the TCP window (opened by tls_recv) bounds this queue */
     else
@@ -156,6 +157,7 @@ static void note_open(struct tls_chan *ch)
     mbedtls_ssl_context *ssl = tls_ssl(ch->pcb);
     kstrlcpy(ch->cipher, ssl ? mbedtls_ssl_get_ciphersuite(ssl) : "?", sizeof(ch->cipher));
     ch->state = TLS_OPEN;
+    ch->last_rx = time_ns();
 }
 
 static err_t on_connected(void *arg, struct altcp_pcb *pcb, err_t err)
@@ -254,6 +256,11 @@ static void check(struct tls_chan *ch, uint64_t now)
     }
     if (ch->state == TLS_OPEN && ch->err == -EBADMSG && ch->pcb)
         tls_chan_drop(ch, 0);         /* mbedTLS sent its fatal alert; nothing more is trusted */
+    if (ch->state == TLS_OPEN && ch->idle_ns && !ch->peer_eof && now - ch->last_rx > ch->idle_ns) {
+        tls_chan_fail(ch, -ETIMEDOUT, "timeout: nothing from the peer for %llu ms",
+                      (unsigned long long)(ch->idle_ns / 1000000));
+        tls_chan_drop(ch, 0);
+    }
 }
 
 int tls_poll(void)
@@ -283,4 +290,10 @@ void tls_counts(int *channels, int *listeners)
         n++;
     *channels = n;
     *listeners = tls_lsn_count();
+}
+
+void tls_set_idle_timeout(struct tls_chan *ch, uint32_t ms)
+{
+    ch->idle_ns = (uint64_t)ms * 1000000ull;
+    ch->last_rx = time_ns();
 }

@@ -73,6 +73,11 @@ const char *tls_error(const struct tls_chan *ch);
 const char *tls_cipher(const struct tls_chan *ch);
 /* The peer's address and port as "A.B.C.D:P" (for messages). */
 const char *tls_peer(const struct tls_chan *ch);
+/*
+ * Fail the open channel with "timeout" when nothing arrives from the peer for ms milliseconds (0, the
+ * default: never). A cut link otherwise shows only once TCP gives up retransmitting what we send.
+ */
+void tls_set_idle_timeout(struct tls_chan *ch, uint32_t ms);
 /* Send close_notify, close the connection (queued data still goes out) and free ch. */
 void tls_close(struct tls_chan *ch);
 

@@ -32,6 +32,7 @@ struct tls_chan {
     int alert_out;                     /* alert we sent during the handshake (-1: none) */
     int peer_eof;                      /* the peer closed its side */
     uint64_t deadline;                 /* handshake timeout (time_ns) */
+    uint64_t idle_ns, last_rx;         /* open channel: fail when nothing arrived for idle_ns (0: never) */
     tls_done_fn done;
     void *arg;
     mbedtls_ssl_send_t *lwip_send;     /* lwIP's BIO, wrapped to watch outgoing alerts */

@@ -15,7 +15,7 @@
 
 struct tls_args {
     const char *key, *id;
-    uint64_t bytes, timeout_s;
+    uint64_t bytes, timeout_s, idle_s;
     int sink;                     /* the peer only reads: send, and wait until all is acknowledged */
 };
 
@@ -33,6 +33,7 @@ static int parse_args(int argc, char **argv, int from, struct tls_args *a)
 {
     a->key = a->id = NULL;
     a->sink = 0;
+    a->idle_s = 0;
     a->bytes = 4ull << 20;
     a->timeout_s = TLS_HANDSHAKE_MS_DEFAULT / 1000;
     for (int i = from; i < argc; i++) {
@@ -44,10 +45,9 @@ static int parse_args(int argc, char **argv, int from, struct tls_args *a)
             a->sink = 1;
         else if (strncmp(s, "id=", 3) == 0)
             a->id = s + 3;
-        else if ((m = num_arg(s, "bytes=", &a->bytes, 1ull << 32)) == 0)
-            m = num_arg(s, "timeout=", &a->timeout_s, 3600);
-        else
-            m = 1;
+        else if ((m = num_arg(s, "bytes=", &a->bytes, 1ull << 32)) == 0 &&
+                 (m = num_arg(s, "timeout=", &a->timeout_s, 3600)) == 0)
+            m = num_arg(s, "idle=", &a->idle_s, 3600);
         if (m <= 0)
             return -EINVAL;
     }
@@ -253,7 +253,7 @@ static int test_stream(struct tls_chan *ch, const struct tls_args *a)
     if (rc < 0) {
         kprintf("tls: %s stopped after %llu of %llu bytes: %s\n", a->sink ? "sending" : "bulk",
                 (unsigned long long)done, (unsigned long long)p.total,
-                rc == -ETIMEDOUT ? "timeout" : tls_error(ch)[0] ? tls_error(ch) : "data altered");
+                tls_error(ch)[0] ? tls_error(ch) : rc == -ETIMEDOUT ? "timeout" : "data altered");
         return rc;
     }
     uint64_t rate100 = done * 100 / us;   /* bytes per microsecond = MB/s, times 100 */
@@ -283,6 +283,8 @@ static int cmd_test(int argc, char **argv)
         return shell_usage("tls");
     tls_heap_reset_peak();
     int rc = test_connect(host, port, &a, &ch);
+    if (rc == 0 && a.idle_s)
+        tls_set_idle_timeout(ch, (uint32_t)a.idle_s * 1000);
     if (rc == 0 && !a.sink)
         rc = test_line(ch, &a);
     if (rc == 0)
@@ -311,5 +313,5 @@ static int cmd_tls(int argc, char **argv)
         return tls_echo_stop((uint16_t)port);
     return shell_usage("tls");
 }
-SHELL_COMMAND("tls", "[test HOST:PORT key=K [id=NAME] [bytes=N] [timeout=S] [sink] | listen PORT key=K [id=NAME] | stop PORT]",
+SHELL_COMMAND("tls", "[test HOST:PORT key=K [id=NAME] [bytes=N] [timeout=S] [idle=S] [sink] | listen PORT key=K [id=NAME] | stop PORT]",
               "TLS-PSK channel: test a peer (line + bulk), run an echo server, or show channels and heap", cmd_tls);

@@ -136,10 +136,10 @@ def silent(conn):
 
 class Tamper:
     """A TCP relay to 127.0.0.1:dst that flips one bit of the byte at offset `at` of the server's stream
-    (of shoal's stream with upstream)."""
+    (of shoal's stream with upstream), or with stall stops forwarding the server's stream there."""
 
-    def __init__(self, dst, at, upstream=False):
-        self.dst, self.at, self.upstream = dst, at, upstream
+    def __init__(self, dst, at, upstream=False, stall=False):
+        self.dst, self.at, self.upstream, self.stall = dst, at, upstream, stall
         self.flipped = False
         self.peer = HostPeer(self._relay)
         self.port = self.peer.port
@@ -162,6 +162,10 @@ class Tamper:
             data = src.recv(65536)
             if not data:
                 dst.shutdown(socket.SHUT_WR)
+                return
+            if at is not None and self.stall and seen + len(data) > at:
+                self.flipped = True     # a cut link: nothing more either way, and no FIN
+                time.sleep(120)
                 return
             if at is not None and seen <= at < seen + len(data):
                 b = bytearray(data)
@@ -258,13 +262,14 @@ def client_hostile(r, c):
     expect_refusal(c, free_port(), KEY, "connection refused or reset")
 
 
-def tampered(c, upstream):
-    """tls test through a relay that flips a bit at byte 20000 of one direction; returns its output."""
+def tampered(c, upstream, stall=False, extra=""):
+    """tls test through a relay that flips a bit at byte 20000 of one direction (or stalls there);
+    returns its output."""
     port = free_port()
     srv = s_server(port, KEY)
-    relay = Tamper(port, 20000, upstream)
+    relay = Tamper(port, 20000, upstream, stall)
     try:
-        out = tls_test(c, relay.port, KEY, "bytes=1M")
+        out = tls_test(c, relay.port, KEY, "bytes=1M " + extra)
     finally:
         relay.peer.close()
         srv.stop()
@@ -283,6 +288,15 @@ def client_tamper(r, c):
                       r"alert bad_record_mac", out), out)
 
 
+def client_cut(r, c):
+    """The link goes silent mid-stream (no FIN, no RST): the idle timeout names it; nothing hangs."""
+    t0 = time.monotonic()
+    out = tampered(c, False, stall=True, extra="idle=5")
+    require(re.search(r"tls: bulk stopped after \d+ of 1048576 bytes: timeout: nothing from the peer "
+                      r"for 5000 ms", out), out)
+    require(time.monotonic() - t0 < 60, "took %.0f s" % (time.monotonic() - t0))
+
+
 def no_assert(c):
     """No lwIP assertion or error line in the whole run (shoal logs them and goes on)."""
     bad = [l for l in c.output().splitlines() if re.search(r"ERR |assertion", l)]
@@ -292,7 +306,7 @@ def no_assert(c):
 def test_client(r):
     with boot(r) as c:
         for name, fn in (("ok", client_ok), ("sink", client_sink), ("passphrase", client_passphrase), ("wrong-key", client_wrong_key),
-                         ("hostile", client_hostile), ("tamper", client_tamper)):
+                         ("hostile", client_hostile), ("tamper", client_tamper), ("cut", client_cut)):
             r.check("%s-%s" % (r.name, name), lambda fn=fn: fn(r, c))
         r.check(r.name + "-no-assert", lambda: no_assert(c))
 
