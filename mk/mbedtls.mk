@@ -48,12 +48,13 @@ $(BUILD)/unit/tls_tests: tests/unit/test_tls_psk.c $(TLS_UNIT_SRC) tests/unit/te
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) -o $@ tests/unit/test_tls_psk.c $(TLS_UNIT_SRC) tests/unit/test_main.c
 
-# Emulator tests: shoal's TLS channel against OpenSSL (client and server), wrong keys, hostile peers.
+# Emulator tests: shoal's TLS channel against OpenSSL (client and server), wrong keys, hostile peers,
+# under QEMU (SVM); the channel to the host's own address also under Bochs (VMX, from the ISO).
 TEST_TIERS += test-unit-tls test-tls
 TIER_LIMIT_test-tls ?= 1200
 .PHONY: test-unit-tls test-tls
 test-unit-tls: $(BUILD)/unit/tls_tests
 	@$(BUILD)/unit/tls_tests
 
-test-tls: $(BUILD)/shoal.elf
+test-tls: $(BUILD)/shoal.elf $(BUILD)/shoal.iso
 	@$(PYTHON) tests/integration/tls_tests.py --build $(BUILD) --jobs 2

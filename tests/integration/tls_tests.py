@@ -15,7 +15,7 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Console, TestFailure, free_port, main, qemu_argv, require  # noqa: E402
+from harness import BOCHS_BOOT_S, BOCHS_CMD_S, Console, TestFailure, free_port, main, qemu_argv, require  # noqa: E402
 
 TIMEOUT = 90             # generous: a shared, noisy machine; TLS handshakes run in emulated code
 BULK_TIMEOUT = 400
@@ -395,7 +395,42 @@ def test_server(r):
         r.check(r.name + "-no-assert", lambda: no_assert(c))
 
 
-TESTS = [("tls-client", test_client), ("tls-server", test_server)]
+def bochs_boot(r):
+    """shoal from the GRUB ISO under Bochs (Intel VMX) with an e1000 on Bochs's slirp network, its
+    address from slirp's DHCP (the VMX Linux tier's helpers)."""
+    import linux_vmx_tests
+    c = Console(r.name, r.logdir)
+    r.console = c
+    linux_vmx_tests.bochs_start_iso(r, c, r.build + "/shoal.iso", 256)
+    c.boot(BOCHS_BOOT_S)
+    linux_vmx_tests.net_up(c)
+    return c
+
+
+def vmx_self(r, c):
+    """The channel to the host's own address under the VMX build: right key, then a wrong one."""
+    ip = re.search(r"ipv4\s+(\d+\.\d+\.\d+\.\d+)/", c.command("net", BOCHS_CMD_S)).group(1)
+    require("listening on port 7002" in c.command("tls listen 7002 key=%s" % KEY, BOCHS_CMD_S), "no listener")
+    out = c.command("tls test %s:7002 key=%s bytes=256K" % (ip, KEY), BULK_TIMEOUT)
+    require("tls: line echoed" in out and "tls: bulk 262144 bytes each way" in out, out)
+    require("cipher %s" % CIPHER in out, out)
+    print("    %s: under VMX (Bochs), to its own address: %s" % (
+        r.name, re.search(r"bulk .*", out).group(0)), flush=True)
+    out = c.command("tls test %s:7002 key=%s" % (ip, OTHER), BULK_TIMEOUT)
+    require("key mismatch or not a shoal peer (peer sent alert bad_record_mac)" in out, out)
+    c.command("tls stop 7002", BOCHS_CMD_S)
+    out = c.command("tls", BOCHS_CMD_S)
+    require(re.search(r"tls: 0 channels, 0 listeners; mbedTLS heap 0 bytes in use", out), out)
+
+
+def test_vmx(r):
+    with bochs_boot(r) as c:
+        require("virtualization: VMX+EPT" in c.command("info", BOCHS_CMD_S), "shoal did not bind VMX+EPT")
+        r.check(r.name + "-self", lambda: vmx_self(r, c))
+        r.check(r.name + "-no-assert", lambda: no_assert(c))
+
+
+TESTS = [("tls-client", test_client), ("tls-server", test_server), ("tls-vmx", test_vmx)]
 
 if __name__ == "__main__":
     sys.exit(main(TESTS, "tls"))
