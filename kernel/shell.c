@@ -14,7 +14,7 @@ static const struct shell_cmd *table[SHELL_MAX_CMDS];
 static int ncmds;
 static void (*poll_hooks[8])(void);
 static int npoll;
-static int (*pollers[8])(void);
+static int (*pollers[16])(void);   /* 7 subsystems poll today; TLS and migration add more */
 static int npollers;
 static int (*divert_fn)(int c, void *arg);
 static void *divert_arg;
@@ -137,7 +137,7 @@ SHELL_COMMAND("help", "[CMD|params]", "list commands, or show one command's usag
 
 int shell_add_poller(int (*fn)(void))
 {
-    if (npollers == 8)
+    if (npollers == (int)(sizeof(pollers) / sizeof(pollers[0])))
         return -ENOSPC;
     pollers[npollers++] = fn;
     return 0;

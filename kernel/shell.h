@@ -45,6 +45,7 @@ int shell_add_poll(void (*fn)(void));
 /*
  * Like shell_add_poll, for pollers that say whether they did work (nonzero) or found nothing (0).
  * When every poller is of this kind and none did work, the loop sleeps until the next interrupt.
+ * At most 16; returns 0 or -ENOSPC.
  */
 int shell_add_poller(int (*fn)(void));
 #endif

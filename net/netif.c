@@ -219,6 +219,7 @@ void net_poll(void)
     polling = 1;
     frames = lwip_rxq_drain();          /* frames the switch queued for shoal */
     frames += host_nic->ops->poll(host_nic, host_rx, &host_if, 256);
+    netif_poll(&host_if);               /* packets sent to our own address (LWIP_NETIF_LOOPBACK) */
     if (frames > 0)
         last_frame_ns = time_ns();
     sys_check_timeouts();

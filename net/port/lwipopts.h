@@ -71,6 +71,17 @@
 #define CHECKSUM_CHECK_ICMP         1
 #define LWIP_CHKSUM_ALGORITHM       3
 
+/* Application layered TCP (altcp) with TLS from mbedTLS (net/tls/): the migration channel. mbedTLS's
+   configuration is net/tls/mbedtls_config.h; its entropy is random_bytes(), so no extra seed string. */
+#define LWIP_ALTCP                  1
+#define LWIP_ALTCP_TLS              1
+#define LWIP_ALTCP_TLS_MBEDTLS      1
+
+/* Packets to the host's own address loop back (a channel to a listener on the same host: migration
+   to the same host). net_poll() delivers them with netif_poll(); no 127.0.0.1 interface. */
+#define LWIP_NETIF_LOOPBACK         1
+#define LWIP_HAVE_LOOPIF            0
+
 /* Statistics feed `net`; debug output off (LWIP_DEBUG not defined). */
 #define LWIP_STATS                  1
 #define LWIP_STATS_DISPLAY          0
