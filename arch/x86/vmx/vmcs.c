@@ -231,5 +231,6 @@ void vmx_vmcs_setup(struct hvm_vcpu *v, const struct guest_regs *regs)
     vmwrite(GUEST_PENDING_DBG, 0);
     vmwrite(GUEST_INTERRUPTIBILITY, 0);
     vmwrite(GUEST_ACTIVITY, 0);
+    vmwrite(TSC_OFFSET, 0);
     vmx_set_state(v, regs);
 }
