@@ -50,6 +50,7 @@ struct vcpu {
     void *lapic;                     /* the vCPU's local APIC model, when the VM has one */
     struct hvm_event exc;            /* pending exception */
     int exc_pending;
+    uint64_t tsc_offset;             /* guest TSC - host TSC (0 unless the vCPU was restored from a record) */
     uint64_t run_ns;                 /* time spent in the guest */
     uint64_t exits[EXIT_CODE_COUNT];
 };
@@ -168,6 +169,8 @@ int vm_register_mmio(struct vm *vm, const struct mmio_range *r);
 struct pio_range *vm_find_pio(struct vm *vm, uint16_t port);
 struct mmio_range *vm_find_mmio(struct vm *vm, uint64_t gpa);
 
+/* Store the hardware's x87/SSE/AVX and debug registers in v->fpu when v owns them (before saving v). */
+void vcpu_flush_xstate(struct vcpu *v);
 /* Forget v as the owner of the hardware's x87/SSE/AVX registers: before freeing v. */
 void vcpu_drop_xstate(struct vcpu *v);
 /* Raise an external interrupt vector on vcpu (wakes it from HLT). Safe from timer callbacks. */

@@ -148,7 +148,7 @@ static void timer_program(struct lapic *l)
     uint64_t now = time_ns(), end;
     timer_cancel(&l->timer);
     if (TIMER_MODE(l) == 2) {
-        uint64_t tsc = dev_tsc(), hz = dev_tsc_hz();
+        uint64_t tsc = dev_tsc() + l->v->tsc_offset, hz = dev_tsc_hz();   /* the guest's TSC */
         if (!l->s.tsc_deadline)
             return;
         end = l->s.tsc_deadline > tsc ? dev_muldiv(l->s.tsc_deadline - tsc, 1000000000ull, hz) : 0;
