@@ -110,6 +110,8 @@ struct vm {
     uint64_t unassigned_log_ns;       /* when the last rate-limited line about them was printed */
     uint32_t unassigned_logged, unassigned_quiet;   /* lines printed; accesses not printed since */
     int ndevs;
+    char create_args[384];            /* `vm create`'s arguments after the name, NUL-separated (vm move) */
+    int create_argc;
 };
 
 /* Register a device (a copy of *d) with vm. 0, -EINVAL without a name, -ENOSPC when the table is full. */
