@@ -1,0 +1,106 @@
+# vm move under SVM+NPT (QEMU TCG) and VMX+EPT (Bochs): a guest saved and restored into a new VM carries on.
+"""Usage: vmstate_tests.py --build DIR [--jobs N] [--only REGEX]
+
+carryon64 counts timer ticks and loop rounds (in memory, R12 and XMM1) and reports them every 25 ticks.
+It is moved into a new VM (`vm move`, once held paused for `vm memhash`, once straight), and a move whose
+record is refused (the corrupt=rflags hook) must leave it running. Logs: DIR/test-logs/vmstate/."""
+
+import os
+import re
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (Console, require, qemu_argv, bochs_start, boot_check, main,  # noqa: E402
+                     QEMU_BOOT_S, QEMU_CMD_S, BOCHS_BOOT_S, BOCHS_CMD_S)
+
+
+def report(c, t, name, key):
+    """The next `report KEY=N` of VM name (report 3, a lost register or TSC, fails at once)."""
+    m = c.expect(r"\[%s\] report ([123])=(\d+)\n" % re.escape(name), t, "%s's report %d" % (name, key))
+    require(m.group(1) != "3", "%s found its state lost after a move (report 3=%s)" % (name, m.group(2)))
+    if m.group(1) != str(key):
+        return report(c, t, name, key)
+    return int(m.group(2))
+
+
+def ticks_after(c, t, name, floor):
+    """Wait for a tick report of name above floor; return it (and check rounds came with it)."""
+    while True:
+        ticks = report(c, t, name, 1)
+        rounds = report(c, t, name, 2)
+        require(rounds > 0, "%s reports no rounds" % name)
+        if ticks > floor:
+            return ticks
+
+
+def memhash_total(c, t, name):
+    out = c.command("vm memhash " + name, t)
+    chunks = re.findall(r"memhash chunk [0-9a-f]+ ([0-9a-f]{64})", out)
+    m = re.search(r"memhash total [0-9a-f]+ ([0-9a-f]{64})", out)
+    require(m and len(chunks) == 2, "vm memhash %s printed no 2 chunks and a total:\n%s" % (name, out))
+    return m.group(1)
+
+
+def listed(c, t):
+    return dict(re.findall(r"^(\S+)\s+(created|running|paused|stopped)", c.command("vm list", t), re.M))
+
+
+def check_move(c, t):
+    out = c.command("vm create g guest=carryon64 mem=4M", t)
+    require("created" in out, "vm create failed:\n" + out)
+    c.command("vm start g", t)
+    before = ticks_after(c, t, "g", 50)
+    out = c.command("vm move g g2 hold", t)
+    require(re.search(r"vm g moved to g2 \(\d+ bytes of state\), both held paused", out), "held move failed:\n" + out)
+    src, dst = memhash_total(c, t, "g"), memhash_total(c, t, "g2")
+    require(src == dst, "RAM of g (%s) and g2 (%s) differ after the move" % (src, dst))
+    c.command("vm start g2", t)
+    c.command("vm destroy g", t)
+    first = ticks_after(c, t, "g2", 0)
+    require(first > before, "g2 restarted its count (%d after g's %d)" % (first, before))
+    second = ticks_after(c, t, "g2", first)
+    out = c.command("vm move g2 g3", t)
+    require(re.search(r"vm g2 moved to g3", out), "move g2 -> g3 failed:\n" + out)
+    vms = listed(c, t)
+    require("g" not in vms and "g2" not in vms and vms.get("g3") == "running", "after the moves vm list shows %s" % vms)
+    third = ticks_after(c, t, "g3", second)
+    print("    ticks: g %d, g2 %d then %d, g3 %d" % (before, first, second, third))
+
+
+def check_refused(c, t):
+    out = c.command("vm move g3 g4 corrupt=rflags", t)
+    require(re.search(r"error: vm move g3: RFLAGS reserved bits wrong \(at byte \d+\); g3 keeps running", out),
+            "the corrupted record was not refused with its reason:\n" + out)
+    vms = listed(c, t)
+    require("g4" not in vms and vms.get("g3") == "running", "after a refused move vm list shows %s" % vms)
+    last = ticks_after(c, t, "g3", 0)
+    ticks_after(c, t, "g3", last)
+    c.command("vm destroy g3", t)
+
+
+def checks(r, c, t):
+    r.check(r.name + "-move", lambda: check_move(c, t))
+    r.check(r.name + "-move-refused", lambda: check_refused(c, t))
+
+
+def t_svm(r):
+    with Console(r.name, r.logdir) as c:
+        r.console = c
+        c.start(qemu_argv("512M", ["-kernel", r.build + "/shoal.elf"], cpu="EPYC"))
+        boot_check(r, c, QEMU_BOOT_S)
+        checks(r, c, QEMU_CMD_S)
+
+
+def t_vmx(r):
+    with Console(r.name, r.logdir) as c:
+        r.console = c
+        bochs_start(r, c)
+        boot_check(r, c, BOCHS_BOOT_S)
+        checks(r, c, BOCHS_CMD_S)
+
+
+TESTS = [("vmx-bochs-vmstate", t_vmx), ("svm-qemu-vmstate", t_svm)]
+
+if __name__ == "__main__":
+    sys.exit(main(TESTS, "vmstate", ("shoal.elf", "shoal.iso")))
