@@ -130,7 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct vm *vm = platform();
     if (!vm)
         return 0;
-    struct snap s = { (uint8_t *)(uintptr_t)(data + 1), size - 1, 0, 0, 0 };
+    struct snap s = { (uint8_t *)(uintptr_t)(data + 1), size - 1, 0, 0, 0, NULL };
     restore(vm, data[0] % CHIP_COUNT, &s);
     if (s.err == 0) {
         guest_writes(vm, data + 1 + s.pos, size - 1 - s.pos);
@@ -147,7 +147,7 @@ int main(int argc, char **argv)
     for (int chip = 0; chip < CHIP_COUNT && argc > 1; chip++) {
         uint8_t buf[1024];
         struct vm *vm = platform();
-        struct snap s = { buf + 1, sizeof(buf) - 1, 0, 1, 0 };
+        struct snap s = { buf + 1, sizeof(buf) - 1, 0, 1, 0, NULL };
         char path[512];
         buf[0] = (uint8_t)chip;
         restore(vm, chip, &s);                       /* save mode: the same walk fills buf */

@@ -496,6 +496,32 @@ void lapic_snapshot(struct lapic_state *st, struct snap *s)
     SNAP(s, *st);
 }
 
+void lapic_record(struct lapic *l, struct snap *s)
+{
+    struct lapic_state st = l->s;
+    uint64_t now = time_ns();
+    uint8_t armed = (uint8_t)l->timer.armed;
+    st.timer_start = now - st.timer_start;
+    lapic_snapshot(&st, s);
+    SNAP(s, armed);
+    if (s->save || s->err)
+        return;
+    if (armed > 1)
+        snap_fail(s, "LAPIC timer flag out of range");
+    st.timer_start = now - st.timer_start;
+    l->s = st;
+    l->restored_armed = armed;
+}
+
+/* A timer that was not armed when saved (a one-shot that fired, none programmed) stays quiet. */
+void lapic_post_restore(struct lapic *l)
+{
+    uint64_t f = dev_lock();
+    if (l->restored_armed)
+        timer_program(l);
+    dev_unlock(f);
+}
+
 void lapic_stop(struct lapic *l)
 {
     timer_cancel(&l->timer);
