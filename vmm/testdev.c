@@ -100,7 +100,8 @@ static void testdev_snapshot(void *dev, struct snap *s)
     SNAP(s, t->writes);
     SNAP(s, t->regs);
     for (int i = 0; i < VCPU_MAX; i++) {
-        uint64_t left = t->timer[i].armed ? (t->timer[i].deadline > now ? t->timer[i].deadline - now : 1) : 0;
+        uint64_t left = t->timer[i].armed ? (t->timer[i].deadline > now ? t->timer[i].deadline - now : 1) :
+                        t->restored_ns[i];           /* restored, not yet re-armed: as it was saved */
         SNAP(s, t->vector[i]);
         SNAP(s, left);
         if (s->save || s->err)
@@ -117,6 +118,7 @@ static void testdev_post_restore(struct vm *vm, void *dev)
     for (int i = 0; i < vm->nvcpus; i++)
         if (t->restored_ns[i])
             timer_arm(&t->timer[i], t->restored_ns[i], timer_fired, vm->vcpu[i]);
+    memset(t->restored_ns, 0, sizeof(t->restored_ns));
 }
 
 int testdev_attach(struct vm *vm)

@@ -500,7 +500,7 @@ void lapic_record(struct lapic *l, struct snap *s)
 {
     struct lapic_state st = l->s;
     uint64_t now = time_ns();
-    uint8_t armed = (uint8_t)l->timer.armed;
+    uint8_t armed = (uint8_t)(l->timer.armed || l->restored_armed);   /* restored, not yet re-armed: as saved */
     st.timer_start = now - st.timer_start;
     lapic_snapshot(&st, s);
     SNAP(s, armed);
@@ -519,6 +519,7 @@ void lapic_post_restore(struct lapic *l)
     uint64_t f = dev_lock();
     if (l->restored_armed)
         timer_program(l);
+    l->restored_armed = 0;
     dev_unlock(f);
 }
 
