@@ -17,12 +17,11 @@ static uint64_t rd64(const uint8_t *p)
 int xsave_check(const void *area, uint32_t size, uint32_t want_size, uint64_t xcr0, const char **why)
 {
     const uint8_t *a = area;
-    uint32_t mxcsr = (uint32_t)rd64(a + MXCSR_OFF);
-    if (size != want_size) {
+    if (size != want_size || size < LEGACY_SIZE) {
         *why = "XSAVE area size differs from this host's";
         return -22;
     }
-    if (size < LEGACY_SIZE || (mxcsr >> 16)) {          /* MXCSR 31:16 reserved: #GP (SDM 1 10.2.3) */
+    if (a[MXCSR_OFF + 2] || a[MXCSR_OFF + 3]) {          /* MXCSR 31:16 reserved: #GP (SDM 1 10.2.3) */
         *why = "MXCSR reserved bits set";
         return -22;
     }
