@@ -7,7 +7,7 @@ test-vmstate: $(BUILD)/shoal.elf $(BUILD)/shoal.iso
 # The vCPU record's checks (vmm/vcpurec.c, arch/x86/xsavechk.c) on the host: round trips and refusals.
 VCPUREC_SRC := vmm/vcpurec.c arch/x86/xcr0.c arch/x86/xsavechk.c
 $(BUILD)/unit/vcpurec_tests: tests/unit/test_vcpurec.c tests/unit/test_main.c $(VCPUREC_SRC) vmm/vcpustate.h \
-                             arch/x86/xstate.h arch/x86/hvm.h vmm/dev/snapshot.h tests/unit/test.h
+                             arch/x86/xstate.h arch/x86/hvm.h vmm/dev/snapshot.h tests/unit/test.h tests/unit/vcpurec_sample.h
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) -o $@ tests/unit/test_vcpurec.c tests/unit/test_main.c $(VCPUREC_SRC)
 
@@ -21,7 +21,7 @@ VCPUREC_FUZZ_LOG  = $(BUILD)/fuzz/vcpurec_fuzz.log
 VCPUREC_FUZZ_RUN  = mkdir -p $(BUILD)/fuzz/vcpurec_corpus && $(BUILD)/fuzz/vcpurec_seeds $(BUILD)/fuzz/vcpurec_corpus && \
                     $(BUILD)/fuzz/vcpurec_fuzz -seed=1 -max_len=4096 -timeout=10 -artifact_prefix=$(BUILD)/fuzz/vcpurec- \
                     -max_total_time=$(1) -print_final_stats=0 $(BUILD)/fuzz/vcpurec_corpus >$(VCPUREC_FUZZ_LOG) 2>&1
-VCPUREC_FUZZ_DEPS := tests/fuzz/vcpurec_fuzz.c $(VCPUREC_SRC) vmm/vcpustate.h arch/x86/xstate.h arch/x86/hvm.h vmm/dev/snapshot.h
+VCPUREC_FUZZ_DEPS := tests/fuzz/vcpurec_fuzz.c $(VCPUREC_SRC) vmm/vcpustate.h arch/x86/xstate.h arch/x86/hvm.h vmm/dev/snapshot.h tests/unit/vcpurec_sample.h
 $(BUILD)/fuzz/vcpurec_fuzz: $(VCPUREC_FUZZ_DEPS)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE -DSHOAL_HOST -O1 -g -I. -Wall -Wextra -Werror \

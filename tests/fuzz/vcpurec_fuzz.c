@@ -13,8 +13,9 @@
 #include <stdlib.h>
 #include "vmm/vcpustate.h"
 #include "arch/x86/xstate.h"
+#include "tests/unit/vcpurec_sample.h"
 
-static const struct vcpu_limits lim = { .xcr0_allowed = 7, .cr4_allowed = 0x770fff, .maxphyaddr = 40 };
+#define lim sample_limits
 
 static void record(const uint8_t *data, size_t size)
 {
@@ -75,21 +76,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 int main(int argc, char **argv)
 {
     static uint8_t buf[4096];
-    struct vcpu_record r;
+    struct vcpu_record r = sample_record();
     char path[512];
     FILE *f;
     if (argc < 2)
         return 1;
-    memset(&r, 0, sizeof(r));
-    r.regs.rflags = 0x202;
-    r.regs.cr0 = 0x80000031;
-    r.regs.cr4 = 0x620;
-    r.regs.efer = 0x500;
-    r.regs.xcr0 = 7;
-    r.regs.cs = (struct seg){ 0x08, 0xA9B, 0xffffffff, 0 };
-    r.regs.tr = (struct seg){ 0, 0x8B, 0x67, 0 };
-    r.ev.pat = 0x0007040600070406ull;
-    r.ev.inject = HVM_INJECT_VALID | 0x40;
     struct snap s = { buf + 1, sizeof(buf) - 1, 0, 1, 0, NULL };
     vcpu_record_snapshot(&r, &s, &lim);
     snprintf(path, sizeof(path), "%s/seed-vcpu", argv[1]);
