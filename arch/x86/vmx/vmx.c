@@ -299,17 +299,19 @@ static void vmx_get_events(struct hvm_vcpu *v, struct hvm_events *ev)
     ev->pat = vmread(GUEST_PAT);
 }
 
-/* The shadow comes back as STI blocking: both block the same events, and STI blocking is legal with
- * any RFLAGS.IF=1 state the record carries (entry checks, SDM 3C 27.3.1.5). */
+/* The shadow comes back as STI blocking where RFLAGS.IF is set, else as MOV SS blocking: STI blocking
+ * with IF clear fails VM entry (SDM 3C 27.3.1.5). Load the registers (set_state) first. */
 static int vmx_set_events(struct hvm_vcpu *v, const struct hvm_events *ev)
 {
+    uint32_t shadow;
     if (ev->tsc_offset && !(vmx_caps.proc & PROC_TSC_OFFSET))
         return -EINVAL;
     load(v);
+    shadow = !ev->int_shadow ? 0 : (vmread(GUEST_RFLAGS) & (1u << 9)) ? 1u : 2u;
     vmwrite(ENTRY_INTR_INFO, ev->inject);
     vmwrite(ENTRY_EXC_ERR, ev->inject_error);
     vmwrite(ENTRY_INSN_LEN, ev->inject_len);
-    vmwrite(GUEST_INTERRUPTIBILITY, (ev->int_shadow ? 1u : 0) | (ev->nmi_blocked ? 8u : 0));
+    vmwrite(GUEST_INTERRUPTIBILITY, shadow | (ev->nmi_blocked ? 8u : 0));
     vmwrite(GUEST_ACTIVITY, ev->activity);
     if (vmx_caps.proc & PROC_TSC_OFFSET)
         vmwrite(TSC_OFFSET, ev->tsc_offset);
