@@ -45,8 +45,9 @@ static int check_segs(const struct guest_regs *r, int lma, const char **why)
     for (unsigned i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         CHECK(seg_ok(all[i]), "segment attributes or limit/granularity invalid");
     CHECK(r->tr.attr & ATTR_P, "TR not usable");
-    CHECK(!(r->tr.attr & ATTR_S) && ((r->tr.attr & 0xf) == 11 || (!lma && (r->tr.attr & 0xf) == 3)),
-          "TR is not a busy TSS");
+    /* A TSS, available or busy: the VMCB keeps what LTR loaded (QEMU: available); VMX marks it busy. */
+    CHECK(!(r->tr.attr & ATTR_S) && ((r->tr.attr & 0xd) == 9 || (!lma && (r->tr.attr & 0xd) == 1)),
+          "TR is not a TSS");
     CHECK(!(r->ldtr.attr & ATTR_P) || (!(r->ldtr.attr & ATTR_S) && (r->ldtr.attr & 0xf) == 2), "LDTR is not an LDT");
     CHECK(r->cs.attr & ATTR_P, "CS not usable");
     CHECK(!lma || !((r->cs.attr & ATTR_L) && (r->cs.attr & ATTR_DB)), "CS.L and CS.D both set");

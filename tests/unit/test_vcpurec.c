@@ -71,7 +71,8 @@ static void rip_noncanon(struct vcpu_record *r) { r->regs.rip = 0x00008000000000
 static void cs_l_and_d(struct vcpu_record *r) { r->regs.cs.attr |= 1u << 10; }
 static void seg_granularity(struct vcpu_record *r) { r->regs.ds.limit = 0xfffff000; }
 static void seg_attr_rsvd(struct vcpu_record *r) { r->regs.es.attr |= 0x1000; }
-static void tr_not_tss(struct vcpu_record *r) { r->regs.tr.attr = 0x89; }
+static void tr_not_tss(struct vcpu_record *r) { r->regs.tr.attr = 0x82; }
+static void tr_16bit_in_lm(struct vcpu_record *r) { r->regs.tr.attr = 0x83; }
 static void ldtr_not_ldt(struct vcpu_record *r) { r->regs.ldtr = (struct seg){ 0, 0x83, 0xff, 0 }; }
 static void fs_noncanon(struct vcpu_record *r) { r->regs.fs.base = 1ull << 60; }
 static void gdtr_limit(struct vcpu_record *r) { r->regs.gdtr_limit = 0x10000; }
@@ -108,7 +109,8 @@ static const struct bad bads[] = {
     { "cs_l_and_d", cs_l_and_d, "CS.L and CS.D both set" },
     { "seg_granularity", seg_granularity, "segment attributes or limit/granularity invalid" },
     { "seg_attr_rsvd", seg_attr_rsvd, "segment attributes or limit/granularity invalid" },
-    { "tr_not_tss", tr_not_tss, "TR is not a busy TSS" },
+    { "tr_not_tss", tr_not_tss, "TR is not a TSS" },
+    { "tr_16bit_in_lm", tr_16bit_in_lm, "TR is not a TSS" },
     { "ldtr_not_ldt", ldtr_not_ldt, "LDTR is not an LDT" },
     { "fs_noncanon", fs_noncanon, "FS/GS/TR/LDTR base not canonical" },
     { "gdtr_limit", gdtr_limit, "GDTR/IDTR limit above 64 KiB" },
