@@ -5,6 +5,7 @@ carryon64 counts timer ticks and loop rounds (in memory, R12 and XMM1) and repor
 It is moved into a new VM (`vm move`, once held paused for `vm memhash`, once straight), and a move whose
 record is refused (the corrupt=rflags hook) must leave it running. Logs: DIR/test-logs/vmstate/."""
 
+import hashlib
 import os
 import re
 import sys
@@ -13,6 +14,8 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Console, require, qemu_argv, bochs_start, boot_check, main,  # noqa: E402
                      QEMU_BOOT_S, QEMU_CMD_S, BOCHS_BOOT_S, BOCHS_CMD_S)
+from linux_tests import GUEST, start, create_and_start, wait_up, attach, detach, guest_value  # noqa: E402
+from linux_guest import type_slowly  # noqa: E402
 
 
 def report(c, t, name, key):
@@ -100,7 +103,42 @@ def t_vmx(r):
         checks(r, c, BOCHS_CMD_S)
 
 
-TESTS = [("vmx-bochs-vmstate", t_vmx), ("svm-qemu-vmstate", t_svm)]
+def first_mib_sha(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read(1 << 20)).hexdigest()
+
+
+def check_linux_move(c):
+    """A Linux guest keeps its tmpfs file, its clock and its virtio disk's queues across vm move."""
+    attach(c)
+    type_slowly(c, "echo moved-$((6*7)) > /tmp/m")
+    up = int(guest_value(c, "UP1", "cut -d. -f1 /proc/uptime", r"\d+"))
+    detach(c)
+    out = c.command("vm move g g2", QEMU_CMD_S * 4)
+    require(re.search(r"vm g moved to g2", out), "vm move of the Linux guest failed:\n" + out)
+    attach(c, "g2")
+    require(guest_value(c, "MARK", "cat /tmp/m", r"moved-\d+") == "moved-42", "g2 lost the guest's tmpfs file")
+    up2 = int(guest_value(c, "UP2", "cut -d. -f1 /proc/uptime", r"\d+"))
+    require(up2 >= up, "the guest's uptime went back from %d s to %d s" % (up, up2))
+    want = first_mib_sha(GUEST + "/disk.img")
+    got = guest_value(c, "VDA", "head -c 1048576 /dev/vda | sha256sum", r"[0-9a-f]{64}", 120)
+    require(got == want, "g2 reads its disk's first MiB as %s, the image has %s" % (got, want))
+    detach(c, "g2")
+    require(not re.search(r"^g\s", c.command("vm list", QEMU_CMD_S), re.M), "g is still listed after the move")
+    print("    Linux guest moved: uptime %d s before, %d s after" % (up, up2))
+
+
+def t_svm_linux(r):
+    d = GUEST + "/cloud"
+    with Console(r.name, r.logdir) as c:
+        r.console = c
+        start(r, c, [d + "/vmlinuz", d + "/initrd.img", GUEST + "/disk.img"])
+        r.check(r.name + "-guest-up", lambda: (create_and_start(
+            r, c, "kernel=vmlinuz initrd=initrd.img mem=256M disk=disk.img"), wait_up(c)))
+        r.check(r.name + "-move", lambda: check_linux_move(c))
+
+
+TESTS = [("vmx-bochs-vmstate", t_vmx), ("svm-qemu-vmstate", t_svm), ("svm-qemu-vmstate-linux", t_svm_linux)]
 
 if __name__ == "__main__":
     sys.exit(main(TESTS, "vmstate", ("shoal.elf", "shoal.iso")))
