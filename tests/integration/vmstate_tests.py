@@ -15,6 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Console, require, qemu_argv, bochs_start, boot_check, main,  # noqa: E402
                      QEMU_BOOT_S, QEMU_CMD_S, BOCHS_BOOT_S, BOCHS_CMD_S)
 from linux_tests import GUEST, start, create_and_start, wait_up, attach, detach, guest_value  # noqa: E402
+import linux_guest  # noqa: E402
 from linux_guest import type_slowly  # noqa: E402
 
 
@@ -109,8 +110,10 @@ def first_mib_sha(path):
 
 
 def check_linux_move(c):
-    """A Linux guest keeps its tmpfs file, its clock and its virtio disk's queues across vm move."""
+    """A Linux guest keeps its tmpfs file, its clock, its virtio disk's queues and its network (the switch
+    port follows its MAC to the new VM) across vm move."""
     attach(c)
+    linux_guest.dhcp(c, 120)
     type_slowly(c, "echo moved-$((6*7)) > /tmp/m")
     up = int(guest_value(c, "UP1", "cut -d. -f1 /proc/uptime", r"\d+"))
     detach(c)
@@ -123,6 +126,7 @@ def check_linux_move(c):
     want = first_mib_sha(GUEST + "/disk.img")
     got = guest_value(c, "VDA", "head -c 1048576 /dev/vda | sha256sum", r"[0-9a-f]{64}", 120)
     require(got == want, "g2 reads its disk's first MiB as %s, the image has %s" % (got, want))
+    linux_guest.ping(c, "10.0.2.2", 120)
     detach(c, "g2")
     require(not re.search(r"^g\s", c.command("vm list", QEMU_CMD_S), re.M), "g is still listed after the move")
     print("    Linux guest moved: uptime %d s before, %d s after" % (up, up2))
@@ -132,7 +136,7 @@ def t_svm_linux(r):
     d = GUEST + "/cloud"
     with Console(r.name, r.logdir) as c:
         r.console = c
-        start(r, c, [d + "/vmlinuz", d + "/initrd.img", GUEST + "/disk.img"])
+        start(r, c, [d + "/vmlinuz", d + "/initrd.img", GUEST + "/disk.img"], extra=["-nic", "user,model=e1000"])
         r.check(r.name + "-guest-up", lambda: (create_and_start(
             r, c, "kernel=vmlinuz initrd=initrd.img mem=256M disk=disk.img"), wait_up(c)))
         r.check(r.name + "-move", lambda: check_linux_move(c))
