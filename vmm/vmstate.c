@@ -1,7 +1,7 @@
 /* A VM's state record: header, vCPUs, devices through the registry; restore checks and re-arms. */
 #include "vmm/vmstate.h"
 #include "vmm/vcpustate.h"
-#include "arch/x86/cpu.h"
+#include "vmm/dev/dev.h"
 #include "kernel/kstring.h"
 #include "kernel/printf.h"
 #include "kernel/errno.h"
@@ -99,13 +99,13 @@ int vm_state_save(struct vm *vm, struct snap *s)
     uint64_t f;
     if (vm_state_quiesce(vm))
         return s->err = -EBUSY;
-    f = irq_save();
+    f = dev_lock();                      /* interrupts off: no timer moves state between the records */
     header(vm, s);
     for (int i = 0; i < vm->nvcpus && !s->err; i++)
         vcpu_snapshot(vm->vcpu[i], s);
     for (int i = 0; i < vm->ndevs && !s->err; i++)
         device(vm, &vm->devs[i], s);
-    irq_restore(f);
+    dev_unlock(f);
     return s->err;
 }
 
