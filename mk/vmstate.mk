@@ -1,7 +1,9 @@
-# VM state records (vmm/vcpurec.c, vmm/vmstate.c): `vm move` under SVM+NPT (QEMU) and VMX+EPT (Bochs).
+# VM state records (vmm/vcpurec.c, vmm/vmstate.c): `vm move` of a test guest and of a Linux guest under SVM+NPT
+# (QEMU) and VMX+EPT (Bochs: the 2-vCPU Linux move takes about 5 minutes).
 TEST_TIERS += test-vmstate
+TIER_LIMIT_test-vmstate ?= 1200
 .PHONY: test-vmstate
-test-vmstate: $(BUILD)/shoal.elf $(BUILD)/shoal.iso
+test-vmstate: $(BUILD)/shoal.elf $(BUILD)/shoal.iso $(BUILD)/shoal-linux.iso guest-images
 	@$(PYTHON) tests/integration/vmstate_tests.py --build $(BUILD) --jobs 2
 
 # The vCPU record's checks (vmm/vcpurec.c, arch/x86/xsavechk.c) on the host: round trips and refusals.

@@ -142,7 +142,34 @@ def t_svm_linux(r):
         r.check(r.name + "-move", lambda: check_linux_move(c))
 
 
-TESTS = [("vmx-bochs-vmstate", t_vmx), ("svm-qemu-vmstate", t_svm), ("svm-qemu-vmstate-linux", t_svm_linux)]
+def t_vmx_linux(r):
+    """Under VMX (Bochs) a 2-vCPU Linux guest moves: both vCPUs' records, its files, disk and network."""
+    import linux_vmx_tests as lv
+    with Console(r.name, r.logdir) as c:
+        r.console = c
+        lv.boot_shoal(r, c)
+        r.check(r.name + "-guest-up", lambda: (lv.create(c, "g", "mem=160M vcpus=2 disk=disk.img"),
+                                               lv.wait_up(r, c, ["g"])))
+
+        def move():
+            lv.attach(c, "g")
+            linux_guest.dhcp(c, lv.IO_S, lv.GAP)
+            type_slowly(c, "echo moved-$((6*7)) > /tmp/m", lv.GAP)
+            lv.detach(c, "g")
+            out = c.command("vm move g g2", BOCHS_CMD_S * 2)
+            require(re.search(r"vm g moved to g2", out), "vm move of the Linux guest failed:\n" + out)
+            lv.attach(c, "g2")
+            require(lv.value(c, "MARK", "cat /tmp/m", r"moved-\d+") == "moved-42", "g2 lost the guest's tmpfs file")
+            require(lv.value(c, "CPUS", "grep -c ^processor /proc/cpuinfo") == "2", "g2 does not have 2 CPUs")
+            got = lv.value(c, "VDA", "head -c 1048576 /dev/vda | sha256sum", r"[0-9a-f]{64}")
+            require(got == first_mib_sha(GUEST + "/disk.img"), "g2 reads its disk's first MiB wrong")
+            linux_guest.ping(c, "10.0.2.2", lv.IO_S, gap=lv.GAP)
+            lv.detach(c, "g2")
+        r.check(r.name + "-move", move)
+
+
+TESTS = [("vmx-bochs-vmstate", t_vmx), ("svm-qemu-vmstate", t_svm), ("svm-qemu-vmstate-linux", t_svm_linux),
+         ("vmx-bochs-vmstate-linux", t_vmx_linux)]
 
 if __name__ == "__main__":
     sys.exit(main(TESTS, "vmstate", ("shoal.elf", "shoal.iso")))
