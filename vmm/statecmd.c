@@ -88,51 +88,54 @@ static int move_into(struct vm *src, struct vm *dst, uint8_t *rec, size_t len, c
     return vm_state_restore(dst, &s, why, n);
 }
 
-static int vm_move(struct vm *src, const char *newname, int hold, int corrupt)
+/* Save src, create newname like it, copy RAM and restore: the new VM (paused), or NULL with why set. */
+static struct vm *copy_vm(struct vm *src, const char *newname, int corrupt, size_t *len, char *why, size_t n)
 {
-    enum vm_state was = src->state;
-    const char *no = unmovable(src);
-    char why[160];
     uint8_t *rec = NULL;
-    size_t len = 0;
     struct vm *dst = NULL;
-    int rc;
-
-    if (no) {
-        kprintf("error: vm move %s: %s\n", src->name, no);
-        return -EINVAL;
-    }
-    if (vm_find(newname)) {
-        kprintf("error: vm move %s: a VM named '%s' exists\n", src->name, newname);
-        return -EEXIST;
-    }
-    src->state = VM_PAUSED;
-    rc = save(src, &rec, &len, why, sizeof(why));
+    int rc = save(src, &rec, len, why, n);
     if (!rc && !(dst = create_like(src, newname))) {
-        ksnprintf(why, sizeof(why), "creating %s failed", newname);
+        ksnprintf(why, n, "creating %s failed", newname);
         rc = -ENOMEM;
     }
     if (!rc) {
         dst->state = VM_PAUSED;
         if (corrupt)
             corrupt_rflags(src, rec);
-        rc = move_into(src, dst, rec, len, why, sizeof(why));
+        rc = move_into(src, dst, rec, *len, why, n);
     }
     kfree(rec);
-    if (rc) {
-        if (dst)
-            vm_destroy(dst);
+    if (rc && dst) {
+        vm_destroy(dst);
+        dst = NULL;
+    }
+    return dst;
+}
+
+static int vm_move(struct vm *src, const char *newname, int hold, int corrupt)
+{
+    enum vm_state was = src->state;
+    const char *no = unmovable(src);
+    char why[160];
+    size_t len = 0;
+    struct vm *dst;
+
+    if (no || vm_find(newname)) {
+        kprintf("error: vm move %s: %s\n", src->name, no ? no : "a VM of the new name exists");
+        return no ? -EINVAL : -EEXIST;
+    }
+    src->state = VM_PAUSED;
+    if (!(dst = copy_vm(src, newname, corrupt, &len, why, sizeof(why)))) {
         src->state = was;
         kprintf("error: vm move %s: %s; %s keeps running\n", src->name, why, src->name);
-        return rc;
+        return -EINVAL;
     }
     kprintf("vm %s moved to %s (%llu bytes of state)%s\n", src->name, newname, (unsigned long long)len,
             hold ? ", both held paused" : "");
-    if (hold)
-        return 0;
-    dst->guest = src->guest;
-    vm_start(dst);
-    vm_destroy(src);
+    if (!hold) {
+        vm_start(dst);
+        vm_destroy(src);
+    }
     return 0;
 }
 

@@ -67,7 +67,7 @@ static void header(struct vm *vm, struct snap *s)
 }
 
 /* One device's record inside a length prefix: its walk may not read past its own bytes. */
-static void device(struct vm *vm, struct vm_dev *d, struct snap *s)
+static void device(struct vm_dev *d, struct snap *s)
 {
     uint32_t len = 0;
     size_t at = s->pos;
@@ -91,7 +91,6 @@ static void device(struct vm *vm, struct vm_dev *d, struct snap *s)
     if (s->save)
         memcpy(s->buf + at, &len, sizeof(len));
     s->pos += sub.pos;
-    (void)vm;
 }
 
 int vm_state_save(struct vm *vm, struct snap *s)
@@ -104,23 +103,30 @@ int vm_state_save(struct vm *vm, struct snap *s)
     for (int i = 0; i < vm->nvcpus && !s->err; i++)
         vcpu_snapshot(vm->vcpu[i], s);
     for (int i = 0; i < vm->ndevs && !s->err; i++)
-        device(vm, &vm->devs[i], s);
+        device(&vm->devs[i], s);
     dev_unlock(f);
     return s->err;
 }
 
 int vm_state_restore(struct vm *vm, struct snap *s, char *why, size_t n)
 {
+    const char *part = "VM";
     header(vm, s);
-    for (int i = 0; i < vm->nvcpus && !s->err; i++)
+    for (int i = 0; i < vm->nvcpus && !s->err; i++) {
+        part = "vCPU";
         vcpu_snapshot(vm->vcpu[i], s);
-    for (int i = 0; i < vm->ndevs && !s->err; i++)
-        device(vm, &vm->devs[i], s);
-    if (!s->err && s->pos != s->len)
-        snap_fail(s, "record has trailing bytes");
+    }
+    for (int i = 0; i < vm->ndevs && !s->err; i++) {
+        part = vm->devs[i].name;
+        device(&vm->devs[i], s);
+    }
+    if (!s->err && s->pos != s->len) {
+        part = "VM";
+        snap_fail(s, "trailing bytes after the last device");
+    }
     if (s->err) {
-        ksnprintf(why, n, "%s (at byte %llu)", s->why ? s->why :
-                  s->err == -EPROTO ? "record of another version" : "record truncated", (unsigned long long)s->pos);
+        ksnprintf(why, n, "%s record: %s (at byte %llu)", part, s->why ? s->why :
+                  s->err == -EPROTO ? "another version" : "truncated", (unsigned long long)s->pos);
         return s->err;
     }
     for (int i = 0; i < vm->ndevs; i++)

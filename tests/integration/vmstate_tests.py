@@ -74,7 +74,7 @@ def check_move(c, t):
 
 def check_refused(c, t):
     out = c.command("vm move g3 g4 corrupt=rflags", t)
-    require(re.search(r"error: vm move g3: RFLAGS reserved bits wrong \(at byte \d+\); g3 keeps running", out),
+    require(re.search(r"error: vm move g3: vCPU record: RFLAGS reserved bits wrong \(at byte \d+\); g3 keeps running", out),
             "the corrupted record was not refused with its reason:\n" + out)
     vms = listed(c, t)
     require("g4" not in vms and vms.get("g3") == "running", "after a refused move vm list shows %s" % vms)
