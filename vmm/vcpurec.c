@@ -79,7 +79,8 @@ static int check_control(const struct guest_regs *r, const struct vcpu_limits *l
 }
 
 /* The MSRs: WRMSR would #GP on a non-canonical address (SDM 4 table 2-2); PAT types 2 and 3 are reserved. */
-static int check_msrs(const struct guest_regs *r, const struct hvm_events *ev, const char **why)
+static int check_msrs(const struct guest_regs *r, const struct hvm_events *ev, uint64_t spec_ctrl_allowed,
+                      const char **why)
 {
     CHECK(canonical(r->kernel_gs_base) && canonical(r->lstar) && canonical(r->cstar) &&
           canonical(r->sysenter_esp) && canonical(r->sysenter_eip), "MSR address not canonical");
@@ -89,6 +90,7 @@ static int check_msrs(const struct guest_regs *r, const struct hvm_events *ev, c
         CHECK(t < 8 && t != 2 && t != 3, "PAT holds a reserved memory type");
     }
     CHECK(!(ev->dr7 >> 32) && !(ev->dr6 >> 32), "DR6/DR7 reserved bits 63:32 set");
+    CHECK(!(ev->spec_ctrl & ~spec_ctrl_allowed), "SPEC_CTRL bits this host does not have");
     return 0;
 }
 
@@ -127,7 +129,7 @@ int vcpu_record_check(const struct vcpu_record *r, const struct vcpu_limits *lim
 {
     int rc = check_control(&r->regs, lim, why);
     if (!rc)
-        rc = check_msrs(&r->regs, &r->ev, why);
+        rc = check_msrs(&r->regs, &r->ev, lim->spec_ctrl_allowed, why);
     if (!rc && !xcr0_valid(r->regs.xcr0, lim->xcr0_allowed)) {
         *why = "XCR0 not valid for this guest's CPUID";
         rc = -22;

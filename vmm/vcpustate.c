@@ -4,15 +4,29 @@
 #include "vmm/exits.h"
 #include "arch/x86/xstate.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/spec.h"
 #include "kernel/kstring.h"
 
 #define CR4_OFFERED 0x770fffull          /* VME..UMIP, FSGSBASE, PCIDE, OSXSAVE, SMEP, SMAP, PKE; never VMXE/SMXE/LA57 */
+
+/* IBRS, STIBP, SSBD as CPUID names them: Intel leaf 7 EDX 26/27/31, AMD 0x80000008 EBX 14/15/24 (the
+ * host's SPEC_CTRL value is always allowed: a vCPU starts with it). */
+static uint64_t spec_ctrl_bits(void)
+{
+    uint32_t d = cpuid(0, 0).eax >= 7 ? cpuid(7, 0).edx : 0;
+    uint32_t b = cpuid(0x80000000, 0).eax >= 0x80000008 ? cpuid(0x80000008, 0).ebx : 0;
+    if (!spec_get()->spec_ctrl)
+        return spec_get()->host_spec_ctrl;
+    return spec_get()->host_spec_ctrl | ((d >> 26) & 1 || (b >> 14) & 1 ? 1 : 0) |
+           ((d >> 27) & 1 || (b >> 15) & 1 ? 2 : 0) | ((d >> 31) & 1 || (b >> 24) & 1 ? 4 : 0);
+}
 
 static void limits(struct vcpu *v, struct vcpu_limits *lim)
 {
     lim->xcr0_allowed = cpuid_guest_xcr0(v);
     lim->cr4_allowed = CR4_OFFERED;
     lim->maxphyaddr = cpuid(0x80000000, 0).eax >= 0x80000008 ? (int)(cpuid(0x80000008, 0).eax & 0xff) : 36;
+    lim->spec_ctrl_allowed = spec_ctrl_bits();
 }
 
 static void gather(struct vcpu *v, struct vcpu_record *r)

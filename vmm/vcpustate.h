@@ -18,11 +18,13 @@ struct vcpu_record {
     uint8_t exc_pending, halted, wait_sipi;
 };
 
-/* What the destination allows: XCR0 bits (host and the guest's CPUID), CR4 bits, physical address width. */
+/* What the destination allows: XCR0 bits (host and the guest's CPUID), CR4 bits, physical address width,
+ * SPEC_CTRL bits (the host loads the guest's value with WRMSR before each entry: a reserved bit would #GP). */
 struct vcpu_limits {
     uint64_t xcr0_allowed;
     uint64_t cr4_allowed;
     int maxphyaddr;
+    uint64_t spec_ctrl_allowed;      /* IA32_SPEC_CTRL bits this CPU has (0: no such MSR) */
 };
 
 /*

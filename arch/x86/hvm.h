@@ -51,7 +51,7 @@ struct hvm_event {
  * What only the VMCS/VMCB holds beyond struct guest_regs (the vCPU record of migration, vmm/vcpustate.c):
  * the event queued for the next entry (an injection, or the re-delivery of one an exit interrupted,
  * SDM 3C 27.2.4 / APM 15.7.2), blocking by STI/MOV SS and by NMI, the activity state, the TSC offset
- * (guest TSC = host TSC + offset), DR7, the guest PAT, and DR6 where the VMCB holds it (SVM).
+ * (guest TSC = host TSC + offset), DR7, the guest PAT, DR6 where the VMCB holds it (SVM), SPEC_CTRL.
  */
 struct hvm_events {
     uint32_t inject;            /* vector | type << 8 | has_error << 11 | valid << 31 (SDM 3C 24.8.3) */
@@ -64,6 +64,7 @@ struct hvm_events {
     uint64_t tsc_offset;
     uint64_t dr7, pat;
     uint64_t dr6;               /* SVM: the VMCB's; VMX: unused, 0 (DR6 stays in hardware: arch/x86/xstate.c) */
+    uint64_t spec_ctrl;         /* the guest's IA32_SPEC_CTRL (it writes the MSR directly: arch/x86/spec.h) */
 };
 #define HVM_INJECT_VALID (1u << 31)
 

@@ -79,6 +79,7 @@ static void gdtr_limit(struct vcpu_record *r) { r->regs.gdtr_limit = 0x10000; }
 static void lstar_noncanon(struct vcpu_record *r) { r->regs.lstar = 0x8000000000000000ull; }
 static void pat_type(struct vcpu_record *r) { r->ev.pat = 0x0007040600070402ull; }
 static void dr7_high(struct vcpu_record *r) { r->ev.dr7 |= 1ull << 40; }
+static void spec_ctrl_rsvd(struct vcpu_record *r) { r->ev.spec_ctrl |= 1ull << 10; }
 static void xcr0_avx_no_sse(struct vcpu_record *r) { r->regs.xcr0 = 5; }
 static void xcr0_unoffered(struct vcpu_record *r) { r->regs.xcr0 = 0xe7; }
 static void inj_type1(struct vcpu_record *r) { r->ev.inject = HVM_INJECT_VALID | (1u << 8) | 0x40; }
@@ -117,6 +118,7 @@ static const struct bad bads[] = {
     { "lstar_noncanon", lstar_noncanon, "MSR address not canonical" },
     { "pat_type", pat_type, "PAT holds a reserved memory type" },
     { "dr7_high", dr7_high, "DR6/DR7 reserved bits 63:32 set" },
+    { "spec_ctrl_rsvd", spec_ctrl_rsvd, "SPEC_CTRL bits this host does not have" },
     { "xcr0_avx_no_sse", xcr0_avx_no_sse, "XCR0 not valid for this guest's CPUID" },
     { "xcr0_unoffered", xcr0_unoffered, "XCR0 not valid for this guest's CPUID" },
     { "inj_type1", inj_type1, "injected event type reserved" },

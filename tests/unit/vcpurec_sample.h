@@ -4,7 +4,8 @@
 #include <string.h>
 #include "vmm/vcpustate.h"
 
-static const struct vcpu_limits sample_limits = { .xcr0_allowed = 7, .cr4_allowed = 0x770fff, .maxphyaddr = 40 };
+static const struct vcpu_limits sample_limits = { .xcr0_allowed = 7, .cr4_allowed = 0x770fff, .maxphyaddr = 40,
+                                                   .spec_ctrl_allowed = 7 };
 
 static inline struct vcpu_record sample_record(void)
 {
@@ -30,6 +31,7 @@ static inline struct vcpu_record sample_record(void)
     r.ev.tsc_offset = (uint64_t)-12345;
     r.ev.dr7 = 0x400;
     r.ev.pat = 0x0007040600070406ull;
+    r.ev.spec_ctrl = 4;                              /* SSBD */
     r.guest_tsc = 123456789;
     r.irq_pending[1] = 1;
     return r;

@@ -356,6 +356,7 @@ static void svm_get_events(struct hvm_vcpu *v, struct hvm_events *ev)
     ev->dr7 = *vmcb64(v->vmcb, VMCB_DR7);
     ev->dr6 = *vmcb64(v->vmcb, VMCB_DR6);
     ev->pat = *vmcb64(v->vmcb, VMCB_G_PAT);
+    ev->spec_ctrl = v->spec_ctrl;
 }
 
 /* Types 5 and 6 (VMX's software exceptions) and NMI blocking have no VMCB form here. */
@@ -371,6 +372,7 @@ static int svm_set_events(struct hvm_vcpu *v, const struct hvm_events *ev)
     *vmcb64(v->vmcb, VMCB_DR7) = ev->dr7;
     *vmcb64(v->vmcb, VMCB_DR6) = ev->dr6;
     *vmcb64(v->vmcb, VMCB_G_PAT) = ev->pat;
+    v->spec_ctrl = ev->spec_ctrl;
     return 0;
 }
 

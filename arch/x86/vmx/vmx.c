@@ -297,6 +297,7 @@ static void vmx_get_events(struct hvm_vcpu *v, struct hvm_events *ev)
     ev->tsc_offset = (vmx_caps.proc & PROC_TSC_OFFSET) ? vmread(TSC_OFFSET) : 0;
     ev->dr7 = vmread(GUEST_DR7);
     ev->pat = vmread(GUEST_PAT);
+    ev->spec_ctrl = v->spec_ctrl;
 }
 
 /* The shadow comes back as STI blocking where RFLAGS.IF is set, else as MOV SS blocking: STI blocking
@@ -317,6 +318,7 @@ static int vmx_set_events(struct hvm_vcpu *v, const struct hvm_events *ev)
         vmwrite(TSC_OFFSET, ev->tsc_offset);
     vmwrite(GUEST_DR7, ev->dr7);
     vmwrite(GUEST_PAT, ev->pat);
+    v->spec_ctrl = ev->spec_ctrl;
     return 0;
 }
 
