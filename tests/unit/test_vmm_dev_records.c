@@ -1,4 +1,5 @@
 /* Host unit tests of the device records as the VM record walks them: through the registry, timers re-armed. */
+#define TEST_SUITE "vmm_dev"
 #include "tests/unit/test.h"
 #include "tests/unit/vmm_dev_shim.h"
 #include "vmm/dev/devices.h"
