@@ -19,7 +19,7 @@ test-unit-vmm-dev: $(BUILD)/unit/vmm_dev_tests
 SNAP_FUZZ_SRC := tests/fuzz/snapshot_fuzz.c tests/unit/vmm_dev_shim.c vmm/devreg.c kernel/timer.c drivers/cmos.c $(VMM_DEV_SRC)
 SNAP_FUZZ_LOG  = $(BUILD)/fuzz/snapshot_fuzz.log
 SNAP_FUZZ_RUN  = mkdir -p $(BUILD)/fuzz/snapshot_corpus && $(BUILD)/fuzz/snapshot_seeds $(BUILD)/fuzz/snapshot_corpus && \
-                 $(BUILD)/fuzz/snapshot_fuzz -seed=1 -max_len=1024 -timeout=10 -artifact_prefix=$(BUILD)/fuzz/snapshot- \
+                 $(BUILD)/fuzz/snapshot_fuzz -seed=1 -max_len=2048 -timeout=10 -artifact_prefix=$(BUILD)/fuzz/snapshot- \
                  -max_total_time=$(1) -print_final_stats=0 $(BUILD)/fuzz/snapshot_corpus >$(SNAP_FUZZ_LOG) 2>&1
 $(BUILD)/fuzz/snapshot_fuzz: $(SNAP_FUZZ_SRC) $(wildcard vmm/dev/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)

@@ -5,6 +5,7 @@
 #include "vmm/clone.h"
 #include "vmm/diskcmd.h"
 #include "vmm/testdev.h"
+#include "vmm/statecmd.h"
 #include "kernel/shell.h"
 #include "kernel/printf.h"
 #include "kernel/kstring.h"
@@ -33,7 +34,7 @@ static const char *opt(int argc, char **argv, int from, const char *key)
 
 #define TESTGUEST_MEM_MAX (64ull << 30)          /* vm_create's own bound */
 
-static int vm_create_cmd(int argc, char **argv)
+static int vm_create_parse(int argc, char **argv)
 {
     const char *gname = opt(argc, argv, 3, "guest"), *mem_s = opt(argc, argv, 3, "mem");
     const struct test_guest *g;
@@ -60,6 +61,15 @@ static int vm_create_cmd(int argc, char **argv)
     }
     kprintf("vm %s created (%s, %llu MiB)\n", argv[2], g->name, (unsigned long long)(mem >> 20));
     return 0;
+}
+
+int vm_create_cmd(int argc, char **argv)
+{
+    int rc = vm_create_parse(argc, argv);
+    struct vm *vm = rc == 0 && argc >= 3 ? vm_find(argv[2]) : NULL;
+    if (vm)
+        vm_record_create_args(vm, argc - 3, argv + 3);
+    return rc;
 }
 
 static struct vm *named(int argc, char **argv)
@@ -152,6 +162,8 @@ static int cmd_vm(int argc, char **argv)
         return vm_create_cmd(argc, argv);
     if (!strcmp(argv[1], "disk"))
         return vm_disk_cmd(argc, argv);
+    if (!strcmp(argv[1], "move") || !strcmp(argv[1], "memhash"))
+        return vm_state_cmd(argc, argv);
     if (argc != 3 || (strcmp(argv[1], "start") && strcmp(argv[1], "stop") && strcmp(argv[1], "destroy") &&
                       strcmp(argv[1], "stats") && strcmp(argv[1], "console") && strcmp(argv[1], "log")))
         return shell_usage("vm");
@@ -162,5 +174,6 @@ static int cmd_vm(int argc, char **argv)
 SHELL_COMMAND("vm", "create NAME from IMAGE [mem=] [vcpus=] [quota=] [ip=A.B.C.D[/P]] [cmdline+=\"...\"]"
               " | create NAME kernel=MODULE [initrd=MODULE] [cmdline=\"...\"] [mem=256M] [vcpus=N] [disk=MODULE|disk-rw=MODULE]"
               " | create NAME guest=TESTGUEST [mem=64M] | start|stop|destroy|stats|console|log NAME | list"
-              " | disk NAME read OFF LEN | disk NAME write OFF LEN BYTE | disk NAME sha256 [OFF LEN]",
+              " | disk NAME read OFF LEN | disk NAME write OFF LEN BYTE | disk NAME sha256 [OFF LEN]"
+              " | move NAME NEWNAME [hold] | memhash NAME [CHUNK]",
               "create and control virtual machines", cmd_vm);

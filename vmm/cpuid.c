@@ -165,12 +165,17 @@ int exit_cpuid(struct vcpu *v, struct vm_exit *ex)
  * XCR0, or for a value the CPU would refuse or that the guest's CPUID leaf 0xD does not offer. The host
  * loads the accepted value itself before each entry: an unchecked one would fault in the host.
  */
+uint64_t cpuid_guest_xcr0(struct vcpu *v)
+{
+    struct cpuid_regs d = filtered(v, 0xD, 0);
+    return xstate_host_xcr0() & (d.eax | ((uint64_t)d.edx << 32));
+}
+
 int exit_xsetbv(struct vcpu *v, struct vm_exit *ex)
 {
     uint32_t index = (uint32_t)v->regs.gpr[GPR_RCX];
     uint64_t val = (v->regs.gpr[GPR_RAX] & 0xffffffffu) | ((v->regs.gpr[GPR_RDX] & 0xffffffffu) << 32);
-    struct cpuid_regs d = filtered(v, 0xD, 0);
-    uint64_t offered = xstate_host_xcr0() & (d.eax | ((uint64_t)d.edx << 32));
+    uint64_t offered = cpuid_guest_xcr0(v);
 
     vcpu_sync_full(v);
     if (!(v->regs.cr4 & CR4_OSXSAVE)) {

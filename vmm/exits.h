@@ -7,6 +7,8 @@
 int exit_cpuid(struct vcpu *v, struct vm_exit *ex);
 int exit_msr(struct vcpu *v, struct vm_exit *ex);
 int exit_xsetbv(struct vcpu *v, struct vm_exit *ex);
+/* The XCR0 bits v may enable: what the host supports and v's CPUID leaf 0xD offers (XSETBV, restore). */
+uint64_t cpuid_guest_xcr0(struct vcpu *v);
 int exit_io(struct vcpu *v, struct vm_exit *ex);
 int exit_npf(struct vcpu *v, struct vm_exit *ex);
 /* Advance RIP past the exiting instruction. */

@@ -48,7 +48,7 @@ static int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
         return 0;
     }
     switch (msr) {
-    case MSR_TSC: *val = rdtsc(); return 0;
+    case MSR_TSC: *val = rdtsc() + v->tsc_offset; return 0;   /* what RDTSC shows the guest */
     case MSR_FEATURE_CTL: *val = 1; return 0;
     case MSR_PLATFORM_ID: case MSR_MTRRCAP: case MSR_MTRR_DEF_TYPE: case MSR_UCODE_REV: *val = 0; return 0;
     case MSR_APIC_BASE_: *val = 0xFEE00000ull | (1u << 11) | (v->id == 0 ? 1u << 8 : 0); return 0;

@@ -6,6 +6,7 @@
 #include "kernel/kstring.h"
 #include "kernel/errno.h"
 #include "kernel/printf.h"
+#include "vmm/dev/snapshot.h"
 
 struct testdev {
     uint32_t echo;
@@ -13,6 +14,7 @@ struct testdev {
     uint8_t regs[TESTDEV_MMIO_LEN];
     struct timer timer[VCPU_MAX];
     uint8_t vector[VCPU_MAX];
+    uint64_t restored_ns[VCPU_MAX];              /* a restored timer's time left, armed by post_restore */
     struct vm *vm;
 };
 
@@ -54,6 +56,14 @@ static int regs_write(void *dev, uint64_t off, int size, uint64_t val)
     return 0;
 }
 
+static void timer_fired(struct timer *tm, void *arg)
+{
+    struct vcpu *v = arg;
+    struct testdev *t = v->vm->testdev;
+    (void)tm;
+    vcpu_raise_irq(v, t->vector[v->id]);
+}
+
 static void testdev_cancel(struct testdev *t)
 {
     for (int i = 0; i < VCPU_MAX; i++)
@@ -77,12 +87,46 @@ static void testdev_destroy(struct vm *vm, void *dev)
     vm->testdev = NULL;
 }
 
+/*
+ * Record: echo, writes, the register file, and per vCPU its timer's vector and the time left (0: not
+ * armed; relative to now, so the restored timer fires as late as the saved one would have).
+ */
+static void testdev_snapshot(void *dev, struct snap *s)
+{
+    struct testdev *t = dev;
+    uint64_t now = time_ns();
+    snap_header(s, 0x56445354u /* "TSDV" */, 1);
+    SNAP(s, t->echo);
+    SNAP(s, t->writes);
+    SNAP(s, t->regs);
+    for (int i = 0; i < VCPU_MAX; i++) {
+        uint64_t left = t->timer[i].armed ? (t->timer[i].deadline > now ? t->timer[i].deadline - now : 1) :
+                        t->restored_ns[i];           /* restored, not yet re-armed: as it was saved */
+        SNAP(s, t->vector[i]);
+        SNAP(s, left);
+        if (s->save || s->err)
+            continue;
+        if (left > 60000000000ull || (left && (t->vector[i] < 32 || i >= t->vm->nvcpus)))
+            snap_fail(s, "testdev timer out of range");
+        t->restored_ns[i] = left;
+    }
+}
+
+static void testdev_post_restore(struct vm *vm, void *dev)
+{
+    struct testdev *t = dev;
+    for (int i = 0; i < vm->nvcpus; i++)
+        if (t->restored_ns[i])
+            timer_arm(&t->timer[i], t->restored_ns[i], timer_fired, vm->vcpu[i]);
+    memset(t->restored_ns, 0, sizeof(t->restored_ns));
+}
+
 int testdev_attach(struct vm *vm)
 {
     struct testdev *t = kzalloc(sizeof(*t));
     struct pio_range echo = { TESTDEV_PORT, 6, echo_in, echo_out, t };
     struct mmio_range regs = { TESTDEV_MMIO, TESTDEV_MMIO_LEN, regs_read, regs_write, t };
-    struct vm_dev reg = { "testdev", NULL, NULL, NULL, testdev_reset, testdev_destroy, t };
+    struct vm_dev reg = { "testdev", testdev_snapshot, testdev_post_restore, NULL, testdev_reset, testdev_destroy, t };
     int rc;
     if (!t)
         return -ENOMEM;
@@ -106,13 +150,6 @@ void testdev_describe(struct vm *vm, char *buf, int size)
         ksnprintf(buf, (size_t)size, "testdev: echo %u, writes %u", t->echo, t->writes);
 }
 
-static void timer_fired(struct timer *tm, void *arg)
-{
-    struct vcpu *v = arg;
-    struct testdev *t = v->vm->testdev;
-    (void)tm;
-    vcpu_raise_irq(v, t->vector[v->id]);
-}
 
 int64_t testdev_timer(struct vcpu *v, uint8_t vector, uint64_t us)
 {

@@ -143,6 +143,12 @@ static void take_xstate(struct vcpu *v)
     xstate_owner = v;
 }
 
+void vcpu_flush_xstate(struct vcpu *v)
+{
+    if (xstate_owner == v)
+        xstate_save(v->fpu);
+}
+
 void vcpu_drop_xstate(struct vcpu *v)
 {
     if (xstate_owner == v)

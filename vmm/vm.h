@@ -50,6 +50,7 @@ struct vcpu {
     void *lapic;                     /* the vCPU's local APIC model, when the VM has one */
     struct hvm_event exc;            /* pending exception */
     int exc_pending;
+    uint64_t tsc_offset;             /* guest TSC - host TSC (0 unless the vCPU was restored from a record) */
     uint64_t run_ns;                 /* time spent in the guest */
     uint64_t exits[EXIT_CODE_COUNT];
 };
@@ -109,6 +110,8 @@ struct vm {
     uint64_t unassigned_log_ns;       /* when the last rate-limited line about them was printed */
     uint32_t unassigned_logged, unassigned_quiet;   /* lines printed; accesses not printed since */
     int ndevs;
+    char create_args[384];            /* `vm create`'s arguments after the name, NUL-separated (vm move) */
+    int create_argc;
 };
 
 /* Register a device (a copy of *d) with vm. 0, -EINVAL without a name, -ENOSPC when the table is full. */
@@ -168,6 +171,8 @@ int vm_register_mmio(struct vm *vm, const struct mmio_range *r);
 struct pio_range *vm_find_pio(struct vm *vm, uint16_t port);
 struct mmio_range *vm_find_mmio(struct vm *vm, uint64_t gpa);
 
+/* Store the hardware's x87/SSE/AVX and debug registers in v->fpu when v owns them (before saving v). */
+void vcpu_flush_xstate(struct vcpu *v);
 /* Forget v as the owner of the hardware's x87/SSE/AVX registers: before freeing v. */
 void vcpu_drop_xstate(struct vcpu *v);
 /* Raise an external interrupt vector on vcpu (wakes it from HLT). Safe from timer callbacks. */

@@ -47,6 +47,27 @@ struct hvm_event {
     uint32_t error;
 };
 
+/*
+ * What only the VMCS/VMCB holds beyond struct guest_regs (the vCPU record of migration, vmm/vcpustate.c):
+ * the event queued for the next entry (an injection, or the re-delivery of one an exit interrupted,
+ * SDM 3C 27.2.4 / APM 15.7.2), blocking by STI/MOV SS and by NMI, the activity state, the TSC offset
+ * (guest TSC = host TSC + offset), DR7, the guest PAT, DR6 where the VMCB holds it (SVM), SPEC_CTRL.
+ */
+struct hvm_events {
+    uint32_t inject;            /* vector | type << 8 | has_error << 11 | valid << 31 (SDM 3C 24.8.3) */
+    uint32_t inject_error;
+    uint32_t inject_len;        /* instruction length of a software event (VMX; 0 on SVM) */
+    uint8_t int_shadow;         /* 1: blocking by STI or MOV SS */
+    uint8_t nmi_blocked;
+    uint8_t activity;           /* 0 active (shoal intercepts HLT: never anything else) */
+    uint8_t pad;
+    uint64_t tsc_offset;
+    uint64_t dr7, pat;
+    uint64_t dr6;               /* SVM: the VMCB's; VMX: unused, 0 (DR6 stays in hardware: arch/x86/xstate.c) */
+    uint64_t spec_ctrl;         /* the guest's IA32_SPEC_CTRL (it writes the MSR directly: arch/x86/spec.h) */
+};
+#define HVM_INJECT_VALID (1u << 31)
+
 enum hvm_prot { HVM_R = 1, HVM_W = 2, HVM_X = 4, HVM_RWX = 7 };
 
 struct hvm_vm;                  /* backend state of one VM (second-level tables, ASID/VPID) */
@@ -81,6 +102,10 @@ struct hvm_ops {
     int (*irq_ready)(struct hvm_vcpu *vcpu);
     /* Ask for (on=1) or stop (on=0) an exit as soon as the guest can take an interrupt. */
     void (*irq_window)(struct hvm_vcpu *vcpu, int on);
+    /* Read the state of struct hvm_events from the VMCS/VMCB (after an exit, vCPU not running). */
+    void (*get_events)(struct hvm_vcpu *vcpu, struct hvm_events *ev);
+    /* Load it (a checked record: vmm/vcpurec.c). 0, or -EINVAL for what this backend cannot represent. */
+    int (*set_events)(struct hvm_vcpu *vcpu, const struct hvm_events *ev);
 };
 
 extern const struct hvm_ops svm_ops;

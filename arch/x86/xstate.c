@@ -4,6 +4,7 @@
 #include "kernel/heap.h"
 #include "kernel/kstring.h"
 #include "kernel/log.h"
+#include "vmm/dev/snapshot.h"
 
 #define CR0_MP (1ull << 1)
 #define CR0_EM (1ull << 2)
@@ -46,18 +47,24 @@ void xstate_init(void)
     log_info("xstate: XSAVE, %u-byte save area per vCPU", area_size);
 }
 
+/* XSTATE_BV 0: every component in its initial state; FCW, MXCSR and DR6 at their reset values. */
+static void reset_area(struct xstate *x)
+{
+    memset(x->area, 0, area_size);
+    memset(x->dr, 0, sizeof(x->dr));
+    x->dr[4] = DR6_RESET;
+    *(uint16_t *)&x->area[0] = FCW_RESET;
+    *(uint32_t *)&x->area[24] = MXCSR_RESET;
+}
+
 struct xstate *xstate_alloc(void)
 {
     void *raw = kmalloc(sizeof(struct xstate) + area_size + 63);
     if (!raw)
         return NULL;
     struct xstate *x = (struct xstate *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);   /* XSAVE needs 64 */
-    memset(x->area, 0, area_size);                      /* XSTATE_BV 0: every component in its init state */
     x->raw = raw;
-    memset(x->dr, 0, sizeof(x->dr));
-    x->dr[4] = DR6_RESET;
-    *(uint16_t *)&x->area[0] = FCW_RESET;
-    *(uint32_t *)&x->area[24] = MXCSR_RESET;
+    reset_area(x);
     return x;
 }
 
@@ -149,4 +156,30 @@ uint64_t xstate_read_xcr0(uint64_t fallback)
         return fallback;
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
     return lo | ((uint64_t)hi << 32);
+}
+
+void xstate_snapshot(struct xstate *x, struct snap *s, uint64_t xcr0)
+{
+    uint32_t size = area_size;
+    const char *why = NULL;
+    /* Components the owner's XCR0 does not enable are in their initial state for it (xstate_restore
+     * masks them the same way): a CPU that sets XSTATE_BV for every saved component (QEMU TCG) must
+     * not put them into the record. */
+    if (s->save && have_xsave)
+        *(uint64_t *)&x->area[LEGACY_SIZE] &= xcr0 | XCR0_X87_SSE;
+    snap_bytes(s, x->dr, sizeof(x->dr));
+    SNAP(s, size);
+    if (!s->save && !s->err && size != area_size) {
+        snap_fail(s, "XSAVE area size differs from this host's");
+        return;
+    }
+    snap_bytes(s, x->area, area_size);
+    if (s->save || s->err)
+        return;
+    if (x->dr[4] >> 32)                                  /* MOV to DR6 with bits 63:32 set: #GP */
+        snap_fail(s, "DR6 reserved bits 63:32 set");
+    else if (xsave_check(x->area, size, area_size, have_xsave ? xcr0 : 3, &why))
+        snap_fail(s, why);
+    if (s->err)
+        reset_area(x);
 }

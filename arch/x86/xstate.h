@@ -47,4 +47,18 @@ int xsavec_image_ok(const uint8_t *img, const uint8_t *xmm, const uint8_t *ymmh)
 int xsavec_probe(void);
 /* What xsavec_probe found: 1 when guests may be offered XSAVEC (CPUID 0xD.1 EAX bit 1). */
 int xsavec_usable(void);
+/*
+ * Check an FXSAVE/XSAVE (standard form) image of size bytes from a record before anything loads it:
+ * size must be want_size (this host's area), MXCSR reserved bits clear, and with a header XSTATE_BV
+ * within xcr0 | 3 and XCOMP_BV and the reserved header bytes zero (else XRSTOR raises #GP in the host).
+ * 0, or -EINVAL with *why set.
+ */
+int xsave_check(const void *area, uint32_t size, uint32_t want_size, uint64_t xcr0, const char **why);
+struct snap;
+/*
+ * The vCPU record's part held here: DR0-3, DR6, the area's size and bytes (x must hold the owner's current
+ * registers: vcpu_flush_xstate). Restoring checks the image with xsave_check against xcr0 and leaves x in
+ * the reset state when it is refused (s->err -EINVAL, s->why), so a bad record never reaches XRSTOR.
+ */
+void xstate_snapshot(struct xstate *x, struct snap *s, uint64_t xcr0);
 #endif

@@ -1,6 +1,7 @@
 /* Fuzz harness for device snapshot records: restore hostile bytes into each chip, then drive the chip. */
 /*
- * The input's first byte picks a chip (LAPIC, IOAPIC, 8259 pair, PIT, RTC, UART, i8042); the rest is the
+ * The input's first byte picks a chip (LAPIC, IOAPIC, 8259 pair, PIT, RTC, UART, i8042) or the whole device
+ * part of a VM record (every registry entry's record, then the post_restore hooks); the rest is the
  * record handed to that chip's snapshot function in restore mode, as a migration stream would hand it,
  * and the bytes after the record are guest register writes. A record the chip accepts (s.err == 0) must
  * leave a state the chip can run with: the writes land, every register is read, interrupts are raised,
@@ -22,7 +23,8 @@
 struct i8042_state;
 void i8042_snapshot(struct i8042_state *st, struct snap *s);   /* vmm/dev/i8042.c */
 
-enum { CHIP_LAPIC, CHIP_IOAPIC, CHIP_PIC, CHIP_PIT, CHIP_RTC, CHIP_UART, CHIP_I8042, CHIP_COUNT };
+/* CHIP_REGISTRY: every registry entry's record in order, as the VM record walks them, then post_restore. */
+enum { CHIP_LAPIC, CHIP_IOAPIC, CHIP_PIC, CHIP_PIT, CHIP_RTC, CHIP_UART, CHIP_I8042, CHIP_REGISTRY, CHIP_COUNT };
 
 /* The device behind port, as registered (its state struct is its first member). */
 static void *pio_dev(struct vm *vm, uint16_t port)
@@ -54,11 +56,22 @@ static struct vm *platform(void)
     return vm;
 }
 
+static void registry(struct vm *vm, struct snap *s)
+{
+    for (int i = 0; i < vm->ndevs && !s->err; i++)
+        if (vm->devs[i].snapshot)
+            vm->devs[i].snapshot(vm->devs[i].dev, s);
+    for (int i = 0; i < vm->ndevs && !s->err && !s->save; i++)
+        if (vm->devs[i].post_restore)
+            vm->devs[i].post_restore(vm, vm->devs[i].dev);
+}
+
 /* Walk chip's record with s: restores, or saves when s->save is set. */
 static void restore(struct vm *vm, int chip, struct snap *s)
 {
     struct vm_irqchip *ic = irqchip_of(vm);
     switch (chip) {
+    case CHIP_REGISTRY: registry(vm, s); break;
     case CHIP_LAPIC: lapic_snapshot(&((struct lapic *)vm->vcpu[0]->lapic)->s, s); break;
     case CHIP_IOAPIC: ioapic_snapshot(&ic->ioapic->s, s); break;
     case CHIP_PIC: pic_snapshot(&ic->pic->s, s); break;
@@ -130,7 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct vm *vm = platform();
     if (!vm)
         return 0;
-    struct snap s = { (uint8_t *)(uintptr_t)(data + 1), size - 1, 0, 0, 0 };
+    struct snap s = { (uint8_t *)(uintptr_t)(data + 1), size - 1, 0, 0, 0, NULL };
     restore(vm, data[0] % CHIP_COUNT, &s);
     if (s.err == 0) {
         guest_writes(vm, data + 1 + s.pos, size - 1 - s.pos);
@@ -145,9 +158,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 int main(int argc, char **argv)
 {
     for (int chip = 0; chip < CHIP_COUNT && argc > 1; chip++) {
-        uint8_t buf[1024];
+        uint8_t buf[2048];
         struct vm *vm = platform();
-        struct snap s = { buf + 1, sizeof(buf) - 1, 0, 1, 0 };
+        struct snap s = { buf + 1, sizeof(buf) - 1, 0, 1, 0, NULL };
         char path[512];
         buf[0] = (uint8_t)chip;
         restore(vm, chip, &s);                       /* save mode: the same walk fills buf */

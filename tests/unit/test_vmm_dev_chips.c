@@ -418,7 +418,7 @@ TEST(snapshot_round_trips)
     struct ioapic_state is;
     struct pic_state ps;
     struct ns16550_state us;
-    struct snap s = { buf, sizeof(buf), 0, 1, 0 };
+    struct snap s = { buf, sizeof(buf), 0, 1, 0, NULL };
     struct ns16550 u = { .s = { .ier = 3, .lcr = 0x83, .rx_count = 2, .rx = { 'a', 'b' } } };
     lw(vm, 0, 0x80, 0x20);
     lapic_snapshot(&((struct lapic *)vm->vcpu[0]->lapic)->s, &s);
@@ -426,7 +426,7 @@ TEST(snapshot_round_trips)
     pic_snapshot(&ic->pic->s, &s);
     ns16550_snapshot(&u.s, &s);
     CHECK_EQ(s.err, 0);
-    s = (struct snap){ buf, sizeof(buf), 0, 0, 0 };
+    s = (struct snap){ buf, sizeof(buf), 0, 0, 0, NULL };
     lapic_snapshot(&ls, &s);
     ioapic_snapshot(&is, &s);
     pic_snapshot(&ps, &s);
@@ -436,11 +436,11 @@ TEST(snapshot_round_trips)
     CHECK_MEM(&is, &ic->ioapic->s, sizeof(is));
     CHECK_MEM(&ps, &ic->pic->s, sizeof(ps));
     CHECK_MEM(&us, &u.s, sizeof(us));
-    s = (struct snap){ buf, 8, 0, 0, 0 };
+    s = (struct snap){ buf, 8, 0, 0, 0, NULL };
     lapic_snapshot(&ls, &s);
     CHECK(s.err != 0);                                /* truncated record refused */
     buf[0] ^= 1;
-    s = (struct snap){ buf, sizeof(buf), 0, 0, 0 };
+    s = (struct snap){ buf, sizeof(buf), 0, 0, 0, NULL };
     lapic_snapshot(&ls, &s);
     CHECK(s.err != 0);                                /* wrong tag refused */
     fake_vm_free(vm);

@@ -32,6 +32,7 @@ struct lapic {
     struct timer timer;
     uint64_t timer_fired_ns;         /* time_ns() when the timer last fired (its rate bound) */
     int extint;                      /* pending() last offered a PIC vector */
+    uint8_t restored_armed;          /* restored from a record whose timer was armed (lapic_post_restore) */
 };
 
 /* Delivery modes (SDM 3A 11.6.1). */
@@ -59,6 +60,12 @@ int lapic_takes_extint(const struct lapic *l);
 uint32_t lapic_current_count(const struct lapic *l);
 void lapic_snapshot(struct lapic_state *st, struct snap *s);
 void lapic_stop(struct lapic *l);
+/*
+ * The registry's record of one LAPIC: lapic_snapshot with the timer's start as its age (now - start, so
+ * it goes on under another clock) and whether the timer was armed. lapic_post_restore re-arms it.
+ */
+void lapic_record(struct lapic *l, struct snap *s);
+void lapic_post_restore(struct lapic *l);
 
 /* ioapic.c */
 #define IOAPIC_PINS 24

@@ -21,7 +21,7 @@ static inline uint64_t dev_tsc_hz(void) { return dev_host_tsc_hz(); }
 #include "arch/x86/tsc.h"
 static inline uint64_t dev_lock(void) { return irq_save(); }
 static inline void dev_unlock(uint64_t f) { irq_restore(f); }
-static inline uint64_t dev_tsc(void) { return rdtsc(); }     /* guests see the host TSC (no offset) */
+static inline uint64_t dev_tsc(void) { return rdtsc(); }     /* the host's: a guest's adds vcpu->tsc_offset */
 static inline uint64_t dev_tsc_hz(void) { return tsc_hz(); }
 #endif
 

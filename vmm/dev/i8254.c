@@ -277,15 +277,36 @@ static void pit_vm_reset(struct vm *vm, void *arg)
     dev_unlock(f);
 }
 
+/* The registry's record: each channel's load time as its age (now - load_ns), so that a restored
+ * count goes on from where it was on another clock; wrapping arithmetic keeps a hostile age harmless. */
 static void pit_snap(void *dev, struct snap *s)
 {
-    pit_snapshot(&((struct pit *)dev)->s, s);
+    struct pit *p = dev;
+    struct pit_state st = p->s;
+    uint64_t now = time_ns();
+    for (int i = 0; i < 3; i++)
+        st.ch[i].load_ns = now - st.ch[i].load_ns;
+    pit_snapshot(&st, s);
+    if (s->save || s->err)
+        return;
+    for (int i = 0; i < 3; i++)
+        st.ch[i].load_ns = now - st.ch[i].load_ns;
+    p->s = st;
+}
+
+/* Channel 0's timer re-armed relative to now (its next terminal count after the restored load time). */
+static void pit_post_restore(struct vm *vm, void *dev)
+{
+    uint64_t f = dev_lock();
+    (void)vm;
+    ch0_arm(dev);
+    dev_unlock(f);
 }
 
 int pit_attach(struct vm *vm)
 {
     struct pit *p = kzalloc(sizeof(*p));
-    struct vm_dev reg = { "pit", pit_snap, NULL, NULL, pit_vm_reset, pit_detach, p };
+    struct vm_dev reg = { "pit", pit_snap, pit_post_restore, NULL, pit_vm_reset, pit_detach, p };
     int rc;
     if (!p)
         return -ENOMEM;

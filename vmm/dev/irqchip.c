@@ -165,11 +165,26 @@ static void lapic_vm_reset(struct vm *vm, void *arg)
     dev_unlock(f);
 }
 
+/* Every vCPU's LAPIC in vCPU order (dev is the VM). */
+static void lapic_snap(void *dev, struct snap *s)
+{
+    struct vm *vm = dev;
+    for (int i = 0; i < vm->nvcpus && !s->err; i++)
+        lapic_record(vm->vcpu[i]->lapic, s);
+}
+
+static void lapic_post(struct vm *vm, void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < vm->nvcpus; i++)
+        lapic_post_restore(vm->vcpu[i]->lapic);
+}
+
 int lapic_attach(struct vm *vm)
 {
     struct vm_irqchip *c = irqchip_get(vm);
     struct mmio_range r = { PLAT_LAPIC_BASE, 0x1000, lapic_mmio_in, lapic_mmio_out, vm };
-    struct vm_dev reg = { "lapic", NULL, NULL, NULL, lapic_vm_reset, lapic_detach, NULL };
+    struct vm_dev reg = { "lapic", lapic_snap, lapic_post, NULL, lapic_vm_reset, lapic_detach, vm };
     int rc;
     if (!c)
         return -ENOMEM;

@@ -148,7 +148,7 @@ static void timer_program(struct lapic *l)
     uint64_t now = time_ns(), end;
     timer_cancel(&l->timer);
     if (TIMER_MODE(l) == 2) {
-        uint64_t tsc = dev_tsc(), hz = dev_tsc_hz();
+        uint64_t tsc = dev_tsc() + l->v->tsc_offset, hz = dev_tsc_hz();   /* the guest's TSC */
         if (!l->s.tsc_deadline)
             return;
         end = l->s.tsc_deadline > tsc ? dev_muldiv(l->s.tsc_deadline - tsc, 1000000000ull, hz) : 0;
@@ -494,6 +494,33 @@ void lapic_snapshot(struct lapic_state *st, struct snap *s)
 {
     snap_header(s, SNAP_TAG_LAPIC, LAPIC_STATE_VERSION);
     SNAP(s, *st);
+}
+
+void lapic_record(struct lapic *l, struct snap *s)
+{
+    struct lapic_state st = l->s;
+    uint64_t now = time_ns();
+    uint8_t armed = (uint8_t)(l->timer.armed || l->restored_armed);   /* restored, not yet re-armed: as saved */
+    st.timer_start = now - st.timer_start;
+    lapic_snapshot(&st, s);
+    SNAP(s, armed);
+    if (s->save || s->err)
+        return;
+    if (armed > 1)
+        snap_fail(s, "LAPIC timer flag out of range");
+    st.timer_start = now - st.timer_start;
+    l->s = st;
+    l->restored_armed = armed;
+}
+
+/* A timer that was not armed when saved (a one-shot that fired, none programmed) stays quiet. */
+void lapic_post_restore(struct lapic *l)
+{
+    uint64_t f = dev_lock();
+    if (l->restored_armed)
+        timer_program(l);
+    l->restored_armed = 0;
+    dev_unlock(f);
 }
 
 void lapic_stop(struct lapic *l)

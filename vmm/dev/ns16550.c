@@ -248,11 +248,18 @@ static void uart_snap(void *dev, struct snap *s)
     ns16550_snapshot(&((struct ns16550 *)dev)->s, s);
 }
 
+/* Its interrupt line raised again as the restored state has it (the chips' records keep the rest). */
+static void uart_post_restore(struct vm *vm, void *dev)
+{
+    struct ns16550 *u = dev;
+    vm_irq_set(vm, u->gsi, u->s.irq_level);
+}
+
 int ns16550_attach(struct vm *vm, uint16_t port, int gsi)
 {
     struct ns16550 *u = kzalloc(sizeof(*u));
     struct pio_range r = { port, 8, ns16550_in, ns16550_out, u };
-    struct vm_dev reg = { "uart", uart_snap, NULL, NULL, uart_vm_reset, uart_detach, u };
+    struct vm_dev reg = { "uart", uart_snap, uart_post_restore, NULL, uart_vm_reset, uart_detach, u };
     int rc;
     if (!u)
         return -ENOMEM;

@@ -14,7 +14,17 @@ struct snap {
     size_t len, pos;
     int save;
     int err;
+    const char *why;            /* restore: the first reason a record was refused (NULL: none given) */
 };
+
+/* Refuse the record being restored: err -EINVAL with a one-line reason (the first one is kept). */
+static inline void snap_fail(struct snap *s, const char *why)
+{
+    if (!s->err) {
+        s->err = -22; /* EINVAL */
+        s->why = why;
+    }
+}
 
 static inline void snap_bytes(struct snap *s, void *p, size_t n)
 {

@@ -301,6 +301,7 @@ void virtio_blk_snapshot(void *dp, struct snap *s)
 {
     struct vblk *d = dp;
     virtio_mmio_snapshot(&d->mmio.st, s);
+    virtio_mmio_restored(&d->mmio, s);
 }
 
 int virtio_blk_attach(struct vm *vm, int slot, struct blk_dev *disk)

@@ -270,3 +270,14 @@ void virtio_mmio_snapshot(struct virtio_mmio_state *st, struct snap *s)
         SNAP(s, st->q[i].ready);
     }
 }
+
+void virtio_mmio_restored(struct virtio_mmio *m, struct snap *s)
+{
+    for (int i = 0; i < VIRTIO_QUEUES_MAX && !s->save && !s->err; i++) {
+        const struct vq_state *q = &m->st.q[i];
+        if (i >= m->ops->nqueues ? (q->ready || q->num) : (q->ready && vq_validate(m->vm, q) < 0))
+            snap_fail(s, "virtio queue outside RAM, misaligned or with a bad size");
+        else if (q->num > VQ_NUM_MAX)
+            snap_fail(s, "virtio queue size above the maximum");
+    }
+}

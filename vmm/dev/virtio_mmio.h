@@ -99,6 +99,9 @@ int virtio_mmio_read(void *mp, uint64_t off, int size, uint64_t *val);
 int virtio_mmio_write(void *mp, uint64_t off, int size, uint64_t val);
 /* Walk the transport state (save or restore). */
 void virtio_mmio_snapshot(struct virtio_mmio_state *st, struct snap *s);
+/* After a restore into m (s restoring): refuse (snap_fail) a queue the guest could not have made ready
+ * (rings outside RAM, misaligned, a bad size) or a queue beyond the device's. Nothing when saving. */
+void virtio_mmio_restored(struct virtio_mmio *m, struct snap *s);
 /* Each device's snapshot: the transport state, then its own plain-data record (dev as attached).
  * Requests in flight are not part of it: snapshot a quiesced (paused, no I/O outstanding) device. */
 void virtio_blk_snapshot(void *dev, struct snap *s);

@@ -28,7 +28,31 @@ struct vnet {
     struct virtio_mmio mmio;           /* first: virtio_mmio_reset takes the record as attached */
     struct vnet_state st;
     int port;                          /* on the switch */
+    int rehome;                        /* restored with another MAC than the port's: move the port to it */
+    char name[16];                     /* the port's name */
 };
+
+/*
+ * A restored guest keeps the MAC its driver read: the switch port moves to it, as soon as no other
+ * port holds it (the source of a move on this host holds it until it is destroyed). Until then the
+ * port-security of the old port drops the guest's frames, as they would be on a wire being re-cabled.
+ */
+static void vnet_rx(void *dp, const void *frame, size_t len);
+
+static void vnet_rehome(struct vnet *d)
+{
+    struct vswitch *sw = vswitch_default();
+    int port;
+    d->rehome = 0;
+    if (!memcmp(sw->port[d->port].mac, d->st.mac, 6))
+        return;
+    if ((port = vswitch_port_add(sw, d->name, vnet_rx, d, d->st.mac)) < 0) {
+        d->rehome = 1;
+        return;
+    }
+    vswitch_port_remove(sw, d->port);
+    d->port = port;
+}
 
 static int vnet_cfg_read(void *dp, uint64_t off, int size, uint64_t *val)
 {
@@ -95,6 +119,8 @@ static void vnet_tx(struct vnet *d)
             continue;
         }
         long n = c.out_len <= sizeof(frame) ? vq_copy_from(m->vm, &c, 0, frame, c.out_len) : -1;
+        if (d->rehome)
+            vnet_rehome(d);
         if (n > VNET_HDR_LEN && (uint32_t)n == c.out_len) {
             d->st.tx_frames++;
             vswitch_input(vswitch_default(), d->port, frame + VNET_HDR_LEN, (size_t)n - VNET_HDR_LEN);
@@ -134,13 +160,21 @@ void virtio_net_snapshot(void *dp, struct snap *s)
 {
     struct vnet *d = dp;
     virtio_mmio_snapshot(&d->mmio.st, s);
+    virtio_mmio_restored(&d->mmio, s);
     snap_header(s, 0x54454e56 /* "VNET" */, 1);
     SNAP(s, d->st);
+    if (!s->save && !s->err && (d->st.mac[0] & 1))
+        snap_fail(s, "virtio-net MAC is a group address");
+}
+
+static void vnet_post_restore(struct vm *vm, void *dp)
+{
+    (void)vm;
+    vnet_rehome(dp);
 }
 
 int virtio_net_attach(struct vm *vm, int slot, const uint8_t mac[6])
 {
-    char name[16];
     struct vnet *d = kzalloc(sizeof(*d));
     if (!d)
         return -ENOMEM;
@@ -148,9 +182,10 @@ int virtio_net_attach(struct vm *vm, int slot, const uint8_t mac[6])
     d->st.status = VIRTIO_NET_S_LINK_UP;
     d->mmio.ops = &vnet_ops;
     d->mmio.dev = d;
-    ksnprintf(name, sizeof(name), "%s.%d", vm->name, slot);
-    d->port = vswitch_port_add(vswitch_default(), name, vnet_rx, d, mac);
-    struct vm_dev reg = { "virtio-net", virtio_net_snapshot, NULL, NULL, virtio_mmio_vm_reset, vnet_destroy, d };
+    ksnprintf(d->name, sizeof(d->name), "%s.%d", vm->name, slot);
+    d->port = vswitch_port_add(vswitch_default(), d->name, vnet_rx, d, mac);
+    struct vm_dev reg = { "virtio-net", virtio_net_snapshot, vnet_post_restore, NULL, virtio_mmio_vm_reset,
+                          vnet_destroy, d };
     int rc = d->port < 0 ? d->port : virtio_mmio_register(&d->mmio, vm, slot);
     if (rc == 0)
         rc = vm_dev_register(vm, &reg);

@@ -344,6 +344,38 @@ static int svm_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit
     return 0;
 }
 
+static void svm_get_events(struct hvm_vcpu *v, struct hvm_events *ev)
+{
+    uint64_t inj = *vmcb64(v->vmcb, VMCB_EVENTINJ);
+    memset(ev, 0, sizeof(*ev));
+    ev->inject = (uint32_t)inj & (0x7ffu | HVM_INJECT_VALID);   /* vector, type, EV, V (APM 15.20) */
+    ev->inject_error = (inj & HVM_INJECT_VALID) ? (uint32_t)(inj >> 32) : 0;
+    ev->int_shadow = *vmcb64(v->vmcb, VMCB_INT_SHADOW) & 1;
+    /* NMI blocking is CPU-internal on SVM without vNMI; shoal injects no NMI, so none is ever blocked. */
+    ev->tsc_offset = *vmcb64(v->vmcb, VMCB_TSC_OFFSET);
+    ev->dr7 = *vmcb64(v->vmcb, VMCB_DR7);
+    ev->dr6 = *vmcb64(v->vmcb, VMCB_DR6);
+    ev->pat = *vmcb64(v->vmcb, VMCB_G_PAT);
+    ev->spec_ctrl = v->spec_ctrl;
+}
+
+/* Types 5 and 6 (VMX's software exceptions) and NMI blocking have no VMCB form here. */
+static int svm_set_events(struct hvm_vcpu *v, const struct hvm_events *ev)
+{
+    uint32_t type = (ev->inject >> 8) & 7;
+    if (ev->nmi_blocked || ev->activity || ((ev->inject & HVM_INJECT_VALID) && type > 4))
+        return -EINVAL;
+    *vmcb64(v->vmcb, VMCB_EVENTINJ) = (ev->inject & HVM_INJECT_VALID) ?
+        (ev->inject | ((uint64_t)ev->inject_error << 32)) : 0;
+    *vmcb64(v->vmcb, VMCB_INT_SHADOW) = (*vmcb64(v->vmcb, VMCB_INT_SHADOW) & ~1ull) | (ev->int_shadow & 1);
+    *vmcb64(v->vmcb, VMCB_TSC_OFFSET) = ev->tsc_offset;
+    *vmcb64(v->vmcb, VMCB_DR7) = ev->dr7;
+    *vmcb64(v->vmcb, VMCB_DR6) = ev->dr6;
+    *vmcb64(v->vmcb, VMCB_G_PAT) = ev->pat;
+    v->spec_ctrl = ev->spec_ctrl;
+    return 0;
+}
+
 const struct hvm_ops svm_ops = {
     .name = "SVM+NPT",
     .probe = svm_probe,
@@ -359,4 +391,6 @@ const struct hvm_ops svm_ops = {
     .inject_event = svm_inject_event,
     .irq_ready = svm_irq_ready,
     .irq_window = svm_irq_window,
+    .get_events = svm_get_events,
+    .set_events = svm_set_events,
 };

@@ -110,7 +110,9 @@ void vmx_set_state(struct hvm_vcpu *v, const struct guest_regs *r)
     put_seg(&seg_ds, &r->ds);
     put_seg(&seg_fs, &r->fs);
     put_seg(&seg_gs, &r->gs);
-    put_seg(&seg_tr, &r->tr);
+    struct seg tr = r->tr;
+    tr.attr |= 2;                        /* TR busy, as VM entry demands (SDM 3C 27.3.1.2); SVM keeps either */
+    put_seg(&seg_tr, &tr);
     put_seg(&seg_ldtr, &r->ldtr);
     vmwrite(GUEST_GDTR_BASE, r->gdtr_base);
     vmwrite(GUEST_GDTR_LIMIT, r->gdtr_limit);
@@ -231,5 +233,6 @@ void vmx_vmcs_setup(struct hvm_vcpu *v, const struct guest_regs *regs)
     vmwrite(GUEST_PENDING_DBG, 0);
     vmwrite(GUEST_INTERRUPTIBILITY, 0);
     vmwrite(GUEST_ACTIVITY, 0);
+    vmwrite(TSC_OFFSET, 0);
     vmx_set_state(v, regs);
 }

@@ -19,6 +19,7 @@
 #define PIN_NMI         (1u << 3)
 #define PIN_PREEMPT     (1u << 6)
 #define PROC_INTWIN     (1u << 2)
+#define PROC_TSC_OFFSET (1u << 3)       /* guest TSC = host TSC + TSC_OFFSET (SDM 3C 26.6.5) */
 #define PROC_HLT        (1u << 7)
 #define PROC_UNCOND_IO  (1u << 24)
 #define PROC_MSR_BITMAP (1u << 28)
@@ -60,9 +61,9 @@ static int compute_caps(void)
     c->revision = (uint32_t)basic & 0x7fffffff;
     if (adjust(tr ? MSR_VMX_TRUE_PIN : MSR_VMX_PINBASED, PIN_EXTINT | PIN_NMI, PIN_PREEMPT, &c->pin) ||
         adjust(tr ? MSR_VMX_TRUE_PROC : MSR_VMX_PROCBASED, PROC_HLT | PROC_UNCOND_IO | PROC_MSR_BITMAP |
-               PROC_SECONDARY, 0, &c->proc))
+               PROC_SECONDARY, PROC_TSC_OFFSET, &c->proc))
         return -ENODEV;
-    c->proc &= ~(PROC_INTWIN | (1u << 12) | (1u << 3));   /* no window exits yet; RDTSC runs natively */
+    c->proc &= ~(PROC_INTWIN | (1u << 12));   /* no window exits yet; RDTSC runs natively, offset */
     if (adjust(MSR_VMX_PROCBASED2, PROC2_EPT | PROC2_UNRESTRICTED, PROC2_VPID | PROC2_WBINVD | PROC2_INVPCID,
                &c->proc2) ||
         adjust(tr ? MSR_VMX_TRUE_EXIT : MSR_VMX_EXIT, EXIT_HOST_64, EXIT_SAVE_EFER | EXIT_LOAD_EFER |
@@ -279,6 +280,48 @@ static int vmx_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit
     return 0;
 }
 
+static void vmx_get_events(struct hvm_vcpu *v, struct hvm_events *ev)
+{
+    uint64_t intr;
+    load(v);
+    intr = vmread(GUEST_INTERRUPTIBILITY);
+    memset(ev, 0, sizeof(*ev));
+    ev->inject = (uint32_t)vmread(ENTRY_INTR_INFO);
+    if (ev->inject & HVM_INJECT_VALID) {
+        ev->inject_error = (uint32_t)vmread(ENTRY_EXC_ERR);
+        ev->inject_len = (uint32_t)vmread(ENTRY_INSN_LEN);
+    }
+    ev->int_shadow = (intr & 3) ? 1 : 0;          /* bit 0 STI, bit 1 MOV SS (SDM 3C 25.4.2) */
+    ev->nmi_blocked = (intr >> 3) & 1;
+    ev->activity = (uint8_t)vmread(GUEST_ACTIVITY);
+    ev->tsc_offset = (vmx_caps.proc & PROC_TSC_OFFSET) ? vmread(TSC_OFFSET) : 0;
+    ev->dr7 = vmread(GUEST_DR7);
+    ev->pat = vmread(GUEST_PAT);
+    ev->spec_ctrl = v->spec_ctrl;
+}
+
+/* The shadow comes back as STI blocking where RFLAGS.IF is set, else as MOV SS blocking: STI blocking
+ * with IF clear fails VM entry (SDM 3C 27.3.1.5). Load the registers (set_state) first. */
+static int vmx_set_events(struct hvm_vcpu *v, const struct hvm_events *ev)
+{
+    uint32_t shadow;
+    if (ev->tsc_offset && !(vmx_caps.proc & PROC_TSC_OFFSET))
+        return -EINVAL;
+    load(v);
+    shadow = !ev->int_shadow ? 0 : (vmread(GUEST_RFLAGS) & (1u << 9)) ? 1u : 2u;
+    vmwrite(ENTRY_INTR_INFO, ev->inject);
+    vmwrite(ENTRY_EXC_ERR, ev->inject_error);
+    vmwrite(ENTRY_INSN_LEN, ev->inject_len);
+    vmwrite(GUEST_INTERRUPTIBILITY, shadow | (ev->nmi_blocked ? 8u : 0));
+    vmwrite(GUEST_ACTIVITY, ev->activity);
+    if (vmx_caps.proc & PROC_TSC_OFFSET)
+        vmwrite(TSC_OFFSET, ev->tsc_offset);
+    vmwrite(GUEST_DR7, ev->dr7);
+    vmwrite(GUEST_PAT, ev->pat);
+    v->spec_ctrl = ev->spec_ctrl;
+    return 0;
+}
+
 const struct hvm_ops vmx_ops = {
     .name = "VMX+EPT",
     .probe = vmx_probe,
@@ -294,4 +337,6 @@ const struct hvm_ops vmx_ops = {
     .inject_event = vmx_inject_event,
     .irq_ready = vmx_irq_ready,
     .irq_window = vmx_irq_window,
+    .get_events = vmx_get_events,
+    .set_events = vmx_set_events,
 };
