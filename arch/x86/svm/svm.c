@@ -27,6 +27,7 @@
 struct hvm_vm {
     struct slpt npt;
     uint32_t asid;
+    uint32_t wp_gen;           /* bumped when write protection is added: every vCPU flushes once */
 };
 
 struct hvm_vcpu {
@@ -35,6 +36,7 @@ struct hvm_vcpu {
     int first_run;
     uint64_t exit_rip;         /* guest RIP at the last exit */
     uint64_t spec_ctrl;        /* the guest's IA32_SPEC_CTRL while it does not run */
+    uint32_t wp_seen;          /* the VM's wp_gen this vCPU's TLB has flushed for */
 };
 
 static uint64_t hsave_pa, host_area_pa, iopm_pa, msrpm_pa;
@@ -133,6 +135,30 @@ static void svm_vm_destroy(struct hvm_vm *vm)
 static int svm_map(struct hvm_vm *vm, uint64_t gpa, uint64_t hpa, uint64_t len, int prot)
 {
     return slpt_map(&vm->npt, gpa, hpa, len, prot);
+}
+
+/* Protection added: each vCPU flushes this ASID's translations at its next VMRUN (APM 15.16.1), before
+ * the guest can write through a stale writable one. Lifting it needs no flush: a nested fault is not
+ * kept, the retried access walks the tables again. */
+static int svm_write_protect(struct hvm_vm *vm, uint64_t gpa, uint64_t len, int on)
+{
+    int rc = slpt_write_protect(&vm->npt, gpa, len, on);
+    if (on)
+        vm->wp_gen++;
+    return rc;
+}
+
+/* TLB_CONTROL for this entry: 1 flushes every ASID, 3 only this guest's where the CPU can (FlushByAsid). */
+static uint8_t tlb_control(struct hvm_vcpu *v)
+{
+    static int by_asid = -1;
+    if (by_asid < 0)
+        by_asid = (cpuid(0x8000000A, 0).edx >> 6) & 1;
+    if ((v->first_run && asids_wrapped) || last_asid != v->vm->asid)
+        return 1;
+    if (v->wp_seen != v->vm->wp_gen)
+        return by_asid ? 3 : 1;
+    return 0;
 }
 
 static void put_seg(void *vmcb, unsigned off, const struct seg *s)
@@ -326,7 +352,8 @@ static int svm_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit
      * what makes that unnecessary, and emulators (QEMU TCG) do not tag, so two guests' identical
      * virtual addresses (global kernel pages survive the CR3 load) would share translations.
      */
-    *vmcb8(vmcb, VMCB_TLB_CONTROL) = ((v->first_run && asids_wrapped) || last_asid != v->vm->asid) ? 1 : 0;
+    *vmcb8(vmcb, VMCB_TLB_CONTROL) = tlb_control(v);
+    v->wp_seen = v->vm->wp_gen;
     last_asid = v->vm->asid;
     v->first_run = 0;
     spec_enter(v->spec_ctrl, 0);
@@ -359,4 +386,5 @@ const struct hvm_ops svm_ops = {
     .inject_event = svm_inject_event,
     .irq_ready = svm_irq_ready,
     .irq_window = svm_irq_window,
+    .write_protect = svm_write_protect,
 };
