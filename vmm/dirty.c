@@ -9,6 +9,7 @@
 struct dirty_log {
     uint64_t npages;                 /* 4 KiB pages of RAM */
     uint64_t faults;                 /* write faults taken */
+    uint64_t collects;               /* dirty_collect calls that succeeded */
     uint64_t *bits;
 };
 
@@ -71,6 +72,11 @@ uint64_t dirty_faults(const struct vm *vm)
     return vm->dirty ? vm->dirty->faults : 0;
 }
 
+uint64_t dirty_collects(const struct vm *vm)
+{
+    return vm->dirty ? vm->dirty->collects : 0;
+}
+
 void gmem_mark_dirty(struct vm *vm, uint64_t gpa, uint64_t len)
 {
     struct dirty_log *d = vm->dirty;
@@ -127,5 +133,8 @@ int dirty_collect(struct vm *vm, uint64_t *bits, size_t nwords)
     }
     memset(d->bits, 0, need * sizeof(uint64_t));
     int rc = reprotect(vm, bits, d->npages);
-    return rc ? rc : count;
+    if (rc)
+        return rc;
+    d->collects++;
+    return count;
 }

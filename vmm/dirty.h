@@ -20,8 +20,10 @@ int dirty_collect(struct vm *vm, uint64_t *bits, size_t nwords);
 void dirty_stop(struct vm *vm);
 /* Words dirty_collect needs for vm's RAM (0 when not tracking). */
 size_t dirty_words(const struct vm *vm);
-/* Write faults taken since dirty_start (the cost of tracking). */
+/* Write faults taken since dirty_start (the cost of tracking); 0 when not tracking. */
 uint64_t dirty_faults(const struct vm *vm);
+/* Collects since dirty_start (0 when not tracking): test guests read it to pace their rounds. */
+uint64_t dirty_collects(const struct vm *vm);
 /*
  * The exit path: the guest wrote gpa and second-level paging refused it. A tracked RAM page gets its bit
  * and its write permission back, and the guest retries the write; returns 1. 0 when gpa is no tracked

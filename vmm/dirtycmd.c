@@ -1,0 +1,93 @@
+/* `vm dirty NAME start|collect [list]|stop`: the dirty-page log of vmm/dirty.c from the shell. */
+#include "vmm/dirtycmd.h"
+#include "vmm/dirty.h"
+#include "vmm/vm.h"
+#include "kernel/sha256.h"
+#include "kernel/heap.h"
+#include "kernel/kstring.h"
+#include "kernel/printf.h"
+#include "kernel/errno.h"
+
+static int dirty_err(const char *vm, const char *what, int err)
+{
+    kprintf("error: vm dirty %s: %s: %s (%d)\n", vm, what, err == -EBUSY ? "tracking is already on" :
+            err == -EINVAL ? "tracking is not on" : err == -ENOMEM ? "out of memory" :
+            err == -ENODEV ? "no RAM or no write protection on this backend" : "failed", err);
+    return err;
+}
+
+/* Print the set pages of bits ([0, npages)), 16 a line, when list; hash them all into out. */
+static void walk_pages(const uint64_t *bits, uint64_t npages, int list, uint8_t out[32])
+{
+    struct sha256_ctx h;
+    int col = 0;
+    sha256_init(&h);
+    for (uint64_t p = 0; p < npages; p++) {
+        if (!(bits[p / 64] >> (p % 64) & 1))
+            continue;
+        uint8_t le[8];
+        for (int i = 0; i < 8; i++)
+            le[i] = (uint8_t)(p >> (8 * i));
+        sha256_update(&h, le, sizeof(le));
+        if (list)
+            kprintf("%s%#llx%s", col ? " " : "  pages ", (unsigned long long)p, col == 15 ? "\n" : "");
+        col = (col + 1) % 16;
+    }
+    if (list && col)
+        kprintf("\n");
+    sha256_final(&h, out);
+}
+
+static int dirty_print_collect(struct vm *vm, int list)
+{
+    size_t nwords = dirty_words(vm);
+    uint64_t *bits = nwords ? kzalloc(nwords * sizeof(uint64_t)) : NULL;
+    uint8_t sum[32];
+    int n;
+    if (!nwords)
+        return dirty_err(vm->name, "collect", -EINVAL);
+    if (!bits)
+        return dirty_err(vm->name, "collect", -ENOMEM);
+    n = dirty_collect(vm, bits, nwords);
+    if (n < 0) {
+        kfree(bits);
+        return dirty_err(vm->name, "collect", n);
+    }
+    walk_pages(bits, vm->mem_size / 4096, list, sum);
+    kfree(bits);
+    kprintf("vm %s dirty: %d pages sha256 ", vm->name, n);
+    for (int i = 0; i < 32; i++)
+        kprintf("%02x", sum[i]);
+    kprintf("\n");
+    return 0;
+}
+
+int vm_dirty_cmd(int argc, char **argv)
+{
+    struct vm *vm;
+    int list = argc == 5 && !strcmp(argv[3], "collect") && !strcmp(argv[4], "list");
+    if ((argc != 4 && !list) || (strcmp(argv[3], "start") && strcmp(argv[3], "collect") && strcmp(argv[3], "stop"))) {
+        kprintf("usage: vm dirty NAME start|collect [list]|stop\n");
+        return -EINVAL;
+    }
+    if (!(vm = vm_find(argv[2]))) {
+        kprintf("error: no VM named '%s'\n", argv[2]);
+        return -ENOENT;
+    }
+    if (!strcmp(argv[3], "collect"))
+        return dirty_print_collect(vm, list);
+    if (!strcmp(argv[3], "stop")) {
+        uint64_t faults = dirty_faults(vm);
+        if (!vm->dirty)
+            return dirty_err(vm->name, "stop", -EINVAL);
+        dirty_stop(vm);
+        kprintf("vm %s dirty tracking off after %llu write faults\n", vm->name, (unsigned long long)faults);
+        return 0;
+    }
+    int rc = dirty_start(vm);
+    if (rc)
+        return dirty_err(vm->name, "start", rc);
+    kprintf("vm %s dirty tracking on: %llu pages write-protected\n", vm->name,
+            (unsigned long long)(vm->mem_size / 4096));
+    return 0;
+}
