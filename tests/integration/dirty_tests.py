@@ -1,0 +1,131 @@
+# Dirty-page tracking: `vm dirty` over the dirtier32 test guest under SVM+NPT (QEMU TCG) and VMX+EPT (Bochs).
+"""Usage: dirty_tests.py --build DIR [--jobs N] [--only REGEX]
+
+dirtier32 (tests/guests/dirtier.S) writes in rounds paced by `vm dirty NAME collect`: pages drawn from a
+seed it reports, nothing, then its whole region. Each collect must report exactly the pages the guest
+wrote in that round plus its stack page (each hypercall pushes a return address there): the test draws
+the same pages from the seed and compares the page list and its SHA-256. Logs: DIR/test-logs/dirty/."""
+
+import hashlib
+import os
+import re
+import struct
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (Console, require, qemu_argv, bochs_start, boot_check, main,  # noqa: E402
+                     QEMU_BOOT_S, QEMU_CMD_S, BOCHS_BOOT_S, BOCHS_CMD_S)
+
+REGION, NPAGES, WRITES = 0x400000 >> 12, 512, 64       # dirtier.S
+MEM_PAGES = (8 << 20) >> 12                            # mem=8M
+
+
+def xorshift32(x):
+    x ^= (x << 13) & 0xffffffff
+    x ^= x >> 17
+    return x ^ ((x << 5) & 0xffffffff)
+
+
+def drawn(state):
+    """The pages one random round of dirtier32 writes from xorshift state `state`, and the next state."""
+    pages = set()
+    for _ in range(WRITES):
+        state = xorshift32(state)
+        pages.add(REGION + (state & (NPAGES - 1)))
+    return pages, state
+
+
+def digest(pages):
+    return hashlib.sha256(b"".join(struct.pack("<Q", p) for p in sorted(pages))).hexdigest()
+
+
+def collect(c, t, name):
+    """`vm dirty NAME collect list`: the set of pages, checked against the count and hash printed."""
+    out = c.command("vm dirty %s collect list" % name, t)
+    m = re.search(r"^vm %s dirty: (\d+) pages sha256 ([0-9a-f]{64})$" % re.escape(name), out, re.M)
+    require(m, "vm dirty collect printed no summary:\n" + out)
+    pages = {int(x, 16) for line in re.findall(r"^  pages ([^\n]*)$", out, re.M) for x in line.split()}
+    require(len(pages) == int(m.group(1)) and digest(pages) == m.group(2),
+            "the listed pages disagree with the count or hash printed:\n" + out)
+    return pages, m.group(2)
+
+
+def wait_round(c, t, name, r, start):
+    """dirtier32 said round r is written (maybe already inside an earlier command's output)."""
+    pat = r"\[%s\] report 6=%d\n" % (re.escape(name), r)
+    if not re.search(pat, c.output()[start:]):
+        c.expect(pat, t, "%s's round %d" % (name, r))
+
+
+def same(got, want, what):
+    require(got == want, "%s: %d pages reported, %d expected; missing %s; not written %s" % (
+        what, len(got), len(want), sorted(hex(p) for p in want - got)[:16], sorted(hex(p) for p in got - want)[:16]))
+
+
+def check_errors(c, t):
+    out = c.command("vm dirty nosuch start", t)
+    require("no VM named 'nosuch'" in out, "vm dirty on a missing VM: " + out)
+    out = c.command("vm dirty dt collect", t)
+    require(re.search(r"error: vm dirty dt: collect: tracking is not on", out), "collect before start: " + out)
+    out = c.command("vm dirty dt sideways", t)
+    require("usage: vm dirty NAME start|collect [list]|stop" in out, "a bad subcommand: " + out)
+
+
+def check_rounds(c, t):
+    start = len(c.output())
+    require("created" in c.command("vm create dt guest=dirtier32 mem=8M", t), "vm create dirtier32 failed")
+    check_errors(c, t)
+    c.command("vm start dt", t)
+    wait_round(c, t, "dt", 0, start)
+    rep = dict((int(k), int(v)) for k, v in re.findall(r"\[dt\] report ([1-5])=(\d+)", c.output()[start:]))
+    stack = {(rep[2] - 4) >> 12}
+    out = c.command("vm dirty dt start", t)
+    require("vm dt dirty tracking on: %d pages write-protected" % MEM_PAGES in out, "vm dirty start: " + out)
+    require(re.search(r"tracking is already on", c.command("vm dirty dt start", t)), "a second start was taken")
+    got, _ = collect(c, t, "dt")
+    require(got <= stack, "nothing written since start, yet %s reported" % sorted(hex(p) for p in got))
+    state = rep[1]
+    for r in (1, 2):
+        want, state = drawn(state)
+        wait_round(c, t, "dt", r, start)
+        got, h = collect(c, t, "dt")
+        same(got, want | stack, "round %d (seed %#x)" % (r, rep[1]))
+        require(h == digest(want | stack), "round %d: hash differs" % r)
+    wait_round(c, t, "dt", 3, start)
+    idle, _ = collect(c, t, "dt")
+    require(idle <= stack, "a round without writes reported %s" % sorted(hex(p) for p in idle))
+    wait_round(c, t, "dt", 4, start)
+    got, _ = collect(c, t, "dt")                 # every page written untracked in round 0, then protected
+    same(got, set(range(REGION, REGION + NPAGES)) | stack, "round 4 (whole region)")
+    c.expect(r"vm dt stopped: exited with code 0", t, "dirtier32 to exit with 0")
+    out = c.command("vm dirty dt stop", t)
+    m = re.search(r"vm dt dirty tracking off after (\d+) write faults", out)
+    require(m, "vm dirty stop: " + out)
+    rep = dict((int(k), int(v)) for k, v in re.findall(r"\[dt\] report ([1-5])=(\d+)", c.output()[start:]))
+    print("    dirty: %d page writes took %d TSC cycles untracked, %d tracked (%.1fx); %s write faults, "
+          "idle round %d page(s)" % (NPAGES, rep[4], rep[5], rep[5] / max(rep[4], 1), m.group(1), len(idle)),
+          flush=True)
+    c.command("vm destroy dt", t)
+
+
+def t_svm(r):
+    with Console(r.name, r.logdir) as c:
+        r.console = c
+        c.start(qemu_argv("512M", ["-kernel", r.build + "/shoal.elf"], cpu="EPYC"))
+        boot_check(r, c, QEMU_BOOT_S)
+        r.check(r.name + "-dirty-rounds", lambda: check_rounds(c, QEMU_CMD_S))
+
+
+def t_vmx(r):
+    with Console(r.name, r.logdir) as c:
+        r.console = c
+        bochs_start(r, c)
+        boot_check(r, c, BOCHS_BOOT_S)
+        r.check(r.name + "-dirty-rounds", lambda: check_rounds(c, BOCHS_CMD_S))
+
+
+TESTS = [("svm-qemu", t_svm), ("vmx-bochs", t_vmx)]
+
+if __name__ == "__main__":
+    sys.exit(main(TESTS, "dirty", ("shoal.elf", "shoal.iso")))
