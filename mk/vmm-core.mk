@@ -15,7 +15,7 @@ $(BUILD)/unit/vmm_gmem_tests: $(VMM_GMEM_TESTS) $(VMM_GMEM_SRC) $(HOST_SHIM) $(w
 	$(HOSTCC) $(HOSTCFLAGS) -o $@ $(VMM_GMEM_TESTS) $(VMM_GMEM_SRC) $(HOST_SHIM)
 
 # The dirty-page log over guest memory and real second-level tables (both formats), fake page allocator.
-VMM_DIRTY_SRC   := vmm/dirty.c vmm/gmem.c arch/x86/slpt.c arch/x86/svm/npt.c arch/x86/vmx/ept.c \
+VMM_DIRTY_SRC   := vmm/dirty.c vmm/dirtycheck.c kernel/crc32c.c vmm/gmem.c arch/x86/slpt.c arch/x86/svm/npt.c arch/x86/vmx/ept.c \
                    kernel/printf.c kernel/kstring.c kernel/log.c
 VMM_DIRTY_TESTS := tests/unit/test_vmm_dirty.c tests/unit/test_slpt.c
 $(BUILD)/unit/vmm_dirty_tests: $(VMM_DIRTY_TESTS) $(VMM_DIRTY_SRC) $(HOST_SHIM) $(wildcard vmm/*.h arch/x86/*.h tests/unit/*.h)

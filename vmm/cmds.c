@@ -166,5 +166,5 @@ SHELL_COMMAND("vm", "create NAME from IMAGE [mem=] [vcpus=] [quota=] [ip=A.B.C.D
               " | create NAME kernel=MODULE [initrd=MODULE] [cmdline=\"...\"] [mem=256M] [vcpus=N] [disk=MODULE|disk-rw=MODULE]"
               " | create NAME guest=TESTGUEST [mem=64M] | start|stop|destroy|stats|console|log NAME | list"
               " | disk NAME read OFF LEN | disk NAME write OFF LEN BYTE | disk NAME sha256 [OFF LEN]"
-              " | dirty NAME start|collect [list]|stop",
+              " | dirty NAME start [check]|collect [list]|stop",
               "create and control virtual machines", cmd_vm);

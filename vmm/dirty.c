@@ -11,6 +11,7 @@ struct dirty_log {
     uint64_t faults;                 /* write faults taken */
     uint64_t collects;               /* dirty_collect calls that succeeded */
     uint64_t *bits;
+    uint32_t *sums;                  /* vmm/dirtycheck.c's page checksums, when it keeps them */
 };
 
 static size_t words_of(uint64_t npages) { return (size_t)((npages + 63) / 64); }
@@ -58,6 +59,7 @@ void dirty_stop(struct vm *vm)
         return;
     vm->dirty = NULL;
     hvm->write_protect(vm->hw, 0, d->npages * PAGE_SIZE, 0);
+    kfree(d->sums);
     kfree(d->bits);
     kfree(d);
 }
@@ -70,6 +72,11 @@ size_t dirty_words(const struct vm *vm)
 uint64_t dirty_faults(const struct vm *vm)
 {
     return vm->dirty ? vm->dirty->faults : 0;
+}
+
+uint32_t **dirty_sums(struct vm *vm)
+{
+    return vm->dirty ? &vm->dirty->sums : NULL;
 }
 
 uint64_t dirty_collects(const struct vm *vm)

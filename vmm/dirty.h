@@ -24,10 +24,23 @@ size_t dirty_words(const struct vm *vm);
 uint64_t dirty_faults(const struct vm *vm);
 /* Collects since dirty_start (0 when not tracking): test guests read it to pace their rounds. */
 uint64_t dirty_collects(const struct vm *vm);
+/* Where vmm/dirtycheck.c keeps its per-page checksums: owned by the log, freed with it; NULL when not
+ * tracking. */
+uint32_t **dirty_sums(struct vm *vm);
 /*
  * The exit path: the guest wrote gpa and second-level paging refused it. A tracked RAM page gets its bit
  * and its write permission back, and the guest retries the write; returns 1. 0 when gpa is no tracked
  * page (the caller goes on with MMIO or unassigned handling). Never allocates.
  */
 int dirty_fault(struct vm *vm, uint64_t gpa);
+
+/*
+ * Checking the log (vmm/dirtycheck.c, `vm dirty NAME start check`): dirty_check_start takes a CRC32C of
+ * every RAM page (0, -EINVAL when not tracking, -ENOMEM); dirty_check, given what dirty_collect just
+ * returned, counts the pages whose content changed since the last check without being in bits (a write
+ * the log missed: *first gets the first such page) and takes the new sums. Needs a guest that is not
+ * running and no disk request in flight into its RAM. -EINVAL when no sums are kept.
+ */
+int dirty_check_start(struct vm *vm);
+long dirty_check(struct vm *vm, const uint64_t *bits, uint64_t *first);
 #endif

@@ -1,4 +1,4 @@
-/* `vm dirty NAME start|collect [list]|stop`: the dirty-page log of vmm/dirty.c from the shell. */
+/* `vm dirty NAME start [check]|collect [list]|stop`: the dirty-page log of vmm/dirty.c from the shell. */
 #include "vmm/dirtycmd.h"
 #include "vmm/dirty.h"
 #include "vmm/vm.h"
@@ -54,11 +54,31 @@ static int dirty_print_collect(struct vm *vm, int list)
         return dirty_err(vm->name, "collect", n);
     }
     walk_pages(bits, vm->mem_size / 4096, list, sum);
+    uint64_t first = 0;
+    long missed = *dirty_sums(vm) ? dirty_check(vm, bits, &first) : -1;
     kfree(bits);
     kprintf("vm %s dirty: %d pages sha256 ", vm->name, n);
     for (int i = 0; i < 32; i++)
         kprintf("%02x", sum[i]);
     kprintf("\n");
+    if (missed == 0)
+        kprintf("vm %s dirty check: no page changed unmarked\n", vm->name);
+    else if (missed > 0)
+        kprintf("vm %s dirty check: %ld pages changed unmarked (first %#llx)\n", vm->name, missed,
+                (unsigned long long)first);
+    return 0;
+}
+
+/* start [check]: write-protect all RAM; with check, also a checksum of every page (slow: a debugging aid). */
+static int dirty_print_start(struct vm *vm, int check)
+{
+    int rc = dirty_start(vm);
+    if (!rc && check && (rc = dirty_check_start(vm)))
+        dirty_stop(vm);
+    if (rc)
+        return dirty_err(vm->name, "start", rc);
+    kprintf("vm %s dirty tracking on: %llu pages write-protected%s\n", vm->name,
+            (unsigned long long)(vm->mem_size / 4096), check ? ", checksummed" : "");
     return 0;
 }
 
@@ -66,8 +86,10 @@ int vm_dirty_cmd(int argc, char **argv)
 {
     struct vm *vm;
     int list = argc == 5 && !strcmp(argv[3], "collect") && !strcmp(argv[4], "list");
-    if ((argc != 4 && !list) || (strcmp(argv[3], "start") && strcmp(argv[3], "collect") && strcmp(argv[3], "stop"))) {
-        kprintf("usage: vm dirty NAME start|collect [list]|stop\n");
+    int check = argc == 5 && !strcmp(argv[3], "start") && !strcmp(argv[4], "check");
+    if ((argc != 4 && !list && !check) ||
+        (strcmp(argv[3], "start") && strcmp(argv[3], "collect") && strcmp(argv[3], "stop"))) {
+        kprintf("usage: vm dirty NAME start [check]|collect [list]|stop\n");
         return -EINVAL;
     }
     if (!(vm = vm_find(argv[2]))) {
@@ -84,10 +106,5 @@ int vm_dirty_cmd(int argc, char **argv)
         kprintf("vm %s dirty tracking off after %llu write faults\n", vm->name, (unsigned long long)faults);
         return 0;
     }
-    int rc = dirty_start(vm);
-    if (rc)
-        return dirty_err(vm->name, "start", rc);
-    kprintf("vm %s dirty tracking on: %llu pages write-protected\n", vm->name,
-            (unsigned long long)(vm->mem_size / 4096));
-    return 0;
+    return dirty_print_start(vm, check);
 }

@@ -149,3 +149,28 @@ TEST(dirty_start_without_memory)
     CHECK_EQ(count_writable(), NPAGES);
     vm_gone();
 }
+
+/* The checking mode: a page changed behind the log's back (a raw pointer, as a writer that forgot to
+ * mark would) is counted and named; pages written through gpa_write or a guest fault are not. */
+TEST(dirty_check_names_unmarked_changes)
+{
+    static uint64_t bits[NWORDS];
+    uint64_t first = 0;
+    uint8_t one = 1;
+    vm_new(0);
+    CHECK_EQ(dirty_check_start(&vm), -EINVAL);                             /* not tracking */
+    CHECK_EQ(dirty_start(&vm), 0);
+    CHECK_EQ(dirty_check(&vm, bits, &first), -EINVAL);                     /* no sums yet */
+    CHECK_EQ(dirty_check_start(&vm), 0);
+    CHECK_EQ(gpa_write(&vm, 40 * PAGE_SIZE, &one, 1), 0);
+    CHECK_EQ(dirty_fault(&vm, 41 * PAGE_SIZE), 1);
+    ((uint8_t *)gpa_ptr(&vm, 41 * PAGE_SIZE, 1))[0] = 1;                   /* the guest's write */
+    ((uint8_t *)gpa_ptr(&vm, 77 * PAGE_SIZE, 1))[5] = 1;                   /* unmarked */
+    ((uint8_t *)gpa_ptr(&vm, 90 * PAGE_SIZE, 1))[9] = 1;                   /* unmarked */
+    CHECK_EQ(dirty_collect(&vm, bits, NWORDS), 2);
+    CHECK_EQ(dirty_check(&vm, bits, &first), 2);
+    CHECK_EQ(first, 77);
+    CHECK_EQ(dirty_collect(&vm, bits, NWORDS), 0);
+    CHECK_EQ(dirty_check(&vm, bits, &first), 0);                           /* the new sums were taken */
+    vm_gone();
+}
