@@ -11,11 +11,14 @@ import os
 import re
 import struct
 import sys
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Console, require, qemu_argv, bochs_start, boot_check, main,  # noqa: E402
                      QEMU_BOOT_S, QEMU_CMD_S, BOCHS_BOOT_S, BOCHS_CMD_S)
+import linux_guest  # noqa: E402
+import linux_tests  # noqa: E402
 
 REGION, NPAGES, WRITES = 0x400000 >> 12, 512, 64       # dirtier.S
 MEM_PAGES = (8 << 20) >> 12                            # mem=8M
@@ -41,10 +44,14 @@ def digest(pages):
 
 
 def collect(c, t, name):
-    """`vm dirty NAME collect list`: the set of pages, checked against the count and hash printed."""
+    """`vm dirty NAME collect list`: the set of pages, checked against the count and hash printed, and
+    (tracking was started with `check`) no page may have changed without being in it."""
     out = c.command("vm dirty %s collect list" % name, t)
     m = re.search(r"^vm %s dirty: (\d+) pages sha256 ([0-9a-f]{64})$" % re.escape(name), out, re.M)
     require(m, "vm dirty collect printed no summary:\n" + out)
+    chk = re.search(r"^vm %s dirty check: ([^\n]*)$" % re.escape(name), out, re.M)
+    require(chk and chk.group(1) == "no page changed unmarked", "the checksums of the pages left out: %s"
+            % (chk.group(1) if chk else "no check line:\n" + out))
     pages = {int(x, 16) for line in re.findall(r"^  pages ([^\n]*)$", out, re.M) for x in line.split()}
     require(len(pages) == int(m.group(1)) and digest(pages) == m.group(2),
             "the listed pages disagree with the count or hash printed:\n" + out)
@@ -69,7 +76,7 @@ def check_errors(c, t):
     out = c.command("vm dirty dt collect", t)
     require(re.search(r"error: vm dirty dt: collect: tracking is not on", out), "collect before start: " + out)
     out = c.command("vm dirty dt sideways", t)
-    require("usage: vm dirty NAME start|collect [list]|stop" in out, "a bad subcommand: " + out)
+    require("usage: vm dirty NAME start [check]|collect [list]|stop" in out, "a bad subcommand: " + out)
 
 
 def check_rounds(c, t):
@@ -80,8 +87,9 @@ def check_rounds(c, t):
     wait_round(c, t, "dt", 0, start)
     rep = dict((int(k), int(v)) for k, v in re.findall(r"\[dt\] report ([1-5])=(\d+)", c.output()[start:]))
     stack = {(rep[2] - 4) >> 12}
-    out = c.command("vm dirty dt start", t)
-    require("vm dt dirty tracking on: %d pages write-protected" % MEM_PAGES in out, "vm dirty start: " + out)
+    out = c.command("vm dirty dt start check", t)
+    require("vm dt dirty tracking on: %d pages write-protected, checksummed" % MEM_PAGES in out,
+            "vm dirty start: " + out)
     require(re.search(r"tracking is already on", c.command("vm dirty dt start", t)), "a second start was taken")
     got, _ = collect(c, t, "dt")
     require(got <= stack, "nothing written since start, yet %s reported" % sorted(hex(p) for p in got))
@@ -109,6 +117,43 @@ def check_rounds(c, t):
     c.command("vm destroy dt", t)
 
 
+def check_linux(r, c, t):
+    """A Linux guest tracked from its first instruction: collects every few seconds while it boots, then
+    it reads its whole disk (virtio-blk into its buffers) and takes a DHCP lease (virtio-net receive); no
+    collect may leave out a page whose content changed, and the guest runs on after `stop`."""
+    c.command("vm create g kernel=vmlinuz initrd=initrd.img mem=128M disk=disk.img", t)
+    require("dirty tracking on" in c.command("vm dirty g start check", t), "vm dirty g start check failed")
+    c.command("vm start g", t)
+    deadline, rounds, pages = time.monotonic() + 300, 0, 0
+    while "SHOAL-GUEST-UP" not in c.output() and time.monotonic() < deadline:
+        require(not re.search(r"vm g stopped", c.output()), "the guest stopped: " + c.tail(5))
+        time.sleep(2)
+        pages += len(collect(c, t, "g")[0])
+        rounds += 1
+    require("SHOAL-GUEST-UP" in c.output(), "the tracked guest did not come up")
+    time.sleep(2)
+    linux_tests.attach(c)
+    linux_guest.disk_sha(c, linux_tests.image_sha(linux_tests.GUEST + "/disk.img"), 240)
+    linux_guest.dhcp(c, 120)
+    linux_tests.detach(c)
+    after = len(collect(c, t, "g")[0])
+    out = c.command("vm dirty g stop", t)
+    require("tracking off" in out, "vm dirty g stop: " + out)
+    time.sleep(3)
+    require(re.search(r"^g\s+running", c.command("vm list", t), re.M), "the guest is not running after stop")
+    print("    dirty: linux boot tracked over %d collects (%d pages), disk read + DHCP dirtied %d pages; %s"
+          % (rounds, pages, after, out.strip()), flush=True)
+
+
+def t_svm_linux(r):
+    d = linux_tests.GUEST + "/cloud"
+    with Console(r.name, r.logdir) as c:
+        r.console = c
+        linux_tests.start(r, c, [d + "/vmlinuz", d + "/initrd.img", linux_tests.GUEST + "/disk.img"],
+                          extra=["-nic", "user,model=e1000"])
+        r.check(r.name + "-dirty-linux", lambda: check_linux(r, c, QEMU_CMD_S))
+
+
 def t_svm(r):
     with Console(r.name, r.logdir) as c:
         r.console = c
@@ -125,7 +170,7 @@ def t_vmx(r):
         r.check(r.name + "-dirty-rounds", lambda: check_rounds(c, BOCHS_CMD_S))
 
 
-TESTS = [("svm-qemu", t_svm), ("vmx-bochs", t_vmx)]
+TESTS = [("svm-qemu", t_svm), ("vmx-bochs", t_vmx), ("svm-qemu-linux", t_svm_linux)]
 
 if __name__ == "__main__":
     sys.exit(main(TESTS, "dirty", ("shoal.elf", "shoal.iso")))
