@@ -37,10 +37,10 @@ int dirty_fault(struct vm *vm, uint64_t gpa);
 /*
  * Checking the log (vmm/dirtycheck.c, `vm dirty NAME start check`): dirty_check_start takes a CRC32C of
  * every RAM page (0, -EINVAL when not tracking, -ENOMEM); dirty_check, given what dirty_collect just
- * returned, counts the pages whose content changed since the last check without being in bits (a write
- * the log missed: *first gets the first such page) and takes the new sums. Needs a guest that is not
- * running and no disk request in flight into its RAM. -EINVAL when no sums are kept.
+ * returned, counts the pages whose content changed since the last check without being in bits (writes
+ * the log missed: the first max of them go to missed[]) and takes the new sums. Needs a guest that is
+ * not running and no disk request in flight into its RAM. -EINVAL when no sums are kept.
  */
 int dirty_check_start(struct vm *vm);
-long dirty_check(struct vm *vm, const uint64_t *bits, uint64_t *first);
+long dirty_check(struct vm *vm, const uint64_t *bits, uint64_t *missed, size_t max);
 #endif

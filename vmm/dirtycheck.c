@@ -25,18 +25,18 @@ int dirty_check_start(struct vm *vm)
     return 0;
 }
 
-long dirty_check(struct vm *vm, const uint64_t *bits, uint64_t *first)
+long dirty_check(struct vm *vm, const uint64_t *bits, uint64_t *missed, size_t max)
 {
     uint32_t **sums = dirty_sums(vm);
     uint64_t npages = vm->mem_size / PAGE_SIZE;
-    long missed = 0;
+    long n = 0;
     if (!sums || !*sums)
         return -EINVAL;
     for (uint64_t p = 0; p < npages; p++) {
         uint32_t s = page_sum(vm, p);
-        if (s != (*sums)[p] && !(bits[p / 64] >> (p % 64) & 1) && !missed++)
-            *first = p;
+        if (s != (*sums)[p] && !(bits[p / 64] >> (p % 64) & 1) && n++ < (long)max)
+            missed[n - 1] = p;
         (*sums)[p] = s;
     }
-    return missed;
+    return n;
 }

@@ -38,6 +38,23 @@ static void walk_pages(const uint64_t *bits, uint64_t npages, int list, uint8_t 
     sha256_final(&h, out);
 }
 
+#define CHECK_SHOWN 16
+
+/* The check mode's verdict: n pages changed unmarked (-1: not checking), the first of them listed. */
+static void print_check(const struct vm *vm, const uint64_t *missed, long n)
+{
+    if (n < 0)
+        return;
+    if (n == 0) {
+        kprintf("vm %s dirty check: no page changed unmarked\n", vm->name);
+        return;
+    }
+    kprintf("vm %s dirty check: %ld pages changed unmarked:", vm->name, n);
+    for (long i = 0; i < n && i < CHECK_SHOWN; i++)
+        kprintf(" %#llx", (unsigned long long)missed[i]);
+    kprintf("%s\n", n > CHECK_SHOWN ? " ..." : "");
+}
+
 static int dirty_print_collect(struct vm *vm, int list)
 {
     size_t nwords = dirty_words(vm);
@@ -54,18 +71,14 @@ static int dirty_print_collect(struct vm *vm, int list)
         return dirty_err(vm->name, "collect", n);
     }
     walk_pages(bits, vm->mem_size / 4096, list, sum);
-    uint64_t first = 0;
-    long missed = *dirty_sums(vm) ? dirty_check(vm, bits, &first) : -1;
+    uint64_t missed[CHECK_SHOWN];
+    long nmissed = *dirty_sums(vm) ? dirty_check(vm, bits, missed, CHECK_SHOWN) : -1;
     kfree(bits);
     kprintf("vm %s dirty: %d pages sha256 ", vm->name, n);
     for (int i = 0; i < 32; i++)
         kprintf("%02x", sum[i]);
     kprintf("\n");
-    if (missed == 0)
-        kprintf("vm %s dirty check: no page changed unmarked\n", vm->name);
-    else if (missed > 0)
-        kprintf("vm %s dirty check: %ld pages changed unmarked (first %#llx)\n", vm->name, missed,
-                (unsigned long long)first);
+    print_check(vm, missed, nmissed);
     return 0;
 }
 
