@@ -127,10 +127,11 @@ def check_rounds(c, t):
 
 
 class Pace:
-    """One emulator: timeouts of shell commands, the guest's boot, a command in its shell; typing gap;
-    the pages it may change without a write fault (see BOCHS_AD)."""
-    def __init__(self, cmd, up, io, gap, allow=frozenset()):
-        self.cmd, self.up, self.io, self.gap, self.allow = cmd, up, io, gap, allow
+    """One emulator: timeouts of shell commands, the guest's boot, a command in its shell (and a checked
+    collect: it reads all guest RAM); typing gap; seconds between collects during the boot; the pages
+    it may change without a write fault (see BOCHS_AD)."""
+    def __init__(self, cmd, up, io, gap, every, allow=frozenset()):
+        self.cmd, self.up, self.io, self.gap, self.every, self.allow = cmd, up, io, gap, every, allow
         self.missed = set()
 
 
@@ -155,15 +156,15 @@ def detach(c, p):
 def boot_tracked(c, p):
     """Create g (2 vCPUs), track it from its first instruction and collect every few seconds until its
     /init marker: returns (collects, pages reported)."""
-    out = c.command("vm create g kernel=vmlinuz initrd=initrd.img mem=128M vcpus=2 disk=disk.img", p.cmd)
+    out = c.command("vm create g kernel=vmlinuz initrd=initrd.img mem=80M vcpus=2 disk=disk.img", p.cmd)
     require("vm g created" in out, "vm create failed: " + out)
-    require("dirty tracking on" in c.command("vm dirty g start check", p.cmd), "vm dirty g start check failed")
+    require("dirty tracking on" in c.command("vm dirty g start check", p.io), "vm dirty g start check failed")
     c.command("vm start g", p.cmd)
     deadline, rounds, pages = time.monotonic() + p.up, 0, 0
     while "SHOAL-GUEST-UP" not in c.output() and time.monotonic() < deadline:
         require(not re.search(r"vm g stopped", c.output()), "the guest stopped: " + c.tail(5))
-        time.sleep(2)
-        pages += collect(c, p.cmd, "g", p.allow, p.missed, listing=False)[1]
+        time.sleep(p.every)
+        pages += collect(c, p.io, "g", p.allow, p.missed, listing=False)[1]
         rounds += 1
     require("SHOAL-GUEST-UP" in c.output(), "the tracked guest did not come up in %d s" % p.up)
     return rounds, pages
@@ -179,7 +180,7 @@ def check_linux(c, p):
     linux_guest.disk_sha(c, linux_tests.image_sha(linux_tests.GUEST + "/disk.img"), p.io, p.gap)
     linux_guest.dhcp(c, p.io, p.gap)
     detach(c, p)
-    after = collect(c, p.cmd, "g", p.allow, p.missed, listing=False)[1]
+    after = collect(c, p.io, "g", p.allow, p.missed, listing=False)[1]
     out = c.command("vm dirty g stop", p.cmd)
     require("tracking off" in out, "vm dirty g stop: " + out)
     time.sleep(3)
@@ -195,7 +196,7 @@ def t_svm_linux(r):
         r.console = c
         linux_tests.start(r, c, [d + "/vmlinuz", d + "/initrd.img", linux_tests.GUEST + "/disk.img"],
                           extra=["-nic", "user,model=e1000"])
-        r.check(r.name + "-dirty-linux", lambda: check_linux(c, Pace(QEMU_CMD_S, 300, 120, 0.03)))
+        r.check(r.name + "-dirty-linux", lambda: check_linux(c, Pace(QEMU_CMD_S, 300, 120, 0.03, 2)))
 
 
 def t_vmx_linux(r):
@@ -203,7 +204,7 @@ def t_vmx_linux(r):
     with Console(r.name, r.logdir) as c:
         r.console = c
         linux_vmx_tests.boot_shoal(r, c)
-        r.check(r.name + "-dirty-linux", lambda: check_linux(c, Pace(BOCHS_CMD_S, 900, 300, 0.05, BOCHS_AD)))
+        r.check(r.name + "-dirty-linux", lambda: check_linux(c, Pace(BOCHS_CMD_S, 900, 300, 0.05, 30, BOCHS_AD)))
 
 
 def check_softint(c, t):
