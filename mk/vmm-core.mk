@@ -1,8 +1,9 @@
-# VMM core host unit tier: the device registry (vmm/devreg.c) over fake and real virtio devices, and guest
-# memory (vmm/gmem.c) over a fake page allocator, and the guest text filter (vmm/confilter.c).
+# VMM core host unit tier: the device registry (vmm/devreg.c) over fake and real virtio devices, guest
+# memory (vmm/gmem.c) over a fake page allocator, the dirty-page log (vmm/dirty.c) and second-level write
+# protection (arch/x86/slpt.c), and the guest text filter (vmm/confilter.c).
 VMM_RESET_SRC := vmm/devreg.c $(VIRTIO_KSRC) blk/blk.c net/vswitch.c tests/unit/blk_mock.c \
                  kernel/printf.c kernel/kstring.c kernel/log.c
-VMM_GMEM_SRC  := vmm/gmem.c vmm/confilter.c kernel/printf.c kernel/kstring.c kernel/log.c
+VMM_GMEM_SRC  := vmm/gmem.c vmm/dirty.c vmm/confilter.c kernel/printf.c kernel/kstring.c kernel/log.c
 
 $(BUILD)/unit/vmm_reset_tests: tests/unit/test_vm_reset.c $(VMM_RESET_SRC) $(HOST_SHIM) $(wildcard vmm/*.h vmm/dev/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
@@ -13,10 +14,18 @@ $(BUILD)/unit/vmm_gmem_tests: $(VMM_GMEM_TESTS) $(VMM_GMEM_SRC) $(HOST_SHIM) $(w
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) -o $@ $(VMM_GMEM_TESTS) $(VMM_GMEM_SRC) $(HOST_SHIM)
 
+# The dirty-page log over guest memory and real second-level tables (both formats), fake page allocator.
+VMM_DIRTY_SRC   := vmm/dirty.c vmm/dirtycheck.c kernel/crc32c.c vmm/gmem.c arch/x86/slpt.c arch/x86/svm/npt.c arch/x86/vmx/ept.c \
+                   kernel/printf.c kernel/kstring.c kernel/log.c
+VMM_DIRTY_TESTS := tests/unit/test_vmm_dirty.c tests/unit/test_slpt.c
+$(BUILD)/unit/vmm_dirty_tests: $(VMM_DIRTY_TESTS) $(VMM_DIRTY_SRC) $(HOST_SHIM) $(wildcard vmm/*.h arch/x86/*.h tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOSTCFLAGS) -o $@ $(VMM_DIRTY_TESTS) $(VMM_DIRTY_SRC) $(HOST_SHIM)
+
 TEST_TIERS += test-unit-vmm-core
 .PHONY: test-unit-vmm-core
-test-unit-vmm-core: $(BUILD)/unit/vmm_reset_tests $(BUILD)/unit/vmm_gmem_tests
-	@$(BUILD)/unit/vmm_reset_tests; a=$$?; $(BUILD)/unit/vmm_gmem_tests && exit $$a
+test-unit-vmm-core: $(BUILD)/unit/vmm_reset_tests $(BUILD)/unit/vmm_gmem_tests $(BUILD)/unit/vmm_dirty_tests
+	@$(BUILD)/unit/vmm_reset_tests; a=$$?; $(BUILD)/unit/vmm_gmem_tests || a=1; $(BUILD)/unit/vmm_dirty_tests && exit $$a
 
 # Fuzzer of the guest text filter: libFuzzer under clang (sanitizers fatal), else a standalone random driver.
 CONFILTER_FUZZ_SECONDS ?= 10

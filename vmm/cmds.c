@@ -4,6 +4,7 @@
 #include "vmm/linux.h"
 #include "vmm/clone.h"
 #include "vmm/diskcmd.h"
+#include "vmm/dirtycmd.h"
 #include "vmm/testdev.h"
 #include "vmm/statecmd.h"
 #include "kernel/shell.h"
@@ -164,6 +165,8 @@ static int cmd_vm(int argc, char **argv)
         return vm_disk_cmd(argc, argv);
     if (!strcmp(argv[1], "move") || !strcmp(argv[1], "memhash"))
         return vm_state_cmd(argc, argv);
+    if (!strcmp(argv[1], "dirty") && argc >= 4)
+        return vm_dirty_cmd(argc, argv);
     if (argc != 3 || (strcmp(argv[1], "start") && strcmp(argv[1], "stop") && strcmp(argv[1], "destroy") &&
                       strcmp(argv[1], "stats") && strcmp(argv[1], "console") && strcmp(argv[1], "log")))
         return shell_usage("vm");
@@ -175,5 +178,6 @@ SHELL_COMMAND("vm", "create NAME from IMAGE [mem=] [vcpus=] [quota=] [ip=A.B.C.D
               " | create NAME kernel=MODULE [initrd=MODULE] [cmdline=\"...\"] [mem=256M] [vcpus=N] [disk=MODULE|disk-rw=MODULE]"
               " | create NAME guest=TESTGUEST [mem=64M] | start|stop|destroy|stats|console|log NAME | list"
               " | disk NAME read OFF LEN | disk NAME write OFF LEN BYTE | disk NAME sha256 [OFF LEN]"
-              " | move NAME NEWNAME [hold] | memhash NAME [CHUNK]",
+              " | move NAME NEWNAME [hold] | memhash NAME [CHUNK]"
+              " | dirty NAME start [check]|collect [list]|stop",
               "create and control virtual machines", cmd_vm);

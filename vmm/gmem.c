@@ -1,5 +1,6 @@
 /* Guest memory: RAM from the page allocator in 2 MiB chunks, mapped through second-level tables only. */
 #include "vmm/vm.h"
+#include "vmm/dirty.h"
 #include "kernel/pmm.h"
 #include "kernel/heap.h"
 #include "kernel/kstring.h"
@@ -102,6 +103,7 @@ void gmem_unhold(struct gmem_lease *l)
 void gmem_free(struct vm *vm)
 {
     struct gmem_lease *l = vm->lease;
+    dirty_stop(vm);
     if (l && l->holds > 0) {             /* requests at a disk still write into these pages */
         log_info("vm %s: RAM kept until %d disk request%s finish", vm->name, l->holds, l->holds == 1 ? "" : "s");
         l->chunks = vm->chunks;
@@ -141,6 +143,14 @@ void *gpa_ptr(struct vm *vm, uint64_t gpa, size_t len)
     return (void *)(uintptr_t)hpa;
 }
 
+void *gpa_ptr_w(struct vm *vm, uint64_t gpa, size_t len)
+{
+    void *p = gpa_ptr(vm, gpa, len);
+    if (p)
+        gmem_mark_dirty(vm, gpa, len);
+    return p;
+}
+
 static int gpa_copy(struct vm *vm, uint64_t gpa, void *buf, size_t len, int to_guest)
 {
     if (gpa + len < gpa || gpa + len > vm->mem_size)
@@ -152,9 +162,10 @@ static int gpa_copy(struct vm *vm, uint64_t gpa, void *buf, size_t len, int to_g
             n = len;
         if (!(p = gpa_ptr(vm, gpa, n)))
             return -EFAULT;
-        if (to_guest)
+        if (to_guest) {
             memcpy(p, buf, n);
-        else
+            gmem_mark_dirty(vm, gpa, n);      /* after the bytes: a collect in between sees them */
+        } else
             memcpy(buf, p, n);
         gpa += n;
         buf = (uint8_t *)buf + n;

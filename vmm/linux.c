@@ -285,8 +285,8 @@ static void lx_regs(struct guest_regs *r, const struct lx_plan *p)
 static int lx_tables(struct vm *vm, int pvh)
 {
     uint64_t gdt[4] = { 0, 0, pvh ? 0x00cf9b000000ffffull : 0x00af9b000000ffffull, 0x00cf93000000ffffull };
-    uint64_t *pml4 = gpa_ptr(vm, LX_PML4, 4096), *pdpt = gpa_ptr(vm, LX_PML4 + 0x1000, 4096);
-    uint64_t *pd = gpa_ptr(vm, LX_PML4 + 0x2000, 4 * 4096);
+    uint64_t *pml4 = gpa_ptr_w(vm, LX_PML4, 4096), *pdpt = gpa_ptr_w(vm, LX_PML4 + 0x1000, 4096);
+    uint64_t *pd = gpa_ptr_w(vm, LX_PML4 + 0x2000, 4 * 4096);
     if (gpa_write(vm, LX_GDT, gdt, sizeof(gdt)) || !pml4 || !pdpt || !pd)
         return -EFAULT;
     memset(pml4, 0, 4096);

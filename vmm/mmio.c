@@ -2,6 +2,7 @@
 #include "vmm/exits.h"
 #include "vmm/decode.h"
 #include "vmm/gwalk.h"
+#include "vmm/dirty.h"
 #include "kernel/printf.h"
 #include "kernel/errno.h"
 #include "kernel/log.h"
@@ -164,7 +165,9 @@ static int emulate_access(struct vcpu *v, uint64_t gpa, const struct mmio_access
  * A nested page fault: a device window is emulated; unassigned space below the platform's physical
  * address limit (GWALK_PHYS_BITS) reads all-ones and drops writes. Stopped: an instruction fetch from
  * anything but RAM (there is no code there, and hardware would execute all-ones bytes into a fault
- * loop the guest cannot leave), addresses past the limit, and faults inside RAM (a host mapping bug).
+ * loop the guest cannot leave), addresses past the limit, and faults inside RAM (a host mapping bug) but
+ * the one expected there: a write to a page write-protected for dirty tracking (vmm/dirty.c), which
+ * records the page, lifts the protection and lets the guest retry the write, emulating nothing.
  */
 int exit_npf(struct vcpu *v, struct vm_exit *ex)
 {
@@ -174,6 +177,8 @@ int exit_npf(struct vcpu *v, struct vm_exit *ex)
 
     if (vm_find_mmio(vm, gpa))
         return emulate_access(v, gpa, &mmio_ops, "MMIO");
+    if (ex->npf.write && !ex->npf.fetch && dirty_fault(vm, gpa))
+        return 0;
     if (ex->npf.fetch) {
         stop_fetch(vm, gpa);
         return -EFAULT;

@@ -7,6 +7,7 @@
 #define TESTDEV_PORT_CNT  0x504      /* 2 ports: read the number of writes to the echo ports */
 #define TESTDEV_MMIO      0xFE000000ull
 #define TESTDEV_MMIO_LEN  0x1000ull  /* plain registers: each byte reads back what was written */
+#define TESTDEV_DIRTY_COLLECTS 0xFF8 /* but this one: 32-bit read of the VM's `vm dirty collect` count */
 
 struct vm;
 struct vcpu;

@@ -59,8 +59,8 @@ static void initial_regs(struct guest_regs *r, int mode)
 
 static int build_page_tables(struct vm *vm)
 {
-    uint64_t *pml4 = gpa_ptr(vm, PT_BASE, 4096), *pdpt = gpa_ptr(vm, PT_BASE + 0x1000, 4096);
-    uint64_t *pd = gpa_ptr(vm, PT_BASE + 0x2000, 4 * 4096);
+    uint64_t *pml4 = gpa_ptr_w(vm, PT_BASE, 4096), *pdpt = gpa_ptr_w(vm, PT_BASE + 0x1000, 4096);
+    uint64_t *pd = gpa_ptr_w(vm, PT_BASE + 0x2000, 4 * 4096);
     if (!pml4 || !pdpt || !pd)
         return -ENOMEM;
     pml4[0] = (PT_BASE + 0x1000) | 3;

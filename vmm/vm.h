@@ -85,6 +85,7 @@ struct vm {
     struct mem_chunk *chunks;
     int nchunks;
     struct gmem_lease *lease;        /* RAM holds of requests still at a disk (vmm/gmem.c) */
+    struct dirty_log *dirty;         /* pages written since the last collect, while tracked (vmm/dirty.c) */
     struct hvm_vm *hw;
     struct vcpu *vcpu[VCPU_MAX];
     int nvcpus;
@@ -146,11 +147,21 @@ struct vm *vm_slot(int i);
 /* Mark the VM stopped with a reason (printed once, with a register dump when dump is set). */
 void vm_stop(struct vm *vm, int dump, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* Guest memory: the only way to touch it. NULL unless [gpa, gpa+len) is RAM and contiguous on the host. */
+/*
+ * Guest memory: the only way to touch it. NULL unless [gpa, gpa+len) is RAM and contiguous on the host.
+ * gpa_ptr is for reading; whoever writes through a pointer takes it from gpa_ptr_w, which marks the
+ * pages dirty for migration (and marks them again with gmem_mark_dirty when it writes later, e.g. a disk
+ * read completing into them).
+ */
 void *gpa_ptr(struct vm *vm, uint64_t gpa, size_t len);
-/* Copy from/to guest RAM across pages. 0, or -EFAULT when any byte is outside RAM. */
+void *gpa_ptr_w(struct vm *vm, uint64_t gpa, size_t len);
+/* Copy from/to guest RAM across pages (gpa_write marks the pages dirty). 0, or -EFAULT when any byte is
+ * outside RAM. */
 int gpa_read(struct vm *vm, uint64_t gpa, void *buf, size_t len);
 int gpa_write(struct vm *vm, uint64_t gpa, const void *buf, size_t len);
+/* The hypervisor wrote [gpa, gpa+len) of guest RAM: set those pages in the dirty log (vmm/dirty.c; a
+ * test of one pointer when tracking is off). */
+void gmem_mark_dirty(struct vm *vm, uint64_t gpa, uint64_t len);
 /*
  * A request that writes straight into guest pages (a zero-copy disk read) holds the VM's RAM while it is
  * at the disk: gmem_hold takes a hold (NULL when the VM has no RAM), gmem_unhold gives it back. RAM freed

@@ -106,6 +106,13 @@ struct hvm_ops {
     void (*get_events)(struct hvm_vcpu *vcpu, struct hvm_events *ev);
     /* Load it (a checked record: vmm/vcpurec.c). 0, or -EINVAL for what this backend cannot represent. */
     int (*set_events)(struct hvm_vcpu *vcpu, const struct hvm_events *ev);
+    /*
+     * Clear (on=1) or restore (on=0) the write permission of every 4 KiB page of [gpa, gpa+len) (4 KiB
+     * aligned; 2 MiB mappings are split first). Stale writable translations are gone before any vCPU of
+     * vm writes again: INVEPT on VMX, a TLB flush at each vCPU's next VMRUN on SVM. Restoring needs no
+     * flush and never allocates (the dirty-page fault path). 0, or -ENOMEM when a split found no table.
+     */
+    int (*write_protect)(struct hvm_vm *vm, uint64_t gpa, uint64_t len, int on);
 };
 
 extern const struct hvm_ops svm_ops;

@@ -96,3 +96,57 @@ uint64_t slpt_lookup(const struct slpt *t, uint64_t gpa, int *level)
     }
     return 0;
 }
+
+/* Replace the 2 MiB leaf *pde by a table of 512 4 KiB leaves with the same frames and bits. */
+static int split_large(struct slpt *t, uint64_t *pde)
+{
+    uint64_t pa = new_table(t), big = *pde;
+    uint64_t *pt = table_va(pa);
+    if (!pa)
+        return -ENOMEM;
+    for (uint64_t i = 0; i < 512; i++)
+        pt[i] = (big & ~t->fmt->large) + i * PAGE_SIZE;
+    *pde = pa | t->fmt->table;
+    return 0;
+}
+
+/* The page-directory entry covering gpa, or NULL when no table reaches that far. */
+static uint64_t *find_pde(const struct slpt *t, uint64_t gpa)
+{
+    uint64_t *tab = table_va(t->root);
+    for (int l = 4; l > 2; l--) {
+        uint64_t e = tab[(gpa >> (12 + 9 * (l - 1))) & 511];
+        if (!e)
+            return NULL;
+        tab = table_va(e & ADDR_MASK);
+    }
+    return &tab[(gpa >> 21) & 511];
+}
+
+int slpt_write_protect(struct slpt *t, uint64_t gpa, uint64_t len, int on)
+{
+    uint64_t end = gpa + len;
+    while (gpa < end) {
+        uint64_t *pde = find_pde(t, gpa), next = (gpa | (MIB2 - 1)) + 1;
+        if (pde && *pde && (*pde & t->fmt->large)) {
+            if (!on) {
+                *pde |= t->fmt->write;          /* never protected as a whole: nothing to split */
+                gpa = next;
+                continue;
+            }
+            if (split_large(t, pde))
+                return -ENOMEM;
+        }
+        if (!pde || !*pde) {
+            gpa = next;
+            continue;
+        }
+        uint64_t *pt = table_va(*pde & ADDR_MASK);
+        for (; gpa < end && gpa < next; gpa += PAGE_SIZE) {
+            uint64_t *e = &pt[(gpa >> 12) & 511];
+            if (*e)
+                *e = on ? (*e & ~t->fmt->write) : (*e | t->fmt->write);
+        }
+    }
+    return 0;
+}

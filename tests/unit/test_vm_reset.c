@@ -33,6 +33,14 @@ void *gpa_ptr(struct vm *vm, uint64_t gpa, size_t len)
 {
     return len && gpa + len >= gpa && gpa + len <= vm->mem_size ? mem + gpa : NULL;
 }
+void *gpa_ptr_w(struct vm *vm, uint64_t gpa, size_t len)
+{
+    return gpa_ptr(vm, gpa, len);
+}
+void gmem_mark_dirty(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+    (void)vm; (void)gpa; (void)len;
+}
 int gpa_read(struct vm *vm, uint64_t gpa, void *buf, size_t len)
 {
     void *p = gpa_ptr(vm, gpa, len);

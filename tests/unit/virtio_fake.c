@@ -34,6 +34,22 @@ void *gpa_ptr(struct vm *vm, uint64_t gpa, size_t len)
         return NULL;
     return ram + gpa;
 }
+uint8_t fake_dirty[RAM_SIZE / 4096];
+
+/* As vmm/dirty.c's log: every page of [gpa, gpa+len) inside RAM. */
+void gmem_mark_dirty(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+    (void)vm;
+    for (uint64_t p = gpa / 4096; len && p <= (gpa + len - 1) / 4096 && p < RAM_SIZE / 4096; p++)
+        fake_dirty[p] = 1;
+}
+void *gpa_ptr_w(struct vm *vm, uint64_t gpa, size_t len)
+{
+    void *p = gpa_ptr(vm, gpa, len);
+    if (p)
+        gmem_mark_dirty(vm, gpa, len);
+    return p;
+}
 int gpa_read(struct vm *vm, uint64_t gpa, void *buf, size_t len)
 {
     if (gpa + len < gpa || gpa + len > vm->mem_size)
@@ -50,6 +66,7 @@ int gpa_write(struct vm *vm, uint64_t gpa, const void *buf, size_t len)
     if (fake_write_hook)
         fake_write_hook(gpa, len);
     memcpy(ram + gpa, buf, len);
+    gmem_mark_dirty(vm, gpa, len);
     return 0;
 }
 int vm_register_mmio(struct vm *vm, const struct mmio_range *r)

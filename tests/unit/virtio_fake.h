@@ -16,6 +16,8 @@ extern int fake_ram_holds;
 
 /* When set, called on every device write into guest memory through gpa_write (fuzzers check when). */
 extern void (*fake_write_hook)(uint64_t gpa, size_t len);
+/* Pages the devices marked dirty (gpa_write, gpa_ptr_w, gmem_mark_dirty), one byte a page; tests clear it. */
+extern uint8_t fake_dirty[RAM_SIZE / 4096];
 /* A fresh VM of RAM_SIZE zeroed bytes, no windows, no hooks. */
 void fake_vm_new(void);
 /* Run the destroy hooks, newest first (as vm_destroy does). */

@@ -34,6 +34,7 @@
 struct vblk_slot {
     struct gmem_lease *ram;        /* the guest RAM the request reads into stays owned until it is done */
     struct blk_req req;
+    uint64_t iov_gpa[BLK_MAX_IOV];  /* guest address of each req.iov piece: a read marks them dirty */
     struct vblk *dev;
     uint64_t status_gpa;
     uint32_t written;              /* bytes the device writes into the chain on success */
@@ -65,20 +66,23 @@ static int vblk_cfg_read(void *dp, uint64_t off, int size, uint64_t *val)
     return 0;
 }
 
-/* Append [gpa, gpa+len) to req's scatter list, split where host pages are not contiguous. */
-static int map_range(struct vm *vm, struct blk_req *req, uint64_t gpa, uint64_t len)
+/* Append [gpa, gpa+len) to s's scatter list, split where host or guest pages are not contiguous; the
+ * device writes into those pages when write is set (a read from the disk). */
+static int map_range(struct vm *vm, struct vblk_slot *s, uint64_t gpa, uint64_t len, int write)
 {
+    struct blk_req *req = &s->req;
     while (len) {
         uint64_t n = PAGE - gpa % PAGE < len ? PAGE - gpa % PAGE : len;
-        uint8_t *p = gpa_ptr(vm, gpa, n);
+        uint8_t *p = write ? gpa_ptr_w(vm, gpa, n) : gpa_ptr(vm, gpa, n);
         if (!p)
             return -EFAULT;
         struct blk_iov *last = req->niov ? &req->iov[req->niov - 1] : NULL;
-        if (last && (uint8_t *)last->base + last->len == p) {
+        if (last && (uint8_t *)last->base + last->len == p && s->iov_gpa[req->niov - 1] + last->len == gpa) {
             last->len += n;
         } else {
             if (req->niov >= BLK_MAX_IOV)
                 return -E2BIG;
+            s->iov_gpa[req->niov] = gpa;
             req->iov[req->niov++] = (struct blk_iov){ p, n };
         }
         gpa += n;
@@ -88,7 +92,7 @@ static int map_range(struct vm *vm, struct blk_req *req, uint64_t gpa, uint64_t 
 }
 
 /* The data buffers: readable after the 16-byte header (OUT) or writable before the status byte (IN). */
-static int map_data(struct vm *vm, const struct vq_chain *c, int write, struct blk_req *req)
+static int map_data(struct vm *vm, const struct vq_chain *c, int write, struct vblk_slot *s)
 {
     uint64_t skip = write ? 0 : 16, left = write ? c->in_len - 1 : c->out_len - 16;
     for (int i = 0; i < c->n && left; i++) {
@@ -100,7 +104,7 @@ static int map_data(struct vm *vm, const struct vq_chain *c, int write, struct b
             continue;
         }
         uint64_t n = b->len - skip < left ? b->len - skip : left;
-        if (b->len > VBLK_SIZE_MAX + 16 || map_range(vm, req, b->gpa + skip, n) < 0)
+        if (b->len > VBLK_SIZE_MAX + 16 || map_range(vm, s, b->gpa + skip, n, write) < 0)
             return -EINVAL;
         left -= n;
         skip = 0;
@@ -124,11 +128,23 @@ static void vblk_finish(struct vblk *d, uint16_t head, uint64_t status_gpa, uint
 
 static void vblk_process(struct vblk *d);
 
+/* The disk has written into the guest's pages (whatever the status, stale or not): dirty again now, as a
+ * migration round may have collected them while the request was at the disk. */
+static void mark_read_done(struct vm *vm, const struct vblk_slot *s)
+{
+    if (s->req.op != BLK_READ)
+        return;
+    for (int i = 0; i < s->req.niov; i++)
+        gmem_mark_dirty(vm, s->iov_gpa[i], s->req.iov[i].len);
+}
+
 static void vblk_done(struct blk_req *req, int status)
 {
     struct vblk_slot *s = req->priv;
     struct vblk *d = s->dev;
     struct gmem_lease *ram = s->ram;
+    if (!d->dead)
+        mark_read_done(d->mmio.vm, s);
     s->busy = 0;
     d->inflight--;
     if (d->dead) {
@@ -168,7 +184,7 @@ static int vblk_submit(struct vblk *d, const struct vq_chain *c, uint32_t type, 
     uint64_t bytes = write ? c->in_len - 1 : c->out_len - 16;
     r->op = type == VIRTIO_BLK_T_FLUSH ? BLK_FLUSH : type == VIRTIO_BLK_T_IN ? BLK_READ : BLK_WRITE;
     if (r->op != BLK_FLUSH) {
-        if (bytes % BLK_SECTOR_SIZE || bytes / BLK_SECTOR_SIZE > 0xffffffffull || map_data(d->mmio.vm, c, write, r) < 0)
+        if (bytes % BLK_SECTOR_SIZE || bytes / BLK_SECTOR_SIZE > 0xffffffffull || map_data(d->mmio.vm, c, write, s) < 0)
             return VIRTIO_BLK_S_IOERR;
         r->lba = sector;
         r->nr = (uint32_t)(bytes / BLK_SECTOR_SIZE);

@@ -15,5 +15,6 @@ static uint64_t npt_leaf(int prot)
 const struct slpt_fmt npt_fmt = {
     .table = PTE_P | PTE_W | PTE_U,
     .leaf = npt_leaf,
+    .write = PTE_W,
     .large = PTE_PS,
 };

@@ -27,6 +27,7 @@
 struct hvm_vm {
     struct slpt npt;
     uint32_t asid;
+    uint32_t wp_gen;           /* bumped when write protection is added: every vCPU flushes once */
 };
 
 struct hvm_vcpu {
@@ -35,6 +36,7 @@ struct hvm_vcpu {
     int first_run;
     uint64_t exit_rip;         /* guest RIP at the last exit */
     uint64_t spec_ctrl;        /* the guest's IA32_SPEC_CTRL while it does not run */
+    uint32_t wp_seen;          /* the VM's wp_gen this vCPU's TLB has flushed for */
 };
 
 static uint64_t hsave_pa, host_area_pa, iopm_pa, msrpm_pa;
@@ -133,6 +135,30 @@ static void svm_vm_destroy(struct hvm_vm *vm)
 static int svm_map(struct hvm_vm *vm, uint64_t gpa, uint64_t hpa, uint64_t len, int prot)
 {
     return slpt_map(&vm->npt, gpa, hpa, len, prot);
+}
+
+/* Protection added: each vCPU flushes this ASID's translations at its next VMRUN (APM 15.16.1), before
+ * the guest can write through a stale writable one. Lifting it needs no flush: a nested fault is not
+ * kept, the retried access walks the tables again. */
+static int svm_write_protect(struct hvm_vm *vm, uint64_t gpa, uint64_t len, int on)
+{
+    int rc = slpt_write_protect(&vm->npt, gpa, len, on);
+    if (on)
+        vm->wp_gen++;
+    return rc;
+}
+
+/* TLB_CONTROL for this entry: 1 flushes every ASID, 3 only this guest's where the CPU can (FlushByAsid). */
+static uint8_t tlb_control(struct hvm_vcpu *v)
+{
+    static int by_asid = -1;
+    if (by_asid < 0)
+        by_asid = (cpuid(0x8000000A, 0).edx >> 6) & 1;
+    if ((v->first_run && asids_wrapped) || last_asid != v->vm->asid)
+        return 1;
+    if (v->wp_seen != v->vm->wp_gen)
+        return by_asid ? 3 : 1;
+    return 0;
 }
 
 static void put_seg(void *vmcb, unsigned off, const struct seg *s)
@@ -309,6 +335,21 @@ static void hold_window_in_shadow(void *vmcb)
         svm_irq_window_set(vmcb, 0);
 }
 
+/*
+ * What of EXITINTINFO goes again at the next VMRUN (APM 15.7.2, 15.20). Not a software interrupt (INTn,
+ * type 4) nor a software exception (INT3 or INTO: #BP, #OF): RIP still points at that instruction, so it
+ * runs again and raises its event anew. Re-injected, it would push RIP itself as the return address and
+ * the instruction would run twice (a nested fault on the guest's stack, e.g. a page write-protected for
+ * dirty tracking, cut INT3's delivery short and Linux's int3 self-test saw its handler run twice).
+ */
+static uint64_t redelivery(uint64_t intinfo)
+{
+    uint32_t type = (intinfo >> 8) & 7, vector = intinfo & 0xff;
+    if (!(intinfo & (1ull << 31)) || type == 4 || (type == 3 && (vector == 3 || vector == 4)))
+        return 0;
+    return intinfo;
+}
+
 static int svm_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit *ex, uint64_t slice_ns)
 {
     void *vmcb = v->vmcb;
@@ -326,7 +367,8 @@ static int svm_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit
      * what makes that unnecessary, and emulators (QEMU TCG) do not tag, so two guests' identical
      * virtual addresses (global kernel pages survive the CR3 load) would share translations.
      */
-    *vmcb8(vmcb, VMCB_TLB_CONTROL) = ((v->first_run && asids_wrapped) || last_asid != v->vm->asid) ? 1 : 0;
+    *vmcb8(vmcb, VMCB_TLB_CONTROL) = tlb_control(v);
+    v->wp_seen = v->vm->wp_gen;
     last_asid = v->vm->asid;
     v->first_run = 0;
     spec_enter(v->spec_ctrl, 0);
@@ -339,8 +381,7 @@ static int svm_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit
     svm_normalise_exit(vmcb, r->rip, ex);
     /* An event whose delivery was cut short by this exit goes again at the next entry (15.7.2); after a
      * shutdown there is none to finish (the VM stops or is reset: a #DF injected into it looped). */
-    uint64_t intinfo = ex->code == EXIT_SHUTDOWN ? 0 : *vmcb64(vmcb, VMCB_EXITINTINFO);
-    *vmcb64(vmcb, VMCB_EVENTINJ) = (intinfo & (1ull << 31)) ? intinfo : 0;
+    *vmcb64(vmcb, VMCB_EVENTINJ) = ex->code == EXIT_SHUTDOWN ? 0 : redelivery(*vmcb64(vmcb, VMCB_EXITINTINFO));
     return 0;
 }
 
@@ -393,4 +434,5 @@ const struct hvm_ops svm_ops = {
     .irq_window = svm_irq_window,
     .get_events = svm_get_events,
     .set_events = svm_set_events,
+    .write_protect = svm_write_protect,
 };

@@ -15,5 +15,6 @@ static uint64_t ept_leaf(int prot)
 const struct slpt_fmt ept_fmt = {
     .table = EPT_R | EPT_W | EPT_X,
     .leaf = ept_leaf,
+    .write = EPT_W,
     .large = EPT_LARGE,
 };

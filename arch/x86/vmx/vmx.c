@@ -161,6 +161,16 @@ static int vmx_map(struct hvm_vm *vm, uint64_t gpa, uint64_t hpa, uint64_t len, 
     return rc;
 }
 
+/* Protecting needs the VM's cached EPT translations gone: single-context INVEPT (SDM 3C 29.4.3.4). Lifting
+ * the protection needs nothing: an EPT violation drops the translations of the faulting address (29.4.3.1). */
+static int vmx_write_protect(struct hvm_vm *vm, uint64_t gpa, uint64_t len, int on)
+{
+    int rc = slpt_write_protect(&vm->ept, gpa, len, on);
+    if (on)
+        invept(1, vm->eptp);
+    return rc;
+}
+
 static int vmx_vcpu_init(struct hvm_vm *vm, const struct guest_regs *regs, struct hvm_vcpu **out)
 {
     struct hvm_vcpu *v = kzalloc(sizeof(*v));
@@ -339,4 +349,5 @@ const struct hvm_ops vmx_ops = {
     .irq_window = vmx_irq_window,
     .get_events = vmx_get_events,
     .set_events = vmx_set_events,
+    .write_protect = vmx_write_protect,
 };
