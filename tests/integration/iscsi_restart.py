@@ -171,7 +171,7 @@ WORKLOAD = ("(sleep 5; n=0; while [ ! -e /tmp/stop ]; do echo 3 > /proc/sys/vm/d
             "echo R $o $(dd if=/dev/vda bs=1M skip=$o count=1 2>/dev/null | sha256sum | cut -c1-64); s=$(( n %% 64 )); "
             "yes %s-$n | head -c 4096 | dd of=/dev/vda bs=4096 seek=$(( %d + s )) conv=notrunc,fsync 2>/dev/null; "
             "echo 3 > /proc/sys/vm/drop_caches; echo W $s $n $(dd if=/dev/vda bs=4096 skip=$(( %d + s )) count=1 "
-            "2>/dev/null | sha256sum | cut -c1-64); n=$((n+1)); done; echo D\"\"ONE $n) &")
+            "2>/dev/null | sha256sum | cut -c1-64); n=$((n+1)); done; sleep 3; echo D\"\"ONE %s $n) &")
 
 
 def type_line(con, line, gap=0.03):
@@ -196,11 +196,12 @@ def in_guest(con, name, line):
 
 
 def wait_done(con, start):
-    """Each guest's DONE line, printed after start (in any order, maybe while attached to another)."""
+    """Each guest's "DONE NAME N" line, printed after start, in any order, prefixed or (printed while its
+    console was attached) not."""
     end, counts = time.time() + TIMEOUT * 2, {}
     while len(counts) < len(GUESTS):
         with con.lock:
-            counts = {m.group(1): int(m.group(2)) for m in re.finditer(r"\[(g\d)\] DONE (\d+)", con.buf[start:])}
+            counts = {m.group(1): int(m.group(2)) for m in re.finditer(r"DONE (g\d) (\d+)", con.buf[start:])}
         if time.time() > end:
             raise AssertionError("guests that did not finish: %s" % sorted(set(GUESTS) - set(counts)))
         time.sleep(0.5)
@@ -252,7 +253,7 @@ def test_guest_restarts(kernel, golden, work):
         while len(up) < len(GUESTS):                # in whatever order they come up
             up.add(con.expect(r"\[(g\d)\] SHOAL-WEB-UP", TIMEOUT * 4).group(1))
         for name in GUESTS:
-            in_guest(con, name, WORKLOAD % (name, SLOT0, SLOT0))
+            in_guest(con, name, WORKLOAD % (name, SLOT0, SLOT0, name))
         th = threading.Thread(target=restarter, args=(tgt, 11, done, errors), daemon=True)
         th.start()
         th.join()
