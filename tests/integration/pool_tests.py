@@ -295,7 +295,7 @@ def t_share(r):
     work = tempfile.mkdtemp(prefix="shoal-share.")
     second = os.path.join(work, "demo2.img")
     make_second_image(second)
-    tgt, tgt2 = Target(work), Target(work, second, 4321)
+    tgt, tgt2 = Target(work, None, 2345), Target(work, second, 4321)   # control ports apart from pool-seed's (run beside it)
     try:
         with Console(r.name, r.logdir) as c:
             r.console = c
