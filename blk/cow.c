@@ -463,6 +463,11 @@ static void cow_close(struct blk_dev *dev)
 
 static const struct blk_ops cow_ops = { .submit = cow_submit, .close = cow_close };
 
+struct delta *cow_delta(struct blk_dev *dev)
+{
+    return dev && dev->ops == &cow_ops ? ((struct cow *)dev->priv)->delta : NULL;
+}
+
 int cow_get_stats(struct blk_dev *dev, struct cow_stats *st)
 {
     struct cow *cow;

@@ -52,5 +52,8 @@ int cow_get_stats(struct blk_dev *dev, struct cow_stats *st);
  * Also resubmits base reads the base refused with -EAGAIN, so a caller polling it (with the base's I/O
  * polled in between) always makes progress. Not to be called after close. */
 int cow_inflight(struct blk_dev *dev);
+/* The delta store of a clone made by cow_create (migration reads and fills it while the clone is idle),
+ * or NULL when dev is not a clone. */
+struct delta *cow_delta(struct blk_dev *dev);
 /* Close: dev->ops->close(dev) frees everything (see above for requests still in flight). */
 #endif

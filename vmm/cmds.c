@@ -7,6 +7,7 @@
 #include "vmm/dirtycmd.h"
 #include "vmm/testdev.h"
 #include "vmm/statecmd.h"
+#include "vmm/mig/mig.h"
 #include "kernel/shell.h"
 #include "kernel/printf.h"
 #include "kernel/kstring.h"
@@ -129,6 +130,10 @@ static int vm_stats(struct vm *vm)
 
 static int vm_control(const char *sub, struct vm *vm)
 {
+    if (vm->mig && (!strcmp(sub, "start") || !strcmp(sub, "stop"))) {
+        kprintf("error: vm %s is being migrated (`migrate cancel` ends that)\n", vm->name);
+        return -EBUSY;
+    }
     if (!strcmp(sub, "start")) {
         if (vm_start(vm)) {
             kprintf("error: vm %s has stopped (%s): destroy it\n", vm->name, vm->stop_reason);
@@ -165,6 +170,8 @@ static int cmd_vm(int argc, char **argv)
         return vm_disk_cmd(argc, argv);
     if (!strcmp(argv[1], "move") || !strcmp(argv[1], "memhash"))
         return vm_state_cmd(argc, argv);
+    if (!strcmp(argv[1], "migrate"))
+        return vm_migrate_cmd(argc, argv);
     if (!strcmp(argv[1], "dirty") && argc >= 4)
         return vm_dirty_cmd(argc, argv);
     if (argc != 3 || (strcmp(argv[1], "start") && strcmp(argv[1], "stop") && strcmp(argv[1], "destroy") &&

@@ -111,6 +111,7 @@ struct vm {
     uint64_t unassigned_log_ns;       /* when the last rate-limited line about them was printed */
     uint32_t unassigned_logged, unassigned_quiet;   /* lines printed; accesses not printed since */
     int ndevs;
+    void *mig;                        /* the migration session moving it (vmm/mig/): start and stop refused */
     char create_args[384];            /* `vm create`'s arguments after the name, NUL-separated (vm move) */
     int create_argc;
 };

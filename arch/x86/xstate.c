@@ -74,6 +74,11 @@ void xstate_free(struct xstate *x)
         kfree(x->raw);
 }
 
+uint32_t xstate_area_size(void)
+{
+    return area_size;
+}
+
 uint64_t xstate_host_xcr0(void)
 {
     return host_xcr0;

@@ -20,6 +20,8 @@ void xstate_save(struct xstate *x);
 void xstate_restore(struct xstate *x, uint64_t xcr0);
 /* The XCR0 bits this CPU supports (CPUID 0xD.0 EDX:EAX); 1 without XSAVE. */
 uint64_t xstate_host_xcr0(void);
+/* Bytes of a vCPU's save area on this host (a migration source's must be the same). */
+uint32_t xstate_area_size(void);
 /* Load a guest's XCR0 (validated by the XSETBV exit) before entering it; a no-op without XSAVE. */
 void xstate_load_xcr0(uint64_t xcr0);
 /* XCR0 as the hardware holds it right after an exit (the guest's), or fallback without XSAVE. */
