@@ -23,6 +23,7 @@ LWIP_OBJ   := $(patsubst %,$(BUILD)/k/%.o,$(LWIP_FILES))
 # shoal's own net files (any kernel object under net/, e.g. the iSCSI lwIP transport) see lwIP's headers
 # and keep -Werror; lwIP's sources get the same flags with its known warnings relaxed.
 $(BUILD)/k/net/%.o: KCFLAGS += $(LWIP_INC)
+$(BUILD)/k/vmm/mig/%.o: KCFLAGS += $(LWIP_INC)    # the migration channel (net/tls/chan.h)
 $(LWIP_OBJ): KCFLAGS += $(LWIP_INC) -Wno-unused-parameter -Wno-sign-compare -Wno-address \
                         -Wno-implicit-fallthrough -Wno-unused-but-set-variable
 $(NET_OBJ) $(LWIP_OBJ): | $(LWIP_STAMP)

@@ -1,0 +1,154 @@
+/* A migration destination's pages and delta blocks: found here by hash (checked again) or received from the source. */
+#include "vmm/mig/dst.h"
+#include "blk/delta.h"
+#include "kernel/sha256.h"
+#include "kernel/kstring.h"
+#include "kernel/errno.h"
+
+#define LOC(kind, index) ((((uint64_t)(kind)) << 48 | (index)) + 1)
+
+static int bad(struct mig_dst *d, const char *why, int err)
+{
+    d->io.why = why;
+    return err;
+}
+
+/* Where kind/index lives for reading: a page of the new VM or a delta block it stores (NULL: none). */
+static const uint8_t *at(struct mig_dst *d, uint32_t kind, uint64_t index)
+{
+    if (kind == MIG_KIND_PAGE)
+        return index < d->npages ? gpa_ptr(d->vm, index * MIG_PAGE, MIG_PAGE) : NULL;
+    return d->delta && index < d->disk_blocks ? d->delta->ops->lookup(d->delta, index) : NULL;
+}
+
+/* Where kind/index is written: NULL when the delta has no room (quota, host budget). */
+static uint8_t *at_w(struct mig_dst *d, uint32_t kind, uint64_t index)
+{
+    if (kind == MIG_KIND_PAGE)
+        return gpa_ptr_w(d->vm, index * MIG_PAGE, MIG_PAGE);
+    return d->delta->ops->alloc(d->delta, index);
+}
+
+static int index_ok(struct mig_dst *d, uint32_t kind, uint64_t index)
+{
+    return kind == MIG_KIND_PAGE ? index < d->npages : d->delta && index < d->disk_blocks;
+}
+
+/* index now holds bytes: record it (pages as written; blocks, in the final round, as still the source's). */
+static void written(struct mig_dst *d, uint32_t kind, uint64_t index, const uint8_t hash[32])
+{
+    if (kind == MIG_KIND_PAGE)
+        d->have[index / 64] |= 1ull << (index % 64);
+    else if (d->seen)
+        d->seen[index / 64] |= 1ull << (index % 64);
+    if (hash)
+        mig_idx_put(&d->idx, hash, LOC(kind, index));
+}
+
+/* Copy content with hash from where the index says it is, checking it still is. 1 done, 0 not here, <0. */
+static int fill_from_here(struct mig_dst *d, uint32_t kind, uint64_t index, const uint8_t hash[32])
+{
+    static uint8_t copy[MIG_PAGE];
+    uint8_t got[32];
+    uint64_t loc = mig_idx_get(&d->idx, hash);
+    const uint8_t *src;
+    uint8_t *dst;
+    if (!loc)
+        return 0;
+    loc--;
+    if (!(src = at(d, (uint32_t)(loc >> 48), loc & MIG_INDEX_MASK)))
+        return 0;
+    memcpy(copy, src, MIG_PAGE);
+    sha256(copy, MIG_PAGE, got);
+    if (memcmp(got, hash, 32)) {
+        d->refound++;                          /* overwritten since it was indexed */
+        return 0;
+    }
+    if (!(dst = at_w(d, kind, index)))
+        return bad(d, "the disk delta has no room here (quota or delta_budget)", -ENOMEM);
+    memcpy(dst, copy, MIG_PAGE);
+    written(d, kind, index, hash);
+    return 1;
+}
+
+static int fill_zero(struct mig_dst *d, uint32_t kind, uint64_t index)
+{
+    uint8_t *dst = at_w(d, kind, index);
+    if (!dst)
+        return bad(d, "the disk delta has no room here (quota or delta_budget)", -ENOMEM);
+    memset(dst, 0, MIG_PAGE);
+    written(d, kind, index, NULL);
+    return 0;
+}
+
+int mig_dst_hashes(struct mig_dst *d, const uint8_t *p, uint32_t len)
+{
+    struct mig_hashes_hdr h;
+    const struct mig_entry *e;
+    struct mig_want_hdr w;
+    uint8_t *out, *bits;
+    int rc;
+    if (mig_hashes_decode(p, len, &h, &e, &d->io.why))
+        return -EPROTO;
+    out = mig_io_begin(&d->io, MIG_WANT);
+    bits = out + sizeof(w);
+    memset(bits, 0, (h.n + 7) / 8);
+    for (uint32_t i = 0; i < h.n; i++) {
+        uint64_t index = e[i].index & MIG_INDEX_MASK;
+        uint8_t hash[32];
+        if ((e[i].index & ~(MIG_INDEX_MASK | MIG_ENTRY_ZERO)) || !index_ok(d, h.kind, index))
+            return bad(d, "HASHES names a page or block outside the VM", -EPROTO);
+        memcpy(hash, e[i].hash, 32);
+        if (e[i].index & MIG_ENTRY_ZERO) {
+            if ((rc = fill_zero(d, h.kind, index)))
+                return rc;
+            d->zero++;
+            continue;
+        }
+        if ((rc = fill_from_here(d, h.kind, index, hash)) < 0)
+            return rc;
+        if (rc)
+            d->found++;
+        else
+            bits[i / 8] |= (uint8_t)(1u << (i % 8));
+    }
+    w.seq = h.seq;
+    w.n = h.n;
+    memcpy(out, &w, sizeof(w));
+    rc = mig_io_send(&d->io, (uint32_t)(sizeof(w) + (h.n + 7) / 8));
+    return rc < 0 ? rc : 0;
+}
+
+int mig_dst_data(struct mig_dst *d, const uint8_t *p, uint32_t len)
+{
+    struct mig_data_hdr h;
+    const uint8_t *page;
+    uint8_t hash[32], *dst;
+    if (mig_data_decode(p, len, &h, &page, &d->io.why))
+        return -EPROTO;
+    if (!index_ok(d, h.kind, h.index))
+        return bad(d, "DATA names a page or block outside the VM", -EPROTO);
+    if (!(dst = at_w(d, h.kind, h.index)))
+        return bad(d, "the disk delta has no room here (quota or delta_budget)", -ENOMEM);
+    memcpy(dst, page, MIG_PAGE);
+    sha256(dst, MIG_PAGE, hash);
+    written(d, h.kind, h.index, hash);
+    if (h.kind == MIG_KIND_PAGE)
+        d->recv++;
+    else
+        d->blocks++;
+    return 0;
+}
+
+int mig_dst_complete(struct mig_dst *d)
+{
+    for (uint64_t i = 0; i < d->npages; i++)
+        if (!(d->have[i / 64] >> (i % 64) & 1))
+            return bad(d, "pages of the VM never came", -EPROTO);
+    if (!d->delta)
+        return 0;
+    for (uint64_t b = d->delta->ops->next(d->delta, 0); b != UINT64_MAX; b = d->delta->ops->next(d->delta, b + 1))
+        if (b >= d->disk_blocks || !(d->seen[b / 64] >> (b % 64) & 1))
+            d->delta->ops->drop(d->delta, b);
+    return 0;
+}
