@@ -54,3 +54,7 @@ $(eval $(call STATE_FUZZER,vcpurec,vcpu_records,4096,tests/fuzz/vcpurec_fuzz.c $
 VMSTATE_FUZZ_SRC := tests/fuzz/vmstate_fuzz.c vmm/vmstate.c vmm/vcpurec.c arch/x86/xcr0.c tests/unit/vmm_dev_shim.c \
                     vmm/devreg.c kernel/timer.c kernel/printf.c kernel/kstring.c drivers/cmos.c $(VMM_DEV_SRC)
 $(eval $(call STATE_FUZZER,vmstate,vm_records,8192,$(VMSTATE_FUZZ_SRC),$(wildcard vmm/*.h vmm/dev/*.h tests/unit/*.h)))
+
+# The migration stream's frames and the destination's content index (vmm/mig/wire.c, pageidx.c; mk/migrate.mk).
+$(eval $(call STATE_FUZZER,migwire,migration_frames,131072,tests/fuzz/migwire_fuzz.c $(MIG_WIRE_SRC) tests/unit/host_shim.c,\
+    $(wildcard vmm/mig/*.h)))
