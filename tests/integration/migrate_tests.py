@@ -15,7 +15,10 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Console, require, qemu_argv, main,  # noqa: E402
                      QEMU_CMD_S, BOCHS_BOOT_S, BOCHS_CMD_S)
-from vmstate_tests import ticks_after, memhash_total, listed  # noqa: E402
+from vmstate_tests import ticks_after, listed  # noqa: E402
+from linux_tests import GUEST, start, create_and_start, wait_up, attach, detach, guest_value  # noqa: E402
+import linux_guest  # noqa: E402
+from linux_guest import type_slowly  # noqa: E402
 
 KEY = "migrate-test-key"
 OTHER = "not-the-key"
@@ -71,8 +74,8 @@ def check_migrate(c, t, ip):
     ticks_after(c, t, "g3", second)
 
 
-def memhash_total_any(c, t, name):
-    out = c.command("vm memhash " + name + " 16M", t)
+def memhash_total_any(c, t, name, chunk="16M"):
+    out = c.command("vm memhash %s %s" % (name, chunk), t)
     m = re.search(r"memhash total [0-9a-f]+ ([0-9a-f]{64})", out)
     require(m, "vm memhash %s printed no total:\n%s" % (name, out))
     return m.group(1)
@@ -130,7 +133,47 @@ def t_vmx(r):
         checks(r, c, BOCHS_CMD_S)
 
 
-TESTS = [("svm-qemu-migrate", t_svm), ("vmx-bochs-migrate", t_vmx)]
+def check_linux(c):
+    """A running Linux guest migrates while it works: RAM identical page for page on both sides at the
+    hand-over, then its tmpfs file, clock, virtio disk and network carry on in the copy."""
+    from vmstate_tests import first_mib_sha
+    t = QEMU_CMD_S * 4
+    ip = own_ip(c, t)
+    attach(c)
+    linux_guest.dhcp(c, 120)
+    type_slowly(c, "echo moved-$((6*7)) > /tmp/m")
+    up = int(guest_value(c, "UP1", "cut -d. -f1 /proc/uptime", r"\d+"))
+    type_slowly(c, "(while :; do cat /proc/uptime > /tmp/busy; done) &")   # keeps dirtying pages meanwhile
+    detach(c)
+    c.command("migrate listen %d key=%s" % (PORT, KEY), t)
+    c.command("vm migrate g %s:%d key=%s as=g2 hold" % (ip, PORT, KEY), t)
+    line = migrated(c, "g", MIGRATE_S)
+    src, dst = memhash_total_any(c, MIGRATE_S, "g", "256M"), memhash_total_any(c, MIGRATE_S, "g2", "256M")
+    require(src == dst, "RAM of g (%s) and g2 (%s) differ after the migration" % (src, dst))
+    c.command("vm start g2", t)
+    c.command("vm destroy g", t)
+    attach(c, "g2")
+    require(guest_value(c, "MARK", "cat /tmp/m", r"moved-\d+") == "moved-42", "g2 lost the guest's tmpfs file")
+    up2 = int(guest_value(c, "UP2", "cut -d. -f1 /proc/uptime", r"\d+"))
+    require(up2 >= up, "the guest's uptime went back from %d s to %d s" % (up, up2))
+    got = guest_value(c, "VDA", "head -c 1048576 /dev/vda | sha256sum", r"[0-9a-f]{64}", 120)
+    require(got == first_mib_sha(GUEST + "/disk.img"), "g2 reads its disk's first MiB wrong")
+    linux_guest.ping(c, "10.0.2.2", 120)
+    detach(c, "g2")
+    print("    Linux guest: %s" % line, flush=True)
+
+
+def t_svm_linux(r):
+    d = GUEST + "/cloud"
+    with Console(r.name, r.logdir) as c:
+        r.console = c
+        start(r, c, [d + "/vmlinuz", d + "/initrd.img", GUEST + "/disk.img"], extra=["-nic", "user,model=e1000"])
+        r.check(r.name + "-guest-up", lambda: (create_and_start(
+            r, c, "kernel=vmlinuz initrd=initrd.img mem=256M disk=disk.img"), wait_up(c)))
+        r.check(r.name + "-linux", lambda: check_linux(c))
+
+
+TESTS = [("svm-qemu-migrate", t_svm), ("vmx-bochs-migrate", t_vmx), ("svm-qemu-migrate-linux", t_svm_linux)]
 
 if __name__ == "__main__":
     sys.exit(main(TESTS, "migrate"))
