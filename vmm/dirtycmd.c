@@ -109,6 +109,10 @@ int vm_dirty_cmd(int argc, char **argv)
         kprintf("error: no VM named '%s'\n", argv[2]);
         return -ENOENT;
     }
+    if (vm->mig) {                                  /* its log is the migration's: a collect here loses pages */
+        kprintf("error: vm %s is being migrated: its dirty log is the migration's\n", vm->name);
+        return -EBUSY;
+    }
     if (!strcmp(argv[3], "collect"))
         return dirty_print_collect(vm, list);
     if (!strcmp(argv[3], "stop")) {

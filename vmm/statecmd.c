@@ -50,6 +50,8 @@ static const char *unmovable(struct vm *src)
     for (int i = 0; i < src->create_argc; i++, p += strlen(p) + 1)
         if (!strcmp(p, "from") || !strncmp(p, "disk-rw=", 8))
             return "it has a writable disk (its writes cannot move yet)";
+    if (src->mig)
+        return "it is being migrated";
     return src->state == VM_STOPPED ? "it has stopped" : NULL;
 }
 

@@ -99,8 +99,24 @@ def check_failures(c, t, ip):
         vms = listed(c, t)
         require(set(vms) == {"g3"} and vms["g3"] == "running", "after a cut at %s vm list shows %s" % (frame, vms))
         c.command("migrate stop %d" % port, t)
+    c.command("vm migrate g3 %s:%d key=%s as=g6 bandwidth=40K" % (ip, PORT, KEY), t)   # slow: ~4 s of hashes
+    c.expect(r"migrate: receiving g6 from ", MIGRATE_S, "the slow migration's start")
+    out = c.command("migrate status", t)
+    require(re.search(r"migrate out g3 -> [^\n]* as g6: pre-copy", out) and re.search(r"migrate in g6 <- ", out),
+            "migrate status shows no sessions both ways:\n" + out)
+    for cmd, why in (("vm stop g3", "is being migrated"), ("vm start g6", "is being migrated"),
+                     ("vm dirty g3 collect", "its dirty log is the migration's"), ("vm move g3 g7", "being migrated")):
+        out = c.command(cmd, t)
+        require(why in out, "`%s` was not refused during the migration:\n%s" % (cmd, out))
+    out = c.command("migrate cancel", t)
+    require("migrate: 2 sessions cancelled" in out and
+            "error: vm migrate g3: cancelled by the operator; g3 keeps running here" in out and
+            re.search(r"migrate: from [^\n]*: g6: cancelled by the operator; nothing of it is kept here", out),
+            "cancel did not end both sessions with their lines:\n" + out)
     last = ticks_after(c, t, "g3", 0)
     ticks_after(c, t, "g3", last)
+    vms = listed(c, t)
+    require(set(vms) == {"g3"} and vms["g3"] == "running", "after the cancel vm list shows %s" % vms)
     out = c.command("migrate status", t)
     require("migrate in" not in out and "migrate out" not in out, "sessions left behind:\n" + out)
     out = c.command("tls", t)

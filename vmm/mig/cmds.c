@@ -107,6 +107,24 @@ static int num_arg(const char *s, const char *name, uint64_t *out, uint64_t max)
     return kstrtou64(s + n, out, 0) < 0 || *out == 0 || *out > max ? -EINVAL : 1;
 }
 
+/* bandwidth=N (MB/s) or N K (KB/s) into bytes/s; 1 or -EINVAL. */
+static int bandwidth_arg(const char *s, uint64_t *out)
+{
+    char num[24];
+    size_t n = strlen(s);
+    uint64_t v, unit = 1ull << 20;
+    if (n && (s[n - 1] == 'K' || s[n - 1] == 'k'))
+        unit = 1024, n--;
+    if (!n || n >= sizeof(num))
+        return -EINVAL;
+    memcpy(num, s, n);
+    num[n] = 0;
+    if (kstrtou64(num, &v, 0) < 0 || v == 0 || v > 100000)
+        return -EINVAL;
+    *out = v * unit;
+    return 1;
+}
+
 /* `vm migrate NAME HOST[:PORT] [key=K] [downtime=MS] [bandwidth=MB/s] [as=NEWNAME] [hold]`. */
 int vm_migrate_cmd(int argc, char **argv)
 {
@@ -131,7 +149,7 @@ int vm_migrate_cmd(int argc, char **argv)
         else if (!strncmp(argv[i], "as=", 3)) o.as = argv[i] + 3, m = 1;
         else if (!strcmp(argv[i], "hold")) o.hold = 1, m = 1;
         else if ((m = num_arg(argv[i], "downtime=", &v, 60000)) == 1) o.downtime_ms = (uint32_t)v;
-        else if (!m && (m = num_arg(argv[i], "bandwidth=", &v, 100000)) == 1) o.bandwidth = v << 20;
+        else if (!m && !strncmp(argv[i], "bandwidth=", 10)) m = bandwidth_arg(argv[i] + 10, &o.bandwidth);
         else if (!m && (m = num_arg(argv[i], "rounds=", &v, 1000)) == 1) o.max_rounds = (uint32_t)v;
         if (m != 1)
             return shell_usage("vm");
