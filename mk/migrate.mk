@@ -3,7 +3,7 @@
 TEST_TIERS += test-migrate
 TIER_LIMIT_test-migrate ?= 900
 .PHONY: test-migrate
-test-migrate: $(BUILD)/shoal.elf $(BUILD)/shoal.iso guest-images
+test-migrate: $(BUILD)/shoal.elf $(BUILD)/shoal.iso guest-images golden-image
 	@$(PYTHON) tests/integration/migrate_tests.py --build $(BUILD) --jobs 2
 
 MIG_WIRE_SRC := vmm/mig/wire.c vmm/mig/pageidx.c kernel/kstring.c

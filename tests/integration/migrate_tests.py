@@ -13,7 +13,7 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Console, require, qemu_argv, main,  # noqa: E402
+from harness import (Console, require, qemu_argv, main, free_port,  # noqa: E402
                      QEMU_CMD_S, BOCHS_BOOT_S, BOCHS_CMD_S)
 from vmstate_tests import ticks_after, listed  # noqa: E402
 from linux_tests import GUEST, start, create_and_start, wait_up, attach, detach, guest_value  # noqa: E402
@@ -189,7 +189,69 @@ def t_svm_linux(r):
         r.check(r.name + "-linux", lambda: check_linux(c))
 
 
-TESTS = [("svm-qemu-migrate", t_svm), ("vmx-bochs-migrate", t_vmx), ("svm-qemu-migrate-linux", t_svm_linux)]
+def disk_sha(c, name, n):
+    out = c.command("vm disk %s sha256 0 %d" % (name, n), QEMU_CMD_S * 4)
+    m = re.search(r"[0-9a-f]{64}", out)
+    require(m, "vm disk %s sha256 printed no hash:\n%s" % (name, out))
+    return m.group(0)
+
+
+def check_clone(c, port):
+    """A clone of a pool image migrates with its disk delta: files it wrote and a raw sector are there in
+    the copy, its first 8 MiB read the same on both sides, RAM is identical at the hand-over, and its web
+    page answers through the new VM (the switch port follows its MAC)."""
+    import pool_tests as pt
+    t = QEMU_CMD_S * 4
+    ip = own_ip(c, t)
+    pt.create_start(c, "web1")
+    pt.wait_web_up(c, ["web1"])
+    attach(c, "web1")
+    type_slowly(c, "echo moved-$((6*7)) > /mine.txt; printf RAW-MOVED | dd of=/dev/vda bs=512 seek=%d "
+                   "conv=notrunc,fsync 2>/dev/null" % (pt.RAW_OFF // 512))
+    require(guest_value(c, "SYNCED", "sync; echo ok", r"ok") == "ok", "web1: sync")
+    type_slowly(c, "(while :; do cat /proc/uptime > /tmp/busy; done) &")
+    detach(c, "web1")
+    c.command("migrate listen %d key=%s" % (PORT, KEY), t)
+    c.command("vm migrate web1 %s:%d key=%s as=web1m hold" % (ip, PORT, KEY), t)
+    line = migrated(c, "web1", MIGRATE_S)
+    m = re.search(r", (\d+) delta blocks sent", line)
+    require(m and int(m.group(1)) > 0, "no delta block travelled: " + line)
+    src, dst = memhash_total_any(c, MIGRATE_S, "web1", "64M"), memhash_total_any(c, MIGRATE_S, "web1m", "64M")
+    require(src == dst, "RAM of web1 (%s) and web1m (%s) differ after the migration" % (src, dst))
+    a, b = disk_sha(c, "web1", 8 << 20), disk_sha(c, "web1m", 8 << 20)
+    require(a == b, "the disks of web1 (%s) and web1m (%s) differ after the migration" % (a, b))
+    c.command("vm start web1m", t)
+    c.command("vm destroy web1", t)
+    require(pt.disk_bytes(c, "web1m", pt.RAW_OFF, 10) == b"RAW-MOVED\0", "web1m lost the raw sector")
+    attach(c, "web1m")
+    got = guest_value(c, "MINE", "sync; echo 3 > /proc/sys/vm/drop_caches; cat /mine.txt", r"moved-\d+")
+    detach(c, "web1m")
+    require(got == "moved-42", "web1m reads %r from its file" % got)
+    pt.page_names({"web1": port})
+    print("    clone: %s" % line, flush=True)
+
+
+def t_svm_clone(r):
+    import tempfile
+    import pool_tests as pt
+    tgt = pt.Target(tempfile.mkdtemp(prefix="shoal-migrate."), ctl_off=5678)
+    port = free_port()
+    try:
+        with Console(r.name, r.logdir) as c:
+            r.console = c
+            c.start(qemu_argv("1G", ["-kernel", r.build + "/shoal.elf", "-netdev",
+                                     "user,id=n0,hostfwd=tcp:127.0.0.1:%d-%s:80" % (port, pt.WEBS["web1"]),
+                                     "-device", "e1000,netdev=n0"], cpu="EPYC"))
+            c.boot(QEMU_CMD_S * 4)
+            c.expect(r"net: address 10\.0\.2\.15 ", QEMU_CMD_S * 4, "the DHCP address")
+            r.check(r.name + "-pool-add", lambda: pt.pool_add(c, tgt))
+            r.check(r.name + "-clone", lambda: check_clone(c, port))
+    finally:
+        tgt.stop()
+
+
+TESTS = [("svm-qemu-migrate", t_svm), ("vmx-bochs-migrate", t_vmx), ("svm-qemu-migrate-linux", t_svm_linux),
+         ("svm-qemu-migrate-clone", t_svm_clone)]
 
 if __name__ == "__main__":
     sys.exit(main(TESTS, "migrate"))
