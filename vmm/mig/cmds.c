@@ -14,12 +14,13 @@
 static char boot_key[80];                      /* migrate_key=: the default key=, here and as a source */
 static uint16_t boot_port;                     /* migrate_listen= */
 static uint32_t cut_type;                      /* test hook of `migrate listen ... cut=FRAME` */
+static int look_local = 1;                     /* `migrate listen ... local=off`: send every page */
 
 static void accepted(struct tls_chan *ch, void *arg)
 {
     (void)arg;
     kprintf("migrate: %s connected (%s)\n", tls_peer(ch), tls_cipher(ch));
-    mig_dst_start_cut(ch, cut_type);
+    mig_dst_start_cut(ch, cut_type, look_local);
 }
 
 /* A port number: 1..65535. */
@@ -62,10 +63,13 @@ static int migrate_cmd(int argc, char **argv)
 {
     uint16_t port = MIG_PORT_DEFAULT;
     const char *key = boot_key;
-    if (argc >= 2 && !strcmp(argv[1], "listen") && argc <= 5) {
+    if (argc >= 2 && !strcmp(argv[1], "listen") && argc <= 6) {
         cut_type = 0;
+        look_local = 1;
         for (int i = 2; i < argc; i++)
-            if (!strncmp(argv[i], "key=", 4))
+            if (!strcmp(argv[i], "local=off"))
+                look_local = 0;
+            else if (!strncmp(argv[i], "key=", 4))
                 key = argv[i] + 4;
             else if (!strncmp(argv[i], "cut=", 4) && (cut_type = frame_type(argv[i] + 4)))
                 continue;
@@ -95,7 +99,7 @@ static int migrate_cmd(int argc, char **argv)
     }
     return shell_usage("migrate");
 }
-SHELL_COMMAND("migrate", "listen [PORT] [key=K] [cut=FRAME] | stop [PORT] | status | cancel",
+SHELL_COMMAND("migrate", "listen [PORT] [key=K] [local=off] [cut=FRAME] | stop [PORT] | status | cancel",
               "live migration: receive guests here, show or cancel migrations in progress", migrate_cmd);
 
 /* One name=number argument (1..max); 1 matched, 0 another name, -EINVAL malformed. */

@@ -73,6 +73,17 @@ static struct vm *create(struct mig_dst *d, const struct mig_hello *h, const cha
     return vm;
 }
 
+/* Entries the index is sized for: the VM's pages and delta blocks, and the pages of this host's guests
+ * when they are looked at, within IDX_MAX (past it, contents just go unindexed). */
+#define IDX_MAX (256u * 1024)
+static uint64_t idx_size(const struct mig_dst *d)
+{
+    uint64_t n = d->npages + d->disk_blocks;
+    for (int i = 0; d->scan_slot >= 0 && i < VM_MAX; i++)
+        n += vm_slot(i) ? vm_slot(i)->mem_size / MIG_PAGE : 0;
+    return n < IDX_MAX ? n : IDX_MAX;
+}
+
 /* The source's HELLO: refuse what this host cannot run, else create the VM and ACCEPT. */
 static int hello(struct mig_dst *d, const uint8_t *p, uint32_t len)
 {
@@ -97,7 +108,7 @@ static int hello(struct mig_dst *d, const uint8_t *p, uint32_t len)
     d->npages = h.mem_size / MIG_PAGE;
     d->disk_blocks = d->delta ? h.disk_blocks : 0;
     if (!why && (!(d->have = kzalloc((d->npages + 63) / 64 * 8)) ||
-                 mig_idx_init(&d->idx, d->npages + (d->disk_blocks < 65536 ? d->disk_blocks : 65536))))
+                 mig_idx_init(&d->idx, idx_size(d))))
         why = "out of memory";
     if (why) {
         d->io.why = why;
@@ -158,9 +169,10 @@ static int go(struct mig_dst *d, const uint8_t *p)
     if (!(flags & MIG_GO_HOLD))
         vm_start(d->vm);
     kprintf("migrate: %s from %s is %s here (%llu pages received, %llu found here, %llu zero, %llu delta blocks "
-            "received, %llu bytes in)\n", d->name, d->peer, flags & MIG_GO_HOLD ? "held paused" : "running",
-            (unsigned long long)d->recv, (unsigned long long)d->found, (unsigned long long)d->zero,
-            (unsigned long long)d->blocks, (unsigned long long)d->io.bytes_in);
+            "received, %llu bytes in; %llu pages of this host's guests indexed)\n", d->name, d->peer,
+            flags & MIG_GO_HOLD ? "held paused" : "running", (unsigned long long)d->recv,
+            (unsigned long long)d->found, (unsigned long long)d->zero, (unsigned long long)d->blocks,
+            (unsigned long long)d->io.bytes_in, (unsigned long long)d->scanned);
     d->vm = NULL;
     d->phase = D_CLOSING;
     return mig_io_frame(&d->io, MIG_RUNNING, NULL, 0) < 0 ? -EPIPE : 0;
@@ -209,6 +221,8 @@ static int dst_step(struct mig_dst *d)
     uint32_t type, len;
     const uint8_t *p;
     int rc = 0, work = 0;
+    if (d->phase == D_ROUNDS && d->scan_slot >= 0 && d->scan_slot < VM_MAX)
+        work = mig_dst_scan(d, 256) > 0;         /* this host's guests, a slice per turn, ahead of the frames */
     for (int frames = 0; frames < 64; frames++) {
         if ((rc = mig_io_flush(&d->io)) != 0)
             break;
@@ -240,10 +254,10 @@ static int dst_step(struct mig_dst *d)
 
 void mig_dst_start(struct tls_chan *ch)
 {
-    mig_dst_start_cut(ch, 0);
+    mig_dst_start_cut(ch, 0, 1);
 }
 
-void mig_dst_start_cut(struct tls_chan *ch, uint32_t cut)
+void mig_dst_start_cut(struct tls_chan *ch, uint32_t cut, int local)
 {
     struct mig_dst *d = NULL;
     int slot = -1;
@@ -257,6 +271,7 @@ void mig_dst_start_cut(struct tls_chan *ch, uint32_t cut)
     }
     d->io.ch = ch;
     d->cut = cut;
+    d->scan_slot = local ? 0 : -1;
     kstrlcpy(d->peer, tls_peer(ch), sizeof(d->peer));
     d->t0 = time_ns();
     tls_set_idle_timeout(ch, IDLE_MS);

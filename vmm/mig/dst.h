@@ -21,10 +21,17 @@ struct mig_dst {
     uint32_t state_total, state_got, round;
     uint64_t t0, zero, found, recv, blocks, refound;
     uint32_t cut;                          /* test hook: drop the link at the first frame of this type */
+    int scan_slot;                         /* the VM slot being indexed (VM_MAX: done; -1: never) */
+    uint64_t scan_pfn, scanned;            /* next page of it; pages indexed from this host's guests */
 };
 
-/* Start a destination session on ch that drops the link (no REFUSE) at the first frame of type cut (0: never). */
-void mig_dst_start_cut(struct tls_chan *ch, uint32_t cut);
+/* Start a destination session on ch that drops the link (no REFUSE) at the first frame of type cut (0: never),
+ * looking for contents among this host's guests unless local is 0. */
+void mig_dst_start_cut(struct tls_chan *ch, uint32_t cut, int local);
+/* Where contents this host's guests hold are indexed (locations of kind MIG_LOC_GUEST). */
+#define MIG_LOC_GUEST 2
+/* Index up to max pages of this host's guests' RAM (zero pages skipped). Returns pages looked at. */
+int mig_dst_scan(struct mig_dst *d, int max);
 /* Answer one HASHES frame: fill what can be found here, queue the WANT for the rest. 0 or -EPROTO/-ENOMEM
  * with d->io.why set. */
 int mig_dst_hashes(struct mig_dst *d, const uint8_t *p, uint32_t len);

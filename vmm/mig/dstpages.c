@@ -13,9 +13,15 @@ static int bad(struct mig_dst *d, const char *why, int err)
     return err;
 }
 
-/* Where kind/index lives for reading: a page of the new VM or a delta block it stores (NULL: none). */
+/* Where kind/index lives for reading: a page of the new VM, a delta block it stores, or a page of a guest
+ * of this host (slot << 32 | page; any VM now in that slot: the caller checks the content's hash). */
 static const uint8_t *at(struct mig_dst *d, uint32_t kind, uint64_t index)
 {
+    if (kind == MIG_LOC_GUEST) {
+        struct vm *vm = vm_slot((int)(index >> 32));
+        uint64_t pfn = index & 0xffffffffu;
+        return vm && pfn < vm->mem_size / MIG_PAGE ? gpa_ptr(vm, pfn * MIG_PAGE, MIG_PAGE) : NULL;
+    }
     if (kind == MIG_KIND_PAGE)
         return index < d->npages ? gpa_ptr(d->vm, index * MIG_PAGE, MIG_PAGE) : NULL;
     return d->delta && index < d->disk_blocks ? d->delta->ops->lookup(d->delta, index) : NULL;
@@ -151,4 +157,32 @@ int mig_dst_complete(struct mig_dst *d)
         if (b >= d->disk_blocks || !(d->seen[b / 64] >> (b % 64) & 1))
             d->delta->ops->drop(d->delta, b);
     return 0;
+}
+
+int mig_dst_scan(struct mig_dst *d, int max)
+{
+    uint8_t hash[32];
+    int n = 0;
+    while (n < max && d->scan_slot >= 0 && d->scan_slot < VM_MAX) {
+        struct vm *vm = vm_slot(d->scan_slot);
+        if (!vm || d->scan_pfn >= vm->mem_size / MIG_PAGE) {
+            d->scan_slot++;
+            d->scan_pfn = 0;
+            continue;
+        }
+        const uint64_t *p = gpa_ptr(vm, d->scan_pfn * MIG_PAGE, MIG_PAGE);
+        n++;
+        if (p) {
+            int zero = 1;
+            for (int i = 0; i < (int)(MIG_PAGE / 8) && zero; i++)
+                zero = !p[i];
+            if (!zero) {
+                sha256(p, MIG_PAGE, hash);
+                mig_idx_put(&d->idx, hash, LOC(MIG_LOC_GUEST, (uint64_t)d->scan_slot << 32 | d->scan_pfn));
+                d->scanned++;
+            }
+        }
+        d->scan_pfn++;
+    }
+    return n;
 }
