@@ -10,6 +10,7 @@ the source with one reason line, and nothing left on the destination. Logs: DIR/
 import os
 import re
 import sys
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -179,14 +180,51 @@ def check_linux(c):
     print("    Linux guest: %s" % line, flush=True)
 
 
+def rarps(pcap, mac):
+    """RARP broadcasts (ethertype 0x8035) from mac in a pcap file QEMU's filter-dump wrote."""
+    with open(pcap, "rb") as f:
+        data = f.read()
+    return data.count(b"\xff" * 6 + mac + b"\x80\x35")
+
+
+def check_announce(c, pcap):
+    """Without hold the copy starts at once and its MAC is announced on the wire (RARP, as QEMU does), and
+    the guest still reaches the network."""
+    t = QEMU_CMD_S * 4
+    ip = own_ip(c, t)
+    m = re.findall(r"vm g: virtio-net slot \d+: MAC ([0-9a-f:]{17})", c.output())   # the guest keeps g's MAC
+    require(m, "no MAC line for g")
+    mac = bytes(int(x, 16) for x in m[-1].split(":"))
+    before = rarps(pcap, mac)
+    c.command("vm migrate g2 %s:%d key=%s as=g3" % (ip, PORT, KEY), t)
+    line = migrated(c, "g2", MIGRATE_S)
+    require(re.search(r"migrate: g3 from [^\n]* is running here", c.output()), "no hand-over line on the destination")
+    end = time.monotonic() + 60                           # the announces go out over the next 0.4 s
+    while rarps(pcap, mac) - before < 3 and time.monotonic() < end:
+        c.command("migrate status", t)
+        time.sleep(1)
+    n = rarps(pcap, mac) - before
+    require(n >= 3, "%d RARP announces of %s on the wire after the migration" % (n, m[-1]))
+    attach(c, "g3")
+    linux_guest.ping(c, "10.0.2.2", 120)
+    detach(c, "g3")
+    print("    %d RARP announces of %s after: %s" % (n, m[-1], line), flush=True)
+
+
 def t_svm_linux(r):
     d = GUEST + "/cloud"
+    pcap = os.path.join(r.logdir, r.name + ".pcap")
+    if os.path.exists(pcap):
+        os.unlink(pcap)
     with Console(r.name, r.logdir) as c:
         r.console = c
-        start(r, c, [d + "/vmlinuz", d + "/initrd.img", GUEST + "/disk.img"], extra=["-nic", "user,model=e1000"])
+        start(r, c, [d + "/vmlinuz", d + "/initrd.img", GUEST + "/disk.img"],
+              extra=["-netdev", "user,id=n0", "-device", "e1000,netdev=n0",
+                     "-object", "filter-dump,id=d0,netdev=n0,file=" + pcap])
         r.check(r.name + "-guest-up", lambda: (create_and_start(
             r, c, "kernel=vmlinuz initrd=initrd.img mem=256M disk=disk.img"), wait_up(c)))
         r.check(r.name + "-linux", lambda: check_linux(c))
+        r.check(r.name + "-announce", lambda: check_announce(c, pcap))
 
 
 def disk_sha(c, name, n):

@@ -37,4 +37,10 @@ int ns16550_attach(struct vm *vm, uint16_t port, int gsi);  /* UART; output to t
 /* virtio 1.x devices on virtio-mmio (version 2) at PLAT_VIRTIO_BASE + i * PLAT_VIRTIO_SIZE. */
 int virtio_blk_attach(struct vm *vm, int slot, struct blk_dev *disk);
 int virtio_net_attach(struct vm *vm, int slot, const uint8_t mac[6]);
+/*
+ * Announce each virtio-net MAC of vm on the switch, as QEMU's self-announce does after a migration: one
+ * RARP broadcast (ethertype 0x8035, "reverse request", sender and target the guest's MAC) from its port,
+ * so switches and peers learn where the guest is now. Returns the frames sent.
+ */
+int virtio_net_announce(struct vm *vm);
 #endif

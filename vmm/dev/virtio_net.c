@@ -173,6 +173,35 @@ static void vnet_post_restore(struct vm *vm, void *dp)
     vnet_rehome(dp);
 }
 
+/* A RARP "request reverse" for mac (RFC 903), padded to Ethernet's 60-byte minimum. */
+static void rarp_frame(uint8_t f[60], const uint8_t mac[6])
+{
+    static const uint8_t head[] = { 0x80, 0x35, 0, 1, 0x08, 0x00, 6, 4, 0, 3 };
+    memset(f, 0, 60);
+    memset(f, 0xff, 6);
+    memcpy(f + 6, mac, 6);
+    memcpy(f + 12, head, sizeof(head));
+    memcpy(f + 22, mac, 6);                /* sender hardware address; sender IP 0 */
+    memcpy(f + 32, mac, 6);                /* target hardware address; target IP 0 */
+}
+
+int virtio_net_announce(struct vm *vm)
+{
+    uint8_t f[60];
+    int n = 0;
+    for (int i = 0; i < vm->ndevs; i++) {
+        struct vnet *d = vm->devs[i].dev;
+        if (vm->devs[i].snapshot != virtio_net_snapshot)
+            continue;
+        if (d->rehome)
+            vnet_rehome(d);
+        rarp_frame(f, d->st.mac);
+        vswitch_input(vswitch_default(), d->port, f, sizeof(f));
+        n++;
+    }
+    return n;
+}
+
 int virtio_net_attach(struct vm *vm, int slot, const uint8_t mac[6])
 {
     struct vnet *d = kzalloc(sizeof(*d));

@@ -3,6 +3,7 @@
 #include "vmm/statecmd.h"
 #include "vmm/vmstate.h"
 #include "vmm/linux.h"
+#include "vmm/dev/devices.h"
 #include "arch/x86/xstate.h"
 #include "blk/cow.h"
 #include "blk/blk.h"
@@ -15,6 +16,7 @@
 
 #define MIG_DST_MAX  4
 #define IDLE_MS      30000                     /* a source silent this long is gone */
+#define MIG_ANNOUNCES 5                        /* RARP announces after the guest starts: 0, 50, 150, 250, 350 ms */
 
 static struct mig_dst *dsts[MIG_DST_MAX];
 
@@ -166,8 +168,11 @@ static int go(struct mig_dst *d, const uint8_t *p)
     uint32_t flags;
     memcpy(&flags, p, 4);
     d->vm->mig = NULL;
-    if (!(flags & MIG_GO_HOLD))
+    if (!(flags & MIG_GO_HOLD)) {
         vm_start(d->vm);
+        d->running = d->vm;
+        d->announce_ns = time_ns();
+    }
     kprintf("migrate: %s from %s is %s here (%llu pages received, %llu found here, %llu zero, %llu delta blocks "
             "received, %llu bytes in; %llu pages of this host's guests indexed)\n", d->name, d->peer,
             flags & MIG_GO_HOLD ? "held paused" : "running", (unsigned long long)d->recv,
@@ -228,6 +233,8 @@ static int dst_step(struct mig_dst *d)
             break;
         if (d->phase == D_CLOSING) {
             dst_end(d);
+            if (d->running)
+                d->phase = D_ANNOUNCE;
             return 1;
         }
         if ((rc = mig_io_recv(&d->io, &type, &p, &len)) != 1)
@@ -278,6 +285,21 @@ void mig_dst_start_cut(struct tls_chan *ch, uint32_t cut, int local)
     dsts[slot] = d;
 }
 
+/* After the hand-over: the guest's MACs announced on the switch a few times, as QEMU does. */
+static int announce(struct mig_dst *d)
+{
+    if (time_ns() < d->announce_ns)
+        return 0;
+    if (vm_find(d->name) != d->running || d->announced >= MIG_ANNOUNCES) {
+        d->phase = D_DONE;
+        return 1;
+    }
+    virtio_net_announce(d->running);
+    d->announce_ns = time_ns() + (uint64_t)(d->announced ? 100 : 50) * 1000000;
+    d->announced++;
+    return 1;
+}
+
 int mig_dst_poll(void)
 {
     int work = 0;
@@ -289,7 +311,9 @@ int mig_dst_poll(void)
             d->vm = NULL;
             dst_fail(d, "the VM was destroyed here");
         }
-        if (d->phase != D_DONE)
+        if (d->phase == D_ANNOUNCE)
+            work |= announce(d);
+        else if (d->phase != D_DONE)
             work |= dst_step(d);
         if (d->phase == D_DONE)
             dst_free(d);
@@ -300,7 +324,7 @@ int mig_dst_poll(void)
 void mig_dst_status(void)
 {
     static const char *const names[] = { "waiting for HELLO", "pre-copy", "final copy", "restored, waiting for GO",
-                                         "closing", "done" };
+                                         "closing", "announcing", "done" };
     for (int i = 0; i < MIG_DST_MAX; i++) {
         struct mig_dst *d = dsts[i];
         if (d)
@@ -314,7 +338,7 @@ int mig_dst_cancel(const char *why)
 {
     int n = 0;
     for (int i = 0; i < MIG_DST_MAX; i++)
-        if (dsts[i] && dsts[i]->phase != D_DONE && dsts[i]->phase != D_CLOSING) {
+        if (dsts[i] && dsts[i]->phase < D_CLOSING) {
             dst_fail(dsts[i], why);
             n++;
         }

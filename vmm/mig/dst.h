@@ -5,7 +5,7 @@
 #include "vmm/mig/pageidx.h"
 #include "vmm/vm.h"
 
-enum dst_phase { D_HELLO, D_ROUNDS, D_FINAL, D_READY, D_CLOSING, D_DONE };
+enum dst_phase { D_HELLO, D_ROUNDS, D_FINAL, D_READY, D_CLOSING, D_ANNOUNCE, D_DONE };
 
 struct mig_dst {
     struct mig_io io;
@@ -23,6 +23,9 @@ struct mig_dst {
     uint32_t cut;                          /* test hook: drop the link at the first frame of this type */
     int scan_slot;                         /* the VM slot being indexed (VM_MAX: done; -1: never) */
     uint64_t scan_pfn, scanned;            /* next page of it; pages indexed from this host's guests */
+    struct vm *running;                    /* after GO: the guest, announced MIG_ANNOUNCES times */
+    int announced;
+    uint64_t announce_ns;                  /* when the next announce goes */
 };
 
 /* Start a destination session on ch that drops the link (no REFUSE) at the first frame of type cut (0: never),
