@@ -211,12 +211,10 @@ class Host:
         self.mac = "52:54:00:77:00:%02x" % n
         self.r = r
         self.mem = mem
-        params = ["ip=%s/24" % self.addr, "gw=" + seg.gw]
+        params = ["ip=%s/24" % self.addr, "gw=" + seg.gw] + ([args] if args else [])
         for pname, where in sorted((pools or {}).items()):
             url = where.url() if isinstance(where, Target) else where
-            params.append("pool=%s=%s,cmdline=root=/dev/vda1 rw quiet" % (pname, url))   # cmdline= takes the rest
-        if args:
-            params.append(args)
+            params.append('pool=%s=%s,cmdline="root=/dev/vda1 rw quiet"' % (pname, url))   # cmdline= comes last
         self.append = " ".join(params)
         self.c = Console("%s-%s" % (r.name, name), r.logdir)
         self.tap = None
@@ -231,7 +229,9 @@ class Host:
 
     def wait_boot(self, timeout=QEMU_BOOT_S):
         """The banner, ready line and prompt, then the static address line (it may come before the prompt)."""
-        self.c.boot(timeout)
+        text = self.c.boot(timeout)
+        bad = re.findall(r"WARN unknown boot parameter[^\n]*|WARN [^\n]*boot parameter[^\n]*", text)
+        require(not bad, "host %s refused boot parameters (%s):\n%s" % (self.name, self.append, "\n".join(bad)))
         self.wait_line(r"net: address %s mask 255\.255\.255\.0 gw %s\n" % (re.escape(self.addr),
                                                                               re.escape(self.seg.gw)), timeout)
 
