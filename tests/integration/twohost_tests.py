@@ -14,7 +14,7 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import TestFailure, main, require  # noqa: E402
-from linux_tests import attach, detach, guest_value  # noqa: E402
+from linux_tests import attach, detach, guest_value, type_slowly  # noqa: E402
 import twohost  # noqa: E402
 
 GOLDEN = os.path.abspath(os.environ.get("SHOAL_GOLDEN", "build/golden/demo.img"))
@@ -108,6 +108,72 @@ def t_twohost(r):
         r.check(r.name + "-guest-up-b", on(b, lambda: web_up(b, "gb", ips["gb"])))
         r.check(r.name + "-guest-tcp-a-b", on(a, lambda: fetch_page(a, "ga", "gb", ips["gb"])))
         r.check(r.name + "-guest-tcp-b-a", on(b, lambda: fetch_page(b, "gb", "ga", ips["ga"])))
+        r.check(r.name + "-migrate-a-b", on(a, lambda: migrate_across(a, b, ips)))
+
+
+MIGRATE_S = 900
+
+
+def memhash(h, vm):
+    out = h.command("vm memhash %s 64M" % vm, MIGRATE_S)
+    m = re.search(r"memhash total [0-9a-f]+ ([0-9a-f]{64})", out)
+    require(m, "host %s: vm memhash %s printed no total:\n%s" % (h.name, vm, out))
+    return m.group(1)
+
+
+def last_number(h, vm, path):
+    attach(h.c, vm)
+    try:
+        return int(guest_value(h.c, "LAST", "tail -n 1 %s" % path, r"\d+", 60))
+    finally:
+        detach(h.c, vm)
+
+
+def migrate_across(a, b, ips):
+    """ga (on a) streams a counter over one TCP connection to gb (on b) and writes a file; ga migrates to b
+    (hold: both copies' RAM compared page for page), starts there, and the stream goes on over the SAME
+    connection without a gap; its file is in its disk; a no longer has it."""
+    attach(a.c, "ga")
+    type_slowly(a.c, "echo moved-$((6*7)) > /mine.txt; sync")
+    detach(a.c, "ga")
+    attach(b.c, "gb")
+    type_slowly(b.c, "tail -f /dev/null | nc -l -p 5000 > /tmp/got &")    # stdin never the tty, never at EOF
+    detach(b.c, "gb")
+    attach(a.c, "ga")
+    type_slowly(a.c, "(i=0; while :; do echo $i; i=$((i+1)); sleep 1; done) | nc %s 5000 &" % ips["gb"])
+    detach(a.c, "ga")
+    first = 0
+    for _ in range(30):
+        first = last_number(b, "gb", "/tmp/got")
+        if first >= 2:
+            break
+    require(first >= 2, "the TCP stream from ga to gb does not flow before the migration (last %d)" % first)
+    b.command("migrate listen 7070 key=%s" % KEY)
+    a.command("vm migrate ga %s:7070 key=%s hold" % (b.addr, KEY))
+    m = a.c.expect(r"(vm ga migrated to [^\n]*|error: vm migrate ga: [^\n]*)\n", MIGRATE_S, "the migration of ga")
+    require(m.group(1).startswith("vm "), "host a: " + m.group(1))
+    b.wait_line(r"migrate: ga from [^\n]* is held paused here", 60)
+    src, dst = memhash(a, "ga"), memhash(b, "ga")
+    require(src == dst, "ga's RAM differs between host a (%s) and host b (%s) after the migration" % (src, dst))
+    b.command("vm start ga")
+    a.command("vm destroy ga")
+    attach(b.c, "ga")
+    got = guest_value(b.c, "MINE", "sync; echo 3 > /proc/sys/vm/drop_caches; cat /mine.txt", r"moved-\d+", 60)
+    detach(b.c, "ga")
+    require(got == "moved-42", "ga on host b reads %r from its file" % got)
+    mid = last_number(b, "gb", "/tmp/got")
+    end = mid
+    for _ in range(30):
+        end = last_number(b, "gb", "/tmp/got")
+        if end >= mid + 3:
+            break
+    require(end >= mid + 3, "the TCP stream from ga stopped after the migration (last %d, then %d)" % (mid, end))
+    attach(b.c, "gb")
+    gaps = guest_value(b.c, "GAPS", "awk 'NR-1!=$1{n++} END{print n+0}' /tmp/got", r"\d+", 60)
+    detach(b.c, "gb")
+    require(gaps == "0", "gb's stream has %s numbers out of sequence" % gaps)
+    require(not re.search(r"^ga\s", a.command("vm list"), re.M), "host a still lists ga")
+    print("    twohost: %s; stream %d -> %d -> %d over one connection" % (m.group(1), first, mid, end), flush=True)
 
 
 TESTS = [("twohost", t_twohost)]
