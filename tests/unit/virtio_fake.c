@@ -84,6 +84,7 @@ void fake_vm_new(void)
     memset(&fvm, 0, sizeof(fvm));
     strcpy(fvm.name, "t");
     fvm.mem_size = RAM_SIZE;
+    fvm.state = VM_RUNNING;                /* devices take work only for a running VM */
     if (!ram)
         ram = malloc(RAM_SIZE);
     memset(ram, 0, RAM_SIZE);

@@ -66,13 +66,21 @@ static int vnet_cfg_read(void *dp, uint64_t off, int size, uint64_t *val)
     return 0;
 }
 
-/* The switch delivers a frame: fill one receive chain with the header and the frame (5.1.6.4). */
+/*
+ * The switch delivers a frame: fill one receive chain with the header and the frame (5.1.6.4). Only while
+ * the VM runs: a paused VM's RAM must not change (a migration's last copy has been taken), so its frames
+ * are dropped, as on a wire to a stopped machine; TCP peers retransmit.
+ */
 static void vnet_rx(void *dp, const void *frame, size_t len)
 {
     static struct vq_chain c;
     struct vnet *d = dp;
     struct virtio_mmio *m = &d->mmio;
     uint8_t hdr[VNET_HDR_LEN] = { 0 };
+    if (m->vm->state != VM_RUNNING) {
+        d->st.rx_drops++;
+        return;
+    }
     for (;;) {
         int rc = virtio_mmio_live(m) ? vq_pop(m->vm, &m->st.q[VNET_RXQ], &c) : 0;
         if (rc == 0) {
