@@ -105,12 +105,12 @@ class Segment:
         self._owned.append(t)
         return t
 
-    def host(self, r, name, n=None, mem="1G", args="", pools=None, start=True):
+    def host(self, r, name, n=None, mem="1G", args="", pools=None, start=True, modules=()):
         """A shoal Host called name (console log r.name-name) with address SUBNET.n (10 + its rank by
         default); pools {NAME: Target or iscsi:// URL} become pool= boot parameters; start boots QEMU
         now (wait_boot() waits for the prompt)."""
         h = Host(self, r, name, n if n is not None else 11 + sum(isinstance(o, Host) for o in self._owned),
-                 mem, args, pools)
+                 mem, args, pools, modules)
         self._owned.append(h)
         if start:
             h.start()
@@ -204,13 +204,14 @@ class Host:
     """One shoal host: QEMU TCG (EPYC: SVM+NPT) with an e1000 on its own tap of the segment, a static
     address SUBNET.n/24 with the bridge as gateway, MAC 52:54:00:77:00:n. c is its Console."""
 
-    def __init__(self, seg, r, name, n, mem="1G", args="", pools=None):
+    def __init__(self, seg, r, name, n, mem="1G", args="", pools=None, modules=()):
         require(2 <= n <= 254, "host address %s.%d" % (SUBNET, n))
         self.seg, self.name, self.n = seg, name, n
         self.addr = seg.addr(n)
         self.mac = "52:54:00:77:00:%02x" % n
         self.r = r
         self.mem = mem
+        self.modules = list(modules)           # boot modules (paths): guest kernels, initrds, disks
         params = ["ip=%s/24" % self.addr, "gw=" + seg.gw] + ([args] if args else [])
         for pname, where in sorted((pools or {}).items()):
             url = where.url() if isinstance(where, Target) else where
@@ -223,7 +224,8 @@ class Host:
         """Launch QEMU on a new tap of the segment (returns once its serial port connected)."""
         self.tap = self.seg.tap()
         self.c.start(qemu_argv(self.mem, [
-            "-kernel", self.r.build + "/shoal.elf", "-append", self.append,
+            "-kernel", self.r.build + "/shoal.elf", "-append", self.append] +
+            (["-initrd", ",".join(self.modules)] if self.modules else []) + [
             "-netdev", "tap,id=l2,ifname=%s,script=no,downscript=no" % self.tap,
             "-device", "e1000,netdev=l2,mac=" + self.mac], cpu="EPYC"))
 
@@ -253,7 +255,9 @@ class Host:
         return self.c.command(line, timeout)
 
     def ping(self, addr, count=3, timeout=60):
-        """shoal's own ping of addr: every one of count echoes must come back."""
+        """shoal's own ping of addr: every one of count echoes must come back (after one unchecked echo: the
+        first may go while the address is still being resolved or the peer's network is coming up)."""
+        self.command("ping %s 1" % addr, timeout)
         out = self.command("ping %s %d" % (addr, count), timeout)
         m = re.search(r"(\d+) packets transmitted, (\d+) received", out)
         require(m, "host %s: no ping summary:\n%s" % (self.name, out))
