@@ -89,3 +89,8 @@ void ramdisk_destroy(struct blk_dev *dev)
     if (dev)
         dev->ops->close(dev);
 }
+
+const uint8_t *ramdisk_image(struct blk_dev *dev)
+{
+    return dev && dev->ops == &ram_ops && dev->read_only ? ((struct ramdisk *)dev->priv)->data : NULL;
+}

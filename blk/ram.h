@@ -13,6 +13,9 @@ struct blk_dev;
  * read-only without image, or out of memory.
  */
 struct blk_dev *ramdisk_create(const void *image, uint64_t bytes, int read_only);
+/* The bytes of a read-only RAM disk (dev->sectors * 512 of them), or NULL for any other device: a
+ * migration destination finds disk blocks a guest's page cache holds in them. */
+const uint8_t *ramdisk_image(struct blk_dev *dev);
 /* Free the disk (and its copy). NULL is ignored. */
 void ramdisk_destroy(struct blk_dev *dev);
 #endif

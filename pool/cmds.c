@@ -129,6 +129,8 @@ static int cmd_pool(int argc, char **argv)
         return pool_add_cmd(argc, argv);
     if (argc == 3 && !strcmp(argv[1], "rm"))
         return pool_rm_cmd(argv[2]);
+    if (argc == 3 && !strcmp(argv[1], "index"))
+        return pool_index_cmd(argv[2]);
     if (argc == 4 && !strcmp(argv[1], "share"))
         return pool_share_cmd(argv[2], argv[3]);
     if (argc == 3 && !strcmp(argv[1], "stats")) {
@@ -142,7 +144,7 @@ static int cmd_pool(int argc, char **argv)
 }
 SHELL_COMMAND("pool", "add NAME iscsi://PORTAL[:PORT]/TARGET/LUN [kernel=PATH] [initrd=PATH] [cmdline=\"...\"]"
               " [mem=128M] [vcpus=1] [cache=64M] [part=N] [chap=USER:SECRET] | list | stats NAME | rm NAME"
-              " | share NAME NAME",
+              " | share NAME NAME | index NAME",
               "golden images that clones are made from", cmd_pool);
 
 /* pool=NAME=iscsi://PORTAL/TARGET/LUN[,OPTION=VALUE...]: options as for `pool add`; cmdline= must come last

@@ -73,6 +73,9 @@ int pool_remove(const char *name);
  * counted per block (duplicates within an image count each time) and per distinct content, zero blocks
  * apart. 0, or -ENOENT / -EAGAIN (not ready) / a read error, after a one-line error. */
 int pool_share_cmd(const char *a, const char *b);
+/* `pool index NAME`: build img's block index now (it is kept): a migration destination then reads the
+ * golden blocks a migrating clone's pages hold from its own target. 0 or as pool_share_cmd. */
+int pool_index_cmd(const char *name);
 /* One turn of the network and the iSCSI sessions (a blk_wait_fn for synchronous I/O on pool disks). */
 void pool_wait_turn(void);
 #endif

@@ -35,20 +35,30 @@ static int index_build(struct pool_image *img)
     return 0;
 }
 
-static int ready_index(const char *name, struct pool_image **out)
+static int ready_index(const char *cmd, const char *name, struct pool_image **out)
 {
     struct pool_image *img = pool_find(name);
     int err;
     if (!img || img->state != POOL_READY || !img->lun) {
-        kprintf("error: pool share: %s: %s\n", name, img ? "not ready" : "no such image");
+        kprintf("error: pool %s: %s: %s\n", cmd, name, img ? "not ready" : "no such image");
         return img ? -EAGAIN : -ENOENT;
     }
     if (!img->index && (err = index_build(img))) {
-        kprintf("error: pool share: %s: reading the image failed (%d)\n", name, err);
+        kprintf("error: pool %s: %s: reading the image failed (%d)\n", cmd, name, err);
         return err;
     }
     *out = img;
     return 0;
+}
+
+int pool_index_cmd(const char *name)
+{
+    struct pool_image *img;
+    int had = pool_find(name) && pool_find(name)->index, err = ready_index("index", name, &img);
+    if (!err && had)
+        kprintf("pool %s: indexed already (%llu blocks, %llu zero)\n", name, (unsigned long long)img->index->n,
+                (unsigned long long)img->index->zero);
+    return err;
 }
 
 /* "part of whole (P.P%)" */
@@ -75,7 +85,7 @@ int pool_share_cmd(const char *a_name, const char *b_name)
     struct pool_image *a, *b;
     struct blockidx_share s;
     int err;
-    if ((err = ready_index(a_name, &a)) || (err = ready_index(b_name, &b)))
+    if ((err = ready_index("share", a_name, &a)) || (err = ready_index("share", b_name, &b)))
         return err;
     blockidx_share(a->index, b->index, &s);
     kprintf("pool share %s %s: identical 4 KiB blocks (zero blocks apart)\n", a->name, b->name);

@@ -132,7 +132,8 @@ def last_number(h, vm, path):
 def migrate_across(a, b, ips):
     """ga (on a) streams a counter over one TCP connection to gb (on b) and writes a file; ga migrates to b
     (hold: both copies' RAM compared page for page), starts there, and the stream goes on over the SAME
-    connection without a gap; its file is in its disk; a no longer has it."""
+    connection without a gap; its file is in its disk; a no longer has it. b indexed the golden image first,
+    so pages of ga's page cache that hold golden blocks are read from b's own target."""
     attach(a.c, "ga")
     type_slowly(a.c, "echo moved-$((6*7)) > /mine.txt; sync")
     detach(a.c, "ga")
@@ -148,11 +149,15 @@ def migrate_across(a, b, ips):
         if first >= 2:
             break
     require(first >= 2, "the TCP stream from ga to gb does not flow before the migration (last %d)" % first)
-    b.command("migrate listen 7070 key=%s" % KEY)
+    out = b.command("pool index demo", 600)          # b reads golden blocks ga's pages hold from its own target
+    require(re.search(r"pool demo: indexed \d+ blocks", out), "host b: pool index demo:\n" + out)
+    b.command("migrate listen 7070 key=%s local=off" % KEY)   # gb's RAM holds the same pages: not looked at
     a.command("vm migrate ga %s:7070 key=%s hold" % (b.addr, KEY))
     m = a.c.expect(r"(vm ga migrated to [^\n]*|error: vm migrate ga: [^\n]*)\n", MIGRATE_S, "the migration of ga")
     require(m.group(1).startswith("vm "), "host a: " + m.group(1))
     b.wait_line(r"migrate: ga from [^\n]* is held paused here", 60)
+    g = re.search(r"migrate: ga from [^\n]* (\d+) golden blocks read here", b.c.output())
+    require(g and int(g.group(1)) > 0, "host b read no golden block for ga's pages from its own target")
     src, dst = memhash(a, "ga"), memhash(b, "ga")
     require(src == dst, "ga's RAM differs between host a (%s) and host b (%s) after the migration" % (src, dst))
     b.command("vm start ga")
@@ -173,7 +178,8 @@ def migrate_across(a, b, ips):
     detach(b.c, "gb")
     require(gaps == "0", "gb's stream has %s numbers out of sequence" % gaps)
     require(not re.search(r"^ga\s", a.command("vm list"), re.M), "host a still lists ga")
-    print("    twohost: %s; stream %d -> %d -> %d over one connection" % (m.group(1), first, mid, end), flush=True)
+    print("    twohost: %s; %s golden blocks read on b; stream %d -> %d -> %d over one connection" %
+          (m.group(1), g.group(1), first, mid, end), flush=True)
 
 
 TESTS = [("twohost", t_twohost)]

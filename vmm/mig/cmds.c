@@ -14,7 +14,7 @@
 static char boot_key[80];                      /* migrate_key=: the default key=, here and as a source */
 static uint16_t boot_port;                     /* migrate_listen= */
 static uint32_t cut_type;                      /* test hook of `migrate listen ... cut=FRAME` */
-static int look_local = 1;                     /* `migrate listen ... local=off`: send every page */
+static int look_local = 1;                     /* `migrate listen ... local=off`: not among this host's guests */
 
 static void accepted(struct tls_chan *ch, void *arg)
 {

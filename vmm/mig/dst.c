@@ -7,6 +7,7 @@
 #include "arch/x86/xstate.h"
 #include "blk/cow.h"
 #include "blk/blk.h"
+#include "blk/ram.h"
 #include "net/tls/chan.h"
 #include "kernel/heap.h"
 #include "kernel/kstring.h"
@@ -38,6 +39,7 @@ static void dst_free(struct mig_dst *d)
         if (dsts[i] == d)
             dsts[i] = NULL;
     mig_idx_free(&d->idx);
+    mig_gold_free(d);
     kfree(d->have);
     kfree(d->seen);
     kfree(d->state);
@@ -80,10 +82,19 @@ static struct vm *create(struct mig_dst *d, const struct mig_hello *h, const cha
 #define IDX_MAX (256u * 1024)
 static uint64_t idx_size(const struct mig_dst *d)
 {
-    uint64_t n = d->npages + d->disk_blocks;
+    uint64_t n = d->npages + d->disk_blocks + d->disk_bytes / MIG_PAGE;
     for (int i = 0; d->scan_slot >= 0 && i < VM_MAX; i++)
         n += vm_slot(i) ? vm_slot(i)->mem_size / MIG_PAGE : 0;
     return n < IDX_MAX ? n : IDX_MAX;
+}
+
+/* The pool image a clone was made from (the word after "from" in its creation arguments), or NULL. */
+static const char *clone_image(const struct mig_hello *h)
+{
+    for (uint32_t i = 0; i + 1 < h->argc; i++)
+        if (!strcmp(mig_hello_arg(h, i), "from"))
+            return mig_hello_arg(h, i + 1);
+    return NULL;
 }
 
 /* The source's HELLO: refuse what this host cannot run, else create the VM and ACCEPT. */
@@ -107,6 +118,10 @@ static int hello(struct mig_dst *d, const uint8_t *p, uint32_t len)
         if (!d->delta || (disk->sectors + 7) / 8 != h.disk_blocks)
             why = "its disk is not a clone of the same image here";
     }
+    if (!why && d->scan_slot >= 0 && (disk = linux_vm_disk(d->vm)) && (d->disk = ramdisk_image(disk)))
+        d->disk_bytes = disk->sectors * 512;
+    if (!why && d->delta && clone_image(&h))
+        mig_gold_open(d, clone_image(&h));           /* only when this host indexed that image */
     d->npages = h.mem_size / MIG_PAGE;
     d->disk_blocks = d->delta ? h.disk_blocks : 0;
     if (!why && (!(d->have = kzalloc((d->npages + 63) / 64 * 8)) ||
@@ -174,10 +189,10 @@ static int go(struct mig_dst *d, const uint8_t *p)
         d->announce_ns = time_ns();
     }
     kprintf("migrate: %s from %s is %s here (%llu pages received, %llu found here, %llu zero, %llu delta blocks "
-            "received, %llu bytes in; %llu pages of this host's guests indexed)\n", d->name, d->peer,
-            flags & MIG_GO_HOLD ? "held paused" : "running", (unsigned long long)d->recv,
+            "received, %llu bytes in; %llu pages of this host's guests and disks indexed, %llu golden blocks read "
+            "here)\n", d->name, d->peer, flags & MIG_GO_HOLD ? "held paused" : "running", (unsigned long long)d->recv,
             (unsigned long long)d->found, (unsigned long long)d->zero, (unsigned long long)d->blocks,
-            (unsigned long long)d->io.bytes_in, (unsigned long long)d->scanned);
+            (unsigned long long)d->io.bytes_in, (unsigned long long)d->scanned, (unsigned long long)d->golden);
     d->vm = NULL;
     d->phase = D_CLOSING;
     return mig_io_frame(&d->io, MIG_RUNNING, NULL, 0) < 0 ? -EPIPE : 0;
@@ -226,11 +241,20 @@ static int dst_step(struct mig_dst *d)
     uint32_t type, len;
     const uint8_t *p;
     int rc = 0, work = 0;
-    if (d->phase == D_ROUNDS && d->scan_slot >= 0 && d->scan_slot < VM_MAX)
+    if (d->phase == D_ROUNDS && d->scan_slot >= 0 &&
+        (d->scan_slot < VM_MAX || d->disk_scan < d->disk_bytes / MIG_PAGE))
         work = mig_dst_scan(d, 256) > 0;         /* this host's guests, a slice per turn, ahead of the frames */
     for (int frames = 0; frames < 64; frames++) {
         if ((rc = mig_io_flush(&d->io)) != 0)
             break;
+        if (d->want_pending) {                     /* golden reads for the last HASHES still out */
+            if (!mig_gold_poll(d, d->want_bits))
+                break;
+            if ((rc = mig_dst_send_want(d)) < 0)
+                break;
+            work = 1;
+            continue;
+        }
         if (d->phase == D_CLOSING) {
             dst_end(d);
             if (d->running)
@@ -315,7 +339,7 @@ int mig_dst_poll(void)
             work |= announce(d);
         else if (d->phase != D_DONE)
             work |= dst_step(d);
-        if (d->phase == D_DONE)
+        if (d->phase == D_DONE && !mig_gold_inflight(d))    /* golden reads land in the session's buffer */
             dst_free(d);
     }
     return work;

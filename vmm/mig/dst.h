@@ -19,10 +19,16 @@ struct mig_dst {
     struct mig_idx idx;                    /* contents held here -> where */
     uint8_t *state;
     uint32_t state_total, state_got, round;
-    uint64_t t0, zero, found, recv, blocks, refound;
+    uint64_t t0, zero, found, recv, blocks, refound, golden;
+    struct mig_gold *gold;                 /* reads of golden blocks (dstgold.c), when the image is indexed */
+    int want_pending;                      /* a WANT waits for golden reads (want_hdr, want_bits) */
+    struct mig_want_hdr want_hdr;
+    uint8_t want_bits[MIG_BATCH / 8];
     uint32_t cut;                          /* test hook: drop the link at the first frame of this type */
     int scan_slot;                         /* the VM slot being indexed (VM_MAX: done; -1: never) */
     uint64_t scan_pfn, scanned;            /* next page of it; pages indexed from this host's guests */
+    const uint8_t *disk;                   /* the new VM's read-only RAM disk (module disk=), or NULL */
+    uint64_t disk_bytes, disk_scan;        /* its size; the next block to index */
     struct vm *running;                    /* after GO: the guest, announced MIG_ANNOUNCES times */
     int announced;
     uint64_t announce_ns;                  /* when the next announce goes */
@@ -33,11 +39,33 @@ struct mig_dst {
 void mig_dst_start_cut(struct tls_chan *ch, uint32_t cut, int local);
 /* Where contents this host's guests hold are indexed (locations of kind MIG_LOC_GUEST). */
 #define MIG_LOC_GUEST 2
-/* Index up to max pages of this host's guests' RAM (zero pages skipped). Returns pages looked at. */
+#define MIG_LOC_DISK  3                    /* a 4 KiB block of the new VM's read-only RAM disk */
+/* Index up to max pages of this host's guests' RAM, then of the new VM's read-only RAM disk (zero pages
+ * skipped). Returns pages looked at. */
 int mig_dst_scan(struct mig_dst *d, int max);
-/* Answer one HASHES frame: fill what can be found here, queue the WANT for the rest. 0 or -EPROTO/-ENOMEM
- * with d->io.why set. */
+/* Answer one HASHES frame: fill what can be found here, queue the WANT for the rest (at once, or once the
+ * golden reads it started are back: want_pending). 0 or -EPROTO/-ENOMEM with d->io.why set. */
 int mig_dst_hashes(struct mig_dst *d, const uint8_t *p, uint32_t len);
+/* Send the WANT held in want_hdr / want_bits. 0 or the channel's error. */
+int mig_dst_send_want(struct mig_dst *d);
+/* Where index of kind is written (NULL: the delta has no room); record that it now holds content hash. */
+uint8_t *mig_dst_at_w(struct mig_dst *d, uint32_t kind, uint64_t index);
+void mig_dst_written(struct mig_dst *d, uint32_t kind, uint64_t index, const uint8_t hash[32]);
+
+/*
+ * Golden blocks (dstgold.c): a clone's pages that hold blocks of its pool image are read from this host's
+ * own target (through the image's cache) instead of crossing the link, when the image was indexed here
+ * (`pool index`, `pool share`). open: attach image's index (0, or -ENOENT: not indexed, nothing to do).
+ * queue: the entry's hash is a golden block: a read is queued (1), or not (0: not golden, or no room).
+ * poll: submit what is queued; once every read came back, apply them (content checked against its hash;
+ * a failed or wrong one sets its bit in bits) and return 1; 0 while reads are out. inflight: reads a
+ * device still holds (the session waits for them before it is freed). free: drop the rest.
+ */
+int mig_gold_open(struct mig_dst *d, const char *image);
+int mig_gold_queue(struct mig_dst *d, uint32_t entry, uint32_t kind, uint64_t index, const uint8_t hash[32]);
+int mig_gold_poll(struct mig_dst *d, uint8_t *bits);
+int mig_gold_inflight(const struct mig_dst *d);
+void mig_gold_free(struct mig_dst *d);
 /* Store one DATA frame. 0 or -EPROTO/-ENOMEM with d->io.why set. */
 int mig_dst_data(struct mig_dst *d, const uint8_t *p, uint32_t len);
 /* Before restoring: every page written, delta blocks the source no longer has dropped. 0 or -EPROTO. */

@@ -17,6 +17,8 @@ static int bad(struct mig_dst *d, const char *why, int err)
  * of this host (slot << 32 | page; any VM now in that slot: the caller checks the content's hash). */
 static const uint8_t *at(struct mig_dst *d, uint32_t kind, uint64_t index)
 {
+    if (kind == MIG_LOC_DISK)
+        return d->disk && index < d->disk_bytes / MIG_PAGE ? d->disk + index * MIG_PAGE : NULL;
     if (kind == MIG_LOC_GUEST) {
         struct vm *vm = vm_slot((int)(index >> 32));
         uint64_t pfn = index & 0xffffffffu;
@@ -27,8 +29,7 @@ static const uint8_t *at(struct mig_dst *d, uint32_t kind, uint64_t index)
     return d->delta && index < d->disk_blocks ? d->delta->ops->lookup(d->delta, index) : NULL;
 }
 
-/* Where kind/index is written: NULL when the delta has no room (quota, host budget). */
-static uint8_t *at_w(struct mig_dst *d, uint32_t kind, uint64_t index)
+uint8_t *mig_dst_at_w(struct mig_dst *d, uint32_t kind, uint64_t index)
 {
     if (kind == MIG_KIND_PAGE)
         return gpa_ptr_w(d->vm, index * MIG_PAGE, MIG_PAGE);
@@ -41,7 +42,7 @@ static int index_ok(struct mig_dst *d, uint32_t kind, uint64_t index)
 }
 
 /* index now holds bytes: record it (pages as written; blocks, in the final round, as still the source's). */
-static void written(struct mig_dst *d, uint32_t kind, uint64_t index, const uint8_t hash[32])
+void mig_dst_written(struct mig_dst *d, uint32_t kind, uint64_t index, const uint8_t hash[32])
 {
     if (kind == MIG_KIND_PAGE)
         d->have[index / 64] |= 1ull << (index % 64);
@@ -70,20 +71,20 @@ static int fill_from_here(struct mig_dst *d, uint32_t kind, uint64_t index, cons
         d->refound++;                          /* overwritten since it was indexed */
         return 0;
     }
-    if (!(dst = at_w(d, kind, index)))
+    if (!(dst = mig_dst_at_w(d, kind, index)))
         return bad(d, "the disk delta has no room here (quota or delta_budget)", -ENOMEM);
     memcpy(dst, copy, MIG_PAGE);
-    written(d, kind, index, hash);
+    mig_dst_written(d, kind, index, hash);
     return 1;
 }
 
 static int fill_zero(struct mig_dst *d, uint32_t kind, uint64_t index)
 {
-    uint8_t *dst = at_w(d, kind, index);
+    uint8_t *dst = mig_dst_at_w(d, kind, index);
     if (!dst)
         return bad(d, "the disk delta has no room here (quota or delta_budget)", -ENOMEM);
     memset(dst, 0, MIG_PAGE);
-    written(d, kind, index, NULL);
+    mig_dst_written(d, kind, index, NULL);
     return 0;
 }
 
@@ -91,13 +92,11 @@ int mig_dst_hashes(struct mig_dst *d, const uint8_t *p, uint32_t len)
 {
     struct mig_hashes_hdr h;
     const struct mig_entry *e;
-    struct mig_want_hdr w;
-    uint8_t *out, *bits;
+    uint8_t *bits;
     int rc;
     if (mig_hashes_decode(p, len, &h, &e, &d->io.why))
         return -EPROTO;
-    out = mig_io_begin(&d->io, MIG_WANT);
-    bits = out + sizeof(w);
+    bits = d->want_bits;
     memset(bits, 0, (h.n + 7) / 8);
     for (uint32_t i = 0; i < h.n; i++) {
         uint64_t index = e[i].index & MIG_INDEX_MASK;
@@ -115,13 +114,24 @@ int mig_dst_hashes(struct mig_dst *d, const uint8_t *p, uint32_t len)
             return rc;
         if (rc)
             d->found++;
+        else if (mig_gold_queue(d, i, h.kind, index, hash))
+            d->want_pending = 1;
         else
             bits[i / 8] |= (uint8_t)(1u << (i % 8));
     }
-    w.seq = h.seq;
-    w.n = h.n;
-    memcpy(out, &w, sizeof(w));
-    rc = mig_io_send(&d->io, (uint32_t)(sizeof(w) + (h.n + 7) / 8));
+    d->want_hdr.seq = h.seq;
+    d->want_hdr.n = h.n;
+    return d->want_pending ? 0 : mig_dst_send_want(d);
+}
+
+int mig_dst_send_want(struct mig_dst *d)
+{
+    uint8_t *out = mig_io_begin(&d->io, MIG_WANT);
+    uint32_t n = d->want_hdr.n;
+    memcpy(out, &d->want_hdr, sizeof(d->want_hdr));
+    memcpy(out + sizeof(d->want_hdr), d->want_bits, (n + 7) / 8);
+    d->want_pending = 0;
+    int rc = mig_io_send(&d->io, (uint32_t)(sizeof(d->want_hdr) + (n + 7) / 8));
     return rc < 0 ? rc : 0;
 }
 
@@ -134,11 +144,11 @@ int mig_dst_data(struct mig_dst *d, const uint8_t *p, uint32_t len)
         return -EPROTO;
     if (!index_ok(d, h.kind, h.index))
         return bad(d, "DATA names a page or block outside the VM", -EPROTO);
-    if (!(dst = at_w(d, h.kind, h.index)))
+    if (!(dst = mig_dst_at_w(d, h.kind, h.index)))
         return bad(d, "the disk delta has no room here (quota or delta_budget)", -ENOMEM);
     memcpy(dst, page, MIG_PAGE);
     sha256(dst, MIG_PAGE, hash);
-    written(d, h.kind, h.index, hash);
+    mig_dst_written(d, h.kind, h.index, hash);
     if (h.kind == MIG_KIND_PAGE)
         d->recv++;
     else
@@ -159,9 +169,21 @@ int mig_dst_complete(struct mig_dst *d)
     return 0;
 }
 
-int mig_dst_scan(struct mig_dst *d, int max)
+/* Index a page's content at loc unless it is all zeros. */
+static void scan_one(struct mig_dst *d, const uint64_t *p, uint64_t loc)
 {
     uint8_t hash[32];
+    for (int i = 0; i < (int)(MIG_PAGE / 8); i++)
+        if (p[i]) {
+            sha256(p, MIG_PAGE, hash);
+            mig_idx_put(&d->idx, hash, loc);
+            d->scanned++;
+            return;
+        }
+}
+
+int mig_dst_scan(struct mig_dst *d, int max)
+{
     int n = 0;
     while (n < max && d->scan_slot >= 0 && d->scan_slot < VM_MAX) {
         struct vm *vm = vm_slot(d->scan_slot);
@@ -172,17 +194,11 @@ int mig_dst_scan(struct mig_dst *d, int max)
         }
         const uint64_t *p = gpa_ptr(vm, d->scan_pfn * MIG_PAGE, MIG_PAGE);
         n++;
-        if (p) {
-            int zero = 1;
-            for (int i = 0; i < (int)(MIG_PAGE / 8) && zero; i++)
-                zero = !p[i];
-            if (!zero) {
-                sha256(p, MIG_PAGE, hash);
-                mig_idx_put(&d->idx, hash, LOC(MIG_LOC_GUEST, (uint64_t)d->scan_slot << 32 | d->scan_pfn));
-                d->scanned++;
-            }
-        }
+        if (p)
+            scan_one(d, p, LOC(MIG_LOC_GUEST, (uint64_t)d->scan_slot << 32 | d->scan_pfn));
         d->scan_pfn++;
     }
+    for (; n < max && d->disk && d->disk_scan < d->disk_bytes / MIG_PAGE; d->disk_scan++, n++)
+        scan_one(d, (const uint64_t *)(d->disk + d->disk_scan * MIG_PAGE), LOC(MIG_LOC_DISK, d->disk_scan));
     return n;
 }
