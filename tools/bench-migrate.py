@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-# Live migration benchmark (issue 11): QEMU's own live migration of a Linux guest, the peer shoal's migration is measured against.
-"""Each case boots the Debian cloud kernel and the Linux tests' busybox initramfs (build/guest/cloud) in a
+# Live migration benchmark (issue 11): shoal's migration between two shoal hosts against QEMU's own, same guest and workloads.
+"""QEMU's half: each case boots the Debian cloud kernel and the Linux tests' busybox initramfs (build/guest/cloud) in a
 plain QEMU TCG microvm (256 MiB, 1 vCPU, a virtio-blk disk of random data backed by a file), starts a workload
 from the guest's shell, then live-migrates it over QMP (`migrate` to a second QEMU started with
 `-incoming tcp:127.0.0.1:P`, `query-migrate` polled) with QEMU's default settings (the downtime limit and
@@ -12,8 +12,9 @@ is reported as broken (exit status 1): its figures measure a migration that lost
 Cases: idle (freshly booted), disk-read (the guest first read 100 MiB of its disk), dirty-random (a loop
 writing random data over a 64 MiB tmpfs file), rewrite-same (a loop copying the same 64 MiB over a tmpfs file).
 For each: RAM bytes transferred (query-migrate ram.transferred; ram.total), as a share of guest RAM, downtime,
-total time, whether it converged. No assertions on times: a table to compare with shoal's half (added as
-another entry of PEERS) in the same run.
+total time, whether it converged. shoal's half (shoal_case): the same kernel, initramfs, disk and workload in
+a guest nested under a shoal host, migrated to a second shoal host on a bridge (twohost.py). No assertions
+on times: one table, and a ratio line per case, shoal against QEMU in the same run.
 Usage: bench-migrate.py [--build build] [--guest build/guest] [--cases idle,disk-read,...] [--timeout 120]"""
 
 import argparse
@@ -231,7 +232,77 @@ def result_row(q, params):
                 limit=params.get("downtime-limit"), bw=params.get("max-bandwidth"), after="-", ram_diff="-")
 
 
-PEERS = [("qemu", qemu_case)]     # shoal's half goes here: a function (args, case) -> the same dict
+class Run:
+    """What twohost's hosts need of a test run: a name for their console logs, the log folder, the build."""
+
+    def __init__(self, a, name):
+        self.name, self.logdir, self.build = name, a.logdir, os.path.abspath(a.build)
+
+
+SHOAL_KEY = "bench-migrate"
+
+
+def shoal_migrated(src):
+    """The source's outcome line -> (bytes on the wire, downtime ms, total ms, rounds)."""
+    m = src.c.expect(r"(vm g migrated to [^\n]*|error: vm migrate g: [^\n]*)\n", 1800, "the migration's outcome")
+    line = m.group(1)
+    if line.startswith("error"):
+        raise TestFailure(line)
+    f = re.search(r": (\d+) bytes sent, .*, (\d+) rounds, downtime (\d+) ms, total (\d+) ms", line)
+    return int(f.group(1)), int(f.group(3)), int(f.group(4)), int(f.group(2)), line
+
+
+def shoal_memhash(h):
+    out = h.command("vm memhash g 64M", 1800)
+    m = re.search(r"memhash total [0-9a-f]+ ([0-9a-f]{64})", out)
+    return m.group(1) if m else None
+
+
+def shoal_case(a, case):
+    """One case with shoal's live migration: two shoal hosts (each QEMU TCG with SVM) on one bridge
+    (tests/integration/twohost.py), the same kernel, initramfs and disk as boot modules of both; the guest
+    runs nested under shoal on the source, migrates (hold), both copies' RAM compared with vm memhash, then
+    the copy runs on. Bytes are everything on the wire (TLS records included); downtime is shoal's pause."""
+    import twohost
+    from linux_tests import attach, detach
+    name, workload, settle = case
+    r = Run(a, "shoal-" + name)
+    mods = [a.guest + "/cloud/vmlinuz", a.guest + "/cloud/initrd.img", a.disk]
+    with twohost.Segment() as seg:
+        src = seg.host(r, "src", mem="1G", modules=mods)
+        dst = seg.host(r, "dst", mem="1G", modules=mods)
+        src.wait_boot()
+        dst.wait_boot()
+        out = src.command("vm create g kernel=vmlinuz initrd=initrd.img mem=%dM disk=disk.img" % (GUEST_MEM // MiB))
+        if "vm g created" not in out:
+            raise TestFailure("vm create: " + out)
+        src.command("vm start g")
+        src.c.expect(r"SHOAL-GUEST-UP", UP_S * 2, "the source guest's /init marker")
+        attach(src.c)
+        type_slowly(src.c, workload)
+        src.c.expect(r"BENCH-READY", CMD_S * 5, "the workload's ready marker")
+        detach(src.c)
+        time.sleep(settle)
+        dst.command("migrate listen 7070 key=" + SHOAL_KEY)
+        src.command("vm migrate g %s:7070 key=%s hold" % (dst.addr, SHOAL_KEY))
+        sent, down, total, rounds, line = shoal_migrated(src)
+        a_hash, b_hash = shoal_memhash(src), shoal_memhash(dst)
+        dst.command("vm start g")
+        src.command("vm destroy g")
+        attach(dst.c)
+        type_slowly(dst.c, "echo MIGRATED-$((6*7))")
+        try:
+            m = dst.c.expect(r"MIGRATED-42|Kernel panic[^\n]*|BUG:[^\n]*", CMD_S * 3, "the migrated guest to answer")
+            after = "answers" if m.group(0) == "MIGRATED-42" else m.group(0).strip()
+        except TestFailure:
+            after = "silent"
+        print("    shoal %s: %s" % (name, line), flush=True)
+        return dict(status="converged", transferred=sent, total=GUEST_MEM, normal=None, duplicate=None, syncs=rounds,
+                    downtime=down, total_time=total, limit=300, bw=None, after=after,
+                    ram_diff="equal" if a_hash and a_hash == b_hash else "differs (vm memhash)")
+
+
+PEERS = [("qemu", qemu_case), ("shoal", shoal_case)]
 
 
 def fmt_row(peer, name, r):
@@ -287,6 +358,13 @@ def main():
         print("(QEMU %s -accel %s, migration defaults: downtime-limit %s ms, max-bandwidth %s B/s; guest RAM %d MiB;"
               " a migration still running after %d s is cancelled and counts as not converged)" %
               (QEMU, a.accel, q[0]["limit"], q[0]["bw"], GUEST_MEM // MiB, a.timeout))
+    by = {(p, n): r for p, n, r in rows}
+    for case in cases:
+        q_, s_ = by.get(("qemu", case[0])), by.get(("shoal", case[0]))
+        if q_ and s_ and q_.get("transferred") and s_.get("transferred"):
+            print("%-13s shoal/QEMU bytes %.2fx, shoal's %.1f%% of RAM; downtime shoal %s ms, QEMU %s ms" % (
+                case[0], s_["transferred"] / q_["transferred"], 100.0 * s_["transferred"] / GUEST_MEM,
+                s_.get("downtime"), q_.get("downtime")))
     for p, n, after in bad:
         print("%s %s: the migrated guest is broken: %s" % (p, n, after))
     return 1 if failed or bad else 0
