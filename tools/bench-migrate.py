@@ -258,7 +258,13 @@ def shoal_memhash(h):
     return m.group(1) if m else None
 
 
-def shoal_case(a, case):
+def shoal_twin_case(a, case):
+    """shoal_case with a twin already running on the destination: a guest booted from the same kernel and
+    initramfs (shoal's use: clones of one image on every host), whose pages the destination finds."""
+    return shoal_case(a, case, twin=True)
+
+
+def shoal_case(a, case, twin=False):
     """One case with shoal's live migration: two shoal hosts (each QEMU TCG with SVM) on one bridge
     (tests/integration/twohost.py), the same kernel, initramfs and disk as boot modules of both; the guest
     runs nested under shoal on the source, migrates (hold), both copies' RAM compared with vm memhash, then
@@ -266,13 +272,17 @@ def shoal_case(a, case):
     import twohost
     from linux_tests import attach, detach
     name, workload, settle = case
-    r = Run(a, "shoal-" + name)
+    r = Run(a, ("shoal-twin-" if twin else "shoal-") + name)
     mods = [a.guest + "/cloud/vmlinuz", a.guest + "/cloud/initrd.img", a.disk]
     with twohost.Segment() as seg:
         src = seg.host(r, "src", mem="1G", modules=mods)
         dst = seg.host(r, "dst", mem="1G", modules=mods)
         src.wait_boot()
         dst.wait_boot()
+        if twin:
+            dst.command("vm create twin kernel=vmlinuz initrd=initrd.img mem=%dM disk=disk.img" % (GUEST_MEM // MiB))
+            dst.command("vm start twin")
+            dst.c.expect(r"SHOAL-GUEST-UP", UP_S * 2, "the twin's /init marker")
         out = src.command("vm create g kernel=vmlinuz initrd=initrd.img mem=%dM disk=disk.img" % (GUEST_MEM // MiB))
         if "vm g created" not in out:
             raise TestFailure("vm create: " + out)
@@ -302,14 +312,14 @@ def shoal_case(a, case):
                     ram_diff="equal" if a_hash and a_hash == b_hash else "differs (vm memhash)")
 
 
-PEERS = [("qemu", qemu_case), ("shoal", shoal_case)]
+PEERS = [("qemu", qemu_case), ("shoal", shoal_case), ("shoal+twin", shoal_twin_case)]
 
 
 def fmt_row(peer, name, r):
     def n(v, f="%d"):
         return f % v if v is not None else "-"
     share = "%.1f%%" % (100.0 * r["transferred"] / GUEST_MEM) if r.get("transferred") is not None else "-"
-    return "%-6s %-13s %14s %14s %8s %10s %10s %6s  %s%s%s" % (
+    return "%-10s %-13s %14s %14s %8s %10s %10s %6s  %s%s%s" % (
         peer, name, n(r.get("transferred")), n(r.get("total")), share, n(r.get("downtime")), n(r.get("total_time")),
         n(r.get("syncs")), r["status"], "" if r["ram_diff"] == "-" else ", RAM at switchover " + r["ram_diff"],
         "" if r["after"] in ("answers", "-") else "; then at the destination: " + r["after"])
@@ -346,7 +356,7 @@ def main():
                 failed += 1
                 print("  %s %s: FAILED: %s (logs in %s)" % (peer, case[0], e, a.logdir), flush=True)
     print()
-    print("%-6s %-13s %14s %14s %8s %10s %10s %6s  %s" % ("peer", "case", "RAM sent B", "RAM total B", "of RAM",
+    print("%-10s %-13s %14s %14s %8s %10s %10s %6s  %s" % ("peer", "case", "RAM sent B", "RAM total B", "of RAM",
                                                           "downtime ms", "total ms", "syncs", "result"))
     bad = [(p, n, r["after"]) for p, n, r in rows if r["after"] not in ("answers", "-")]
     bad += [(p, n, "its RAM differs from the source's: " + r["ram_diff"]) for p, n, r in rows
@@ -360,11 +370,13 @@ def main():
               (QEMU, a.accel, q[0]["limit"], q[0]["bw"], GUEST_MEM // MiB, a.timeout))
     by = {(p, n): r for p, n, r in rows}
     for case in cases:
-        q_, s_ = by.get(("qemu", case[0])), by.get(("shoal", case[0]))
-        if q_ and s_ and q_.get("transferred") and s_.get("transferred"):
-            print("%-13s shoal/QEMU bytes %.2fx, shoal's %.1f%% of RAM; downtime shoal %s ms, QEMU %s ms" % (
-                case[0], s_["transferred"] / q_["transferred"], 100.0 * s_["transferred"] / GUEST_MEM,
-                s_.get("downtime"), q_.get("downtime")))
+        q_ = by.get(("qemu", case[0]))
+        for peer in ("shoal", "shoal+twin"):
+            s_ = by.get((peer, case[0]))
+            if q_ and s_ and q_.get("transferred") and s_.get("transferred"):
+                print("%-13s %s/QEMU bytes %.2fx, %s's %.1f%% of RAM; downtime %s ms, QEMU %s ms" % (
+                    case[0], peer, s_["transferred"] / q_["transferred"], peer, 100.0 * s_["transferred"] / GUEST_MEM,
+                    s_.get("downtime"), q_.get("downtime")))
     for p, n, after in bad:
         print("%s %s: the migrated guest is broken: %s" % (p, n, after))
     return 1 if failed or bad else 0
