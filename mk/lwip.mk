@@ -26,7 +26,8 @@ $(BUILD)/k/net/%.o: KCFLAGS += $(LWIP_INC)
 $(BUILD)/k/vmm/mig/%.o: KCFLAGS += $(LWIP_INC)    # the migration channel (net/tls/chan.h)
 $(LWIP_OBJ): KCFLAGS += $(LWIP_INC) -Wno-unused-parameter -Wno-sign-compare -Wno-address \
                         -Wno-implicit-fallthrough -Wno-unused-but-set-variable
-$(NET_OBJ) $(LWIP_OBJ): | $(LWIP_STAMP)
+MIG_OBJ    := $(patsubst %,$(BUILD)/k/%.o,$(wildcard vmm/mig/*.c))
+$(NET_OBJ) $(LWIP_OBJ) $(MIG_OBJ): | $(LWIP_STAMP)
 
 # Fetch and unpack lwIP when build/lwip/ is missing (needs a deb-src entry: tools/deps.sh --source).
 $(LWIP_STAMP):
