@@ -130,7 +130,7 @@ static void start_rounds(struct mig_src *s)
     }
     s->tracking = 1;
     s->nwords = dirty_words(s->vm);
-    if (!(s->todo = kmalloc(s->nwords * 8))) {
+    if (!(s->todo = kzalloc(2 * s->nwords * 8))) {    /* this round's pages, then quiesce's scratch half */
         src_fail(s, "out of memory for the page bitmap");
         return;
     }

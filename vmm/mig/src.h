@@ -28,7 +28,7 @@ struct mig_src {
     enum vm_state was;                     /* the guest's state before we paused it */
     int paused, tracking, connecting;     /* connecting: tls_connect's callback is still to come */
     char cwhy[112];                        /* the handshake's failure, from that callback */
-    uint64_t npages, *todo;                /* this round's pages (bitmap of dirty_words) */
+    uint64_t npages, *todo;                /* this round's pages, then as many words of scratch (2 x dirty_words) */
     size_t nwords;
     uint64_t cursor;                       /* next page of todo to look at */
     struct delta *delta;                   /* the clone's disk delta, or NULL */
