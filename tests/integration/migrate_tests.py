@@ -277,7 +277,7 @@ def check_clone(c, port):
 def t_svm_clone(r):
     import tempfile
     import pool_tests as pt
-    tgt = pt.Target(tempfile.mkdtemp(prefix="shoal-migrate."), ctl_off=5678)
+    tgt = pt.Target(tempfile.mkdtemp(prefix="shoal-migrate."))
     port = free_port()
     try:
         with Console(r.name, r.logdir) as c:

@@ -10,6 +10,7 @@ fail() { echo "FAIL suite.$1: $2"; sed 's/^/    /' "$W/out" | tail -n 15; failed
 
 # runsh ARGS...: tests/run.sh over tests/suite/fake.mk; output in $W/out, its status in $rc.
 runsh() {
+    rm -f "$W"/mark.*
     RUN_MAKE="make -f tests/suite/fake.mk MARK=$W/mark" TEST_LOGS="$W/logs" sh tests/run.sh "$@" > "$W/out" 2>&1
     rc=$?
 }
@@ -31,6 +32,13 @@ expect run_silent_tier_fails 1 "^FAIL t-silent.no_result" t-pass t-silent
 expect run_crash_without_fail_line 1 "^FAIL t-crash (exited 2" t-crash
 expect run_unlisted_tier 1 "^FAIL suite.unlisted_tier.t-other" --expect "t-pass t-other" t-pass
 expect run_listed_tiers 0 "^1 passed, 0 failed" --expect "t-pass" t-pass:60
+
+# -j: tiers run at once (each of the t-meet pair waits for the other), and every verdict is still counted.
+expect run_parallel_at_once 0 "^2 passed, 0 failed" -j 2 t-meet-a t-meet-b
+expect run_serial_is_serial 1 "^FAIL fake.t-meet-a" t-meet-a:40 t-meet-b:40
+expect run_parallel_sums 1 "^3 passed, 2 failed" -j 2 t-pass t-fail-rc0 t-crash
+expect run_parallel_silent 1 "^FAIL t-silent.no_result" -j 3 t-pass t-silent t-pass
+expect run_parallel_time_limit 1 "^FAIL t-slow.time_limit" -j 2 t-slow:2 t-pass
 
 t0=$(date +%s)
 expect run_time_limit 1 "^FAIL t-slow.time_limit" t-pass t-slow:2
