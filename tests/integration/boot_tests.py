@@ -87,7 +87,7 @@ def t_qemu_kernel(r):
                                    "-netdev", "user,id=n0", "-device", "e1000,netdev=n0",
                                    "-netdev", "user,id=n1", "-device", "virtio-net-pci,netdev=n1"]))
         boot_check(r, c, QEMU_BOOT_S)
-        r.check(r.name + "-info", lambda: check_info(c, QEMU_CMD_S, "SVM+NPT", 1))
+        r.check(r.name + "-info", lambda: check_info(c, QEMU_CMD_S, "SVM+NPT", 1, None, "BIOS"))
         r.check(r.name + "-mem-512M", lambda: check_mem_cmd(c, QEMU_CMD_S, 512 * MiB))
 
         def pci():
@@ -234,7 +234,7 @@ def t_bochs(r):
         r.console = c
         bochs_start(r, c)
         boot_check(r, c, BOCHS_BOOT_S)
-        r.check(r.name + "-info", lambda: check_info(c, BOCHS_CMD_S, "VMX+EPT", 2, r"GRUB"))
+        r.check(r.name + "-info", lambda: check_info(c, BOCHS_CMD_S, "VMX+EPT", 2, r"GRUB", "BIOS"))
         r.check(r.name + "-mem", lambda: check_mem_cmd(c, BOCHS_CMD_S, 256 * MiB))
 
 
