@@ -256,24 +256,31 @@ static void mb2_tag(struct boot_info *bi, struct mb2_found *f, const void *tag, 
     }
 }
 
-/* The memory map: EFI's own descriptors first, then the loader's map, then basic meminfo. */
+/* The memory map: EFI's own descriptors first, then the loader's map, then basic meminfo. A map cut
+ * short (more distinct ranges than BOOT_MAX_RANGES) gives way to the next source, or is kept when
+ * there is none. */
 static void mb2_pick_mmap(struct boot_info *bi, const struct mb2_found *f)
 {
     if (f->efi_mmap) {
-        if (mb2_efi_mmap(bi, f->efi_mmap, f->efi_mmap_size) == 0) {
+        int rc = mb2_efi_mmap(bi, f->efi_mmap, f->efi_mmap_size);
+        if (rc == 0 || (rc == -ENOSPC && !f->mmap)) {
+            if (rc)
+                log_warn("multiboot2: EFI memory map cut short after %d descriptors", bi->mmap_entries);
             bi->mmap_source = MMAP_EFI;
             return;
         }
-        log_warn("multiboot2: EFI memory map unusable (%d descriptors read): using the memory map tag",
-                 bi->mmap_entries);
+        log_warn("multiboot2: EFI memory map unusable (%d): using the memory map tag", rc);
         bi->nmem = bi->mmap_entries = 0;
     }
     if (f->mmap) {
-        if (mb2_mmap(bi, f->mmap, f->mmap_size) == 0 && bi->nmem) {
+        int rc = mb2_mmap(bi, f->mmap, f->mmap_size);
+        if (bi->nmem) {
+            if (rc)
+                log_warn("multiboot2: memory map cut short after %d entries", bi->mmap_entries);
             bi->mmap_source = MMAP_MB2;
             return;
         }
-        bi->nmem = bi->mmap_entries = 0;
+        bi->mmap_entries = 0;
     }
     if (f->meminfo) {
         memmap_add(bi, 0, (uint64_t)rd32(f->meminfo, 8) << 10, MEM_AVAILABLE);

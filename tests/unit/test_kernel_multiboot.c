@@ -365,6 +365,16 @@ TEST(efi_mmap_many_descriptors)
     CHECK_EQ(bootinfo_parse(MB2_BOOT_MAGIC, 0x10000, &pv, &bi), 0);
     CHECK_EQ(bi.mmap_source, MMAP_MB2);
     CHECK_U64(memmap_total_available(&bi), 0x200000);
+
+    mb2_begin();                                /* the same without tag 6: the EFI map, cut short */
+    efi_mmap_begin(200);
+    for (int i = 0; i < 200; i++)
+        efi_desc(i % 2 ? 6 : 7, 0x100000 + 0x1000ull * i, 1, WB);
+    mb2_end();
+    CHECK_EQ(bootinfo_parse(MB2_BOOT_MAGIC, 0x10000, &pv, &bi), 0);
+    CHECK_EQ(bi.mmap_source, MMAP_EFI);
+    CHECK_EQ(bi.mmap_entries, BOOT_MAX_RANGES);
+    CHECK_U64(memmap_total_available(&bi), 0x1000ull * BOOT_MAX_RANGES / 2);
 }
 
 TEST(acpi_new_tag_preferred_over_old)
