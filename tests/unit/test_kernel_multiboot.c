@@ -340,37 +340,36 @@ TEST(efi_mmap_truncated_and_huge)
     CHECK_U64(bi.mem[0].base + bi.mem[0].len, UINT64_MAX);
 }
 
-TEST(efi_mmap_many_descriptors)
+/* 200 one-page descriptors from 1 MiB on, of type odd_type and conventional by turns; tag 6 after them
+ * (2 MiB of RAM) when with_mmap. */
+static void efi_many(uint32_t odd_type, int with_mmap)
 {
-    mb2_begin();                                /* 200 contiguous RAM descriptors: merge into one */
+    mb2_begin();
     efi_mmap_begin(200);
     for (int i = 0; i < 200; i++)
-        efi_desc(i % 2 ? 4 : 7, 0x100000 + 0x1000ull * i, 1, WB);
-    mb2_end();
-    CHECK_EQ(bootinfo_parse(MB2_BOOT_MAGIC, 0x10000, &pv, &bi), 0);
-    CHECK_EQ(bi.mmap_source, MMAP_EFI);
-    CHECK_EQ(bi.mmap_entries, 200);
-    CHECK_EQ(bi.nmem, 1);
-
-    mb2_begin();                                /* 200 alternating types: too many, tag 6 instead */
-    efi_mmap_begin(200);
-    for (int i = 0; i < 200; i++)
-        efi_desc(i % 2 ? 6 : 7, 0x100000 + 0x1000ull * i, 1, WB);
-    {
+        efi_desc(i % 2 ? odd_type : 7, 0x100000 + 0x1000ull * i, 1, WB);
+    if (with_mmap) {
         uint32_t t = mb2_tag(6, 16 + 24);
         put32(t + 8, 24);
         put64(t + 16, 0x100000); put64(t + 24, 0x200000); put32(t + 32, 1);
     }
     mb2_end();
+}
+
+TEST(efi_mmap_many_descriptors)
+{
+    efi_many(4, 0);                             /* all RAM once boot services are gone: one range */
+    CHECK_EQ(bootinfo_parse(MB2_BOOT_MAGIC, 0x10000, &pv, &bi), 0);
+    CHECK_EQ(bi.mmap_source, MMAP_EFI);
+    CHECK_EQ(bi.mmap_entries, 200);
+    CHECK_EQ(bi.nmem, 1);
+
+    efi_many(6, 1);                             /* RAM and runtime data by turns: too many, tag 6 instead */
     CHECK_EQ(bootinfo_parse(MB2_BOOT_MAGIC, 0x10000, &pv, &bi), 0);
     CHECK_EQ(bi.mmap_source, MMAP_MB2);
     CHECK_U64(memmap_total_available(&bi), 0x200000);
 
-    mb2_begin();                                /* the same without tag 6: the EFI map, cut short */
-    efi_mmap_begin(200);
-    for (int i = 0; i < 200; i++)
-        efi_desc(i % 2 ? 6 : 7, 0x100000 + 0x1000ull * i, 1, WB);
-    mb2_end();
+    efi_many(6, 0);                             /* the same without tag 6: the EFI map, cut short */
     CHECK_EQ(bootinfo_parse(MB2_BOOT_MAGIC, 0x10000, &pv, &bi), 0);
     CHECK_EQ(bi.mmap_source, MMAP_EFI);
     CHECK_EQ(bi.mmap_entries, BOOT_MAX_RANGES);
