@@ -90,6 +90,25 @@ static void src_unconfirmed(struct mig_src *s, const char *why)
     src_end(s);
 }
 
+/* A round begins: its clock, bytes and entries count from here. */
+static void round_start(struct mig_src *s)
+{
+    s->round_t0 = time_ns();
+    s->round_bytes0 = s->io.bytes_out;
+    s->round_hashed0 = s->hashed;
+}
+
+/*
+ * The final pause if it began now, in ms: dirty entries at this round's pace (its time per entry hashed).
+ * Hash-first makes that pace, not the link's byte rate, the measure: a page rewritten with the same
+ * content costs its hash, not its bytes.
+ */
+static uint64_t expected_ms(struct mig_src *s, uint64_t dirty)
+{
+    uint64_t ms = ms_since(s->round_t0) + 1, n = s->hashed - s->round_hashed0;
+    return n ? dirty * ms / n : 0;
+}
+
 static void progress(struct mig_src *s, const char *what, uint64_t dirty)
 {
     uint64_t ms = ms_since(s->round_t0) + 1, bytes = s->io.bytes_out - s->round_bytes0;
@@ -100,7 +119,7 @@ static void progress(struct mig_src *s, const char *what, uint64_t dirty)
             (unsigned long long)s->zero, (unsigned long long)s->sent, (unsigned long long)s->blocks,
             (unsigned long long)(kbps / 1000), (unsigned long long)(kbps % 1000), (unsigned long long)dirty,
             (unsigned long long)(dirty * 1000 / ms),
-            (unsigned long long)(kbps ? dirty * MIG_PAGE / kbps : 0), s->vm->throttle_pct);
+            (unsigned long long)expected_ms(s, dirty), s->vm->throttle_pct);
 }
 
 /* ---- the phases ---- */
@@ -144,8 +163,7 @@ static void start_rounds(struct mig_src *s)
         if (p < s->npages) s->todo[p / 64] |= 1ull << (p % 64);
         else s->todo[p / 64] &= ~(1ull << (p % 64));
     s->phase = S_ROUNDS;
-    s->round_t0 = time_ns();
-    s->round_bytes0 = s->io.bytes_out;
+    round_start(s);
     mig_src_round_begin(s, 1);
 }
 
@@ -157,8 +175,7 @@ static void start_rounds(struct mig_src *s)
  */
 static int converged(struct mig_src *s, uint64_t dirty)
 {
-    uint64_t ms = ms_since(s->round_t0) + 1, bytes = s->io.bytes_out - s->round_bytes0;
-    uint64_t expect = bytes ? dirty * MIG_PAGE * ms / bytes : 0, prev = s->dirty_prev;
+    uint64_t expect = expected_ms(s, dirty), prev = s->dirty_prev;
     unsigned pct = s->vm->throttle_pct;
     s->dirty_prev = dirty;
     if (expect <= s->o.downtime_ms || s->round + 1 >= s->o.max_rounds)
@@ -200,8 +217,7 @@ static void round_over(struct mig_src *s)
         return;
     }
     s->round++;
-    s->round_t0 = time_ns();
-    s->round_bytes0 = s->io.bytes_out;
+    round_start(s);
     mig_src_round_begin(s, 0);
 }
 
@@ -222,8 +238,7 @@ static void quiesce(struct mig_src *s)
     for (size_t i = 0; i < s->nwords; i++)
         s->todo[i] |= more[i];
     s->round++;
-    s->round_t0 = time_ns();
-    s->round_bytes0 = s->io.bytes_out;
+    round_start(s);
     mig_io_frame(&s->io, MIG_FINAL, NULL, 0);
     mig_src_round_begin(s, 1);
     s->phase = S_FINAL;
