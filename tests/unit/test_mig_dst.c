@@ -128,32 +128,3 @@ TEST(complete_needs_every_page_and_drops_unseen_blocks)
     CHECK_MEM(d->delta->ops->lookup(d->delta, 9), a, MIG_PAGE);
     shim_dst_free(d);
 }
-
-/* What the loader left in the new VM's own RAM (its boot image) serves the source's pages of it, at any
- * address; a page received later over such a page makes the hint stale, and the stale hint is not used. */
-TEST(own_boot_image_serves_the_source)
-{
-    struct mig_dst *d = shim_dst_new(8, 0, 0);
-    uint8_t a[MIG_PAGE], b[MIG_PAGE];
-    fill(a, 7), fill(b, 8);
-    memcpy(shim_page(1, 3), a, MIG_PAGE);      /* as vm create left it, before ACCEPT */
-    CHECK_EQ(mig_dst_scan_self(d, 5), 5);
-    CHECK_EQ(mig_dst_scan_self(d, 5), 3);
-    CHECK_EQ(mig_dst_scan_self(d, 5), 0);
-    CHECK_EQ(d->self_found, 1);
-    CHECK_EQ(d->scanned, 0);
-    struct mig_entry e = entry(3, a);
-    CHECK_EQ(mig_dst_hashes(d, frame, shim_hashes(frame, MIG_KIND_PAGE, 1, &e)), 0);
-    CHECK(!wanted(d, 0));                       /* the page holds it already */
-    e = entry(6, a);
-    CHECK_EQ(mig_dst_hashes(d, frame, shim_hashes(frame, MIG_KIND_PAGE, 1, &e)), 0);
-    CHECK(!wanted(d, 0));
-    CHECK_MEM(shim_page(1, 6), a, MIG_PAGE);
-    CHECK_EQ(mig_dst_data(d, frame, shim_data(frame, MIG_KIND_PAGE, 3, b)), 0);
-    CHECK_EQ(mig_dst_data(d, frame, shim_data(frame, MIG_KIND_PAGE, 6, b)), 0);
-    e = entry(1, a);                             /* no page holds a any more */
-    CHECK_EQ(mig_dst_hashes(d, frame, shim_hashes(frame, MIG_KIND_PAGE, 1, &e)), 0);
-    CHECK(wanted(d, 0));
-    CHECK_EQ(d->refound, 1);
-    shim_dst_free(d);
-}

@@ -135,17 +135,8 @@ static int hello(struct mig_dst *d, const uint8_t *p, uint32_t len)
     }
     kprintf("migrate: receiving %s from %s (%llu MiB, %u vCPUs%s)\n", d->name, d->peer,
             (unsigned long long)(h.mem_size >> 20), h.nvcpus, d->delta ? ", with its disk delta" : "");
-    d->phase = D_SELF;                               /* ACCEPT once its own boot image is indexed */
-    return 0;
-}
-
-/* A slice of the new VM's own pages indexed; once all are, ACCEPT. 1 when it did work, <0 on a failed send. */
-static int self_step(struct mig_dst *d)
-{
-    if (mig_dst_scan_self(d, 2048))
-        return 1;
     d->phase = D_ROUNDS;
-    return mig_io_frame(&d->io, MIG_ACCEPT, NULL, 0) < 0 ? -EPIPE : 1;
+    return mig_io_frame(&d->io, MIG_ACCEPT, NULL, 0) < 0 ? -EPIPE : 0;
 }
 
 static int state_chunk(struct mig_dst *d, const uint8_t *p, uint32_t len)
@@ -200,11 +191,10 @@ static int go(struct mig_dst *d, const uint8_t *p)
         d->announce_ns = time_ns();
     }
     kprintf("migrate: %s from %s is %s here (%llu pages received, %llu found here, %llu zero, %llu delta blocks "
-            "received, %llu bytes in; %llu pages of its boot image and %llu of this host's guests and disks indexed, "
-            "%llu golden blocks read here)\n", d->name, d->peer, flags & MIG_GO_HOLD ? "held paused" : "running", (unsigned long long)d->recv,
+            "received, %llu bytes in; %llu pages of this host's guests and disks indexed, %llu golden blocks read "
+            "here)\n", d->name, d->peer, flags & MIG_GO_HOLD ? "held paused" : "running", (unsigned long long)d->recv,
             (unsigned long long)d->found, (unsigned long long)d->zero, (unsigned long long)d->blocks,
-            (unsigned long long)d->io.bytes_in, (unsigned long long)d->self_found, (unsigned long long)d->scanned,
-            (unsigned long long)d->golden);
+            (unsigned long long)d->io.bytes_in, (unsigned long long)d->scanned, (unsigned long long)d->golden);
     d->vm = NULL;
     d->phase = D_CLOSING;
     return mig_io_frame(&d->io, MIG_RUNNING, NULL, 0) < 0 ? -EPIPE : 0;
@@ -253,12 +243,6 @@ static int dst_step(struct mig_dst *d)
     uint32_t type, len;
     const uint8_t *p;
     int rc = 0, work = 0;
-    if (d->phase == D_SELF && (rc = self_step(d)) != 0 && d->phase == D_SELF)
-        return 1;                                  /* the source waits for ACCEPT meanwhile */
-    if (rc < 0) {
-        dst_fail(d, mig_io_error(&d->io, rc));
-        return 1;
-    }
     if (d->phase == D_ROUNDS && d->scan_slot >= 0 &&
         (d->scan_slot < VM_MAX || d->disk_scan < d->disk_bytes / MIG_PAGE))
         work = mig_dst_scan(d, 256) > 0;         /* this host's guests, a slice per turn, ahead of the frames */
@@ -365,7 +349,7 @@ int mig_dst_poll(void)
 
 void mig_dst_status(void)
 {
-    static const char *const names[] = { "waiting for HELLO", "indexing its boot image", "pre-copy", "final copy", "restored, waiting for GO",
+    static const char *const names[] = { "waiting for HELLO", "pre-copy", "final copy", "restored, waiting for GO",
                                          "closing", "announcing", "done" };
     for (int i = 0; i < MIG_DST_MAX; i++) {
         struct mig_dst *d = dsts[i];

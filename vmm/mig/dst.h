@@ -5,7 +5,7 @@
 #include "vmm/mig/pageidx.h"
 #include "vmm/vm.h"
 
-enum dst_phase { D_HELLO, D_SELF, D_ROUNDS, D_FINAL, D_READY, D_CLOSING, D_ANNOUNCE, D_DONE };
+enum dst_phase { D_HELLO, D_ROUNDS, D_FINAL, D_READY, D_CLOSING, D_ANNOUNCE, D_DONE };
 
 struct mig_dst {
     struct mig_io io;
@@ -27,7 +27,6 @@ struct mig_dst {
     uint32_t cut;                          /* test hook: drop the link at the first frame of this type */
     int scan_slot;                         /* the VM slot being indexed (VM_MAX: done; -1: never) */
     uint64_t scan_pfn, scanned;            /* next page of it; pages indexed from this host's guests */
-    uint64_t self_pfn, self_found;         /* D_SELF: next page of the new VM to index; nonzero ones */
     const uint8_t *disk;                   /* the new VM's read-only RAM disk (module disk=), or NULL */
     uint64_t disk_bytes, disk_scan;        /* its size; the next block to index */
     struct vm *running;                    /* after GO: the guest, announced MIG_ANNOUNCES times */
@@ -41,13 +40,6 @@ void mig_dst_start_cut(struct tls_chan *ch, uint32_t cut, int local);
 /* Where contents this host's guests hold are indexed (locations of kind MIG_LOC_GUEST). */
 #define MIG_LOC_GUEST 2
 #define MIG_LOC_DISK  3                    /* a 4 KiB block of the new VM's read-only RAM disk */
-/*
- * Before ACCEPT (D_SELF): index up to max pages of the new VM's own RAM as its creation left it. The loader
- * put the same kernel, initrd, boot parameters and ACPI tables there as at the source (same modules, same
- * arguments), so the source's pages holding them are copied here instead of crossing the link (each copy
- * hashed again: pages received later overwrite these). Returns pages looked at; 0 when all were.
- */
-int mig_dst_scan_self(struct mig_dst *d, int max);
 /* Index up to max pages of this host's guests' RAM, then of the new VM's read-only RAM disk (zero pages
  * skipped). Returns pages looked at. */
 int mig_dst_scan(struct mig_dst *d, int max);

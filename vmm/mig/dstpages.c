@@ -182,20 +182,6 @@ static void scan_one(struct mig_dst *d, const uint64_t *p, uint64_t loc)
         }
 }
 
-int mig_dst_scan_self(struct mig_dst *d, int max)
-{
-    int n = 0;
-    for (; n < max && d->self_pfn < d->npages; d->self_pfn++, n++) {
-        const uint64_t *p = gpa_ptr(d->vm, d->self_pfn * MIG_PAGE, MIG_PAGE);
-        uint64_t before = d->scanned;
-        if (p)
-            scan_one(d, p, LOC(MIG_KIND_PAGE, d->self_pfn));
-        d->self_found += d->scanned - before;
-        d->scanned = before;                   /* `scanned` counts this host's other guests and disks */
-    }
-    return n;
-}
-
 int mig_dst_scan(struct mig_dst *d, int max)
 {
     int n = 0;
