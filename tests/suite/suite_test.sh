@@ -48,6 +48,20 @@ if [ -e "$W/mark" ]; then fail run_time_limit_kills "the tier's command outlived
 elif [ $dt -gt 15 ]; then fail run_time_limit_kills "run.sh took $dt s for a 2 s limit"
 else pass run_time_limit_kills; fi
 
+# Every unit or fuzz binary built from the host shim is rebuilt when the shim changes (its prerequisites
+# name the shim: a variable set after the fragment that used it would leave it out).
+n=0
+: > "$W/out"
+for bin in $(RUN_MAKE="$MAKE" sh tests/tier-prereqs.sh $1 | grep -E '/(unit|fuzz)/'); do
+    [ -e "$bin" ] || continue
+    $MAKE -n -B "$bin" 2>/dev/null | grep -q 'tests/unit/host_shim\.c' || continue
+    n=$((n + 1))
+    $MAKE -n -W tests/unit/host_shim.c "$bin" 2>/dev/null | grep -q 'host_shim\.c' || echo "$bin" >> "$W/out"
+done
+if [ "$n" -eq 0 ]; then fail shim_is_a_prerequisite "no built unit or fuzz binary links the host shim"
+elif [ -s "$W/out" ]; then fail shim_is_a_prerequisite "not rebuilt when tests/unit/host_shim.c changes"
+else pass shim_is_a_prerequisite; echo "    $n binaries link the host shim, each rebuilt when it changes"; fi
+
 # Every compiler command of the unit and fuzz tiers that enables UBSan makes it fatal.
 $MAKE -n -B $1 2>&1 | sed -e ':a' -e '/\\$/N; s/\\\n//; ta' > "$W/cmds"
 grep -E -- '-fsanitize=[a-z,]*undefined' "$W/cmds" | grep -v -- '-fno-sanitize-recover=all' > "$W/out"
