@@ -43,6 +43,15 @@ $(BUILD)/pxe/.done: $(BUILD)/shoal.elf boot/shoal.ipxe boot/grub-net.cfg
 run: deps $(BUILD)/shoal.elf golden-image
 	@BUILD=$(BUILD) QEMU=$(QEMU) RUN_MEM=$(RUN_MEM) RUN_ARGS='$(RUN_ARGS)' sh tools/run-demo.sh
 
+# shoal under QEMU stopped at its first instruction, gdb attached with symbols (tools/gdb.sh; GDB_SCRIPT=FILE
+# runs gdb commands from FILE and exits).
+DEPS_PKGS += gdb
+GDB_PORT ?= 1234
+.PHONY: gdb
+gdb: $(BUILD)/shoal.elf
+	@BUILD=$(BUILD) QEMU=$(QEMU) RUN_MEM=$(RUN_MEM) RUN_ARGS='$(RUN_ARGS)' GDB_PORT=$(GDB_PORT) \
+	    GDB_SCRIPT='$(GDB_SCRIPT)' sh tools/gdb.sh
+
 # shoal alone (no image, no guests).
 run-bare: $(BUILD)/shoal.elf
 	$(QEMU) -accel tcg -cpu qemu64,+svm,+npt -m $(RUN_MEM) -kernel $(BUILD)/shoal.elf \

@@ -31,6 +31,13 @@ test: deps
 
 unit: $(filter test-unit-%,$(TEST_TIERS))
 
+# compile_commands.json for editors (clangd): the kernel's and every unit tier's compiler commands.
+COMPILE_DB ?= compile_commands.json
+.PHONY: compile_commands.json
+compile_commands.json:
+	@MAKE="$(MAKE)" $(PYTHON) tools/compile-commands.py $(COMPILE_DB) $(BUILD)/shoal.elf \
+	    $(filter $(BUILD)/unit/%,$(shell sh tests/tier-prereqs.sh $(filter test-unit-%,$(TEST_TIERS))))
+
 # The suite's own plumbing: run.sh against fake tiers (time limit, silent tier, exit codes), and every
 # sanitized unit/fuzz build command makes UBSan fatal.
 TEST_TIERS += test-suite

@@ -7,11 +7,13 @@ emulators run at once. Logs: DIR/test-logs/boot/NAME.console.log and NAME.emu.lo
 
 import os
 import re
+import subprocess
 import sys
+import tempfile
 
 sys.dont_write_bytecode = True       # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Console, TestFailure, require, qemu_argv, bochs_start, boot_check, main,  # noqa: E402
+from harness import (Console, TestFailure, require, qemu_argv, bochs_start, boot_check, main, free_port,  # noqa: E402
                      QEMU_BOOT_S, QEMU_CMD_S, BOCHS_BOOT_S, BOCHS_CMD_S, MiB, GiB)
 
 # ---- checks shared by several tests ----
@@ -238,6 +240,25 @@ def t_bochs(r):
         r.check(r.name + "-mem", lambda: check_mem_cmd(c, BOCHS_CMD_S, 256 * MiB))
 
 
+def t_gdb(r):
+    """`make gdb` as a developer runs it, with a script: QEMU waits at the first instruction, gdb has the
+    symbols, the breakpoint on kmain is hit with the multiboot magic in its argument, the backtrace names it."""
+    def run():
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        with tempfile.NamedTemporaryFile("w", suffix=".gdb") as f:
+            f.write("continue\nprint/x magic\nbt 1\n")
+            f.flush()
+            p = subprocess.run(["make", "-s", "--no-print-directory", "gdb", "BUILD=" + os.path.abspath(r.build),
+                                "GDB_PORT=%d" % free_port(), "GDB_SCRIPT=" + f.name], cwd=root,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=QEMU_BOOT_S * 2)
+        os.makedirs(r.logdir, exist_ok=True)
+        with open(os.path.join(r.logdir, r.name + ".gdb.log"), "w") as log:
+            log.write(p.stdout)
+        for want in (r"Breakpoint 1, kmain \(", r"\$1 = 0x2badb002", r"#0\s+kmain \(.*kernel/main\.c:\d+"):
+            require(re.search(want, p.stdout), "make gdb printed no %r:\n%s" % (want, p.stdout[-1500:]))
+    r.check(r.name, run)
+
+
 ISO = "@B/shoal.iso"
 TESTS = [
     # Bochs first: it is the slowest, so it overlaps the QEMU runs.
@@ -260,6 +281,7 @@ TESTS = [
     ("fault-cmd-ud", t_fault_cmd("ud", 6, "#UD invalid opcode")),
     ("boot-params", t_params),
     ("shell", t_shell),
+    ("make-gdb", t_gdb),
 ]
 
 

@@ -62,6 +62,27 @@ if [ "$n" -eq 0 ]; then fail shim_is_a_prerequisite "no built unit or fuzz binar
 elif [ -s "$W/out" ]; then fail shim_is_a_prerequisite "not rebuilt when tests/unit/host_shim.c changes"
 else pass shim_is_a_prerequisite; echo "    $n binaries link the host shim, each rebuilt when it changes"; fi
 
+# compile_commands.json names every product C file and every unit test file, and its commands compile them.
+$MAKE -s --no-print-directory compile_commands.json COMPILE_DB="$W/cc.json" > "$W/out" 2>&1
+if python3 - "$W/cc.json" >> "$W/out" 2>&1 <<'PY'
+import json, os, subprocess, sys
+db = {os.path.relpath(e["file"]): e for e in json.load(open(sys.argv[1]))}
+files = subprocess.run(["git", "ls-files", "arch", "boot", "kernel", "drivers", "vmm", "blk", "net", "pool",
+                        "tests/unit"], stdout=subprocess.PIPE, text=True).stdout.split()
+want = [f for f in files if f.endswith(".c") and not f.startswith("tests/unit/") or
+        os.path.basename(f).startswith("test_") and f.endswith(".c")]
+missing = [f for f in want if f not in db]
+if missing:
+    sys.exit("not in compile_commands.json: " + " ".join(missing))
+for f in ("kernel/main.c", "vmm/mig/dstpages.c", "tests/unit/test_mig_dst.c"):
+    args = [a for a in db[f]["arguments"] if not a.startswith("-M")] + ["-fsyntax-only"]
+    p = subprocess.run(args, cwd=db[f]["directory"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if p.returncode:
+        sys.exit("%s does not compile with its entry:\n%s" % (f, p.stdout[-800:]))
+print("    %d sources, %d of them product or unit test files" % (len(db), len(want)))
+PY
+then pass compile_commands; tail -n 1 "$W/out"; else fail compile_commands "see above"; fi
+
 # Every compiler command of the unit and fuzz tiers that enables UBSan makes it fatal.
 $MAKE -n -B $1 2>&1 | sed -e ':a' -e '/\\$/N; s/\\\n//; ta' > "$W/cmds"
 grep -E -- '-fsanitize=[a-z,]*undefined' "$W/cmds" | grep -v -- '-fno-sanitize-recover=all' > "$W/out"
