@@ -1,0 +1,256 @@
+/* The API's /api/vms resource and the VMs' /metrics families: reads from struct vm, actions through `vm`. */
+#include "net/api/api.h"
+#include "vmm/vm.h"
+#include "kernel/init.h"
+#include "kernel/heap.h"
+#include "kernel/kstring.h"
+#include "kernel/printf.h"
+#include "kernel/log.h"
+
+#define OUT_MAX  8192
+#define LOG_MAX  (64u << 10)
+
+
+static uint64_t run_ns(const struct vm *vm)
+{
+    uint64_t ns = 0;
+    for (int i = 0; i < vm->nvcpus; i++)
+        ns += vm->vcpu[i]->run_ns;
+    return ns;
+}
+
+static void vm_json(struct jbuf *b, const struct vm *vm, int detail)
+{
+    jb_open(b, '{');
+    jb_kstr(b, "name", vm->name);
+    jb_kstr(b, "state", vm_state_name(vm->state));
+    jb_kstr(b, "guest", vm->guest ? vm->guest : "");
+    jb_ku64(b, "mem_bytes", vm->mem_size);
+    jb_ku64(b, "vcpus", (uint64_t)vm->nvcpus);
+    jb_ku64(b, "cpu_ms", run_ns(vm) / 1000000);
+    jb_ku64(b, "cpu_permille", vm->state == VM_RUNNING ? vm->cpu_permille : 0);
+    jb_ku64(b, "exits", vm->exits_total);
+    jb_ku64(b, "exits_per_sec", vm->exits_per_sec);
+    jb_kbool(b, "migrating", vm->mig != NULL);
+    if (detail) {
+        jb_kstr(b, "stop_reason", vm->stop_reason);
+        jb_key(b, "exits_by_reason");
+        jb_open(b, '{');
+        for (int c = 0; c < EXIT_CODE_COUNT; c++) {
+            uint64_t n = 0;
+            for (int i = 0; i < vm->nvcpus; i++)
+                n += vm->vcpu[i]->exits[c];
+            if (n)
+                jb_ku64(b, exit_name(c), n);
+        }
+        jb_close(b, '}');
+    }
+    jb_close(b, '}');
+}
+
+static void list(struct api_resp *rs)
+{
+    api_json(rs, 200);
+    jb_open(&rs->b, '[');
+    for (int i = 0; i < VM_MAX; i++) {
+        struct vm *vm = vm_slot(i);
+        if (vm) {
+            jb_elem(&rs->b);
+            vm_json(&rs->b, vm, 0);
+        }
+    }
+    jb_close(&rs->b, ']');
+    jb_puts(&rs->b, "\n");
+}
+
+/* Run `vm ARGS...` (the shell's own code) and answer with what it said. */
+static void shell_vm(struct api_resp *rs, int argc, char **argv, int ok_status)
+{
+    char *out = kmalloc(OUT_MAX);
+    int rc;
+    if (!out) {
+        api_error(rs, 503, "out of memory", NULL);
+        return;
+    }
+    rc = api_shell(argc, argv, out, OUT_MAX, 1);
+    api_shell_result(rs, rc, out, ok_status);
+    kfree(out);
+}
+
+static const char *const create_fields[] = { "name", "from", "guest", "mem", "vcpus", "quota", "ip", NULL };
+
+/* POST /api/vms {"name":N, "from":IMAGE | "guest":TESTGUEST, "mem", "vcpus", "quota", "ip"}: `vm create`. */
+static void create(struct api_req *rq, struct api_resp *rs)
+{
+    char name[VM_NAME_MAX], from[64], guest[64], mem[24], vcpus[8], quota[24], ip[24];
+    char a_mem[32], a_vcpus[16], a_quota[32], a_ip[32], a_guest[80];
+    char *argv[10] = { "vm", "create", name };
+    int argc = 3;
+    struct json_obj *o = api_body(rq, rs, create_fields);
+    const char *f, *g;
+    if (!o)
+        return;
+    if (!api_word(o, "name", 1, name, sizeof(name), rs))
+        goto out;
+    f = api_word(o, "from", 0, from, sizeof(from), rs);
+    if (rs->status == 400)
+        goto out;
+    g = api_word(o, "guest", 0, guest, sizeof(guest), rs);
+    if (rs->status == 400)
+        goto out;
+    if (!f == !g) {
+        api_error(rs, 400, "give exactly one of 'from' (a pool image) and 'guest' (a test guest)", f ? "guest" : "from");
+        goto out;
+    }
+    if (f) {
+        argv[argc++] = "from";
+        argv[argc++] = from;
+    } else {
+        ksnprintf(a_guest, sizeof(a_guest), "guest=%s", guest);
+        argv[argc++] = a_guest;
+    }
+#define OPT(key, buf, arg) \
+    if (api_word(o, key, 0, buf, sizeof(buf), rs)) { ksnprintf(arg, sizeof(arg), key "=%s", buf); argv[argc++] = arg; } \
+    else if (rs->status == 400) goto out;
+    OPT("mem", mem, a_mem)
+    OPT("vcpus", vcpus, a_vcpus)
+    OPT("quota", quota, a_quota)
+    OPT("ip", ip, a_ip)
+#undef OPT
+    shell_vm(rs, argc, argv, 201);
+out:
+    kfree(o);
+}
+
+/* GET /api/vms/NAME/log: the guest console's ring, as `vm log` prints it. */
+static void console_log(struct vm *vm, struct api_resp *rs)
+{
+    char *out = kmalloc(LOG_MAX);
+    char *argv[] = { "vm", "log", vm->name };
+    if (!out) {
+        api_error(rs, 503, "out of memory", NULL);
+        return;
+    }
+    if (api_shell(3, argv, out, LOG_MAX, 0)) {
+        api_error(rs, 503, "the console is busy", NULL);
+    } else {
+        api_json(rs, 200);
+        jb_open(&rs->b, '{');
+        jb_kstr(&rs->b, "name", vm->name);
+        jb_kstr(&rs->b, "log", out);
+        jb_close(&rs->b, '}');
+        jb_puts(&rs->b, "\n");
+    }
+    kfree(out);
+}
+
+static void one(struct api_req *rq, struct api_resp *rs)
+{
+    struct vm *vm = vm_find(rq->seg[2]);
+    const char *act = rq->nseg == 4 ? rq->seg[3] : NULL;
+    if (!vm) {
+        api_error(rs, 404, "no such VM", NULL);
+        return;
+    }
+    if (!rq->post && !act) {
+        api_json(rs, 200);
+        vm_json(&rs->b, vm, 1);
+        jb_puts(&rs->b, "\n");
+    } else if (!rq->post && !strcmp(act, "log")) {
+        console_log(vm, rs);
+    } else if (rq->post && act && (!strcmp(act, "start") || !strcmp(act, "stop") || !strcmp(act, "destroy"))) {
+        char *argv[] = { "vm", (char *)act, vm->name };
+        shell_vm(rs, 3, argv, 200);
+    } else if (act && strcmp(act, "log") && strcmp(act, "start") && strcmp(act, "stop") && strcmp(act, "destroy")) {
+        api_error(rs, 404, "no such action (start, stop, destroy; GET log)", NULL);
+    } else {
+        api_error(rs, 405, rq->post ? "use GET" : "use POST", NULL);
+    }
+}
+
+static void handle(struct api_req *rq, struct api_resp *rs)
+{
+    if (rq->nseg == 2 && !rq->post)
+        list(rs);
+    else if (rq->nseg == 2)
+        create(rq, rs);
+    else if (rq->nseg <= 4)
+        one(rq, rs);
+    else
+        api_error(rs, 404, "no such resource", NULL);
+}
+
+/* vm="NAME" for vm's samples. */
+static void vm_label(struct jbuf *b, const char *metric, const struct vm *vm)
+{
+    jb_printf(b, "%s{vm=\"", metric);
+    api_label(b, vm->name);
+    jb_puts(b, "\"");
+}
+
+enum vm_family { F_INFO, F_MEM, F_VCPUS, F_CPU, F_EXITS, F_COUNT };
+
+static void family(struct jbuf *b, enum vm_family f, const struct vm *vm)
+{
+    switch (f) {
+    case F_INFO:
+        vm_label(b, "shoal_vm_info", vm);
+        jb_printf(b, ",state=\"%s\",guest=\"", vm_state_name(vm->state));
+        api_label(b, vm->guest ? vm->guest : "");
+        jb_puts(b, "\"} 1\n");
+        break;
+    case F_MEM:
+        vm_label(b, "shoal_vm_memory_bytes", vm);
+        jb_printf(b, "} %llu\n", (unsigned long long)vm->mem_size);
+        break;
+    case F_VCPUS:
+        vm_label(b, "shoal_vm_vcpus", vm);
+        jb_printf(b, "} %d\n", vm->nvcpus);
+        break;
+    case F_CPU: {
+        uint64_t ms = run_ns(vm) / 1000000;
+        vm_label(b, "shoal_vm_cpu_seconds_total", vm);
+        jb_printf(b, "} %llu.%03llu\n", (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000));
+        break;
+    }
+    default:
+        for (int c = 0; c < EXIT_CODE_COUNT; c++) {
+            uint64_t n = 0;
+            for (int v = 0; v < vm->nvcpus; v++)
+                n += vm->vcpu[v]->exits[c];
+            if (!n)
+                continue;
+            vm_label(b, "shoal_vm_exits_total", vm);
+            jb_printf(b, ",reason=\"%s\"} %llu\n", exit_name(c), (unsigned long long)n);
+        }
+    }
+}
+
+static void metrics(struct jbuf *b)
+{
+    static const char *const fam[F_COUNT][3] = {
+        { "shoal_vm_info", "gauge", "One series per VM naming its state and what it runs (value 1)." },
+        { "shoal_vm_memory_bytes", "gauge", "Guest RAM of each VM." },
+        { "shoal_vm_vcpus", "gauge", "vCPUs of each VM." },
+        { "shoal_vm_cpu_seconds_total", "counter", "Time each VM's vCPUs ran in the guest." },
+        { "shoal_vm_exits_total", "counter", "VM exits of each VM, by reason." },
+    };
+    /* The text format wants each family's samples together, after its HELP and TYPE lines. */
+    for (int f = 0; f < F_COUNT; f++) {
+        api_metric_family(b, fam[f][0], fam[f][1], fam[f][2]);
+        for (int i = 0; i < VM_MAX; i++)
+            if (vm_slot(i))
+                family(b, (enum vm_family)f, vm_slot(i));
+    }
+}
+
+static const struct api_resource vms = { "vms", handle, metrics };
+
+static int vm_api_init(void)
+{
+    int rc = api_resource_register(&vms);
+    if (rc)
+        log_err("api: /api/vms not registered (%d)", rc);
+    return 0;
+}
+INIT_HOOK(INIT_VMM, vm_api_init);
