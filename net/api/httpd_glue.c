@@ -14,6 +14,10 @@
 #include "lwip/ip_addr.h"
 #include "net/api/server.h"
 
+/* Every response is a heap buffer freed when httpd closes the file, which may be before TCP has sent
+   (over plain HTTP tcp_write would otherwise point into it): make tcp_write copy. */
+#define HTTP_IS_DATA_VOLATILE(hs) TCP_WRITE_FLAG_COPY
+
 struct http_state;
 static err_t glue_fs_open(struct http_state *hs, struct fs_file *file, const char *name);
 #define fs_open(file, name) glue_fs_open(hs, file, name)

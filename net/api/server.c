@@ -14,6 +14,7 @@
 
 #define API_BODY_NS   (10ull * 1000000000ull)   /* a POST body must arrive within 10 s of its header */
 #define API_CONN_MAX  (MEMP_NUM_TCP_PCB)        /* POSTs in progress: at most one per TCP connection */
+#define API_DRAIN_MAX (256u << 10)              /* larger bodies are refused without reading them */
 #define RESP_NAME     "/~r"                     /* the name httpd opens for a POST's prepared response */
 #define BUSY_NAME     "/~busy"
 
@@ -30,6 +31,9 @@ struct api_conn {
     size_t want, got;
     int late;                         /* the body did not arrive in time */
     int ready;                        /* the body is complete (or late): api_poll runs the action */
+    int discard;                      /* refused at the header: the body is read and dropped first */
+    char *held;                       /* that refusal, rendered, until the body is in */
+    size_t held_len;
     char *resp;                       /* rendered response (headers and body) */
     size_t resp_len;
 };
@@ -43,6 +47,7 @@ static uint16_t lport;
 
 static void conn_free(struct api_conn *c)
 {
+    kfree(c->held);
     kfree(c->body);
     kfree(c->resp);
     memset(c, 0, sizeof(*c));
@@ -204,6 +209,7 @@ int api_open(void *conn, struct fs_file *file, const char *name, struct pbuf *re
 {
     struct api_resp rs;
     size_t len = 0;
+    char *out;
     int st;
     if (!strcmp(name, RESP_NAME)) {
         struct api_conn *c = conn_find(conn);
@@ -224,7 +230,8 @@ int api_open(void *conn, struct fs_file *file, const char *name, struct pbuf *re
     } else {
         return open_get(file, name, req, peer);
     }
-    return give(file, render(&rs, &len), len);
+    out = render(&rs, &len);             /* before give() reads len */
+    return give(file, out, len);
 }
 
 void fs_close(struct fs_file *file)
@@ -293,6 +300,15 @@ err_t httpd_post_begin(void *connection, const char *uri, const char *http_reque
         return ERR_OK;
     }
     log_req(&rq, &rs);
+    if (content_len >= 0 && (unsigned)content_len <= API_DRAIN_MAX && !c->head.chunked) {
+        /* Refused, but the body is read (and dropped) before the answer goes out: lwIP resets a
+           connection that receives data after it closed, and the client would lose the answer. */
+        c->held = render(&rs, &c->held_len);
+        c->want = (size_t)content_len;
+        c->discard = 1;
+        *post_auto_wnd = 0;
+        return ERR_OK;
+    }
     respond(c, &rs, response_uri, response_uri_len);
     return ERR_VAL;
 }
@@ -301,16 +317,16 @@ err_t httpd_post_receive_data(void *connection, struct pbuf *p)
 {
     struct api_conn *c = conn_find(connection);
     err_t rc = ERR_OK;
-    if (!c || !c->body) {
+    if (!c || (!c->body && !c->discard)) {
         rc = ERR_VAL;
     } else if (time_ns() > c->deadline) {
         c->late = 1;                     /* a client dripping its body: answered 408 */
         rc = ERR_TIMEOUT;
     } else {
         size_t room = c->want - c->got, k = p->tot_len < room ? p->tot_len : room;
-        c->got += pbuf_copy_partial(p, c->body + c->got, (u16_t)k, 0);
+        c->got += c->discard ? k : pbuf_copy_partial(p, c->body + c->got, (u16_t)k, 0);
     }
-    if (c && c->body && !c->ready && (c->late || c->got == c->want)) {
+    if (c && (c->body || c->discard) && !c->ready && (c->late || c->got == c->want)) {
         c->ready = 1;
         api_httpd_post_hold(connection);
     }
@@ -343,16 +359,22 @@ void api_conn_gone(void *conn)
 /* Answer c's request into c->resp. */
 static void run(struct api_conn *c)
 {
-    struct api_req *rq = kzalloc(sizeof(*rq));
+    struct api_req *rq;
     struct api_resp rs;
-    if (!rq) {
+    if (c->held && !c->late) {           /* the refusal prepared (and logged) when the header came */
+        c->resp = c->held;
+        c->resp_len = c->held_len;
+        c->held = NULL;
+        return;
+    }
+    if (!(rq = kzalloc(sizeof(*rq)))) {
         api_error(&rs, 503, "out of memory", NULL);
     } else {
         rq->post = 1;
         rq->head = c->head;
         kstrlcpy(rq->path, c->path, sizeof(rq->path));
         kstrlcpy(rq->peer, c->peer, sizeof(rq->peer));
-        if (c->late) {
+        if (c->late || !c->body) {
             api_error(&rs, 408, "the body did not arrive in time", NULL);
         } else {
             c->body[c->got] = 0;
@@ -361,8 +383,8 @@ static void run(struct api_conn *c)
             answer(rq, &rs);
         }
         log_req(rq, &rs);
+        kfree(rq);
     }
-    kfree(rq);
     c->resp = render(&rs, &c->resp_len);
 }
 

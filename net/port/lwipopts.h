@@ -84,6 +84,7 @@
 #define LWIP_HTTPD_POST_MANUAL_WND       1     /* a POST's answer waits for its action (net/api/server.c) */
 #define LWIP_HTTPD_DYNAMIC_HEADERS       0
 #define LWIP_HTTPD_SUPPORT_V09           0
+#define LWIP_HTTPD_SUPPORT_EXTSTATUS     1     /* 400 and 501 answered (net/api writes them as JSON) */
 #define LWIP_HTTPD_SUPPORT_REQUESTLIST   1
 #define LWIP_HTTPD_REQ_QUEUELEN          8
 #define LWIP_HTTPD_MAX_REQ_LENGTH        4096
