@@ -35,7 +35,7 @@ test-unit-api: $(BUILD)/unit/api_tests
 DEPS_PKGS += python3-prometheus-client chromium openssl
 TEST_TIERS += test-api
 .PHONY: test-api
-test-api: $(BUILD)/shoal.elf
+test-api: $(BUILD)/shoal.elf golden-image
 	@$(PYTHON) tests/integration/api_tests.py --build $(BUILD) --jobs 2
 
 # The request parser's fuzzer: header sections, paths and JSON bodies (FUZZ_RUN_CORPUS: mk/vmstate.mk).
