@@ -156,7 +156,8 @@ static int httpd_error(const char *name)
 /* Authenticate and answer one request whose header h parsed; the status page alone needs no token. */
 static void answer(struct api_req *rq, struct api_resp *rs)
 {
-    int page = !rq->post && (!strcmp(rq->path, "/") || !strcmp(rq->path, "/index.html"));
+    /* httpd turns "/" into its default names ("/index.shtml" first) before opening it. */
+    int page = !rq->post && (!strcmp(rq->path, "/") || !strncmp(rq->path, "/index.", 7));
     api_stats.requests++;
     if (!page && (!api_auth_configured() || !api_auth_ok(rq->head.token))) {
         api_stats.unauthorized++;

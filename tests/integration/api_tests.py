@@ -25,7 +25,8 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Console, QEMU_BOOT_S, QEMU_CMD_S, TestFailure, free_port, main, qemu_argv, require  # noqa: E402
-from pool_tests import CMDLINE, Target  # noqa: E402
+from pool_tests import Target  # noqa: E402
+from browser import Browser  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 TOKEN_A = "tok-a-" + os.urandom(12).hex()
@@ -338,7 +339,8 @@ def check_shoalctl(r, pa, pb, fp_a, b):
             re.search(r"^127\.0\.0\.1:%d\s+b1\s+created" % pb, out, re.M), "vm list of both hosts:\n" + out)
     rc, out, err = shoalctl(["--json", "vm", "list"], env)
     names = sorted(v["name"] for v in json.loads(out))
-    require(rc == 0 and names == ["b1", "t1"], "--json: %s" % names)
+    want = sorted(v["name"] for v in Api(pa, TOKEN_A).ok("GET", "/api/vms") + Api(pb, TOKEN_B, False).ok("GET", "/api/vms"))
+    require(rc == 0 and names == want and "b1" in names and "t1" in names, "--json: %s, the APIs: %s" % (names, want))
     rc, out, err = shoalctl(["vm", "start", "b1"], env)
     require(rc == 0 and "vm b1 running" in out or "stopped" in out, "start b1 (on the second host): %s %s" % (out, err))
     b.expect(r"api> vm start b1", QEMU_CMD_S, "the start on host b")
@@ -353,6 +355,37 @@ def check_shoalctl(r, pa, pb, fp_a, b):
     require(rc == 1 and "fingerprint" in err, "a wrong fingerprint: %d %s" % (rc, err))
     rc, out, err = shoalctl(["--token", TOKEN_A, "vm", "list"], env)
     require(rc != 0, "shoalctl took a token on its command line")
+
+
+def check_page(r, a, c, pa):
+    st, resp, html = a.req("GET", "/", token="")
+    require(st == 200 and resp.getheader("Content-Type").startswith("text/html"), "GET /: %d" % st)
+    require("<script>" in html and not re.search(r'(src|href)\s*=\s*"(https?:)?//', html),
+            "the page is not self-contained")
+    require(TOKEN_A not in html, "the page carries the token")
+    a.ok("POST", "/api/vms", {"name": "p1", "guest": "hello64"}, 201)
+    b = Browser(r.logdir)
+    try:
+        b.open("https://127.0.0.1:%d/#token=%s" % (pa, TOKEN_A))
+        b.wait("document.body.dataset.loaded === '1' && document.querySelectorAll('#vms tr[data-vm]').length > 0",
+               "the VM list")
+        require(b.eval("location.hash") == "", "the token stays in the address bar")
+        names = b.eval("[...document.querySelectorAll('#vms tr[data-vm]')].map(t => t.dataset.vm).sort()")
+        want = sorted(v["name"] for v in a.ok("GET", "/api/vms"))
+        require(names == want, "the page lists %s, the API %s" % (names, want))
+        require(b.eval("document.querySelector('#vms tr[data-vm=p1]').dataset.state") == "created", "p1 not created")
+        b.screenshot("api-page-before.png")
+        b.eval("document.querySelector('button[data-act=start][data-vm=p1]').click(), true")
+        c.expect(r"api> vm start p1", 60, "the start from the page reaching the host")
+        wait_for("p1 to have run", lambda: a.ok("GET", "/api/vms/p1")["state"] != "created", 60)
+        require(shell_vms(c)["p1"][0] in ("running", "stopped"), "the shell does not show p1 started")
+        b.wait("document.querySelector('#vms tr[data-vm=p1]').dataset.state !== 'created'", "the page to show p1 started")
+        r.screenshot = b.screenshot("api-page.png")
+        b.screenshot("api-page-phone.png", 390, 844, True)
+        require(b.eval("document.documentElement.scrollWidth <= window.innerWidth + 1"),
+                "the page is wider than a phone's screen")
+    finally:
+        b.stop()
 
 
 def t_api(r):
@@ -381,6 +414,7 @@ def t_api(r):
         r.check("api-slow-clients", lambda: check_slow_clients(a, pa))
         r.check("api-concurrent", lambda: check_concurrent(a, a_con))
         r.check("api-http-host", lambda: b.ok("GET", "/api/host"))
+        r.check("api-page-chromium", lambda: check_page(r, a, a_con, pa))
         r.check("api-shoalctl-two-hosts", lambda: check_shoalctl(r, pa, pb, fp[0] if fp else "", b_con))
         r.check("api-image-remove", lambda: (a.ok("POST", "/api/images/demo/remove"),
                                              require(a.req("GET", "/api/images/demo")[0] == 404, "demo still there")))
