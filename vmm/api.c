@@ -1,6 +1,9 @@
 /* The API's /api/vms resource and the VMs' /metrics families: reads from struct vm, actions through `vm`. */
 #include "net/api/api.h"
 #include "vmm/vm.h"
+#include "vmm/linux.h"
+#include "vmm/dev/devices.h"
+#include "blk/cow.h"
 #include "kernel/init.h"
 #include "kernel/heap.h"
 #include "kernel/kstring.h"
@@ -188,10 +191,45 @@ static void vm_label(struct jbuf *b, const char *metric, const struct vm *vm)
     jb_puts(b, "\"");
 }
 
-enum vm_family { F_INFO, F_MEM, F_VCPUS, F_CPU, F_EXITS, F_COUNT };
+enum vm_family { F_INFO, F_MEM, F_VCPUS, F_CPU, F_EXITS, F_DISK_REQ, F_DISK_BYTES, F_NET, F_NET_DROP, F_DELTA,
+                 F_COUNT };
 
-static void family(struct jbuf *b, enum vm_family f, const struct vm *vm)
+/* Two samples of a family split by a label (op="read"/"write", direction="rx"/"tx"). */
+static void pair(struct jbuf *b, const char *metric, const struct vm *vm, const char *label, const char *k0,
+                 uint64_t v0, const char *k1, uint64_t v1)
 {
+    vm_label(b, metric, vm);
+    jb_printf(b, ",%s=\"%s\"} %llu\n", label, k0, (unsigned long long)v0);
+    vm_label(b, metric, vm);
+    jb_printf(b, ",%s=\"%s\"} %llu\n", label, k1, (unsigned long long)v1);
+}
+
+/* The I/O families of vm (virtio counters; a clone's delta from its copy-on-write disk). */
+static void io_family(struct jbuf *b, enum vm_family f, const char *metric, struct vm *vm)
+{
+    struct virtio_io_stats io;
+    struct cow_stats cs;
+    virtio_io_stats(vm, &io);
+    if (f == F_DISK_REQ)
+        pair(b, metric, vm, "op", "read", io.disk_reads, "write", io.disk_writes);
+    else if (f == F_DISK_BYTES)
+        pair(b, metric, vm, "op", "read", io.disk_read_bytes, "write", io.disk_write_bytes);
+    else if (f == F_NET)
+        pair(b, metric, vm, "direction", "rx", io.net_rx_frames, "tx", io.net_tx_frames);
+    else if (f == F_NET_DROP)
+        pair(b, metric, vm, "direction", "rx", io.net_rx_drops, "tx", io.net_tx_drops);
+    else if (f == F_DELTA && !cow_get_stats(linux_vm_disk(vm), &cs)) {
+        vm_label(b, metric, vm);
+        jb_printf(b, "} %llu\n", (unsigned long long)cs.delta_blocks);
+    }
+}
+
+static void family(struct jbuf *b, enum vm_family f, const char *metric, struct vm *vm)
+{
+    if (f >= F_DISK_REQ) {
+        io_family(b, f, metric, vm);
+        return;
+    }
     switch (f) {
     case F_INFO:
         vm_label(b, "shoal_vm_info", vm);
@@ -234,13 +272,18 @@ static void metrics(struct jbuf *b)
         { "shoal_vm_vcpus", "gauge", "vCPUs of each VM." },
         { "shoal_vm_cpu_seconds_total", "counter", "Time each VM's vCPUs ran in the guest." },
         { "shoal_vm_exits_total", "counter", "VM exits of each VM, by reason." },
+        { "shoal_vm_disk_requests_total", "counter", "Disk requests each VM's virtio-blk devices submitted." },
+        { "shoal_vm_disk_bytes_total", "counter", "Bytes of those disk requests." },
+        { "shoal_vm_network_packets_total", "counter", "Frames each VM's virtio-net devices received and sent." },
+        { "shoal_vm_network_dropped_packets_total", "counter", "Frames each VM's virtio-net devices dropped." },
+        { "shoal_vm_delta_blocks", "gauge", "4 KiB blocks a clone's copy-on-write delta holds." },
     };
     /* The text format wants each family's samples together, after its HELP and TYPE lines. */
     for (int f = 0; f < F_COUNT; f++) {
         api_metric_family(b, fam[f][0], fam[f][1], fam[f][2]);
         for (int i = 0; i < VM_MAX; i++)
             if (vm_slot(i))
-                family(b, (enum vm_family)f, vm_slot(i));
+                family(b, (enum vm_family)f, fam[f][0], vm_slot(i));
     }
 }
 

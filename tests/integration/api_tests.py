@@ -308,6 +308,10 @@ def check_metrics(a, c):
     out = c.command("mem", QEMU_CMD_S)
     kib = int(re.search(r"memory: \d+ MiB usable \((\d+) KiB\)", out).group(1))
     require(value("shoal_host_memory_bytes", state="usable") == kib * 1024, "usable memory differs")
+    for name, typ in (("shoal_vm_disk_requests", "counter"), ("shoal_vm_network_packets", "counter"),
+                      ("shoal_vm_delta_blocks", "gauge"), ("shoal_image_fetched_bytes", "counter"),
+                      ("shoal_iscsi_commands_in_flight", "gauge"), ("shoal_host_cpu_idle_seconds", "counter")):
+        require(name in fams and fams[name].type == typ, "family %s missing or not a %s" % (name, typ))
     out = c.command("vm stats t1", QEMU_CMD_S)
     for reason, n in re.findall(r"^\s+(cpuid|hypercall|hlt|io)\s+(\d+)$", out, re.M):
         require(value("shoal_vm_exits_total", vm="t1", reason=reason) == int(n), "exits %s differ" % reason)
@@ -316,6 +320,17 @@ def check_metrics(a, c):
     require(value("shoal_vm_info", vm="t1", state="stopped") == 1, "t1's info")
     require(fams["shoal_vm_cpu_seconds"].type == "counter", "cpu seconds is not a counter")
     require(value("shoal_iscsi_commands_total", image="demo") > 0, "no iSCSI commands counted")
+    # A clone's delta: 0 blocks, then 2 after the shell writes 8 KiB into its disk.
+    a.ok("POST", "/api/vms", {"name": "web5", "from": "demo"}, 201)
+    fams = {f.name: f for f in text_string_to_metric_families(a.req("GET", "/metrics")[2])}
+    require(value("shoal_vm_delta_blocks", vm="web5") == 0, "a fresh clone has a delta")
+    out = c.command("vm disk web5 write 1048576 8192 165", QEMU_CMD_S)
+    require("error" not in out, "vm disk write: " + out)
+    fams = {f.name: f for f in text_string_to_metric_families(a.req("GET", "/metrics")[2])}
+    require(value("shoal_vm_delta_blocks", vm="web5") == 2, "8 KiB written, delta %s" %
+            value("shoal_vm_delta_blocks", vm="web5"))
+    require(value("shoal_vm_disk_requests_total", vm="web5", op="write") == 0, "the shell's write counted as the guest's")
+    a.ok("POST", "/api/vms/web5/destroy")
 
 
 def shoalctl(args, env, timeout=120):
