@@ -3,6 +3,8 @@
 #include "net/api/server.h"
 #include "lwip/ip4_addr.h"
 #include "lwip/def.h"
+#include "lwip/stats.h"
+#include "lwip/memp.h"
 #include "kernel/shell.h"
 #include "kernel/param.h"
 #include "kernel/init.h"
@@ -79,6 +81,11 @@ static int status(void)
     kprintf("requests: %llu, unauthorized %llu, errors %llu, refused %llu\n",
             (unsigned long long)api_stats.requests, (unsigned long long)api_stats.unauthorized,
             (unsigned long long)api_stats.errors, (unsigned long long)api_stats.refused);
+    /* lwIP's pools the API's connections draw on (a leak shows here first). */
+    kprintf("lwip: tcp pcbs %u/%u, altcp pcbs %u/%u, heap %u/%u bytes\n",
+            (unsigned)lwip_stats.memp[MEMP_TCP_PCB]->used, (unsigned)lwip_stats.memp[MEMP_TCP_PCB]->avail,
+            (unsigned)lwip_stats.memp[MEMP_ALTCP_PCB]->used, (unsigned)lwip_stats.memp[MEMP_ALTCP_PCB]->avail,
+            (unsigned)lwip_stats.mem.used, (unsigned)lwip_stats.mem.avail);
     return 0;
 }
 

@@ -20,7 +20,7 @@
 #define MEMP_NUM_PBUF               128
 #define MEMP_NUM_RAW_PCB            4
 #define MEMP_NUM_UDP_PCB            8
-#define MEMP_NUM_TCP_PCB            16
+#define MEMP_NUM_TCP_PCB            40     /* iSCSI, migration, and API clients (closed ones linger in TIME_WAIT) */
 #define MEMP_NUM_TCP_PCB_LISTEN     4
 #define MEMP_NUM_SYS_TIMEOUT        16
 #define MEMP_NUM_ARP_QUEUE          32

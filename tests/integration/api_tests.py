@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 # The management API end to end: two shoal hosts under QEMU (SVM), their API ports forwarded to the host.
 """Usage: api_tests.py --build DIR [--jobs N] [--only REGEX]. One `PASS name` / `FAIL name` line per check.
-Host a serves HTTPS with a self-signed certificate (api_token=), host b plain HTTP (api=http on port 8080).
+Host a serves HTTPS with the self-signed certificate it made at boot (api_token=), host b HTTPS on port 8443
+with a certificate and key openssl made, given as boot modules (api_cert=, api_key=); at the end host a is
+switched to plain HTTP (`api start http 8080`, what api=http does at boot).
 Against host a: TLS checked with openssl s_client (fingerprint as printed on the console), plain HTTP
 refused, every endpoint with and without the token, malformed JSON, oversized and unreadable requests, a
 slow client, many concurrent connections; an image added, a clone created and destroyed through the API
@@ -75,11 +77,53 @@ class Api:
         return ans
 
 
-def boot(r, name, append, guest_port, host_port):
+def boot(r, name, append, fwd, modules=()):
+    """Boot shoal under QEMU; fwd: [(host port, guest port)] forwarded to the host."""
     c = Console(name, r.logdir)
-    c.start(qemu_argv("512M", ["-kernel", r.build + "/shoal.elf", "-append", append,
-                               "-nic", "user,model=e1000,hostfwd=tcp:127.0.0.1:%d-:%d" % (host_port, guest_port)]))
+    nic = "user,model=e1000" + "".join(",hostfwd=tcp:127.0.0.1:%d-:%d" % f for f in fwd)
+    extra = ["-initrd", ",".join(modules)] if modules else []
+    c.start(qemu_argv("512M", ["-kernel", r.build + "/shoal.elf", "-append", append, "-nic", nic] + extra))
     return c
+
+
+def make_cert(d):
+    """An EC P-256 key and a self-signed certificate made by openssl (PEM), and the certificate's fingerprint."""
+    key, crt = os.path.join(d, "api-key.pem"), os.path.join(d, "api-cert.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", key, "-out", crt, "-days", "30", "-subj", "/CN=shoal-b/O=operator"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    out = subprocess.run(["openssl", "x509", "-in", crt, "-noout", "-fingerprint", "-sha256"], check=True,
+                         stdout=subprocess.PIPE, timeout=30).stdout.decode()
+    return crt, key, out.strip().split("=", 1)[1]
+
+
+def check_module_cert(b, c, port, fp):
+    m = re.search(r"api: boot module certificate, SHA-256 fingerprint ([0-9A-F:]{95})", c.output())
+    require(m and m.group(1) == fp, "host b's console names %s, openssl %s" % (m and m.group(1), fp))
+    p = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % port], input=b"",
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=HTTP_S)
+    require(b"CN = shoal-b" in p.stdout or b"CN=shoal-b" in p.stdout, "s_client does not see the module's certificate")
+    require(b.ok("GET", "/api/host")["cpu"]["virtualization"].startswith("SVM"), "host b's API")
+
+
+def check_plain_mode(c, a, https_port, http_port):
+    """`api start http PORT` (as api=http at boot): plain HTTP answers, the HTTPS port is gone."""
+    out = c.command("api start http %d" % 8080, QEMU_CMD_S)
+    require("api: http on 0.0.0.0:8080" in out, "api start http: " + out)
+    h = Api(http_port, TOKEN_A, tls=False)
+    require(h.ok("GET", "/api/host")["memory"]["usable_bytes"] > 0, "plain HTTP host")
+    st, _, _ = h.req("GET", "/api/host", token="")
+    require(st == 401, "plain HTTP without the token: %d" % st)
+    try:
+        a.req("GET", "/api/host")
+        raise TestFailure("the HTTPS port still answers after `api start http`")
+    except (OSError, http.client.HTTPException, ssl.SSLError):
+        pass
+    require("api: http on 0.0.0.0:8080" in c.command("api status", QEMU_CMD_S), "api status")
+    env = dict(os.environ, SHOAL_TOKEN=TOKEN_A, SHOAL_CONFIG="/nonexistent")
+    rc, out, err = shoalctl(["-H", "http://127.0.0.1:%d" % http_port, "vm", "list"], env)
+    require(rc == 0 and re.search(r"^127\.0\.0\.1:%d\s+t1\s" % http_port, out, re.M),
+            "shoalctl over plain HTTP with $SHOAL_TOKEN: %d %s %s" % (rc, out, err))
 
 
 def shell_vms(c):
@@ -339,14 +383,14 @@ def shoalctl(args, env, timeout=120):
     return p.returncode, p.stdout.decode(), p.stderr.decode()
 
 
-def check_shoalctl(r, pa, pb, fp_a, b):
+def check_shoalctl(r, pa, pb, fp_a, fp_b, b):
     cfg = os.path.join(r.logdir, "shoalctl.conf")
     with open(cfg, "w") as f:
-        f.write("[default]\nhosts = 127.0.0.1:%d,http://127.0.0.1:%d\n\n[127.0.0.1:%d]\ntoken = %s\nfingerprint = %s\n\n"
-                "[http://127.0.0.1:%d]\ntoken = %s\n" % (pa, pb, pa, TOKEN_A, fp_a, pb, TOKEN_B))
+        f.write("[default]\nhosts = 127.0.0.1:%d,127.0.0.1:%d\n\n[127.0.0.1:%d]\ntoken = %s\nfingerprint = %s\n\n"
+                "[127.0.0.1:%d]\ntoken = %s\nfingerprint = %s\n" % (pa, pb, pa, TOKEN_A, fp_a, pb, TOKEN_B, fp_b))
     env = dict(os.environ, SHOAL_CONFIG=cfg)
     env.pop("SHOAL_TOKEN", None)
-    rc, out, err = shoalctl(["-H", "http://127.0.0.1:%d" % pb, "vm", "create", "b1", "--guest", "hello64"], env)
+    rc, out, err = shoalctl(["-H", "127.0.0.1:%d" % pb, "vm", "create", "b1", "--guest", "hello64"], env)
     require(rc == 0 and "vm b1 created" in out, "create on b: %d %s %s" % (rc, out, err))
     rc, out, err = shoalctl(["vm", "list"], env)
     require(rc == 0, "vm list: %d %s" % (rc, err))
@@ -354,7 +398,7 @@ def check_shoalctl(r, pa, pb, fp_a, b):
             re.search(r"^127\.0\.0\.1:%d\s+b1\s+created" % pb, out, re.M), "vm list of both hosts:\n" + out)
     rc, out, err = shoalctl(["--json", "vm", "list"], env)
     names = sorted(v["name"] for v in json.loads(out))
-    want = sorted(v["name"] for v in Api(pa, TOKEN_A).ok("GET", "/api/vms") + Api(pb, TOKEN_B, False).ok("GET", "/api/vms"))
+    want = sorted(v["name"] for v in Api(pa, TOKEN_A).ok("GET", "/api/vms") + Api(pb, TOKEN_B).ok("GET", "/api/vms"))
     require(rc == 0 and names == want and "b1" in names and "t1" in names, "--json: %s, the APIs: %s" % (names, want))
     rc, out, err = shoalctl(["vm", "start", "b1"], env)
     require(rc == 0 and "vm b1 running" in out or "stopped" in out, "start b1 (on the second host): %s %s" % (out, err))
@@ -382,19 +426,23 @@ def check_page(r, a, c, pa):
     b = Browser(r.logdir)
     try:
         b.open("https://127.0.0.1:%d/#token=%s" % (pa, TOKEN_A))
-        b.wait("document.body.dataset.loaded === '1' && document.querySelectorAll('#vms tr[data-vm]').length > 0",
-               "the VM list")
+        b.wait("!!document.body && document.body.dataset.loaded === '1' &&"
+               " document.querySelectorAll('#vms tr[data-vm]').length > 0", "the VM list")
         require(b.eval("location.hash") == "", "the token stays in the address bar")
+        b.wait("!!document.querySelector('#vms tr[data-vm=p1]')", "p1 in the page")
         names = b.eval("[...document.querySelectorAll('#vms tr[data-vm]')].map(t => t.dataset.vm).sort()")
         want = sorted(v["name"] for v in a.ok("GET", "/api/vms"))
         require(names == want, "the page lists %s, the API %s" % (names, want))
-        require(b.eval("document.querySelector('#vms tr[data-vm=p1]').dataset.state") == "created", "p1 not created")
+        require(b.eval("(document.querySelector('#vms tr[data-vm=p1]') || {dataset: {}}).dataset.state") == "created",
+                "p1 is not shown as created")
         b.screenshot("api-page-before.png")
-        b.eval("document.querySelector('button[data-act=start][data-vm=p1]').click(), true")
+        b.wait("(() => { const e = document.querySelector('button[data-act=start][data-vm=p1]');"
+               " if (!e || e.disabled) return false; e.click(); return true; })()", "p1's start button")
         c.expect(r"api> vm start p1", 60, "the start from the page reaching the host")
         wait_for("p1 to have run", lambda: a.ok("GET", "/api/vms/p1")["state"] != "created", 60)
         require(shell_vms(c)["p1"][0] in ("running", "stopped"), "the shell does not show p1 started")
-        b.wait("document.querySelector('#vms tr[data-vm=p1]').dataset.state !== 'created'", "the page to show p1 started")
+        b.wait("(document.querySelector('#vms tr[data-vm=p1]') || {dataset: {state: 'created'}}).dataset.state"
+               " !== 'created'", "the page to show p1 started")
         r.screenshot = b.screenshot("api-page.png")
         b.screenshot("api-page-phone.png", 390, 844, True)
         require(b.eval("document.documentElement.scrollWidth <= window.innerWidth + 1"),
@@ -406,17 +454,19 @@ def check_page(r, a, c, pa):
 def t_api(r):
     os.makedirs(r.logdir, exist_ok=True)
     tgt = Target(r.logdir, ctl_off=4321)
-    pa, pb = free_port(), free_port()
+    pa, pb, pc = free_port(), free_port(), free_port()
+    crt, key, fp_b = make_cert(r.logdir)
     a_con = b_con = None
     try:
-        a_con = boot(r, "api-a", "api_token=%s" % TOKEN_A, 443, pa)
+        a_con = boot(r, "api-a", "api_token=%s" % TOKEN_A, [(pa, 443), (pc, 8080)])
         r.console = a_con
-        b_con = boot(r, "api-b", "api=http api_listen=8080 api_token=%s" % TOKEN_B, 8080, pb)
+        b_con = boot(r, "api-b", "api_listen=8443 api_token=%s api_cert=api-cert.pem api_key=api-key.pem" % TOKEN_B,
+                     [(pb, 8443)], (crt, key))
         r.check("api-boot", lambda: (a_con.boot(QEMU_BOOT_S), b_con.boot(QEMU_BOOT_S)))
         r.check("api-listening", lambda: require(re.search(r"api: https on 0\.0\.0\.0:443", a_con.output()) and
-                                                 re.search(r"api: http on 0\.0\.0\.0:8080", b_con.output()),
+                                                 re.search(r"api: https on 0\.0\.0\.0:8443", b_con.output()),
                                                  "no listening line"))
-        a, b = Api(pa, TOKEN_A), Api(pb, TOKEN_B, tls=False)
+        a, b = Api(pa, TOKEN_A), Api(pb, TOKEN_B)
         fp = []
         r.check("api-tls-openssl", lambda: fp.append(check_tls(a, a_con, pa)))
         r.check("api-plain-http-refused", lambda: check_plain_refused(pa))
@@ -428,11 +478,12 @@ def t_api(r):
         r.check("api-metrics-prometheus", lambda: check_metrics(a, a_con))
         r.check("api-slow-clients", lambda: check_slow_clients(a, pa))
         r.check("api-concurrent", lambda: check_concurrent(a, a_con))
-        r.check("api-http-host", lambda: b.ok("GET", "/api/host"))
+        r.check("api-module-certificate", lambda: check_module_cert(b, b_con, pb, fp_b))
         r.check("api-page-chromium", lambda: check_page(r, a, a_con, pa))
-        r.check("api-shoalctl-two-hosts", lambda: check_shoalctl(r, pa, pb, fp[0] if fp else "", b_con))
+        r.check("api-shoalctl-two-hosts", lambda: check_shoalctl(r, pa, pb, fp[0] if fp else "", fp_b, b_con))
         r.check("api-image-remove", lambda: (a.ok("POST", "/api/images/demo/remove"),
                                              require(a.req("GET", "/api/images/demo")[0] == 404, "demo still there")))
+        r.check("api-plain-http-mode", lambda: check_plain_mode(a_con, a, pa, pc))
     finally:
         for con in (a_con, b_con):
             if con:

@@ -113,7 +113,8 @@ class Browser:
     def eval(self, js):
         r = self.call("Runtime.evaluate", expression=js, returnByValue=True, awaitPromise=True)
         if "exceptionDetails" in r:
-            raise TestFailure("page script failed: %s" % r["exceptionDetails"].get("text"))
+            d = r["exceptionDetails"]
+            raise TestFailure("page script failed: %s %s" % (d.get("text"), d.get("exception", {}).get("description", "")))
         return r["result"].get("value")
 
     def wait(self, js, what, timeout=60):
@@ -123,7 +124,9 @@ class Browser:
             if v:
                 return v
             time.sleep(0.5)
-        raise TestFailure("timed out waiting in the page for " + what)
+        self.screenshot("timeout.png")
+        raise TestFailure("timed out waiting in the page for %s; the page says %r" %
+                          (what, self.eval("(document.querySelector('#msg') || {}).textContent")))
 
     def screenshot(self, name, width=None, height=None, mobile=False):
         if width:
