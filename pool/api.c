@@ -88,7 +88,7 @@ static const char *cmdline_field(const struct json_obj *o, struct api_resp *rs)
 static void add(struct api_req *rq, struct api_resp *rs)
 {
     static const char *const opts[] = { "kernel", "initrd", "mem", "vcpus", "cache", "part", "chap" };
-    char name[POOL_NAME_MAX], url[200], val[7][POOL_PATH_MAX], arg[8][POOL_CMDLINE_MAX + 16], *argv[8];
+    char name[POOL_NAME_MAX], url[200], arg[8][POOL_CMDLINE_MAX + 16], *argv[8];
     struct json_obj *o = api_body(rq, rs, add_fields);
     const char *cmdline;
     char *out;
@@ -98,15 +98,9 @@ static void add(struct api_req *rq, struct api_resp *rs)
         return;
     if (!api_word(o, "name", 1, name, sizeof(name), rs) || !api_word(o, "url", 1, url, sizeof(url), rs))
         goto out;
-    for (int i = 0; i < 7; i++) {
-        if (api_word(o, opts[i], 0, val[i], sizeof(val[i]), rs)) {
-            ksnprintf(arg[argc], sizeof(arg[argc]), "%s=%s", opts[i], val[i]);
-            argv[argc] = arg[argc];
-            argc++;
-        } else if (rs->status == 400) {
+    for (int i = 0; i < 7; i++)
+        if (api_opt(o, opts[i], arg[argc], sizeof(arg[argc]), argv, &argc, rs))
             goto out;
-        }
-    }
     if ((cmdline = cmdline_field(o, rs))) {
         ksnprintf(arg[argc], sizeof(arg[argc]), "cmdline=%s", cmdline);
         argv[argc] = arg[argc];
@@ -147,13 +141,8 @@ static void one(struct api_req *rq, struct api_resp *rs)
         image_json(&rs->b, img, 1);
         jb_puts(&rs->b, "\n");
     } else if (rq->nseg == 4 && !strcmp(rq->seg[3], "remove") && rq->post) {
-        char *argv[] = { "pool", "rm", img->name }, *out = kmalloc(OUT_MAX);
-        if (!out) {
-            api_error(rs, 503, "out of memory", NULL);
-            return;
-        }
-        api_shell_result(rs, api_shell(3, argv, out, OUT_MAX, 1), out, 200);
-        kfree(out);
+        char *argv[] = { "pool", "rm", img->name };
+        api_shell_answer(rs, 3, argv, 200);
     } else if (rq->nseg == 4 && !strcmp(rq->seg[3], "remove")) {
         api_error(rs, 405, "use POST", NULL);
     } else {
@@ -238,11 +227,9 @@ static void metrics(struct jbuf *b)
 
 static const struct api_resource images = { "images", handle, metrics };
 
+/* Registered at init; a failure is logged by init_run_hooks. */
 static int pool_api_init(void)
 {
-    int rc = api_resource_register(&images);
-    if (rc)
-        log_err("api: /api/images not registered (%d)", rc);
-    return 0;
+    return api_resource_register(&images);
 }
 INIT_HOOK(INIT_POOL, pool_api_init);

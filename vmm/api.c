@@ -10,7 +10,9 @@
 #include "kernel/printf.h"
 #include "kernel/log.h"
 
-#define OUT_MAX  8192
+
+/* POST /api/vms/NAME/migrate (vmm/mig/api.c): `vm migrate NAME ...` from a JSON body; 202 once started. */
+void api_vm_migrate(struct api_req *rq, struct api_resp *rs, const char *name);
 #define LOG_MAX  (64u << 10)
 
 
@@ -66,26 +68,12 @@ static void list(struct api_resp *rs)
     jb_puts(&rs->b, "\n");
 }
 
-/* Run `vm ARGS...` (the shell's own code) and answer with what it said. */
-static void shell_vm(struct api_resp *rs, int argc, char **argv, int ok_status)
-{
-    char *out = kmalloc(OUT_MAX);
-    int rc;
-    if (!out) {
-        api_error(rs, 503, "out of memory", NULL);
-        return;
-    }
-    rc = api_shell(argc, argv, out, OUT_MAX, 1);
-    api_shell_result(rs, rc, out, ok_status);
-    kfree(out);
-}
-
 static const char *const create_fields[] = { "name", "from", "guest", "mem", "vcpus", "quota", "ip", NULL };
 
 /* POST /api/vms {"name":N, "from":IMAGE | "guest":TESTGUEST, "mem", "vcpus", "quota", "ip"}: `vm create`. */
 static void create(struct api_req *rq, struct api_resp *rs)
 {
-    char name[VM_NAME_MAX], from[64], guest[64], mem[24], vcpus[8], quota[24], ip[24];
+    char name[VM_NAME_MAX], from[64], guest[64];
     char a_mem[32], a_vcpus[16], a_quota[32], a_ip[32], a_guest[80];
     char *argv[10] = { "vm", "create", name };
     int argc = 3;
@@ -102,7 +90,8 @@ static void create(struct api_req *rq, struct api_resp *rs)
     if (rs->status == 400)
         goto out;
     if (!f == !g) {
-        api_error(rs, 400, "give exactly one of 'from' (a pool image) and 'guest' (a test guest)", f ? "guest" : "from");
+        api_error(rs, 400, "give exactly one of 'from' (a pool image) and 'guest' (a test guest)",
+                  f ? "guest" : "from");
         goto out;
     }
     if (f) {
@@ -112,15 +101,12 @@ static void create(struct api_req *rq, struct api_resp *rs)
         ksnprintf(a_guest, sizeof(a_guest), "guest=%s", guest);
         argv[argc++] = a_guest;
     }
-#define OPT(key, buf, arg) \
-    if (api_word(o, key, 0, buf, sizeof(buf), rs)) { ksnprintf(arg, sizeof(arg), key "=%s", buf); argv[argc++] = arg; } \
-    else if (rs->status == 400) goto out;
-    OPT("mem", mem, a_mem)
-    OPT("vcpus", vcpus, a_vcpus)
-    OPT("quota", quota, a_quota)
-    OPT("ip", ip, a_ip)
-#undef OPT
-    shell_vm(rs, argc, argv, 201);
+    if (api_opt(o, "mem", a_mem, sizeof(a_mem), argv, &argc, rs) ||
+        api_opt(o, "vcpus", a_vcpus, sizeof(a_vcpus), argv, &argc, rs) ||
+        api_opt(o, "quota", a_quota, sizeof(a_quota), argv, &argc, rs) ||
+        api_opt(o, "ip", a_ip, sizeof(a_ip), argv, &argc, rs))
+        goto out;
+    api_shell_answer(rs, argc, argv, 201);
 out:
     kfree(o);
 }
@@ -128,23 +114,8 @@ out:
 /* GET /api/vms/NAME/log: the guest console's ring, as `vm log` prints it. */
 static void console_log(struct vm *vm, struct api_resp *rs)
 {
-    char *out = kmalloc(LOG_MAX);
     char *argv[] = { "vm", "log", vm->name };
-    if (!out) {
-        api_error(rs, 503, "out of memory", NULL);
-        return;
-    }
-    if (api_shell(3, argv, out, LOG_MAX, 0)) {
-        api_error(rs, 503, "the console is busy", NULL);
-    } else {
-        api_json(rs, 200);
-        jb_open(&rs->b, '{');
-        jb_kstr(&rs->b, "name", vm->name);
-        jb_kstr(&rs->b, "log", out);
-        jb_close(&rs->b, '}');
-        jb_puts(&rs->b, "\n");
-    }
-    kfree(out);
+    api_shell_text(rs, 3, argv, LOG_MAX, "log", vm->name);
 }
 
 static void one(struct api_req *rq, struct api_resp *rs)
@@ -161,11 +132,14 @@ static void one(struct api_req *rq, struct api_resp *rs)
         jb_puts(&rs->b, "\n");
     } else if (!rq->post && !strcmp(act, "log")) {
         console_log(vm, rs);
+    } else if (rq->post && act && !strcmp(act, "migrate")) {
+        api_vm_migrate(rq, rs, vm->name);
     } else if (rq->post && act && (!strcmp(act, "start") || !strcmp(act, "stop") || !strcmp(act, "destroy"))) {
         char *argv[] = { "vm", (char *)act, vm->name };
-        shell_vm(rs, 3, argv, 200);
-    } else if (act && strcmp(act, "log") && strcmp(act, "start") && strcmp(act, "stop") && strcmp(act, "destroy")) {
-        api_error(rs, 404, "no such action (start, stop, destroy; GET log)", NULL);
+        api_shell_answer(rs, 3, argv, 200);
+    } else if (act && strcmp(act, "log") && strcmp(act, "start") && strcmp(act, "stop") && strcmp(act, "destroy") &&
+               strcmp(act, "migrate")) {
+        api_error(rs, 404, "no such action (start, stop, destroy, migrate; GET log)", NULL);
     } else {
         api_error(rs, 405, rq->post ? "use GET" : "use POST", NULL);
     }
@@ -289,11 +263,9 @@ static void metrics(struct jbuf *b)
 
 static const struct api_resource vms = { "vms", handle, metrics };
 
+/* Registered at init; a failure is logged by init_run_hooks. */
 static int vm_api_init(void)
 {
-    int rc = api_resource_register(&vms);
-    if (rc)
-        log_err("api: /api/vms not registered (%d)", rc);
-    return 0;
+    return api_resource_register(&vms);
 }
 INIT_HOOK(INIT_VMM, vm_api_init);

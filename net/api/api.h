@@ -44,6 +44,10 @@ int api_errno_status(int err);
  * when a capture is already running.
  */
 int api_shell(int argc, char **argv, char *out, size_t size, int echo);
+/* Run argv (echoed on the console, output up to 8 KiB) and answer with api_shell_result. */
+void api_shell_answer(struct api_resp *rs, int argc, char **argv, int ok_status);
+/* Run argv quietly (output up to max bytes) and answer 200 {["name": name,] key: its output}. */
+void api_shell_text(struct api_resp *rs, int argc, char **argv, size_t max, const char *key, const char *name);
 /* Turn a shell action's result into rs: 2xx with {"ok":true,"output":...} or its error line and status. */
 void api_shell_result(struct api_resp *rs, int rc, const char *out, int ok_status);
 
@@ -75,6 +79,13 @@ struct json_obj *api_body(struct api_req *rq, struct api_resp *rs, const char *c
  */
 const char *api_word(const struct json_obj *o, const char *key, int required, char *buf, size_t max,
                      struct api_resp *rs);
+
+/*
+ * Member key of o, when present, as the shell word "key=VALUE" (api_word's rules, at most size bytes in
+ * all) in buf, appended to argv at *argc. Returns 0 (present or absent), or -EINVAL with rs set to a 400.
+ */
+int api_opt(const struct json_obj *o, const char *key, char *buf, size_t size, char **argv, int *argc,
+            struct api_resp *rs);
 
 /* GET /api/host (net/api/host.c). */
 void api_host(struct api_req *rq, struct api_resp *rs);

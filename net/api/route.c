@@ -8,6 +8,8 @@
 #include "kernel/errno.h"
 #include "kernel/log.h"
 
+#define API_SHELL_OUT 8192
+
 static const struct api_resource *resources[API_RESOURCE_MAX];
 static int nres;
 
@@ -65,10 +67,10 @@ int api_shell(int argc, char **argv, char *out, size_t size, int echo)
         return -ENOENT;
     if (console_capture_begin(out, size, echo))
         return -EBUSY;
-    if (echo) {
+    if (echo) {                          /* the command on the console, its key= (a secret) starred */
         kprintf("api>");
         for (int i = 0; i < argc; i++)
-            kprintf(" %s", argv[i]);
+            kprintf(" %s", strncmp(argv[i], "key=", 4) ? argv[i] : "key=***");
         kprintf("\n");
     }
     rc = c->run(argc, argv);
@@ -110,6 +112,38 @@ void api_shell_result(struct api_resp *rs, int rc, const char *out, int ok_statu
     for (size_t n = strlen(line); n && (line[n - 1] == '\n' || line[n - 1] == '\r'); n--)
         line[n - 1] = 0;
     api_error(rs, api_errno_status(rc), line, NULL);
+}
+
+void api_shell_answer(struct api_resp *rs, int argc, char **argv, int ok_status)
+{
+    char *out = kmalloc(API_SHELL_OUT);
+    if (!out) {
+        api_error(rs, 503, "out of memory", NULL);
+        return;
+    }
+    api_shell_result(rs, api_shell(argc, argv, out, API_SHELL_OUT, 1), out, ok_status);
+    kfree(out);
+}
+
+void api_shell_text(struct api_resp *rs, int argc, char **argv, size_t max, const char *key, const char *name)
+{
+    char *out = kmalloc(max);
+    if (!out) {
+        api_error(rs, 503, "out of memory", NULL);
+        return;
+    }
+    if (api_shell(argc, argv, out, max, 0)) {
+        api_error(rs, 503, "the console is busy", NULL);
+    } else {
+        api_json(rs, 200);
+        jb_open(&rs->b, '{');
+        if (name)
+            jb_kstr(&rs->b, "name", name);
+        jb_kstr(&rs->b, key, out);
+        jb_close(&rs->b, '}');
+        jb_puts(&rs->b, "\n");
+    }
+    kfree(out);
 }
 
 struct json_obj *api_body(struct api_req *rq, struct api_resp *rs, const char *const *allowed)
@@ -161,6 +195,18 @@ const char *api_word(const struct json_obj *o, const char *key, int required, ch
     ksnprintf(msg, sizeof(msg), "field '%s' must be a word of up to %zu printable characters", key, max - 1);
     api_error(rs, 400, msg, key);
     return NULL;
+}
+
+int api_opt(const struct json_obj *o, const char *key, char *buf, size_t size, char **argv, int *argc,
+            struct api_resp *rs)
+{
+    char val[200];
+    size_t k = strlen(key) + 1, max = size > k ? size - k : 1;
+    if (!api_word(o, key, 0, val, max < sizeof(val) ? max : sizeof(val), rs))
+        return rs->status == 400 ? -EINVAL : 0;
+    ksnprintf(buf, size, "%s=%s", key, val);
+    argv[(*argc)++] = buf;
+    return 0;
 }
 
 void api_handle(struct api_req *rq, struct api_resp *rs)

@@ -77,12 +77,12 @@ class Api:
         return ans
 
 
-def boot(r, name, append, fwd, modules=()):
+def boot(r, name, append, fwd, modules=(), cpu="qemu64,+svm,+npt"):
     """Boot shoal under QEMU; fwd: [(host port, guest port)] forwarded to the host."""
     c = Console(name, r.logdir)
     nic = "user,model=e1000" + "".join(",hostfwd=tcp:127.0.0.1:%d-:%d" % f for f in fwd)
     extra = ["-initrd", ",".join(modules)] if modules else []
-    c.start(qemu_argv("512M", ["-kernel", r.build + "/shoal.elf", "-append", append, "-nic", nic] + extra))
+    c.start(qemu_argv("512M", ["-kernel", r.build + "/shoal.elf", "-append", append, "-nic", nic] + extra, cpu=cpu))
     return c
 
 
@@ -451,6 +451,33 @@ def check_page(r, a, c, pa):
         b.stop()
 
 
+def check_migrate(r, a, c, pa, fp_a):
+    """shoalctl vm migrate to the same host (as=): the listener opened and the migration started through the API."""
+    a.ok("POST", "/api/vms", {"name": "m1", "guest": "carryon64", "mem": "16M"}, 201)
+    a.ok("POST", "/api/vms/m1/start")
+    st, _, ans = a.req("POST", "/api/vms/m1/migrate", {"key": "k"})
+    require(st == 400 and ans.get("field") == "to", "migrate without 'to': %d %s" % (st, ans))
+    st, _, ans = a.req("POST", "/api/vms/m1/migrate", {"to": "10.0.2.15:7070", "hold": "yes"})
+    require(st == 400 and ans.get("field") == "hold", "migrate with a bad 'hold': %d %s" % (st, ans))
+    cfg = os.path.join(r.logdir, "shoalctl-migrate.conf")
+    key = os.urandom(16).hex()
+    with open(cfg, "w") as f:
+        f.write("[127.0.0.1:%d]\ntoken = %s\nfingerprint = %s\nmigrate_key = %s\naddress = 10.0.2.15\n"
+                % (pa, TOKEN_A, fp_a, key))
+    env = dict(os.environ, SHOAL_CONFIG=cfg)
+    rc, out, err = shoalctl(["-H", "127.0.0.1:%d" % pa, "--timeout", "300", "vm", "migrate", "m1", "127.0.0.1:%d" % pa,
+                             "--as", "m2"], env, timeout=400)
+    require(rc == 0 and "vm m1 migrated" in out, "shoalctl vm migrate: %d %s %s" % (rc, out, err))
+    require(key not in c.output(), "the migration key reached the console")
+    vms = shell_vms(c)
+    require("m1" not in vms and vms.get("m2", ("",))[0] == "running", "the shell shows %s" % vms)
+    status = a.ok("GET", "/api/migrations")["status"]
+    require("listening" in status or "7070" in status or status.strip() == "" or "migrat" in status,
+            "migrate status: %r" % status)
+    a.ok("POST", "/api/migrations/stop", {"port": 7070})
+    a.ok("POST", "/api/vms/m2/destroy")
+
+
 def t_api(r):
     os.makedirs(r.logdir, exist_ok=True)
     tgt = Target(r.logdir, ctl_off=4321)
@@ -458,7 +485,8 @@ def t_api(r):
     crt, key, fp_b = make_cert(r.logdir)
     a_con = b_con = None
     try:
-        a_con = boot(r, "api-a", "api_token=%s" % TOKEN_A, [(pa, 443), (pc, 8080)])
+        # EPYC (as test-migrate): a guest's XSAVE state migrates only where the CPU model has XSAVE.
+        a_con = boot(r, "api-a", "api_token=%s" % TOKEN_A, [(pa, 443), (pc, 8080)], cpu="EPYC")
         r.console = a_con
         b_con = boot(r, "api-b", "api_listen=8443 api_token=%s api_cert=api-cert.pem api_key=api-key.pem" % TOKEN_B,
                      [(pb, 8443)], (crt, key))
@@ -481,6 +509,7 @@ def t_api(r):
         r.check("api-module-certificate", lambda: check_module_cert(b, b_con, pb, fp_b))
         r.check("api-page-chromium", lambda: check_page(r, a, a_con, pa))
         r.check("api-shoalctl-two-hosts", lambda: check_shoalctl(r, pa, pb, fp[0] if fp else "", fp_b, b_con))
+        r.check("api-migrate-shoalctl", lambda: check_migrate(r, a, a_con, pa, fp[0] if fp else ""))
         r.check("api-image-remove", lambda: (a.ok("POST", "/api/images/demo/remove"),
                                              require(a.req("GET", "/api/images/demo")[0] == 404, "demo still there")))
         r.check("api-plain-http-mode", lambda: check_plain_mode(a_con, a, pa, pc))
