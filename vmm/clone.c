@@ -137,7 +137,10 @@ int clone_vm_create_cmd(int argc, char **argv)
             kprintf("error: vm create %s: unknown option '%s'\n", argv[2], argv[i]);
             return -EINVAL;
         }
-    if ((m && linux_parse_mem(argv[2], m, &o.mem)) || (c && linux_parse_vcpus(argv[2], c, &o.vcpus)))
+    int rc;
+    if (m && (rc = linux_parse_mem(argv[2], m, &o.mem)))
+        return rc;                       /* -ENOMEM: more than the host has free */
+    if (c && linux_parse_vcpus(argv[2], c, &o.vcpus))
         return -EINVAL;
     if (q && kstrtou64(q, &o.quota, 1)) {
         kprintf("error: vm create %s: quota=%s: give a size (e.g. 256M)\n", argv[2], q);

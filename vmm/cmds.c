@@ -51,8 +51,8 @@ static int vm_create_parse(int argc, char **argv)
         return shell_usage("vm");
     if ((err = linux_parse_name(argv[2])))
         return err;
-    if (mem_s && linux_parse_mem_range(argv[2], mem_s, CHUNK_SIZE, TESTGUEST_MEM_MAX, "a test guest", &mem))
-        return -EINVAL;
+    if (mem_s && (err = linux_parse_mem_range(argv[2], mem_s, CHUNK_SIZE, TESTGUEST_MEM_MAX, "a test guest", &mem)))
+        return err;
     if (!(g = testguest_find(gname))) {
         kprintf("error: vm create %s: guest=%s: no such test guest (built in from tests/guests/)\n", argv[2], gname);
         return -ENOENT;

@@ -75,6 +75,7 @@ static int lx_parse(int argc, char **argv, struct lx_opts *o)
 
     const struct boot_module *km, *im = NULL;
     struct linux_spec *s = &o->s;
+    int rc;
 
     memset(o, 0, sizeof(*o));
     s->name = argv[2];
@@ -82,8 +83,8 @@ static int lx_parse(int argc, char **argv, struct lx_opts *o)
     s->mem = 256ull << 20;
     if (linux_parse_name(s->name))
         return -EINVAL;
-    if (m && linux_parse_mem(s->name, m, &s->mem))
-        return -EINVAL;
+    if (m && (rc = linux_parse_mem(s->name, m, &s->mem)))
+        return rc;
     if (c && linux_parse_vcpus(s->name, c, &s->vcpus))
         return -EINVAL;
     if (!k) {
@@ -134,8 +135,8 @@ int linux_parse_mem_range(const char *name, const char *v, uint64_t min, uint64_
         kprintf("error: vm create %s: mem=%s is less than the %llu MiB %s needs\n", name, v,
                 (unsigned long long)(min >> 20), who);
     else if (rc || *mem >> 20 > host)
-        kprintf("error: vm create %s: mem=%s is more than the host's free memory (%llu MiB)\n", name, v,
-                (unsigned long long)host);
+        return kprintf("error: vm create %s: mem=%s is more than the host's free memory (%llu MiB)\n", name, v,
+                       (unsigned long long)host), -ENOMEM;
     else if (*mem > max)
         kprintf("error: vm create %s: mem=%s is more than the %llu MiB %s can have\n", name, v,
                 (unsigned long long)(max >> 20), who);

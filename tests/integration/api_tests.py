@@ -206,6 +206,7 @@ def check_bad_requests(a):
         ("POST", "/api/vms", b'{"name":"bad name","guest":"hello64"}', 400, "a name with a space"),
         ("POST", "/api/vms", b'{"name":"x","from":"nosuch"}', 404, "unknown image"),
         ("POST", "/api/vms", b"x" * 9000, 413, "oversized body"),
+        ("POST", "/api/vms", b'{"name":"big","guest":"hello64","mem":"8G"}', 503, "more RAM than the host has"),
         ("GET", "/api/nosuch", None, 404, "unknown resource"),
         ("GET", "/api/vms/../host", None, 404, "dot segments"),
         ("GET", "/api/vms/nosuch", None, 404, "unknown VM"),
