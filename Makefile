@@ -26,12 +26,14 @@ KSRC := $(wildcard boot/*.S) \
         $(wildcard kernel/*.c) \
         $(wildcard drivers/*.c)
 
+# The host side of every unit tier: set before the fragments, whose prerequisites name it.
+HOST_SHIM := tests/unit/test_main.c tests/unit/host_shim.c
+
 all: $(BUILD)/shoal.elf
 
 include $(sort $(wildcard mk/*.mk))
 
 # Host unit tests of the kernel's portable parts (fragments may add sources and test files).
-HOST_SHIM := tests/unit/test_main.c tests/unit/host_shim.c
 
 KERNEL_UNIT_SRC += kernel/printf.c kernel/kstring.c kernel/param.c kernel/lineedit.c kernel/shell.c \
                    kernel/multiboot.c kernel/memmap.c kernel/pmm.c kernel/log.c kernel/timer.c

@@ -32,6 +32,12 @@ mb2_header:
     .short 3, 0
     .long 12
     .long _start
+    /* framebuffer tag, optional, any mode: with it GRUB under UEFI (no EGA text there) no longer warns
+       "no console will be available to OS"; grub.cfg's gfxpayload=keep stops it from setting a mode */
+    .align 8
+    .short 5, 1
+    .long 20
+    .long 0, 0, 0
     /* end tag */
     .align 8
     .short 0, 0

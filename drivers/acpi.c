@@ -34,18 +34,19 @@ static uint64_t rsdp_search(void)
     return pa;
 }
 
-int acpi_init(uint64_t hint_phys)
+int acpi_init(uint64_t hint_phys, int legacy_scan)
 {
-    uint64_t rsdp = hint_phys ? hint_phys : rsdp_search();
+    uint64_t rsdp = hint_phys ? hint_phys : legacy_scan ? rsdp_search() : 0;
     int rc;
     if (!rsdp || (rc = acpi_parse(&acpi_view, rsdp, &acpi)) < 0) {
-        if (hint_phys && (rsdp = rsdp_search()) && rsdp != hint_phys)
+        if (hint_phys && legacy_scan && (rsdp = rsdp_search()) && rsdp != hint_phys)
             rc = acpi_parse(&acpi_view, rsdp, &acpi);
         else
             rc = -ENOENT;
     }
     if (rc < 0) {
-        log_warn("acpi: no usable RSDP (%d): no MADT, no MCFG", rc);
+        log_warn("acpi: no usable RSDP (%d)%s: no MADT, no MCFG", rc,
+                 legacy_scan ? "" : " from the loader or EFI (UEFI: BIOS areas not searched)");
         return -ENOENT;
     }
     acpi_ok = 1;

@@ -13,6 +13,7 @@
 #include "kernel/errno.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/cpuinfo.h"
+#include "drivers/acpi.h"
 
 static char boot_fault[8];
 
@@ -63,6 +64,31 @@ static int cmd_mem(int argc, char **argv)
 }
 SHELL_COMMAND("mem", "", "memory map, page allocator and heap use", cmd_mem);
 
+/* How shoal was started: the firmware, where the memory map and the ACPI RSDP came from. */
+static void print_boot_sources(void)
+{
+    const struct acpi_info *ai = acpi_get();
+    if (boot_info.firmware == BOOT_FW_UEFI) {
+        kprintf("firmware: UEFI");
+        if (boot_info.efi_systab)
+            kprintf(", EFI%s system table at %#llx", boot_info.efi_64bit ? "64" : "32",
+                    (unsigned long long)boot_info.efi_systab);
+        kprintf("%s\n", boot_info.efi_boot_services ? ", boot services left running" : "");
+    } else {
+        kprintf("firmware: BIOS%s\n", boot_info.firmware_assumed ? " (assumed: multiboot1 does not say)" : "");
+    }
+    kprintf("memory map: %s, %d entries\n", bootinfo_mmap_source_name(boot_info.mmap_source),
+            boot_info.mmap_entries);
+    if (!ai)
+        kprintf("acpi: no usable RSDP\n");
+    else if (boot_info.rsdp_phys && ai->rsdp_pa == boot_info.rsdp_phys)
+        kprintf("acpi: RSDP at %#llx from the %s\n", (unsigned long long)ai->rsdp_pa,
+                bootinfo_rsdp_source_name(boot_info.rsdp_source));
+    else
+        kprintf("acpi: RSDP at %#llx from the BIOS area scan (EBDA, 0xE0000-0xFFFFF)\n",
+                (unsigned long long)ai->rsdp_pa);
+}
+
 static int cmd_info(int argc, char **argv)
 {
     uint64_t s = time_ns() / 1000000000ull;
@@ -78,9 +104,10 @@ static int cmd_info(int argc, char **argv)
             (unsigned long long)(s / 60 % 60), (unsigned long long)(s % 60));
     kprintf("boot: multiboot%d, loader '%s', parameters '%s'\n", boot_info.protocol,
             boot_info.loader, kernel_boot_params());
+    print_boot_sources();
     return 0;
 }
-SHELL_COMMAND("info", "", "CPU, virtualization, memory and uptime", cmd_info);
+SHELL_COMMAND("info", "", "CPU, virtualization, memory, uptime, and how shoal was booted", cmd_info);
 
 static void emit(const char *s, size_t n)
 {

@@ -117,10 +117,13 @@ void kmain(uint32_t magic, uint32_t info)
     params_apply_boot(boot_params_line);
     log_info("multiboot%d from '%s', command line '%s'", boot_info.protocol,
              boot_info.loader[0] ? boot_info.loader : "?", boot_params_line);
+    log_info("firmware %s%s, memory map from the %s (%d entries)",
+             boot_info.firmware == BOOT_FW_UEFI ? "UEFI" : "BIOS", boot_info.firmware_assumed ? " (assumed)" : "",
+             bootinfo_mmap_source_name(boot_info.mmap_source), boot_info.mmap_entries);
     cpuinfo_detect();
     tsc_init();
     log_info("tsc: %llu kHz (%s)", (unsigned long long)(tsc_hz() / 1000), tsc_source());
-    acpi_init(boot_info.rsdp_copy_phys);
+    acpi_init(boot_info.rsdp_phys, boot_info.firmware != BOOT_FW_UEFI);
     lapic_init();
     irq_enable();
     pci_init();

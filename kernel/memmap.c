@@ -19,10 +19,15 @@ int memmap_add(struct boot_info *bi, uint64_t base, uint64_t len, uint32_t type)
         return 0;
     if (base + len < base)            /* wraps: clamp to the top of the address space */
         len = UINT64_MAX - base;
-    if (bi->nmem == BOOT_MAX_RANGES)
-        return -ENOSPC;
     if (type < MEM_AVAILABLE || type > MEM_BAD)
         type = MEM_RESERVED;
+    if (bi->nmem && bi->mem[bi->nmem - 1].type == type &&
+        bi->mem[bi->nmem - 1].base + bi->mem[bi->nmem - 1].len == base) {
+        bi->mem[bi->nmem - 1].len += len;     /* no wrap: len was clamped to the top above */
+        return 0;
+    }
+    if (bi->nmem == BOOT_MAX_RANGES)
+        return -ENOSPC;
     bi->mem[bi->nmem++] = (struct mem_range){ base, len, type };
     return 0;
 }

@@ -6,9 +6,7 @@ DEPS_PKGS += qemu-utils tgt
 BLK_CACHE_SRC   := blk/cache.c blk/blk.c kernel/kstring.c kernel/printf.c kernel/log.c tests/unit/blk_tenant.c
 BLK_CACHE_TESTS := tests/unit/test_blk_cache.c
 
-# (mk/ fragments are read before the Makefile sets HOST_SHIM and before mk/iscsi.mk: prerequisites name files.)
-$(BUILD)/unit/blk_cache_tests: $(BLK_CACHE_TESTS) $(BLK_CACHE_SRC) tests/unit/test_main.c tests/unit/host_shim.c \
-                               $(wildcard blk/*.h tests/unit/*.h)
+$(BUILD)/unit/blk_cache_tests: $(BLK_CACHE_TESTS) $(BLK_CACHE_SRC) $(HOST_SHIM) $(wildcard blk/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) -Wl,--wrap=kmalloc -o $@ $(BLK_CACHE_TESTS) $(BLK_CACHE_SRC) $(HOST_SHIM)
 

@@ -16,3 +16,17 @@ TEST_TIERS += test-unit-mig-wire
 test-unit-mig-wire: $(BUILD)/unit/mig_wire_tests
 	@$(BUILD)/unit/mig_wire_tests
 # Its fuzzer (test-fuzz-migwire) is declared in mk/vmstate.mk, after the STATE_FUZZER macro it uses.
+
+# The destination's page side (vmm/mig/dstpages.c) on the host over fake guests: unit tier and fuzzer
+# (test-fuzz-migdst, declared in mk/vmstate.mk beside test-fuzz-migwire).
+MIG_DST_SRC := vmm/mig/dstpages.c vmm/mig/pageidx.c vmm/mig/wire.c blk/delta_ram.c kernel/sha256.c kernel/kstring.c \
+               tests/unit/mig_dst_shim.c
+$(BUILD)/unit/mig_dst_tests: tests/unit/test_mig_dst.c $(MIG_DST_SRC) $(HOST_SHIM) $(wildcard vmm/mig/*.h) \
+                             tests/unit/mig_dst_shim.h tests/unit/test.h
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOSTCFLAGS) -o $@ tests/unit/test_mig_dst.c $(MIG_DST_SRC) $(HOST_SHIM)
+
+TEST_TIERS += test-unit-mig-dst
+.PHONY: test-unit-mig-dst
+test-unit-mig-dst: $(BUILD)/unit/mig_dst_tests
+	@$(BUILD)/unit/mig_dst_tests

@@ -11,16 +11,23 @@ TIER_LIMIT_test-linux   ?= 1800
 TIER_LIMIT_test-pool    ?= 1800
 TIER_LIMIT_test-linux-vmx ?= 1200
 tier_limit = $(or $(TIER_LIMIT_$(1)),$(if $(filter test-unit-% test-fuzz-%,$(1)),$(TIER_LIMIT_UNIT)),$(TIER_LIMIT_DEFAULT))
-TEST_TIER_ARGS = $(foreach t,$(TEST_TIERS),$(t):$(call tier_limit,$(t)))
+# Tiers run TEST_JOBS at a time, the slow emulator tiers first (the rest fill in around them).
+TEST_JOBS ?= 2
+TEST_SLOW_FIRST = test-linux-vmx test-iscsi-restart test-dirty test-vmstate test-migrate test-linux test-pool \
+                  test-twohost test-vmm test-iscsi-shoal
+TEST_ORDER = $(filter $(TEST_SLOW_FIRST),$(TEST_TIERS)) $(filter-out $(TEST_SLOW_FIRST),$(TEST_TIERS))
+TEST_TIER_ARGS = $(foreach t,$(TEST_ORDER),$(t):$(call tier_limit,$(t)))
 # Every test-* target some makefile defines: `make test` fails when one of them is not a tier.
 TEST_DEFINED = $(shell sed -n 's/^\(test-[a-z0-9-]*\):.*/\1/p' Makefile mk/*.mk)
 
 deps:
 	@sh tools/deps.sh $(sort $(DEPS_PKGS))
 
+# Every tier's prerequisites are built first, one at a time, so tiers side by side never build a file at once.
 test: deps
 	@$(MAKE) --no-print-directory all
-	@sh tests/run.sh --expect "$(sort $(TEST_DEFINED))" $(TEST_TIER_ARGS)
+	@$(MAKE) --no-print-directory $$(sh tests/tier-prereqs.sh $(TEST_TIERS))
+	@sh tests/run.sh -j $(TEST_JOBS) --expect "$(sort $(TEST_DEFINED))" $(TEST_TIER_ARGS)
 
 unit: $(filter test-unit-%,$(TEST_TIERS))
 

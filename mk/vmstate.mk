@@ -58,3 +58,7 @@ $(eval $(call STATE_FUZZER,vmstate,vm_records,8192,$(VMSTATE_FUZZ_SRC),$(wildcar
 # The migration stream's frames and the destination's content index (vmm/mig/wire.c, pageidx.c; mk/migrate.mk).
 $(eval $(call STATE_FUZZER,migwire,migration_frames,131072,tests/fuzz/migwire_fuzz.c $(MIG_WIRE_SRC) tests/unit/host_shim.c,\
     $(wildcard vmm/mig/*.h)))
+
+# A migration destination's page side (vmm/mig/dstpages.c) over fake guests (mk/migrate.mk).
+$(eval $(call STATE_FUZZER,migdst,migration_destination_pages,65536,tests/fuzz/migdst_fuzz.c $(MIG_DST_SRC) \
+    tests/unit/host_shim.c,$(wildcard vmm/mig/*.h) tests/unit/mig_dst_shim.h))

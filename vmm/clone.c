@@ -128,6 +128,7 @@ int clone_vm_create_cmd(int argc, char **argv)
     const char *m = opt(argc, argv, "mem"), *c = opt(argc, argv, "vcpus"), *q = opt(argc, argv, "quota");
     struct clone_opts o = { .cmdline_add = opt(argc, argv, "cmdline+"), .ip = opt(argc, argv, "ip") };
     struct vm *vm;
+    int rc;
 
     if (argc < 5)
         return -EINVAL;
@@ -137,9 +138,8 @@ int clone_vm_create_cmd(int argc, char **argv)
             kprintf("error: vm create %s: unknown option '%s'\n", argv[2], argv[i]);
             return -EINVAL;
         }
-    int rc;
     if (m && (rc = linux_parse_mem(argv[2], m, &o.mem)))
-        return rc;                       /* -ENOMEM: more than the host has free */
+        return rc;                                     /* -ENOMEM: more than the host has free */
     if (c && linux_parse_vcpus(argv[2], c, &o.vcpus))
         return -EINVAL;
     if (q && kstrtou64(q, &o.quota, 1)) {

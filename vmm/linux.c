@@ -134,10 +134,11 @@ int linux_parse_mem_range(const char *name, const char *v, uint64_t min, uint64_
     else if (!rc && *mem < min)
         kprintf("error: vm create %s: mem=%s is less than the %llu MiB %s needs\n", name, v,
                 (unsigned long long)(min >> 20), who);
-    else if (rc || *mem >> 20 > host)
-        return kprintf("error: vm create %s: mem=%s is more than the host's free memory (%llu MiB)\n", name, v,
-                       (unsigned long long)host), -ENOMEM;
-    else if (*mem > max)
+    else if (rc || *mem >> 20 > host) {
+        kprintf("error: vm create %s: mem=%s is more than the host's free memory (%llu MiB)\n", name, v,
+                (unsigned long long)host);
+        return rc ? -EINVAL : -ENOMEM;
+    } else if (*mem > max)
         kprintf("error: vm create %s: mem=%s is more than the %llu MiB %s can have\n", name, v,
                 (unsigned long long)(max >> 20), who);
     else

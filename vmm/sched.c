@@ -14,6 +14,7 @@
  */
 static struct vcpu *owner[SLOTS];
 static uint64_t used[SLOTS];
+static uint64_t rest_until[SLOTS];  /* a throttled vCPU does not run before this (sched_throttle) */
 static uint64_t floor_ns;            /* least time charged to a runnable vCPU at the last pick */
 static int cursor;                   /* ties go round robin from here */
 
@@ -38,15 +39,17 @@ static void update_rate(struct vm *vm, int base, uint64_t now)
     vm->rate_ns = now;
 }
 
-/* The vCPU in slot idx if it can run now, else NULL. */
-static struct vcpu *runnable(int idx)
+/* The vCPU in slot idx if it can run at now, else NULL. */
+static struct vcpu *runnable(int idx, uint64_t now)
 {
     struct vm *vm = vm_slot(idx / VCPU_MAX);
     struct vcpu *v;
     if (!vm || vm->state != VM_RUNNING || idx % VCPU_MAX >= vm->nvcpus)
         return NULL;
     v = vm->vcpu[idx % VCPU_MAX];
-    return v->halted ? NULL : v;
+    if (v->halted || (vm->throttle_pct && owner[idx] == v && now < rest_until[idx]))
+        return NULL;
+    return v;
 }
 
 /*
@@ -70,9 +73,10 @@ static void charge_floor(int idx, struct vcpu *v)
 static int pick(void)
 {
     int best = -1;
+    uint64_t now = time_ns();
     for (int k = 0; k < SLOTS; k++) {
         int idx = (cursor + k) % SLOTS;
-        struct vcpu *v = runnable(idx);
+        struct vcpu *v = runnable(idx, now);
         if (!v)
             continue;
         charge_floor(idx, v);
@@ -97,8 +101,15 @@ int sched_poll(void)
     vcpu_run_slice(v, SCHED_SLICE_NS);
     now = time_ns();
     used[idx] += now - t0;
+    if (v->vm->throttle_pct)
+        rest_until[idx] = now + (now - t0) * v->vm->throttle_pct / (100 - v->vm->throttle_pct);
     update_rate(v->vm, idx - idx % VCPU_MAX, now);
     return 1;
+}
+
+void sched_throttle(struct vm *vm, unsigned pct)
+{
+    vm->throttle_pct = pct > 99 ? 99 : pct;
 }
 
 static int sched_init(void)

@@ -112,6 +112,7 @@ struct vm {
     uint32_t unassigned_logged, unassigned_quiet;   /* lines printed; accesses not printed since */
     int ndevs;
     void *mig;                        /* the migration session moving it (vmm/mig/): start and stop refused */
+    unsigned throttle_pct;            /* share of its CPU time it is held off (sched_throttle), 0..99 */
     char create_args[384];            /* `vm create`'s arguments after the name, NUL-separated (vm move) */
     int create_argc;
 };

@@ -481,7 +481,7 @@ def check_migrate(r, a, c, pa, fp_a):
 
 def t_api(r):
     os.makedirs(r.logdir, exist_ok=True)
-    tgt = Target(r.logdir, ctl_off=4321)
+    tgt = Target(r.logdir)
     pa, pb, pc = free_port(), free_port(), free_port()
     crt, key, fp_b = make_cert(r.logdir)
     a_con = b_con = None

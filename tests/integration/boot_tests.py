@@ -16,22 +16,23 @@ from harness import (Console, TestFailure, require, qemu_argv, bochs_start, boot
 
 # ---- checks shared by several tests ----
 
-def check_memory(text, given_bytes):
-    """`memory: N MiB usable (K KiB)`: K within [given - 3 MiB, given]; returns K."""
+def check_memory(text, given_bytes, slack=3 * MiB):
+    """`memory: N MiB usable (K KiB)`: K within [given - slack, given] (3 MiB: BIOS areas and tables);
+    returns K."""
     m = re.search(r"^memory: (\d+) MiB usable \((\d+) KiB\)", text, re.M)
     require(m, "no 'memory: N MiB usable (K KiB)' line in:\n" + text)
     mib, kib = int(m.group(1)), int(m.group(2))
-    lo, hi = (given_bytes - 3 * MiB) // 1024, given_bytes // 1024
+    lo, hi = (given_bytes - slack) // 1024, given_bytes // 1024
     require(lo <= kib <= hi, "usable %d KiB not in [%d, %d] KiB for -m %d MiB" % (kib, lo, hi, given_bytes // MiB))
     require(mib == kib // 1024, "MiB figure %d disagrees with %d KiB" % (mib, kib))
     return kib
 
 
-def check_mem_cmd(c, timeout, given_bytes, above_4g=False):
-    """Run `mem`; check the total, that the allocator manages (nearly) all of it, and for
-    above_4g that the map has available RAM above 4 GiB."""
+def check_mem_cmd(c, timeout, given_bytes, above_4g=False, slack=3 * MiB):
+    """Run `mem`; check the total (within slack below given_bytes), that the allocator manages (nearly)
+    all of it, and for above_4g that the map has available RAM above 4 GiB. Returns the output."""
     out = c.command("mem", timeout)
-    kib = check_memory(out, given_bytes)
+    kib = check_memory(out, given_bytes, slack)
     m = re.search(r"^pages: (\d+) managed", out, re.M)
     require(m, "no 'pages: N managed' line in:\n" + out)
     managed_kib = int(m.group(1)) * 4
@@ -42,10 +43,12 @@ def check_mem_cmd(c, timeout, given_bytes, above_4g=False):
         require(high, "no available range above 4 GiB in the memory map:\n" + out)
         require(managed_kib > 4 * GiB // 1024 - 1024 * 1024,
                 "allocator manages only %d KiB: RAM above 4 GiB not used" % managed_kib)
+    return out
 
 
-def check_info(c, timeout, virt, protocol, loader=None):
-    """Run `info`: virtualization line (virt = 'SVM+NPT' or 'VMX+EPT'), memory line, boot protocol/loader."""
+def check_info(c, timeout, virt, protocol, loader=None, firmware=None):
+    """Run `info`: virtualization line (virt = 'SVM+NPT' or 'VMX+EPT'), memory line, boot protocol/loader,
+    and when given the firmware line ('BIOS' or 'UEFI')."""
     out = c.command("info", timeout)
     require(re.search(r"^virtualization: %s \(" % re.escape(virt), out, re.M),
             "expected 'virtualization: %s (...)' in info:\n%s" % (virt, out))
@@ -55,7 +58,23 @@ def check_info(c, timeout, virt, protocol, loader=None):
     require(m.group(1) == str(protocol), "booted by multiboot%s, expected multiboot%d" % (m.group(1), protocol))
     if loader:
         require(re.match(loader, m.group(2)), "loader '%s' does not match %r" % (m.group(2), loader))
+    if firmware:
+        fw = re.search(r"^firmware: (\w+)", out, re.M)
+        require(fw, "no 'firmware: ...' line in info:\n" + out)
+        require(fw.group(1) == firmware, "info says firmware %s, expected %s" % (fw.group(1), firmware))
     return out
+
+
+def check_grub_quiet(c):
+    """GRUB ran its menu entry and printed no error or warning before shoal's banner (the video-mode
+    and console warnings GRUB gives a multiboot2 kernel unless grub.cfg and the header prevent them)."""
+    text = c.output()
+    banner = re.search(r"^shoal \d+\.\d+: thin hypervisor", text, re.M)
+    require(banner, "no banner in the console output")
+    pre = text[:banner.start()]
+    require(re.search(r"Booting `shoal", pre), "GRUB's 'Booting `shoal...'' line is missing before the banner")
+    bad = re.findall(r"(?:^|\s)((?:error|WARNING): [^\n]*)", pre)
+    require(not bad, "GRUB complained before shoal started:\n" + "\n".join(bad))
 
 
 # ---- tests ----
@@ -68,7 +87,7 @@ def t_qemu_kernel(r):
                                    "-netdev", "user,id=n0", "-device", "e1000,netdev=n0",
                                    "-netdev", "user,id=n1", "-device", "virtio-net-pci,netdev=n1"]))
         boot_check(r, c, QEMU_BOOT_S)
-        r.check(r.name + "-info", lambda: check_info(c, QEMU_CMD_S, "SVM+NPT", 1))
+        r.check(r.name + "-info", lambda: check_info(c, QEMU_CMD_S, "SVM+NPT", 1, None, "BIOS"))
         r.check(r.name + "-mem-512M", lambda: check_mem_cmd(c, QEMU_CMD_S, 512 * MiB))
 
         def pci():
@@ -98,7 +117,9 @@ def t_loader(extra, protocol, loader):
             r.console = c
             c.start(qemu_argv("512M", [a.replace("@B", r.build) for a in extra]))
             boot_check(r, c, QEMU_BOOT_S)
-            r.check(r.name + "-info", lambda: check_info(c, QEMU_CMD_S, "SVM+NPT", protocol, loader))
+            r.check(r.name + "-info", lambda: check_info(c, QEMU_CMD_S, "SVM+NPT", protocol, loader, "BIOS"))
+            if loader == r"GRUB":
+                r.check(r.name + "-grub-quiet", lambda: check_grub_quiet(c))
     return t
 
 
@@ -213,7 +234,7 @@ def t_bochs(r):
         r.console = c
         bochs_start(r, c)
         boot_check(r, c, BOCHS_BOOT_S)
-        r.check(r.name + "-info", lambda: check_info(c, BOCHS_CMD_S, "VMX+EPT", 2, r"GRUB"))
+        r.check(r.name + "-info", lambda: check_info(c, BOCHS_CMD_S, "VMX+EPT", 2, r"GRUB", "BIOS"))
         r.check(r.name + "-mem", lambda: check_mem_cmd(c, BOCHS_CMD_S, 256 * MiB))
 
 

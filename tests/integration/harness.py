@@ -6,6 +6,7 @@ import argparse
 import concurrent.futures
 import os
 import re
+import secrets
 import socket
 import sys
 import threading
@@ -68,6 +69,19 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def tgt_ctl_port():
+    """A tgtd control port number (-C) no tgtd on this machine uses now: their sockets share /var/run, and
+    tiers run side by side, so a number derived from our pid alone could meet another tier's."""
+    while True:
+        n = str(20000 + secrets.randbelow(12000))   # tgtd takes up to 32767
+        if n not in _ctl_given and not os.path.exists("/var/run/tgtd/socket." + n):
+            _ctl_given.add(n)
+            return n
+
+
+_ctl_given = set()
 
 
 def qemu_argv(mem="512M", extra=(), cpu="qemu64,+svm,+npt"):

@@ -21,7 +21,7 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import free_port  # noqa: E402
+from harness import free_port, tgt_ctl_port  # noqa: E402
 from iscsi_shoal import Shoal, TIMEOUT  # noqa: E402
 
 IQN = "iqn.2026-12.org.shoal:restart"
@@ -35,7 +35,7 @@ class Target:
     """The golden image read-only from a private tgtd (tools/tgt-export.sh); kill() is abrupt."""
 
     def __init__(self, golden, workdir):
-        self.golden, self.port, self.ctl = golden, free_port(), str(7000 + (os.getpid() + 2345) % 3000)
+        self.golden, self.port, self.ctl = golden, free_port(), tgt_ctl_port()
         self.log = os.path.join(workdir, "tgtd.log")
         self.pid = None
 

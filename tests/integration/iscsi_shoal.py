@@ -16,7 +16,7 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import free_port  # noqa: E402
+from harness import free_port, tgt_ctl_port  # noqa: E402
 
 TIMEOUT = 90            # generous: a shared, noisy machine
 IQN = "iqn.2026-01.org.shoal"
@@ -36,7 +36,7 @@ class Tgtd:
     def __init__(self, workdir, size_mb=LUN_MB):
         self.dir = workdir
         self.size_mb = size_mb
-        self.ctl = str(7000 + os.getpid() % 3000)
+        self.ctl = tgt_ctl_port()
         self.port = free_port()
         self.proc = None
         self.image = os.path.join(workdir, "lun.img")

@@ -9,7 +9,9 @@ the source with one reason line, and nothing left on the destination. Logs: DIR/
 
 import os
 import re
+import socket
 import sys
+import threading
 import time
 
 sys.dont_write_bytecode = True
@@ -125,20 +127,116 @@ def check_failures(c, t, ip):
     require(re.search(r"tls: 0 channels, 1 listeners?;", out), "channels left behind:\n" + out)
 
 
-def checks(r, c, t):
+def heap_in_use(c, t):
+    m = re.search(r"heap: (\d+) bytes in use", c.command("mem", t))
+    require(m, "mem printed no heap line")
+    return int(m.group(1))
+
+
+def check_out_of_memory(c, t, ip):
+    """A destination without room for the guest's RAM refuses it with that reason; the guest keeps running
+    here and the destination keeps nothing. The guest takes 3/5 of the free memory: a second copy cannot fit."""
+    m = re.search(r"pages: \d+ managed, (\d+) free", c.command("mem", t))
+    require(m, "mem printed no free page count")
+    mib = int(m.group(1)) * 4096 * 3 // 5 >> 20 & ~1
+    out = c.command("vm create big guest=carryon64 mem=%dM" % mib, t)
+    require("created" in out, "vm create big (%d MiB) failed:\n%s" % (mib, out))
+    c.command("vm start big", t)
+    before = heap_in_use(c, t)
+    c.command("vm migrate big %s:%d key=%s as=big2" % (ip, PORT, KEY), t)
+    refused(c, "big", MIGRATE_S, r"no room here for its RAM \(out of memory\)")
+    vms = listed(c, t)
+    require(vms.get("big") == "running" and "big2" not in vms, "after the refusal vm list shows %s" % vms)
+    end = time.monotonic() + 60                     # both sessions are freed at their next poll
+    while heap_in_use(c, t) != before and time.monotonic() < end:
+        time.sleep(1)
+    after = heap_in_use(c, t)
+    require(after == before, "the heap held %d bytes before the refused migration, %d after" % (before, after))
+    ticks_after(c, t, "big", 0)
+    c.command("vm destroy big", t)
+    print("    a %d MiB guest was refused for lack of memory and kept running" % mib, flush=True)
+
+
+class Tamper:
+    """A TCP relay on 127.0.0.1 to shoal's forwarded listener that flips one bit of the source's stream at
+    byte `at` and keeps what the source sent (to show that nothing of the guest crosses in clear)."""
+
+    def __init__(self, to_port, at):
+        self.to_port, self.at, self.sent = to_port, at, bytearray()
+        self.srv = socket.socket()
+        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(1)
+        self.port = self.srv.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _pipe(self, a, b, record):
+        try:
+            while True:
+                data = bytearray(a.recv(65536))
+                if not data:
+                    break
+                if record:
+                    off = self.at - len(self.sent)
+                    if 0 <= off < len(data):
+                        data[off] ^= 0x10
+                    self.sent += data
+                b.sendall(data)
+        except OSError:
+            pass
+        for x in (a, b):
+            try:
+                x.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _serve(self):
+        try:
+            a, _ = self.srv.accept()
+            b = socket.create_connection(("127.0.0.1", self.to_port), timeout=60)
+            b.settimeout(None)
+        except OSError:
+            return
+        threading.Thread(target=self._pipe, args=(b, a, False), daemon=True).start()
+        self._pipe(a, b, True)
+
+
+def check_tamper(c, t, fwd):
+    """One bit flipped in the stream (past the handshake, inside the page data) is caught by TLS: the
+    migration fails, the guest keeps running here, the destination keeps nothing; and the bytes that went
+    over the wire carry neither the guest's creation arguments nor its name in clear."""
+    proxy = Tamper(fwd, 60000)
+    c.command("vm migrate g3 10.0.2.2:%d key=%s as=g8" % (proxy.port, KEY), t)
+    why = refused(c, "g3", MIGRATE_S, r"closed|reset|failed|refused|timeout|MAC|alert")
+    dst = re.search(r"migrate: from [^\n]*: g8: ([^\n]*); nothing of it is kept here", c.output())  # before or after
+    require(dst and "failed authentication" in dst.group(1), "the destination did not say the stream was altered")
+    vms = listed(c, t)
+    require(set(vms) == {"g3"} and vms["g3"] == "running", "after the tampered stream vm list shows %s" % vms)
+    require(len(proxy.sent) > 60000, "only %d bytes went through the relay" % len(proxy.sent))
+    for clear in (b"guest=carryon64", b"mem=16M"):
+        require(clear not in proxy.sent, "%r crossed the wire in clear" % clear)
+    print("    tampered at byte 60000 of %d: %s" % (len(proxy.sent), why), flush=True)
+
+
+def checks(r, c, t, fwd=None):
     ip = own_ip(c, t)
     r.check(r.name + "-self", lambda: check_migrate(c, t, ip))
     r.check(r.name + "-failures", lambda: check_failures(c, t, ip))
+    if fwd:
+        r.check(r.name + "-tamper", lambda: check_tamper(c, t, fwd))
+    r.check(r.name + "-out-of-memory", lambda: check_out_of_memory(c, t, ip))
 
 
 def t_svm(r):
+    fwd = free_port()
     with Console(r.name, r.logdir) as c:
         r.console = c
         c.start(qemu_argv("512M", ["-kernel", r.build + "/shoal.elf", "-append", "",
-                                   "-nic", "user,model=e1000"], cpu="EPYC"))
+                                   "-nic", "user,model=e1000,hostfwd=tcp:127.0.0.1:%d-:%d" % (fwd, PORT)],
+                          cpu="EPYC"))
         c.boot(QEMU_CMD_S * 4)
         c.expect(r"net: address 10\.0\.2\.15 ", QEMU_CMD_S * 4, "the DHCP address")
-        checks(r, c, QEMU_CMD_S)
+        checks(r, c, QEMU_CMD_S, fwd)
 
 
 def t_vmx(r):
@@ -151,9 +249,16 @@ def t_vmx(r):
         checks(r, c, BOCHS_CMD_S)
 
 
+def local_timer_ticks(c):
+    """The guest's per-CPU local timer interrupt counts (/proc/interrupts' LOC line)."""
+    line = guest_value(c, "LOC", "awk '/LOC:/{print $2, $3}' /proc/interrupts", r"\d+( \d+)*", 60)
+    return [int(x) for x in line.split()]
+
+
 def check_linux(c):
-    """A running Linux guest migrates while it works: RAM identical page for page on both sides at the
-    hand-over, then its tmpfs file, clock, virtio disk and network carry on in the copy."""
+    """A running Linux guest with 2 vCPUs migrates while it works: RAM identical page for page on both sides
+    at the hand-over, then its tmpfs file, clock, both vCPUs' timers, virtio disk and network carry on in
+    the copy."""
     from vmstate_tests import first_mib_sha
     t = QEMU_CMD_S * 4
     ip = own_ip(c, t)
@@ -161,6 +266,8 @@ def check_linux(c):
     linux_guest.dhcp(c, 120)
     type_slowly(c, "echo moved-$((6*7)) > /tmp/m")
     up = int(guest_value(c, "UP1", "cut -d. -f1 /proc/uptime", r"\d+"))
+    ticks = local_timer_ticks(c)
+    require(len(ticks) == 2, "the guest has %d CPUs, not 2" % len(ticks))
     type_slowly(c, "(while :; do cat /proc/uptime > /tmp/busy; done) &")   # keeps dirtying pages meanwhile
     detach(c)
     c.command("migrate listen %d key=%s local=off" % (PORT, KEY), t)
@@ -174,6 +281,9 @@ def check_linux(c):
     require(guest_value(c, "MARK", "cat /tmp/m", r"moved-\d+") == "moved-42", "g2 lost the guest's tmpfs file")
     up2 = int(guest_value(c, "UP2", "cut -d. -f1 /proc/uptime", r"\d+"))
     require(up2 >= up, "the guest's uptime went back from %d s to %d s" % (up, up2))
+    ticks2 = local_timer_ticks(c)
+    require(len(ticks2) == 2 and all(b > a for a, b in zip(ticks, ticks2)),
+            "both vCPUs' timers must tick on in the copy: %s before, %s after" % (ticks, ticks2))
     got = guest_value(c, "VDA", "head -c 1048576 /dev/vda | sha256sum", r"[0-9a-f]{64}", 120)
     require(got == first_mib_sha(GUEST + "/disk.img"), "g2 reads its disk's first MiB wrong")
     linux_guest.ping(c, "10.0.2.2", 120)
@@ -223,7 +333,7 @@ def t_svm_linux(r):
               extra=["-netdev", "user,id=n0", "-device", "e1000,netdev=n0",
                      "-object", "filter-dump,id=d0,netdev=n0,file=" + pcap])
         r.check(r.name + "-guest-up", lambda: (create_and_start(
-            r, c, "kernel=vmlinuz initrd=initrd.img mem=256M disk=disk.img"), wait_up(c)))
+            r, c, "kernel=vmlinuz initrd=initrd.img mem=256M vcpus=2 disk=disk.img"), wait_up(c)))
         r.check(r.name + "-linux", lambda: check_linux(c))
         r.check(r.name + "-announce", lambda: check_announce(c, pcap))
 
@@ -277,7 +387,7 @@ def check_clone(c, port):
 def t_svm_clone(r):
     import tempfile
     import pool_tests as pt
-    tgt = pt.Target(tempfile.mkdtemp(prefix="shoal-migrate."), ctl_off=5678)
+    tgt = pt.Target(tempfile.mkdtemp(prefix="shoal-migrate."))
     port = free_port()
     try:
         with Console(r.name, r.logdir) as c:

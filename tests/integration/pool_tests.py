@@ -17,7 +17,7 @@ import urllib.request
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Console, QEMU_BOOT_S, QEMU_CMD_S, boot_check, free_port, main, qemu_argv,  # noqa: E402
-                     require)
+                     require, tgt_ctl_port)
 from linux_tests import attach, detach, guest_value, type_slowly  # noqa: E402
 
 GOLDEN = os.path.abspath(os.environ.get("SHOAL_GOLDEN", "build/golden/demo.img"))
@@ -40,9 +40,9 @@ def file_sha(path, length=None):
 class Target:
     """tools/tgt-export.sh around one test: the golden image read-only on a private port."""
 
-    def __init__(self, workdir, image=None, ctl_off=1234):
-        self.port, self.ctl = free_port(), str(7000 + (os.getpid() + ctl_off) % 3000)
-        self.log = os.path.join(workdir, "tgtd-%d.log" % ctl_off)
+    def __init__(self, workdir, image=None):
+        self.port, self.ctl = free_port(), tgt_ctl_port()
+        self.log = os.path.join(workdir, "tgtd-%s.log" % self.ctl)
         self.pid = subprocess.run(["sh", os.path.join(TOOLS, "tgt-export.sh"), "start", image or GOLDEN, str(self.port),
                                    self.ctl, IQN, self.log], check=True, stdout=subprocess.PIPE,
                                   timeout=60).stdout.decode().strip()
@@ -295,7 +295,7 @@ def t_share(r):
     work = tempfile.mkdtemp(prefix="shoal-share.")
     second = os.path.join(work, "demo2.img")
     make_second_image(second)
-    tgt, tgt2 = Target(work, None, 2345), Target(work, second, 4321)   # control ports apart from pool-seed's (run beside it)
+    tgt, tgt2 = Target(work, None), Target(work, second)
     try:
         with Console(r.name, r.logdir) as c:
             r.console = c

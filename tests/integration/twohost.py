@@ -28,7 +28,7 @@ import subprocess
 import time
 
 from console import Console, TestFailure, _child_setup
-from harness import QEMU_BOOT_S, QEMU_CMD_S, qemu_argv, require
+from harness import QEMU_BOOT_S, QEMU_CMD_S, qemu_argv, require, tgt_ctl_port
 
 CLONE_NEWNET = 0x40000000
 SUBNET = "10.77.0"                 # private to the namespace: two segments never see each other
@@ -139,7 +139,7 @@ class Target:
     def __init__(self, seg, image, iqn=IQN, workdir=None):
         require(os.path.exists(image), "no image %s" % image)
         self.iqn, self.portal = iqn, seg.gw + ":3260"
-        self.ctl = self._free_ctl()
+        self.ctl = tgt_ctl_port()
         workdir = workdir or "/tmp"
         os.makedirs(workdir, exist_ok=True)
         self.log = os.path.join(workdir, "%s-tgtd.log" % seg.name)
@@ -159,14 +159,6 @@ class Target:
         except BaseException:
             self.close()
             raise
-
-    @staticmethod
-    def _free_ctl():
-        """A tgtd control port number (-C) no tgtd on this machine uses (their sockets share /var/run)."""
-        while True:
-            n = str(20000 + secrets.randbelow(12000))   # tgtd takes up to 32767
-            if not os.path.exists("/var/run/tgtd/socket." + n):
-                return n
 
     def _adm(self, args):
         """tgtadm on our control port: None on success, else its output."""

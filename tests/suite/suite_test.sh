@@ -10,6 +10,7 @@ fail() { echo "FAIL suite.$1: $2"; sed 's/^/    /' "$W/out" | tail -n 15; failed
 
 # runsh ARGS...: tests/run.sh over tests/suite/fake.mk; output in $W/out, its status in $rc.
 runsh() {
+    rm -f "$W"/mark.*
     RUN_MAKE="make -f tests/suite/fake.mk MARK=$W/mark" TEST_LOGS="$W/logs" sh tests/run.sh "$@" > "$W/out" 2>&1
     rc=$?
 }
@@ -32,6 +33,13 @@ expect run_crash_without_fail_line 1 "^FAIL t-crash (exited 2" t-crash
 expect run_unlisted_tier 1 "^FAIL suite.unlisted_tier.t-other" --expect "t-pass t-other" t-pass
 expect run_listed_tiers 0 "^1 passed, 0 failed" --expect "t-pass" t-pass:60
 
+# -j: tiers run at once (each of the t-meet pair waits for the other), and every verdict is still counted.
+expect run_parallel_at_once 0 "^2 passed, 0 failed" -j 2 t-meet-a t-meet-b
+expect run_serial_is_serial 1 "^FAIL fake.t-meet-a" t-meet-a:40 t-meet-b:40
+expect run_parallel_sums 1 "^3 passed, 2 failed" -j 2 t-pass t-fail-rc0 t-crash
+expect run_parallel_silent 1 "^FAIL t-silent.no_result" -j 3 t-pass t-silent t-pass
+expect run_parallel_time_limit 1 "^FAIL t-slow.time_limit" -j 2 t-slow:2 t-pass
+
 t0=$(date +%s)
 expect run_time_limit 1 "^FAIL t-slow.time_limit" t-pass t-slow:2
 dt=$(( $(date +%s) - t0 ))
@@ -39,6 +47,20 @@ sleep 7
 if [ -e "$W/mark" ]; then fail run_time_limit_kills "the tier's command outlived its limit"
 elif [ $dt -gt 15 ]; then fail run_time_limit_kills "run.sh took $dt s for a 2 s limit"
 else pass run_time_limit_kills; fi
+
+# Every unit or fuzz binary built from the host shim is rebuilt when the shim changes (its prerequisites
+# name the shim: a variable set after the fragment that used it would leave it out).
+n=0
+: > "$W/out"
+for bin in $(RUN_MAKE="$MAKE" sh tests/tier-prereqs.sh $1 | grep -E '/(unit|fuzz)/'); do
+    [ -e "$bin" ] || continue
+    $MAKE -n -B "$bin" 2>/dev/null | grep -q 'tests/unit/host_shim\.c' || continue
+    n=$((n + 1))
+    $MAKE -n -W tests/unit/host_shim.c "$bin" 2>/dev/null | grep -q 'host_shim\.c' || echo "$bin" >> "$W/out"
+done
+if [ "$n" -eq 0 ]; then fail shim_is_a_prerequisite "no built unit or fuzz binary links the host shim"
+elif [ -s "$W/out" ]; then fail shim_is_a_prerequisite "not rebuilt when tests/unit/host_shim.c changes"
+else pass shim_is_a_prerequisite; echo "    $n binaries link the host shim, each rebuilt when it changes"; fi
 
 # Every compiler command of the unit and fuzz tiers that enables UBSan makes it fatal.
 $MAKE -n -B $1 2>&1 | sed -e ':a' -e '/\\$/N; s/\\\n//; ta' > "$W/cmds"

@@ -85,3 +85,44 @@ TEST(sched_sleeper_does_not_bank)
     CHECK(s >= 45 && s <= 60);
     drop_vms();
 }
+
+/* Run for total_ns of the fake clock, idling 1 ms whenever nothing may run; VM a's share of all that time. */
+static int share_of_time(int a, uint64_t total_ns)
+{
+    uint64_t start = now_ns, end = now_ns + total_ns;
+    held[a] = 0;
+    while (now_ns < end)
+        if (!sched_poll())
+            now_ns += MS;
+    return (int)(held[a] * 100 / (now_ns - start));
+}
+
+/* A throttled guest alone on the CPU gets about (100 - pct)% of the time, and all of it again unthrottled. */
+TEST(sched_throttle_caps_a_lone_guest)
+{
+    add_vm(6, SCHED_SLICE_NS);
+    CHECK(share_of_time(6, 1000 * MS) >= 99);
+    sched_throttle(fake_vms[6], 75);
+    int s = share_of_time(6, 3000 * MS);
+    CHECK(s >= 23 && s <= 27);
+    sched_throttle(fake_vms[6], 250);                  /* clamped: never stopped outright */
+    CHECK(fake_vms[6]->throttle_pct == 99);
+    s = share_of_time(6, 3000 * MS);
+    CHECK(s >= 1 && s <= 2);
+    sched_throttle(fake_vms[6], 0);
+    share_of_time(6, 100 * MS);                        /* the last rest ends */
+    CHECK(share_of_time(6, 1000 * MS) >= 99);
+    drop_vms();
+}
+
+/* The time a throttled guest gives up goes to the others; it still gets its capped share. */
+TEST(sched_throttle_gives_time_to_others)
+{
+    add_vm(7, SCHED_SLICE_NS);
+    add_vm(8, SCHED_SLICE_NS);
+    sched_throttle(fake_vms[7], 80);
+    int s = share_of_time(7, 3000 * MS);
+    CHECK(s >= 17 && s <= 20);
+    CHECK(held[8] * 100 / (3000 * MS) >= 79);
+    drop_vms();
+}

@@ -64,8 +64,10 @@ static struct vm *create(struct mig_dst *d, const struct mig_hello *h, const cha
     argv[argc++] = d->name;
     for (uint32_t i = 0; i < h->argc; i++)
         argv[argc++] = (char *)mig_hello_arg(h, i);
-    if (vm_create_cmd(argc, argv) || !(vm = vm_find(d->name))) {
-        *why = "creating the VM here failed (see the line above)";
+    int rc = vm_create_cmd(argc, argv);
+    if (rc || !(vm = vm_find(d->name))) {
+        *why = rc == -ENOMEM ? "no room here for its RAM (out of memory)"
+                             : "creating the VM here failed (see the destination's console)";
         return NULL;
     }
     vm->mig = d;

@@ -3,6 +3,7 @@
 #include "vmm/dirty.h"
 #include "vmm/vmstate.h"
 #include "vmm/linux.h"
+#include "vmm/sched.h"
 #include "arch/x86/xstate.h"
 #include "blk/cow.h"
 #include "blk/blk.h"
@@ -52,6 +53,16 @@ static struct vm *src_vm(struct mig_src *s)
     return vm == s->vm && vm->mig == s ? vm : NULL;
 }
 
+/* The session lets go of vm: no dirty tracking, no throttle, start and stop allowed again. */
+static void src_release(struct mig_src *s, struct vm *vm)
+{
+    if (s->tracking)
+        dirty_stop(vm);
+    s->tracking = 0;
+    sched_throttle(vm, 0);
+    vm->mig = NULL;
+}
+
 /* Put the guest back as it was (tracking off, running again if it ran) and end the session. */
 static void src_fail(struct mig_src *s, const char *why)
 {
@@ -60,9 +71,7 @@ static void src_fail(struct mig_src *s, const char *why)
     if (!vm) {
         kprintf("error: vm migrate %s: %s; the VM was destroyed here meanwhile\n", s->name, why);
     } else {
-        if (s->tracking)
-            dirty_stop(vm);
-        vm->mig = NULL;
+        src_release(s, vm);
         if (s->paused && s->was == VM_RUNNING)
             vm_start(vm);
         kprintf("error: vm migrate %s: %s; %s keeps running here\n", s->name, why, s->name);
@@ -74,14 +83,30 @@ static void src_fail(struct mig_src *s, const char *why)
 static void src_unconfirmed(struct mig_src *s, const char *why)
 {
     struct vm *vm = src_vm(s);
-    if (vm) {
-        if (s->tracking)
-            dirty_stop(vm);
-        vm->mig = NULL;
-    }
+    if (vm)
+        src_release(s, vm);
     kprintf("error: vm migrate %s: %s after the hand-over; %s stays paused here: `vm start %s` only if %s does "
             "not run it\n", s->name, why, s->name, s->name, s->peer);
     src_end(s);
+}
+
+/* A round begins: its clock, bytes and entries count from here. */
+static void round_start(struct mig_src *s)
+{
+    s->round_t0 = time_ns();
+    s->round_bytes0 = s->io.bytes_out;
+    s->round_hashed0 = s->hashed;
+}
+
+/*
+ * The final pause if it began now, in ms: dirty entries at this round's pace (its time per entry hashed).
+ * Hash-first makes that pace, not the link's byte rate, the measure: a page rewritten with the same
+ * content costs its hash, not its bytes.
+ */
+static uint64_t expected_ms(struct mig_src *s, uint64_t dirty)
+{
+    uint64_t ms = ms_since(s->round_t0) + 1, n = s->hashed - s->round_hashed0;
+    return n ? dirty * ms / n : 0;
 }
 
 static void progress(struct mig_src *s, const char *what, uint64_t dirty)
@@ -89,12 +114,12 @@ static void progress(struct mig_src *s, const char *what, uint64_t dirty)
     uint64_t ms = ms_since(s->round_t0) + 1, bytes = s->io.bytes_out - s->round_bytes0;
     uint64_t kbps = bytes / ms;                    /* bytes per ms = KB/s */
     kprintf("migrate %s: %s %u: %llu hashed, %llu found there, %llu zero, %llu sent, %llu blocks, "
-            "%llu.%03llu MB/s, %llu dirty (%llu pages/s), expected downtime %llu ms\n",
+            "%llu.%03llu MB/s, %llu dirty (%llu pages/s), expected downtime %llu ms, throttle %u%%\n",
             s->name, what, s->round, (unsigned long long)s->hashed, (unsigned long long)s->found,
             (unsigned long long)s->zero, (unsigned long long)s->sent, (unsigned long long)s->blocks,
             (unsigned long long)(kbps / 1000), (unsigned long long)(kbps % 1000), (unsigned long long)dirty,
             (unsigned long long)(dirty * 1000 / ms),
-            (unsigned long long)(kbps ? dirty * MIG_PAGE / kbps : 0));
+            (unsigned long long)expected_ms(s, dirty), s->vm->throttle_pct);
 }
 
 /* ---- the phases ---- */
@@ -138,19 +163,30 @@ static void start_rounds(struct mig_src *s)
         if (p < s->npages) s->todo[p / 64] |= 1ull << (p % 64);
         else s->todo[p / 64] &= ~(1ull << (p % 64));
     s->phase = S_ROUNDS;
-    s->round_t0 = time_ns();
-    s->round_bytes0 = s->io.bytes_out;
+    round_start(s);
     mig_src_round_begin(s, 1);
 }
 
-/* The remainder fits the budget, or rounds stopped converging: pause for the final copy. */
+/*
+ * The remainder fits the budget, or rounds stopped converging: pause for the final copy. Auto-converge
+ * first: while a round leaves more than half as many dirty pages as the one before, the guest dirties
+ * faster than the link carries; slow its vCPUs (20%, then 10 points more a round, up to 99%, as QEMU's
+ * cpu-throttle does) unless throttle=off. Only rounds that stall at full throttle count towards giving up.
+ */
 static int converged(struct mig_src *s, uint64_t dirty)
 {
-    uint64_t ms = ms_since(s->round_t0) + 1, bytes = s->io.bytes_out - s->round_bytes0;
-    uint64_t expect = bytes ? dirty * MIG_PAGE * ms / bytes : 0;
-    s->stalled = dirty >= s->dirty_prev && s->round ? s->stalled + 1 : 0;
+    uint64_t expect = expected_ms(s, dirty), prev = s->dirty_prev;
+    unsigned pct = s->vm->throttle_pct;
     s->dirty_prev = dirty;
-    return expect <= s->o.downtime_ms || s->round + 1 >= s->o.max_rounds || s->stalled >= 3;
+    if (expect <= s->o.downtime_ms || s->round + 1 >= s->o.max_rounds)
+        return 1;
+    if (s->round && !s->o.no_throttle && pct < 99 && dirty * 2 > prev) {
+        sched_throttle(s->vm, pct ? pct + 10 : 20);
+        s->stalled = 0;
+        return 0;
+    }
+    s->stalled = dirty >= prev && s->round ? s->stalled + 1 : 0;
+    return s->stalled >= 3;
 }
 
 static void pause_guest(struct mig_src *s)
@@ -181,8 +217,7 @@ static void round_over(struct mig_src *s)
         return;
     }
     s->round++;
-    s->round_t0 = time_ns();
-    s->round_bytes0 = s->io.bytes_out;
+    round_start(s);
     mig_src_round_begin(s, 0);
 }
 
@@ -203,8 +238,7 @@ static void quiesce(struct mig_src *s)
     for (size_t i = 0; i < s->nwords; i++)
         s->todo[i] |= more[i];
     s->round++;
-    s->round_t0 = time_ns();
-    s->round_bytes0 = s->io.bytes_out;
+    round_start(s);
     mig_io_frame(&s->io, MIG_FINAL, NULL, 0);
     mig_src_round_begin(s, 1);
     s->phase = S_FINAL;
@@ -261,8 +295,7 @@ static void handed_over(struct mig_src *s)
             (unsigned long long)s->blocks, s->round + 1, (unsigned long long)down, (unsigned long long)total,
             s->o.hold ? "; both held paused" : "");
     if (vm) {
-        dirty_stop(vm);
-        vm->mig = NULL;
+        src_release(s, vm);
         if (!s->o.hold)
             vm_destroy(vm);
     }

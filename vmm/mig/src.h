@@ -36,7 +36,7 @@ struct mig_src {
     struct mig_batch b[MIG_WINDOW];
     unsigned head, count;                  /* batches outstanding, oldest at head */
     uint32_t seq, round;
-    uint64_t t0, round_t0, round_bytes0, pause_t0, quiesce_end;
+    uint64_t t0, round_t0, round_bytes0, round_hashed0, pause_t0, quiesce_end;
     uint64_t hashed, zero, found, sent, blocks, dirty_prev, stalled;
     uint8_t *state;
     size_t state_len, state_off;
