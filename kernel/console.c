@@ -16,8 +16,41 @@ void console_early_init(void)
     uart_init(con_port, con_baud);
 }
 
+static struct {
+    char *buf;
+    size_t size, len;
+    int echo;
+} cap;
+
+int console_capture_begin(char *buf, size_t size, int echo)
+{
+    if (cap.buf || !buf || size == 0)
+        return cap.buf ? -EBUSY : -EINVAL;
+    cap.buf = buf;
+    cap.size = size;
+    cap.len = 0;
+    cap.echo = echo;
+    return 0;
+}
+
+size_t console_capture_end(void)
+{
+    size_t n = cap.len;
+    if (cap.buf)
+        cap.buf[n] = 0;
+    cap.buf = NULL;
+    return n;
+}
+
 void console_write(const char *s, size_t n)
 {
+    if (cap.buf) {
+        size_t room = cap.size - 1 - cap.len, k = n < room ? n : room;
+        memcpy(cap.buf + cap.len, s, k);
+        cap.len += k;
+        if (!cap.echo)
+            return;
+    }
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '\n')
             uart_putc(con_port, '\r');

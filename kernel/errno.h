@@ -26,6 +26,7 @@
 #define EOVERFLOW 75
 #define EBADMSG   74
 #define ENOTSUP   95
+#define EADDRINUSE 98
 #define ECONNRESET 104
 #define ETIMEDOUT 110
 #define ECONNREFUSED 111

@@ -89,6 +89,26 @@ char *strrchr(const char *s, int c)
             return (char *)last;
     }
 }
+
+/* For mbedTLS's PEM reader (x509_crt.c) and certificate writer (x509write_crt.c). */
+char *strstr(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay; hay++)
+        if (!strncmp(hay, needle, n))
+            return (char *)hay;
+    return n ? NULL : (char *)hay;
+}
+
+char *strncpy(char *dst, const char *src, size_t n)
+{
+    size_t i = 0;
+    for (; i < n && src[i]; i++)
+        dst[i] = src[i];
+    for (; i < n; i++)
+        dst[i] = 0;
+    return dst;
+}
 #endif /* !SHOAL_HOST */
 
 size_t kstrlcpy(char *dst, const char *src, size_t size)

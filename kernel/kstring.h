@@ -14,6 +14,8 @@ int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
 char *strchr(const char *s, int c);
 char *strrchr(const char *s, int c);
+char *strstr(const char *hay, const char *needle);
+char *strncpy(char *dst, const char *src, size_t n);
 
 /* Copy at most size-1 bytes of src into dst and NUL-terminate (size > 0); returns strlen(src). */
 size_t kstrlcpy(char *dst, const char *src, size_t size);

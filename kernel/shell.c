@@ -7,6 +7,7 @@
 #include "kernel/kstring.h"
 #include "kernel/errno.h"
 #include "kernel/log.h"
+#include "kernel/time.h"
 
 #define SHELL_MAX_ARGS 32
 
@@ -162,6 +163,12 @@ void shell_init(void)
 }
 
 static struct lineedit editor;
+static uint64_t idle_ns;
+
+uint64_t shell_idle_ns(void)
+{
+    return idle_ns;
+}
 
 void shell_loop(void)
 {
@@ -176,9 +183,11 @@ void shell_loop(void)
             for (int i = 0; i < npollers; i++)
                 busy |= pollers[i]();
             /* Nothing to do: sleep until the next interrupt (the timer ticks at least every 10 ms). */
-            if (!busy)
+            if (!busy) {
+                uint64_t t0 = time_ns();
                 __asm__ volatile("sti; hlt" ::: "memory");
-            else
+                idle_ns += time_ns() - t0;
+            } else
                 __asm__ volatile("pause");
             continue;
         }

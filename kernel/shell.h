@@ -1,6 +1,7 @@
 /* The serial shell: one table of commands, dispatched by name from the console line editor. */
 #ifndef SHOAL_SHELL_H
 #define SHOAL_SHELL_H
+#include <stdint.h>
 
 struct shell_cmd {
     const char *name;
@@ -48,4 +49,6 @@ int shell_add_poll(void (*fn)(void));
  * At most 16; returns 0 or -ENOSPC.
  */
 int shell_add_poller(int (*fn)(void));
+/* Time the shell loop has spent halted with nothing to do (the CPU's idle time), in ns. */
+uint64_t shell_idle_ns(void);
 #endif

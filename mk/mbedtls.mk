@@ -4,10 +4,12 @@
 MBEDTLS_DIR   := build/mbedtls
 MBEDTLS_STAMP := $(MBEDTLS_DIR)/library/ssl_tls.c
 
-# Only what TLS 1.2 ECDHE-PSK with ChaCha20-Poly1305 needs (net/tls/mbedtls_config.h) and altcp's x509 use.
+# Only what TLS 1.2 ECDHE-PSK with ChaCha20-Poly1305 needs (net/tls/mbedtls_config.h), altcp's x509 use,
+# and the management API's ECDSA certificate (made at boot: key generation, x509write; PEM from modules).
 MBEDTLS_LIB   := aes asn1parse bignum chacha20 chachapoly cipher cipher_wrap constant_time ctr_drbg ecdh ecp \
                  ecp_curves entropy entropy_poll md oid pk pk_wrap pkparse platform platform_util poly1305 sha256 \
-                 ssl_ciphersuites ssl_cli ssl_msg ssl_srv ssl_tls x509 x509_crt
+                 ssl_ciphersuites ssl_cli ssl_msg ssl_srv ssl_tls x509 x509_crt \
+                 ecdsa gcm asn1write pkwrite x509_create x509write_crt pem base64
 MBEDTLS_FILES := $(patsubst %,$(MBEDTLS_DIR)/library/%.c,$(MBEDTLS_LIB))
 ALTCP_FILES   := $(patsubst %,$(LWIP_SRC)/core/%.c,altcp altcp_alloc altcp_tcp) \
                  $(patsubst %,$(LWIP_SRC)/apps/altcp_tls/%.c,altcp_tls_mbedtls altcp_tls_mbedtls_mem)

@@ -13,7 +13,7 @@
 
 #define POOL_ADD_WAIT_MS 60000u
 
-static const char *state_name(enum pool_state s)
+const char *pool_state_name(enum pool_state s)
 {
     switch (s) {
     case POOL_WAIT_NET: return "wait-net";
@@ -53,7 +53,7 @@ static int pool_list(void)
         if (img->cache)
             cache_get_stats(img->cache, &c);
         h = hit_permille(&c);
-        kprintf("%-12s %-8s %9llu %6d %5u.%u %12llu  iscsi://%s:%u/%s/%u\n", img->name, state_name(img->state),
+        kprintf("%-12s %-8s %9llu %6d %5u.%u %12llu  iscsi://%s:%u/%s/%u\n", img->name, pool_state_name(img->state),
                 (unsigned long long)(img->size >> 20), img->clones, h / 10, h % 10,
                 (unsigned long long)(c.bytes_fetched >> 10), img->cfg.host, img->cfg.port, img->cfg.target,
                 img->cfg.lun);
@@ -71,7 +71,7 @@ static int pool_stats(struct pool_image *img)
     if (img->cache)
         cache_get_stats(img->cache, &c);
     kprintf("pool %s: %s, %llu bytes, %d clones, kernel %s (%llu bytes), initrd %s (%llu bytes)\n", img->name,
-            state_name(img->state), (unsigned long long)img->size, img->clones, img->kernel_path,
+            pool_state_name(img->state), (unsigned long long)img->size, img->clones, img->kernel_path,
             (unsigned long long)img->kernel_len, img->initrd_path, (unsigned long long)img->initrd_len);
     kprintf("  cmdline: %s\n  defaults: mem=%lluM vcpus=%d cache=%lluM\n", img->cmdline,
             (unsigned long long)(img->mem >> 20), img->vcpus, (unsigned long long)(img->cache_bytes >> 20));
@@ -98,7 +98,7 @@ static int pool_add_cmd(int argc, char **argv)
     err = pool_wait_ready(img, POOL_ADD_WAIT_MS);
     if (err == -ETIMEDOUT)
         kprintf("pool %s: still %s after %u s (it keeps trying: see pool list)\n", img->name,
-                state_name(img->state), POOL_ADD_WAIT_MS / 1000);
+                pool_state_name(img->state), POOL_ADD_WAIT_MS / 1000);
     else if (err)
         kprintf("error: pool add %s: %s\n", img->name, img->why);
     else

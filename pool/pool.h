@@ -53,6 +53,8 @@ struct pool_image {
 struct pool_image *pool_add(const char *name, const char *url, int argc, char **argv, int boot, int *err);
 /* The image called name, or NULL. */
 struct pool_image *pool_find(const char *name);
+/* The state's name as `pool list` shows it ("wait-net", "login", "ready", "failed"). */
+const char *pool_state_name(enum pool_state s);
 /* Slot i of the pool (0..POOL_MAX-1), or NULL when free. */
 struct pool_image *pool_slot(int i);
 /* Advance every image (login, cache, boot files); returns 1 while any is still getting ready. Poll context. */

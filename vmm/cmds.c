@@ -14,7 +14,7 @@
 #include "kernel/time.h"
 #include "kernel/errno.h"
 
-static const char *state_name(enum vm_state s)
+const char *vm_state_name(enum vm_state s)
 {
     switch (s) {
     case VM_CREATED: return "created";
@@ -99,7 +99,7 @@ static int vm_list(void)
         struct vm *vm = vm_slot(i);
         if (!vm)
             continue;
-        kprintf("%-12s %-8s %8llu %5d %10llu %6llu %10llu  %s\n", vm->name, state_name(vm->state),
+        kprintf("%-12s %-8s %8llu %5d %10llu %6llu %10llu  %s\n", vm->name, vm_state_name(vm->state),
                 (unsigned long long)(vm->mem_size >> 20), vm->nvcpus, (unsigned long long)vm->exits_per_sec,
                 (unsigned long long)(vm->state == VM_RUNNING ? vm->cpu_permille / 10 : 0),
                 (unsigned long long)(vm_run_ns(vm) / 1000000), vm->guest ? vm->guest : "-");
@@ -113,7 +113,7 @@ static int vm_stats(struct vm *vm)
     testdev_describe(vm, dev, sizeof(dev));
     if (dev[0])
         kprintf("%s\n", dev);
-    kprintf("vm %s: %s%s%s, %llu exits\n", vm->name, state_name(vm->state), vm->stop_reason[0] ? ": " : "",
+    kprintf("vm %s: %s%s%s, %llu exits\n", vm->name, vm_state_name(vm->state), vm->stop_reason[0] ? ": " : "",
             vm->stop_reason, (unsigned long long)vm->exits_total);
     kprintf("  unassigned reads %llu, writes %llu\n", (unsigned long long)vm->unassigned_reads,
             (unsigned long long)vm->unassigned_writes);
@@ -153,7 +153,7 @@ static int vm_control(const char *sub, struct vm *vm)
     } else {
         return vm_stats(vm);
     }
-    kprintf("vm %s %s\n", vm->name, state_name(vm->state));
+    kprintf("vm %s %s\n", vm->name, vm_state_name(vm->state));
     return 0;
 }
 

@@ -50,7 +50,7 @@ struct blk_dev *linux_vm_disk(struct vm *vm);
 /*
  * Arguments of every `vm create` form. Each returns 0, or prints one error line naming the value and why
  * it is refused and returns a negative errno. linux_parse_mem_range: a size min..max bytes that the host's
- * free memory can hold (who: "a Linux guest", "a VM", for the message). linux_parse_mem: 72M..3G for Linux.
+ * free memory can hold (who: "a Linux guest", "a VM", for the message; -ENOMEM when it cannot). linux_parse_mem: 72M..3G for Linux.
  * linux_parse_vcpus: 1..VCPU_MAX. linux_parse_name: a valid name no VM has (-EINVAL, -EEXIST).
  */
 int linux_parse_mem_range(const char *name, const char *v, uint64_t min, uint64_t max, const char *who,

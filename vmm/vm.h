@@ -144,6 +144,8 @@ void vm_destroy(struct vm *vm);
 /* Let a created or paused VM run. -EINVAL (and nothing changes) when it has stopped for good. */
 int vm_start(struct vm *vm);
 struct vm *vm_find(const char *name);
+/* The state's name as `vm list` shows it ("created", "running", "paused", "stopped"). */
+const char *vm_state_name(enum vm_state s);
 /* The i-th slot (may be NULL), for listings. */
 struct vm *vm_slot(int i);
 /* Mark the VM stopped with a reason (printed once, with a register dump when dump is set). */

@@ -20,7 +20,7 @@
 #define MEMP_NUM_PBUF               128
 #define MEMP_NUM_RAW_PCB            4
 #define MEMP_NUM_UDP_PCB            8
-#define MEMP_NUM_TCP_PCB            16
+#define MEMP_NUM_TCP_PCB            40     /* iSCSI, migration, and API clients (closed ones linger in TIME_WAIT) */
 #define MEMP_NUM_TCP_PCB_LISTEN     4
 #define MEMP_NUM_SYS_TIMEOUT        16
 #define MEMP_NUM_ARP_QUEUE          32
@@ -76,6 +76,23 @@
 #define LWIP_ALTCP                  1
 #define LWIP_ALTCP_TLS              1
 #define LWIP_ALTCP_TLS_MBEDTLS      1
+
+/* lwIP's HTTP server (apps/http/httpd.c, compiled inside net/api/server.c): the management API. POST
+   carries request bodies; net/api/ writes every response's headers itself (status codes httpd does not
+   know); one request per connection; a request that makes no progress for 10 s is closed. */
+#define LWIP_HTTPD_SUPPORT_POST          1
+#define LWIP_HTTPD_POST_MANUAL_WND       1     /* a POST's answer waits for its action (net/api/server.c) */
+#define LWIP_HTTPD_DYNAMIC_HEADERS       0
+#define LWIP_HTTPD_SUPPORT_V09           0
+#define LWIP_HTTPD_SUPPORT_EXTSTATUS     1     /* 400 and 501 answered (net/api writes them as JSON) */
+#define LWIP_HTTPD_SUPPORT_REQUESTLIST   1
+#define LWIP_HTTPD_REQ_QUEUELEN          8
+#define LWIP_HTTPD_MAX_REQ_LENGTH        4096
+#define LWIP_HTTPD_MAX_REQUEST_URI_LEN   127
+#define HTTPD_ENABLE_HTTPS               1
+#define HTTPD_POLL_INTERVAL              4     /* TCP slow-timer ticks (500 ms): 2 s */
+#define HTTPD_MAX_RETRIES                5
+#define HTTPD_SERVER_AGENT               "shoal"
 
 /* Packets to the host's own address loop back (a channel to a listener on the same host: migration
    to the same host). net_poll() delivers them with netif_poll(); no 127.0.0.1 interface. */

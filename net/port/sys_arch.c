@@ -52,13 +52,16 @@ void shoal_lwip_assert(const char *msg, const char *file, int line)
     log_err("lwip: assertion \"%s\" failed at %s:%d", msg, file, line);
 }
 
-/* Decimal atoi for netif_find(): optional sign, digits, stops at the first other character. */
+/* Decimal atoi for netif_find() and httpd's Content-Length (a peer's digits): optional sign, digits,
+   stops at the first other character; saturates at INT_MAX instead of overflowing. */
 int shoal_lwip_atoi(const char *s)
 {
     int neg = 0, v = 0;
     if (*s == '-' || *s == '+')
         neg = *s++ == '-';
-    while (*s >= '0' && *s <= '9')
-        v = v * 10 + (*s++ - '0');
+    while (*s >= '0' && *s <= '9') {
+        int d = *s++ - '0';
+        v = v > (0x7fffffff - d) / 10 ? 0x7fffffff : v * 10 + d;
+    }
     return neg ? -v : v;
 }

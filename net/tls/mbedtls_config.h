@@ -1,4 +1,5 @@
-/* mbedTLS build configuration for shoal (MBEDTLS_CONFIG_FILE): TLS 1.2, ECDHE-PSK only, freestanding. */
+/* mbedTLS build configuration for shoal (MBEDTLS_CONFIG_FILE): TLS 1.2, ECDHE-PSK (migration) and
+   ECDHE-ECDSA (the management API), freestanding. */
 #ifndef SHOAL_MBEDTLS_CONFIG_H
 #define SHOAL_MBEDTLS_CONFIG_H
 
@@ -56,7 +57,12 @@ void free(void *p);
 #define MBEDTLS_SSL_SRV_C
 #define MBEDTLS_SSL_PROTO_TLS1_2
 #define MBEDTLS_KEY_EXCHANGE_ECDHE_PSK_ENABLED
-#define MBEDTLS_SSL_CIPHERSUITES MBEDTLS_TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256
+/* The migration channel restricts its own configs to the PSK suite (net/tls/listen.c); the management API
+   (net/api/) serves an ECDSA P-256 certificate with ChaCha20-Poly1305 or AES-128-GCM. */
+#define MBEDTLS_SSL_CIPHERSUITES MBEDTLS_TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256, \
+                                 MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, \
+                                 MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+#define MBEDTLS_KEY_EXCHANGE_ECDHE_ECDSA_ENABLED
 #define MBEDTLS_SSL_EXTENDED_MASTER_SECRET
 #define MBEDTLS_SSL_ENCRYPT_THEN_MAC
 #define MBEDTLS_SSL_ALL_ALERT_MESSAGES
@@ -64,6 +70,17 @@ void free(void *p);
 /* Records: 16 KiB in (a peer may send full-size records), 16 KiB out (fewer records per MiB). */
 #define MBEDTLS_SSL_IN_CONTENT_LEN      16384
 #define MBEDTLS_SSL_OUT_CONTENT_LEN     16384
+
+/* The management API's certificate (net/api/cert.c): an ECDSA P-256 key and a self-signed certificate
+   made at boot, or a key and certificate (PEM or DER) given as boot modules. */
+#define MBEDTLS_ECDSA_C
+#define MBEDTLS_GCM_C
+#define MBEDTLS_ASN1_WRITE_C
+#define MBEDTLS_PK_WRITE_C
+#define MBEDTLS_X509_CREATE_C
+#define MBEDTLS_X509_CRT_WRITE_C
+#define MBEDTLS_PEM_PARSE_C
+#define MBEDTLS_BASE64_C
 
 #include "mbedtls/check_config.h"
 #endif

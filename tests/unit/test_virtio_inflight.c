@@ -4,6 +4,7 @@
 #include "tests/unit/virtio_fake.h"
 #include "tests/unit/blk_mock.h"
 #include "vmm/dev/virtio_mmio.h"
+#include "vmm/dev/devices.h"
 
 /* A device over an async mock with one read of sector 0 in flight (status byte still 0xee). */
 static struct blk_mock *inflight_setup(void)
@@ -32,6 +33,12 @@ static void restart_and_read(struct blk_mock *mock)
     CHECK_EQ(blk_mock_complete(mock, 0), 0);
     CHECK_EQ(ram[0x30000], 0);
     CHECK_EQ(used_idx(), 1);
+    /* /metrics' counters: the two reads the disk accepted (the one in flight at the reset and this one). */
+    struct virtio_io_stats st;
+    virtio_io_stats(&fvm, &st);
+    CHECK_EQ(st.disk_reads, 2);
+    CHECK_EQ(st.disk_read_bytes, 1024);
+    CHECK_EQ(st.disk_writes, 0);
     inflight_teardown(mock);
 }
 

@@ -46,6 +46,10 @@ TEST(net_rx_only_on_ready_queue)
     CHECK_EQ(used_idx(), 1);
     CHECK_EQ(used_len(0), 12 + 64);
     CHECK_EQ(ram[RXBUF + 12], 0xff);
+    struct virtio_io_stats st;
+    virtio_io_stats(&fvm, &st);                             /* /metrics' counters */
+    CHECK_EQ(st.net_rx_frames, 1);
+    CHECK_EQ(st.net_tx_frames, 0);
     rx_post(1);
     wr32(0x30, 0);                                          /* receive queue stopped and sized 0 */
     wr32(0x44, 0);

@@ -43,4 +43,14 @@ int virtio_net_attach(struct vm *vm, int slot, const uint8_t mac[6]);
  * so switches and peers learn where the guest is now. Returns the frames sent.
  */
 int virtio_net_announce(struct vm *vm);
+
+/* I/O counters of a VM's virtio devices, summed over its disks / its NICs (for /metrics). */
+struct virtio_io_stats {
+    uint64_t disk_reads, disk_writes, disk_read_bytes, disk_write_bytes;   /* requests the guest submitted */
+    uint64_t net_rx_frames, net_tx_frames, net_rx_drops, net_tx_drops;
+};
+/* Fill *st for vm (zeros for what it lacks). */
+void virtio_io_stats(struct vm *vm, struct virtio_io_stats *st);
+/* Add vm's disk counters to *st (virtio_io_stats' disk half, in virtio_blk.c). */
+void virtio_blk_io_stats(struct vm *vm, struct virtio_io_stats *st);
 #endif

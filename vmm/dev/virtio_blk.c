@@ -47,6 +47,7 @@ struct vblk {
     struct virtio_mmio mmio;       /* first: the transport's state is the device state */
     struct blk_dev *disk;
     int inflight, stalled, dead;
+    uint64_t reads, writes, read_bytes, write_bytes;   /* requests accepted by the disk (live counters) */
     struct vblk_slot slot[VQ_NUM_MAX];
 };
 
@@ -200,8 +201,13 @@ static int vblk_submit(struct vblk *d, const struct vq_chain *c, uint32_t type, 
     s->ram = gmem_hold(d->mmio.vm);
     d->inflight++;
     int rc = blk_submit(d->disk, &s->req);
-    if (rc == 0)
+    if (rc == 0) {
+        if (r->op == BLK_READ)
+            d->reads++, d->read_bytes += bytes;
+        else if (r->op == BLK_WRITE)
+            d->writes++, d->write_bytes += bytes;
         return -1;
+    }
     s->busy = 0;
     d->inflight--;
     gmem_unhold(s->ram);
@@ -341,4 +347,18 @@ int virtio_blk_attach(struct vm *vm, int slot, struct blk_dev *disk)
     log_info("vm %s: virtio-blk slot %d: %s, %llu sectors%s", vm->name, slot, disk->name,
              (unsigned long long)disk->sectors, disk->read_only ? ", read-only" : "");
     return 0;
+}
+
+/* The disk half of virtio_io_stats (vmm/dev/virtio_net.c has the rest). */
+void virtio_blk_io_stats(struct vm *vm, struct virtio_io_stats *st)
+{
+    for (int i = 0; i < vm->ndevs; i++) {
+        const struct vblk *d = vm->devs[i].dev;
+        if (strcmp(vm->devs[i].name, "virtio-blk") || !d)
+            continue;
+        st->disk_reads += d->reads;
+        st->disk_writes += d->writes;
+        st->disk_read_bytes += d->read_bytes;
+        st->disk_write_bytes += d->write_bytes;
+    }
 }

@@ -236,3 +236,18 @@ int virtio_net_attach(struct vm *vm, int slot, const uint8_t mac[6])
              mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], d->port);
     return 0;
 }
+
+void virtio_io_stats(struct vm *vm, struct virtio_io_stats *st)
+{
+    memset(st, 0, sizeof(*st));
+    virtio_blk_io_stats(vm, st);
+    for (int i = 0; i < vm->ndevs; i++) {
+        const struct vnet *d = vm->devs[i].dev;
+        if (strcmp(vm->devs[i].name, "virtio-net") || !d)
+            continue;
+        st->net_rx_frames += d->st.rx_frames;
+        st->net_tx_frames += d->st.tx_frames;
+        st->net_rx_drops += d->st.rx_drops;
+        st->net_tx_drops += d->st.tx_drops;
+    }
+}
