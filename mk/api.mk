@@ -32,11 +32,14 @@ test-unit-api: $(BUILD)/unit/api_tests
 
 # Emulator tier: the API end to end under QEMU (host ports forwarded), shoalctl against two hosts,
 # /metrics through Prometheus' parser, the page in headless Chromium.
+# Debian's python3-prometheus-client is seen by Debian's own interpreter only (a python3 earlier in PATH,
+# such as a pyenv shim, does not see it): the tier runs under /usr/bin/python3 where that exists.
 DEPS_PKGS += python3-prometheus-client chromium openssl
+API_PYTHON ?= $(if $(wildcard /usr/bin/python3),/usr/bin/python3,$(PYTHON))
 TEST_TIERS += test-api
 .PHONY: test-api
 test-api: $(BUILD)/shoal.elf golden-image
-	@$(PYTHON) tests/integration/api_tests.py --build $(BUILD) --jobs 2
+	@$(API_PYTHON) tests/integration/api_tests.py --build $(BUILD) --jobs 2
 
 # The request parser's fuzzer: header sections, paths and JSON bodies (FUZZ_RUN_CORPUS: mk/vmstate.mk).
 API_FUZZ_SRC := tests/fuzz/api_fuzz.c $(API_UNIT_SRC) tests/unit/host_shim.c
