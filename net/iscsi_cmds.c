@@ -212,6 +212,8 @@ static int iscsi_list(void)
             list_retry(&in);
         if (iscsi_slot_ident(i, 3)[0])
             kprintf("     id: %s\n", iscsi_slot_ident(i, 3));
+        kprintf("     commands: %llu done, mean latency %llu us\n", (unsigned long long)in.completed,
+                (unsigned long long)(in.completed ? in.latency_ns / in.completed / 1000 : 0));
     }
     if (!n)
         kprintf("no iSCSI sessions\n");

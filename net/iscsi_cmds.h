@@ -24,6 +24,7 @@ struct iscsi_slot_info {
     uint32_t block_size;
     int inflight;                   /* SCSI commands queued or sent */
     uint64_t reconnects, bytes_in, cmds;
+    uint64_t completed, latency_ns;  /* commands that succeeded; the sum of their submit-to-done times */
     int boot;                       /* opened by the iscsi= boot parameter */
     int attempts;                   /* consecutive failed attempts while the engine retries (0: none) */
     int last_err;                   /* why the last attempt failed or the connection ended */

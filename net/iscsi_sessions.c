@@ -163,6 +163,8 @@ int iscsi_slot_info(int idx, struct iscsi_slot_info *out)
     out->reconnects = st->reconnects;
     out->bytes_in = st->bytes_in;
     out->cmds = st->cmds;
+    out->completed = st->completed;
+    out->latency_ns = st->latency_ns;
     out->boot = sl->boot;
     out->attempts = st->attempts;
     out->last_err = st->last_err;

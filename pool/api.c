@@ -170,7 +170,24 @@ static void label(struct jbuf *b, const char *metric, const struct pool_image *i
 }
 
 enum img_family { F_INFO, F_SIZE, F_CLONES, F_HITS, F_MISSES, F_FETCHED, F_INFLIGHT, F_RECONNECTS, F_CMDS,
-                  F_COUNT };
+                  F_LATENCY, F_COUNT };
+
+/* A summary without quantiles: the session's successful commands and the sum of their latencies. */
+static void latency(struct jbuf *b, const char *name, const struct pool_image *img, const struct iscsi_slot_info *si)
+{
+    char n[64];
+    ksnprintf(n, sizeof(n), "%s_sum", name);
+    label(b, n, img);
+    jb_printf(b, ",target=\"");
+    api_label(b, img->cfg.target);
+    jb_printf(b, "\"} %llu.%09llu\n", (unsigned long long)(si->latency_ns / 1000000000ull),
+              (unsigned long long)(si->latency_ns % 1000000000ull));
+    ksnprintf(n, sizeof(n), "%s_count", name);
+    label(b, n, img);
+    jb_printf(b, ",target=\"");
+    api_label(b, img->cfg.target);
+    jb_printf(b, "\"} %llu\n", (unsigned long long)si->completed);
+}
 
 static void sample(struct jbuf *b, enum img_family f, const char *name, const struct pool_image *img)
 {
@@ -193,6 +210,10 @@ static void sample(struct jbuf *b, enum img_family f, const char *name, const st
     default:
         if (!have_si)
             return;
+        if (f == F_LATENCY) {
+            latency(b, name, img, &si);
+            return;
+        }
         v = f == F_INFLIGHT ? (uint64_t)si.inflight : f == F_RECONNECTS ? si.reconnects : si.cmds;
         label(b, name, img);
         jb_printf(b, ",target=\"");
@@ -216,6 +237,8 @@ static void metrics(struct jbuf *b)
         { "shoal_iscsi_commands_in_flight", "gauge", "SCSI commands queued or sent on each image's session." },
         { "shoal_iscsi_reconnects_total", "counter", "Reconnects of each image's iSCSI session." },
         { "shoal_iscsi_commands_total", "counter", "SCSI commands each image's session completed." },
+        { "shoal_iscsi_command_latency_seconds", "summary",
+          "Time from submit to completion of each image's successful SCSI commands (queueing and retries included)." },
     };
     for (int f = 0; f < F_COUNT; f++) {
         api_metric_family(b, fam[f][0], fam[f][1], fam[f][2]);

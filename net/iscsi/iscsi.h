@@ -110,6 +110,7 @@ typedef void (*iscsi_event_fn)(struct iscsi_session *s, enum iscsi_event ev, int
 struct iscsi_stats {
     uint64_t logins, reconnects, cmds, retries, timeouts, nops_sent, nops_answered, proto_errors;
     uint64_t bytes_in;
+    uint64_t completed, latency_ns;     /* commands that succeeded; the sum of their submit-to-done times */
     uint64_t failed_attempts;           /* connects or logins that failed, in all */
     int attempts;                       /* consecutive failed attempts now (0 once logged in) */
     int last_err;                       /* why the last connection ended or attempt failed (negative errno) */

@@ -24,6 +24,7 @@ struct iscsi_task {
     struct iscsi_cmd *cmd;
     uint64_t seq;                 /* submission order: queued tasks go out oldest first */
     uint64_t deadline;            /* now + timeout at submit */
+    uint64_t submitted;           /* now at submit: latency counts from here, queueing and retries included */
     uint64_t not_before;          /* retry backoff */
     int retries;
     uint32_t cmdsn;

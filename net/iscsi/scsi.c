@@ -51,6 +51,7 @@ int iscsi_cmd_submit(struct iscsi_session *s, struct iscsi_cmd *c, uint64_t now)
         t->cmd = c;
         t->seq = s->task_seq++;
         t->deadline = now + (c->timeout_ns ? c->timeout_ns : s->cfg.io_timeout_ns);
+        t->submitted = now;
         t->not_before = 0;
         t->retries = 0;
         c->resid = 0;
@@ -66,6 +67,11 @@ int iscsi_cmd_submit(struct iscsi_session *s, struct iscsi_cmd *c, uint64_t now)
 static void task_finish(struct iscsi_session *s, struct iscsi_task *t, int err)
 {
     struct iscsi_cmd *c = t->cmd;
+    uint64_t now = time_ns();
+    if (!err) {
+        s->stats.completed++;
+        s->stats.latency_ns += now > t->submitted ? now - t->submitted : 0;
+    }
     t->state = TS_FREE;
     t->gen = (uint16_t)((t->gen + 1) & 0x7fff);   /* ITT bit 31 stays clear: engine tags use it */
     t->cmd = NULL;

@@ -337,6 +337,13 @@ def check_clone(a, c, tgt):
     require(a.ok("GET", "/api/images/demo")["clones"] == 0, "a clone left")
 
 
+def iscsi_done(c):
+    """Commands the first iSCSI session completed, as `iscsi list` prints them."""
+    m = re.search(r"commands: (\d+) done, mean latency \d+ us", c.command("iscsi list", QEMU_CMD_S))
+    require(m, "iscsi printed no commands line")
+    return int(m.group(1))
+
+
 def check_metrics(a, c):
     from prometheus_client.parser import text_string_to_metric_families
     st, r, text = a.req("GET", "/metrics")
@@ -365,6 +372,14 @@ def check_metrics(a, c):
     require(value("shoal_vm_info", vm="t1", state="stopped") == 1, "t1's info")
     require(fams["shoal_vm_cpu_seconds"].type == "counter", "cpu seconds is not a counter")
     require(value("shoal_iscsi_commands_total", image="demo") > 0, "no iSCSI commands counted")
+    # Latency as a summary: its count lies between the shell's count before and after, its sum is positive.
+    require(fams["shoal_iscsi_command_latency_seconds"].type == "summary", "latency is not a summary")
+    before = iscsi_done(c)
+    fams = {f.name: f for f in text_string_to_metric_families(a.req("GET", "/metrics")[2])}
+    after = iscsi_done(c)
+    n = value("shoal_iscsi_command_latency_seconds_count", image="demo")
+    require(before <= n <= after and n > 0, "latency count %s, the shell's %d then %d" % (n, before, after))
+    require(value("shoal_iscsi_command_latency_seconds_sum", image="demo") > 0, "latency sum is 0")
     # A clone's delta: 0 blocks, then 2 after the shell writes 8 KiB into its disk.
     a.ok("POST", "/api/vms", {"name": "web5", "from": "demo"}, 201)
     fams = {f.name: f for f in text_string_to_metric_families(a.req("GET", "/metrics")[2])}

@@ -145,7 +145,8 @@ TEST(login_then_read_with_data_in_placement)
         src[i] = (uint8_t)(i * 13);
     read_cmd(&c, &v, buf, 1024);
     done_count = 0;
-    CHECK_EQ(iscsi_cmd_submit(s, &c, time_ns()), 0);
+    uint64_t t0 = time_ns();
+    CHECK_EQ(iscsi_cmd_submit(s, &c, t0 - 5000000), 0);   /* submitted 5 ms ago: the latency counts from then */
     CHECK_EQ(next_out(&o, NULL), 0);
     CHECK_EQ(o.opcode, ISCSI_OP_SCSI_CMD);
     CHECK_EQ(o.flags, 0xc1);
@@ -163,6 +164,9 @@ TEST(login_then_read_with_data_in_placement)
     CHECK_EQ(done_status, 0);
     CHECK_MEM(buf, src, 1024);
     CHECK_EQ(m.closes, 0);
+    const struct iscsi_stats *st = iscsi_session_stats(s);
+    CHECK_EQ(st->completed, 1);
+    CHECK(st->latency_ns >= 5000000 && st->latency_ns <= 5000000 + (time_ns() - t0));
     iscsi_session_free(s);
 }
 
