@@ -2,11 +2,13 @@
 # multiboot2 modules (and the test disk), booted in Bochs (Intel skylake_x) with an e1000 on slirp. Slow.
 LINUX_VMX_GUEST = $(GUEST_DIR)/cloud
 
+# gfxpayload=keep after multiboot2 (boot/grub.cfg says why): else GRUB sets a 32 bpp mode, which Bochs's
+# text-terminal display cannot show, and Bochs exits.
 $(BUILD)/linux-iso/boot/grub/grub.cfg: mk/linux-vmx.mk
 	@mkdir -p $(dir $@)
 	printf '%s\n' 'serial --unit=0 --speed=115200' 'terminal_input serial console' \
 	  'terminal_output serial console' 'set timeout=0' 'menuentry "shoal+linux" {' \
-	  '    multiboot2 /boot/shoal.elf' '    module2 /boot/vmlinuz vmlinuz' \
+	  '    multiboot2 /boot/shoal.elf' '    set gfxpayload=keep' '    module2 /boot/vmlinuz vmlinuz' \
 	  '    module2 /boot/initrd.img initrd.img' '    module2 /boot/disk.img disk.img' '    boot' '}' > $@
 
 $(BUILD)/shoal-linux.iso: $(BUILD)/shoal.elf $(BUILD)/linux-iso/boot/grub/grub.cfg guest-images
