@@ -27,7 +27,7 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory $$(sh tests/tier-prereqs.sh $(TEST_TIERS))
-	@sh tests/run.sh -j $(TEST_JOBS) --expect "$(sort $(TEST_DEFINED))" $(TEST_TIER_ARGS)
+	@BUILD=$(BUILD) sh tests/run.sh -j $(TEST_JOBS) --expect "$(sort $(TEST_DEFINED))" $(TEST_TIER_ARGS)
 
 unit: $(filter test-unit-%,$(TEST_TIERS))
 

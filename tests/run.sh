@@ -8,9 +8,10 @@
 # -j runs up to JOBS tiers at once, started in the order given (put the longest first); each tier's
 # lines are printed together when it ends. Tiers run at once must not share anything they write: the
 # caller builds every tier's prerequisites before (see `make test`).
-# The run exits non-zero unless every tier reported and nothing failed. RUN_MAKE overrides `make`.
+# The run exits non-zero unless every tier reported and nothing failed. RUN_MAKE overrides `make`; logs go
+# to $TEST_LOGS, else $BUILD/test-logs, else build/test-logs.
 RUN_MAKE=${RUN_MAKE:-make}
-LOGS=${TEST_LOGS:-build/test-logs}
+LOGS=${TEST_LOGS:-${BUILD:-build}/test-logs}
 mkdir -p "$LOGS"
 jobs=1
 passed=0

@@ -40,6 +40,10 @@ expect run_parallel_sums 1 "^3 passed, 2 failed" -j 2 t-pass t-fail-rc0 t-crash
 expect run_parallel_silent 1 "^FAIL t-silent.no_result" -j 3 t-pass t-silent t-pass
 expect run_parallel_time_limit 1 "^FAIL t-slow.time_limit" -j 2 t-slow:2 t-pass
 
+# Without TEST_LOGS the logs go under $BUILD.
+BUILD="$W/b" RUN_MAKE="make -f tests/suite/fake.mk MARK=$W/mark" sh tests/run.sh t-pass > "$W/out" 2>&1
+if [ -s "$W/b/test-logs/t-pass.log" ]; then pass run_logs_under_build; else fail run_logs_under_build "no $W/b/test-logs/t-pass.log"; fi
+
 t0=$(date +%s)
 expect run_time_limit 1 "^FAIL t-slow.time_limit" t-pass t-slow:2
 dt=$(( $(date +%s) - t0 ))
