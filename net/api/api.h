@@ -104,6 +104,13 @@ void api_page(struct api_resp *rs);
 
 /* The configured token (api_token= or `api token`); 1 when tok matches it, in constant time. */
 int api_auth_ok(const char *tok);
+/*
+ * Basic credentials (RFC 7617; b64: base64 of "user-id:password", as http_head_parse kept it): 1 when the
+ * password is the configured token (any user-id; browsers send these for the status page and its calls).
+ */
+int api_auth_basic_ok(const char *b64);
+/* 1 when the request's credentials, Bearer or Basic, carry the configured token. */
+int api_auth_head_ok(const struct http_head *h);
 /* Set the token (8..HTTP_TOKEN_MAX characters of RFC 6750's b64token). 0 or -EINVAL. */
 int api_auth_set(const char *tok);
 /* 1 when a token is configured. */

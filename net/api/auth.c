@@ -1,5 +1,6 @@
 /* The API's bearer token: set from the boot line or the shell, compared in constant time. */
 #include "net/api/api.h"
+#include "mbedtls/base64.h"
 #include "kernel/kstring.h"
 #include "kernel/errno.h"
 
@@ -30,4 +31,24 @@ int api_auth_configured(void)
 int api_auth_ok(const char *tok)
 {
     return api_auth_configured() && http_token_equal(tok, token);
+}
+
+int api_auth_basic_ok(const char *b64)
+{
+    unsigned char plain[HTTP_BASIC_MAX];
+    size_t n = 0;
+    const char *pw;
+    int ok;
+    if (!*b64 || mbedtls_base64_decode(plain, sizeof(plain) - 1, &n, (const unsigned char *)b64, strlen(b64)))
+        return 0;
+    plain[n] = 0;
+    pw = strchr((const char *)plain, ':');
+    ok = pw && strlen((const char *)plain) == n && api_auth_ok(pw + 1);   /* no NUL inside */
+    memset(plain, 0, sizeof(plain));           /* the token in clear */
+    return ok;
+}
+
+int api_auth_head_ok(const struct http_head *h)
+{
+    return api_auth_configured() && (api_auth_ok(h->token) || api_auth_basic_ok(h->basic));
 }

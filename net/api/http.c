@@ -36,9 +36,35 @@ static int tchar(int c)
            (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
+/* RFC 7617 2: "Basic" SP token68 of base64 "user-id:password" (decoded by api_auth_basic_ok). */
+static int set_basic(struct http_head *h, const char *v, size_t n, const char **why)
+{
+    while (n && *v == ' ') {
+        v++;
+        n--;
+    }
+    if (n == 0 || n > HTTP_BASIC_MAX || n % 4) {
+        *why = "the Basic credentials are empty, too long or not base64";
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = v[i];
+        int pad = c == '=' && i + 2 >= n && (i + 1 == n || v[i + 1] == '=');
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' || c == '/' || pad)) {
+            *why = "the Basic credentials are not base64";
+            return -EINVAL;
+        }
+    }
+    memcpy(h->basic, v, n);
+    h->basic[n] = 0;
+    return 0;
+}
+
 static int set_token(struct http_head *h, const char *v, size_t n, const char **why)
 {
     h->has_auth = 1;
+    if (n >= 6 && ieq(v, 5, "basic") && v[5] == ' ')
+        return set_basic(h, v + 6, n - 6, why);
     /* RFC 6750 2.1: "Bearer" SP b64token; the scheme is case-insensitive (RFC 9110 11.1). */
     if (n < 7 || !ieq(v, 6, "bearer") || v[6] != ' ')
         return 0;                        /* another scheme: no token, so 401 */

@@ -5,10 +5,12 @@
 #include <stdint.h>
 
 #define HTTP_TOKEN_MAX 128            /* longest bearer token accepted (the configured one is shorter) */
+#define HTTP_BASIC_MAX 256            /* longest Basic credentials (base64 of "user:token") accepted */
 #define HTTP_FIELD_MAX 64             /* header fields per request */
 
 struct http_head {
     char token[HTTP_TOKEN_MAX + 1];   /* the Authorization: Bearer credentials, "" when absent */
+    char basic[HTTP_BASIC_MAX + 1];   /* Authorization: Basic credentials, still base64 (RFC 7617), or "" */
     int has_auth;                     /* an Authorization field was present (any scheme) */
     int64_t content_length;           /* -1 when absent */
     int chunked;                      /* Transfer-Encoding present (httpd cannot read such a body) */

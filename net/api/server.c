@@ -112,7 +112,8 @@ static char *render(struct api_resp *rs, size_t *len)
                   "HTTP/1.1 %d %s\r\nServer: shoal\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                   "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n%s\r\n",
                   rs->status, reason(rs->status), rs->type, rs->b.len,
-                  rs->status == 401 ? "WWW-Authenticate: Bearer realm=\"shoal\"\r\n" :
+                  rs->status == 401 ? "WWW-Authenticate: Basic realm=\"shoal\", charset=\"UTF-8\"\r\n"
+                                      "WWW-Authenticate: Bearer realm=\"shoal\"\r\n" :
                   !strncmp(rs->type, "text/html", 9) ?
                   "Content-Security-Policy: default-src 'none'; script-src 'unsafe-inline'; "
                   "style-src 'unsafe-inline'; connect-src 'self'; img-src data:\r\n" : "");
@@ -153,15 +154,15 @@ static int httpd_error(const char *name)
     return 0;
 }
 
-/* Authenticate and answer one request whose header h parsed; the status page alone needs no token. */
+/* Authenticate and answer one request whose header h parsed: every request, the status page too. */
 static void answer(struct api_req *rq, struct api_resp *rs)
 {
     /* httpd turns "/" into its default names ("/index.shtml" first) before opening it. */
     int page = !rq->post && (!strcmp(rq->path, "/") || !strncmp(rq->path, "/index.", 7));
     api_stats.requests++;
-    if (!page && (!api_auth_configured() || !api_auth_ok(rq->head.token))) {
+    if (!api_auth_head_ok(&rq->head)) {
         api_stats.unauthorized++;
-        api_error(rs, 401, api_auth_configured() ? "a valid bearer token is required" :
+        api_error(rs, 401, api_auth_configured() ? "a valid bearer token (or Basic credentials with it) is required" :
                   "no API token is configured on this host (api_token= or `api token`)", NULL);
         return;
     }
@@ -286,7 +287,7 @@ err_t httpd_post_begin(void *connection, const char *uri, const char *http_reque
         api_error(&rs, 400, why, NULL);
     } else if (kstrlcpy(c->path, uri, sizeof(c->path)) >= sizeof(c->path)) {
         api_error(&rs, 404, "no such resource", NULL);
-    } else if (!api_auth_configured() || !api_auth_ok(c->head.token)) {
+    } else if (!api_auth_head_ok(&c->head)) {
         rq.head = c->head;
         answer(&rq, &rs);                /* the 401 */
     } else if (c->head.chunked) {

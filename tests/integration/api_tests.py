@@ -10,6 +10,7 @@ slow client, many concurrent connections; an image added, a clone created and de
 and compared with what the shell shows; /metrics parsed by prometheus_client and compared with the shell;
 the status page in headless Chromium (a VM started from the page starts on the host; a screenshot kept in
 the test logs). tools/shoalctl against both hosts."""
+import base64
 import hashlib
 import http.client
 import json
@@ -173,6 +174,11 @@ def check_plain_refused(port):
         c.close()
 
 
+def basic(token, user="operator"):
+    """An Authorization value with Basic credentials whose password is token (RFC 7617)."""
+    return "Basic " + base64.b64encode(("%s:%s" % (user, token)).encode()).decode()
+
+
 def check_auth(a):
     for tok, why in ((None, "no token"), ("", "no token"), ("x" + TOKEN_A, "a wrong token"),
                      (TOKEN_A[:-1], "a shorter token")):
@@ -181,9 +187,17 @@ def check_auth(a):
             st, r, ans = a.req(method, path, token=tok if tok is not None else "")
             require(st == 401, "%s %s with %s: %d" % (method, path, why, st))
             require(set(ans) == {"error"}, "401 gave more than an error: %s" % ans)
-            require(r.getheader("WWW-Authenticate", "").startswith("Bearer"), "401 without WWW-Authenticate")
+            ch = r.getheader("WWW-Authenticate", "")
+            require("Basic realm=" in ch and "Bearer realm=" in ch, "401 without both challenges: %r" % ch)
     st, _, _ = a.req("GET", "/api/host", headers={"Authorization": "Basic dXNlcjpwdw=="}, token="")
-    require(st == 401, "Basic auth: %d" % st)
+    require(st == 401, "Basic auth with another password: %d" % st)
+    st, _, _ = a.req("GET", "/api/host", headers={"Authorization": basic(TOKEN_A)}, token="")
+    require(st == 200, "Basic auth with the token as password: %d" % st)
+    st, _, _ = a.req("GET", "/api/host", headers={"Authorization": "Basic !!notbase64"}, token="")
+    require(st == 400, "Basic credentials that are not base64: %d" % st)
+    st, r, _ = a.req("GET", "/", token="")
+    require(st == 401 and "Basic realm=" in r.getheader("WWW-Authenticate", ""),
+            "the status page without credentials: %d" % st)
     st, _, _ = a.req("GET", "/api/host", token="", headers={"Authorization": "bearer " + TOKEN_A})
     require(st == 200, "a lower-case scheme (RFC 9110: case-insensitive): %d" % st)
 
@@ -433,7 +447,7 @@ def check_shoalctl(r, pa, pb, fp_a, fp_b, b):
 
 
 def check_page(r, a, c, pa):
-    st, resp, html = a.req("GET", "/", token="")
+    st, resp, html = a.req("GET", "/", token="", headers={"Authorization": basic(TOKEN_A)})
     require(st == 200 and resp.getheader("Content-Type").startswith("text/html"), "GET /: %d" % st)
     require("<script>" in html and not re.search(r'(src|href)\s*=\s*"(https?:)?//', html),
             "the page is not self-contained")
@@ -441,7 +455,8 @@ def check_page(r, a, c, pa):
     a.ok("POST", "/api/vms", {"name": "p1", "guest": "hello64"}, 201)
     b = Browser(r.logdir)
     try:
-        b.open("https://127.0.0.1:%d/#token=%s" % (pa, TOKEN_A))
+        # As a browser does once its user typed the token into the Basic prompt: every request carries it.
+        b.open("https://127.0.0.1:%d/" % pa, headers={"Authorization": basic(TOKEN_A)})
         b.wait("!!document.body && document.body.dataset.loaded === '1' &&"
                " document.querySelectorAll('#vms tr[data-vm]').length > 0", "the VM list")
         require(b.eval("location.hash") == "", "the token stays in the address bar")

@@ -79,7 +79,7 @@ class Browser:
         self.ws = None
         self.seq = 0
 
-    def open(self, url, width=1280, height=900, timeout=60):
+    def open(self, url, width=1280, height=900, timeout=60, headers=None):
         port_file = os.path.join(self.profile, "DevToolsActivePort")
         self.log = open(os.path.join(self.logdir, "chromium.log"), "wb")
         self.proc = subprocess.Popen([CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu",
@@ -98,6 +98,9 @@ class Browser:
         page = [p for p in pages if p.get("type") == "page"][0]
         self.ws = WebSocket(page["webSocketDebuggerUrl"], timeout)
         self.call("Page.enable")
+        if headers:
+            self.call("Network.enable")
+            self.call("Network.setExtraHTTPHeaders", headers=headers)
         self.call("Page.navigate", url=url)
 
     def call(self, method, **params):

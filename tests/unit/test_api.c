@@ -22,10 +22,19 @@ TEST(api_head_bearer_token)
     /* Scheme and field name are case-insensitive; spaces around the value are not part of it. */
     CHECK_EQ(head("GET / HTTP/1.1\r\nauthorization:   bEaReR tok12345  \r\n\r\n", &h, &why), 0);
     CHECK_STR(h.token, "tok12345");
-    /* Another scheme: no token (the caller answers 401), not a parse error. */
+    /* Basic: no bearer token; the base64 credentials are kept for api_auth_basic_ok to decode. */
     CHECK_EQ(head("GET / HTTP/1.1\r\nAuthorization: Basic dXNlcjpwdw==\r\n\r\n", &h, &why), 0);
     CHECK_STR(h.token, "");
+    CHECK_STR(h.basic, "dXNlcjpwdw==");
     CHECK_EQ(h.has_auth, 1);
+    /* Another scheme: no credentials (the caller answers 401), not a parse error. */
+    CHECK_EQ(head("GET / HTTP/1.1\r\nAuthorization: Digest x=1\r\n\r\n", &h, &why), 0);
+    CHECK_STR(h.token, "");
+    CHECK_STR(h.basic, "");
+    /* Basic credentials that are not base64: a bad request. */
+    CHECK_EQ(head("GET / HTTP/1.1\r\nAuthorization: Basic dXNlc\r\n\r\n", &h, &why), -EINVAL);
+    CHECK_EQ(head("GET / HTTP/1.1\r\nAuthorization: Basic dX=lcjpw\r\n\r\n", &h, &why), -EINVAL);
+    CHECK_EQ(head("GET / HTTP/1.1\r\nAuthorization: Basic dXNl!jpw\r\n\r\n", &h, &why), -EINVAL);
 }
 
 TEST(api_head_refusals)
