@@ -8,6 +8,7 @@
 #include "vmm/testdev.h"
 #include "vmm/statecmd.h"
 #include "vmm/mig/mig.h"
+#include "vmm/dev/devices.h"
 #include "kernel/shell.h"
 #include "kernel/printf.h"
 #include "kernel/kstring.h"
@@ -117,6 +118,14 @@ static int vm_stats(struct vm *vm)
             vm->stop_reason, (unsigned long long)vm->exits_total);
     kprintf("  unassigned reads %llu, writes %llu\n", (unsigned long long)vm->unassigned_reads,
             (unsigned long long)vm->unassigned_writes);
+    struct virtio_io_stats io;
+    virtio_io_stats(vm, &io);
+    kprintf("  disk: %llu reads (%llu bytes), %llu writes (%llu bytes); net: %llu frames in, %llu out, "
+            "%llu dropped in, %llu dropped out\n", (unsigned long long)io.disk_reads,
+            (unsigned long long)io.disk_read_bytes, (unsigned long long)io.disk_writes,
+            (unsigned long long)io.disk_write_bytes, (unsigned long long)io.net_rx_frames,
+            (unsigned long long)io.net_tx_frames, (unsigned long long)io.net_rx_drops,
+            (unsigned long long)io.net_tx_drops);
     for (int i = 0; i < vm->nvcpus; i++) {
         struct vcpu *v = vm->vcpu[i];
         kprintf("  vcpu %d: %llu ms in guest%s\n", i, (unsigned long long)(v->run_ns / 1000000),

@@ -351,6 +351,14 @@ def check_clone(a, c, tgt):
     require(a.ok("GET", "/api/images/demo")["clones"] == 0, "a clone left")
 
 
+def guest_io(c, vm):
+    """(disk reads, read bytes, frames sent) from `vm stats`."""
+    m = re.search(r"disk: (\d+) reads \((\d+) bytes\), \d+ writes \(\d+ bytes\); net: \d+ frames in, (\d+) out",
+                  c.command("vm stats " + vm, QEMU_CMD_S))
+    require(m, "vm stats %s printed no disk/net line" % vm)
+    return tuple(int(x) for x in m.groups())
+
+
 def iscsi_done(c):
     """Commands the first iSCSI session completed, as `iscsi list` prints them."""
     m = re.search(r"commands: (\d+) done, mean latency \d+ us", c.command("iscsi list", QEMU_CMD_S))
@@ -404,6 +412,22 @@ def check_metrics(a, c):
     require(value("shoal_vm_delta_blocks", vm="web5") == 2, "8 KiB written, delta %s" %
             value("shoal_vm_delta_blocks", vm="web5"))
     require(value("shoal_vm_disk_requests_total", vm="web5", op="write") == 0, "the shell's write counted as the guest's")
+    # The guest's own I/O: web5 boots and reads its disk; /metrics lies between `vm stats` before and after.
+    a.ok("POST", "/api/vms/web5/start")
+    end = time.monotonic() + 300
+    while True:
+        before = guest_io(c, "web5")
+        fams = {f.name: f for f in text_string_to_metric_families(a.req("GET", "/metrics")[2])}
+        after = guest_io(c, "web5")
+        got = (value("shoal_vm_disk_requests_total", vm="web5", op="read"),
+               value("shoal_vm_disk_bytes_total", vm="web5", op="read"),
+               value("shoal_vm_network_packets_total", vm="web5", direction="tx"))
+        if got[0] > 0 or time.monotonic() > end:
+            break
+        time.sleep(2)
+    require(got[0] > 0, "web5 read nothing from its disk in 300 s")
+    require(all(b <= g <= f for b, g, f in zip(before, got, after)),
+            "web5's disk reads, read bytes and frames sent in /metrics %s, `vm stats` %s then %s" % (got, before, after))
     a.ok("POST", "/api/vms/web5/destroy")
 
 
