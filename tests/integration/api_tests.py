@@ -507,7 +507,8 @@ def check_page(r, a, c, pa):
 
 
 def check_migrate(r, a, c, pa, fp_a):
-    """shoalctl vm migrate to the same host (as=): the listener opened and the migration started through the API."""
+    """shoalctl vm migrate to the same host (as=): the listener opened and the migration started through the API;
+    then a slow migration cancelled through the API."""
     a.ok("POST", "/api/vms", {"name": "m1", "guest": "carryon64", "mem": "16M"}, 201)
     a.ok("POST", "/api/vms/m1/start")
     st, _, ans = a.req("POST", "/api/vms/m1/migrate", {"key": "k"})
@@ -530,6 +531,19 @@ def check_migrate(r, a, c, pa, fp_a):
     require("listening" in status or "7070" in status or status.strip() == "" or "migrat" in status,
             "migrate status: %r" % status)
     a.ok("POST", "/api/migrations/stop", {"port": 7070})
+    # A slow migration (40 KB/s) cancelled through the API: m2 keeps running here, no m3 is left.
+    a.ok("POST", "/api/migrations/listen", {"port": 7071, "key": key})
+    a.ok("POST", "/api/vms/m2/migrate", {"to": "10.0.2.15:7071", "key": key, "as": "m3", "bandwidth": "40K"}, 202)
+    c.expect(r"migrate: receiving m3 from ", 120, "the slow migration's start")
+    a.ok("POST", "/api/migrations/cancel")
+    end = time.monotonic() + 60
+    while "m2 keeps running here" not in c.output() and time.monotonic() < end:
+        time.sleep(1)
+    require("error: vm migrate m2: cancelled by the operator; m2 keeps running here" in c.output(),
+            "no cancel line for m2 on the console")
+    vms = shell_vms(c)
+    require(vms.get("m2", ("",))[0] == "running" and "m3" not in vms, "after the cancel the shell shows %s" % vms)
+    a.ok("POST", "/api/migrations/stop", {"port": 7071})
     a.ok("POST", "/api/vms/m2/destroy")
 
 
