@@ -127,6 +127,21 @@ def check_plain_mode(c, a, https_port, http_port):
             "shoalctl over plain HTTP with $SHOAL_TOKEN: %d %s %s" % (rc, out, err))
 
 
+def check_http_boot(r):
+    """api=http on the boot line: plain HTTP on port 80 from boot, still behind the token."""
+    port = free_port()
+    with boot(r, "api-c", "api=http api_token=%s" % TOKEN_A, [(port, 80)]) as c:
+        c.boot(QEMU_BOOT_S)
+        end = time.monotonic() + QEMU_CMD_S
+        while not re.search(r"api: http on 0\.0\.0\.0:80\b", c.output()) and time.monotonic() < end:
+            time.sleep(0.5)                     # printed at boot, before or after the prompt
+        require(re.search(r"api: http on 0\.0\.0\.0:80\b", c.output()), "no plain HTTP listening line")
+        h = Api(port, TOKEN_A, tls=False)
+        require(h.ok("GET", "/api/host")["memory"]["usable_bytes"] > 0, "plain HTTP host")
+        st, _, _ = h.req("GET", "/api/host", token="")
+        require(st == 401, "plain HTTP without the token: %d" % st)
+
+
 def shell_vms(c):
     """{name: (state, mem MiB)} from the shell's `vm list`."""
     out = c.command("vm list", QEMU_CMD_S)
@@ -582,6 +597,7 @@ def t_api(r):
         r.check("api-image-remove", lambda: (a.ok("POST", "/api/images/demo/remove"),
                                              require(a.req("GET", "/api/images/demo")[0] == 404, "demo still there")))
         r.check("api-plain-http-mode", lambda: check_plain_mode(a_con, a, pa, pc))
+        r.check("api-http-boot-parameter", lambda: check_http_boot(r))
     finally:
         for con in (a_con, b_con):
             if con:
