@@ -142,6 +142,7 @@ def check_out_of_memory(c, t, ip):
     out = c.command("vm create big guest=carryon64 mem=%dM" % mib, t)
     require("created" in out, "vm create big (%d MiB) failed:\n%s" % (mib, out))
     c.command("vm start big", t)
+    ticks_after(c, t, "big", ticks_after(c, t, "big", 0))   # running: its second-level tables are built
     before = heap_in_use(c, t)
     c.command("vm migrate big %s:%d key=%s as=big2" % (ip, PORT, KEY), t)
     refused(c, "big", MIGRATE_S, r"no room here for its RAM \(out of memory\)")
