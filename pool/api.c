@@ -172,21 +172,26 @@ static void label(struct jbuf *b, const char *metric, const struct pool_image *i
 enum img_family { F_INFO, F_SIZE, F_CLONES, F_HITS, F_MISSES, F_FETCHED, F_INFLIGHT, F_RECONNECTS, F_CMDS,
                   F_LATENCY, F_COUNT };
 
+/* metric{image="NAME",target="IQN" for the samples of an image's iSCSI session. */
+static void session_label(struct jbuf *b, const char *metric, const struct pool_image *img)
+{
+    label(b, metric, img);
+    jb_printf(b, ",target=\"");
+    api_label(b, img->cfg.target);
+    jb_puts(b, "\"");
+}
+
 /* A summary without quantiles: the session's successful commands and the sum of their latencies. */
 static void latency(struct jbuf *b, const char *name, const struct pool_image *img, const struct iscsi_slot_info *si)
 {
     char n[64];
     ksnprintf(n, sizeof(n), "%s_sum", name);
-    label(b, n, img);
-    jb_printf(b, ",target=\"");
-    api_label(b, img->cfg.target);
-    jb_printf(b, "\"} %llu.%09llu\n", (unsigned long long)(si->latency_ns / 1000000000ull),
+    session_label(b, n, img);
+    jb_printf(b, "} %llu.%09llu\n", (unsigned long long)(si->latency_ns / 1000000000ull),
               (unsigned long long)(si->latency_ns % 1000000000ull));
     ksnprintf(n, sizeof(n), "%s_count", name);
-    label(b, n, img);
-    jb_printf(b, ",target=\"");
-    api_label(b, img->cfg.target);
-    jb_printf(b, "\"} %llu\n", (unsigned long long)si->completed);
+    session_label(b, n, img);
+    jb_printf(b, "} %llu\n", (unsigned long long)si->completed);
 }
 
 static void sample(struct jbuf *b, enum img_family f, const char *name, const struct pool_image *img)
@@ -215,10 +220,8 @@ static void sample(struct jbuf *b, enum img_family f, const char *name, const st
             return;
         }
         v = f == F_INFLIGHT ? (uint64_t)si.inflight : f == F_RECONNECTS ? si.reconnects : si.cmds;
-        label(b, name, img);
-        jb_printf(b, ",target=\"");
-        api_label(b, img->cfg.target);
-        jb_printf(b, "\"} %llu\n", (unsigned long long)v);
+        session_label(b, name, img);
+        jb_printf(b, "} %llu\n", (unsigned long long)v);
         return;
     }
     label(b, name, img);
