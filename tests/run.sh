@@ -90,8 +90,8 @@ reap() {
         if [ -e "$LOGS/$t.rc" ]; then report "$t"; else still="$still $t"; fi
     done
     running=$still
-    set -- $running
-    n=$#
+    n=0
+    for t in $running; do n=$((n + 1)); done
 }
 
 trap 'kill 0' INT TERM
