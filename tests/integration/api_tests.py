@@ -210,6 +210,10 @@ def check_auth(a):
     require(st == 200, "Basic auth with the token as password: %d" % st)
     st, _, _ = a.req("GET", "/api/host", headers={"Authorization": "Basic !!notbase64"}, token="")
     require(st == 400, "Basic credentials that are not base64: %d" % st)
+    for plain in (TOKEN_A.encode(), b"x:" + TOKEN_A.encode() + b"\0", b"x\0:" + TOKEN_A.encode(), b":"):
+        auth = "Basic " + base64.b64encode(plain).decode()   # no colon, NUL inside, empty token
+        st, _, _ = a.req("GET", "/api/host", headers={"Authorization": auth}, token="")
+        require(st == 401, "Basic credentials %r: %d" % (plain, st))
     st, r, _ = a.req("GET", "/", token="")
     require(st == 401 and "Basic realm=" in r.getheader("WWW-Authenticate", ""),
             "the status page without credentials: %d" % st)
