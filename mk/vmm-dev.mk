@@ -1,5 +1,5 @@
 # Emulated interrupt chips and legacy devices of guest platforms (vmm/dev/), the host CMOS clock, and their unit tier.
-VMM_DEV_SRC := vmm/dev/ns16550.c vmm/dev/lapic.c vmm/dev/ioapic.c vmm/dev/irqchip.c vmm/dev/i8259.c \
+VMM_DEV_SRC := vmm/dev/ns16550.c vmm/dev/lapic.c vmm/dev/ioapic.c vmm/dev/irqchip.c vmm/dev/lapic_vm.c vmm/dev/i8259.c \
                vmm/dev/i8254.c vmm/dev/mc146818.c vmm/dev/i8042.c vmm/dev/pci_host.c
 KSRC += $(VMM_DEV_SRC)
 

@@ -1,5 +1,5 @@
 /* The `iscsi` shell command: discover, login, list, logout, and a whole-LUN sha256 read through blk_dev. */
-#include "net/iscsi_cmds.h"
+#include "net/iscsi_sessions.h"
 #include "net/iscsi_tcp.h"
 #include "net/net.h"
 #include "net/tools.h"

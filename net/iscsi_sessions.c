@@ -1,5 +1,5 @@
 /* The iSCSI session table: LUN sessions over lwIP, their shell poller, and the iscsi= boot login. */
-#include "net/iscsi_cmds.h"
+#include "net/iscsi_sessions.h"
 #include "net/iscsi_tcp.h"
 #include "net/net.h"
 #include "net/tools.h"

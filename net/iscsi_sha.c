@@ -1,5 +1,5 @@
 /* `iscsi sha256 N [BYTES]`: hash a LUN through its blk_dev with many scattered reads in flight (test, bench). */
-#include "net/iscsi_cmds.h"
+#include "net/iscsi_sessions.h"
 #include "kernel/console.h"
 #include "kernel/errno.h"
 #include "kernel/heap.h"

@@ -2,7 +2,7 @@
 #include "net/api/api.h"
 #include "pool/pool.h"
 #include "blk/cache.h"
-#include "net/iscsi_cmds.h"
+#include "net/iscsi_sessions.h"
 #include "kernel/console.h"
 #include "kernel/init.h"
 #include "kernel/heap.h"

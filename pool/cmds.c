@@ -2,7 +2,7 @@
 #include "pool/pool.h"
 #include "blk/blk.h"
 #include "blk/cache.h"
-#include "net/iscsi_cmds.h"
+#include "net/iscsi_sessions.h"
 #include "kernel/shell.h"
 #include "kernel/param.h"
 #include "kernel/init.h"

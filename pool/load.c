@@ -1,9 +1,9 @@
 /* Boot files of a pool image: partition table, ext2/3/4 filesystem, or named multiboot modules. */
 #include "pool/load.h"
 #include "pool/pool.h"
-#include "pool/disk.h"
-#include "pool/part.h"
-#include "pool/ext4.h"
+#include "blk/fs/disk.h"
+#include "blk/fs/part.h"
+#include "blk/fs/ext4.h"
 #include "blk/sync.h"
 #include "kernel/kernel.h"
 #include "kernel/heap.h"

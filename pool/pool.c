@@ -5,7 +5,7 @@
 #include "blk/cache.h"
 #include "blk/cow.h"
 #include "net/net.h"
-#include "net/iscsi_cmds.h"
+#include "net/iscsi_sessions.h"
 #include "kernel/heap.h"
 #include "kernel/kstring.h"
 #include "kernel/printf.h"

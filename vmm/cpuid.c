@@ -1,4 +1,4 @@
-/* CPUID and XSETBV exits: the host's CPUID filtered (virtualization hidden, hypervisor leaves added). */
+/* The CPUID exit: the host's CPUID filtered (virtualization hidden, hypervisor leaves added). */
 #include "vmm/exits.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/xstate.h"
@@ -160,33 +160,9 @@ int exit_cpuid(struct vcpu *v, struct vm_exit *ex)
     return 0;
 }
 
-/*
- * XSETBV (SDM 2 "XSETBV", SDM 1 13.3): #UD without CR4.OSXSAVE; #GP at CPL > 0, for an XCR other than
- * XCR0, or for a value the CPU would refuse or that the guest's CPUID leaf 0xD does not offer. The host
- * loads the accepted value itself before each entry: an unchecked one would fault in the host.
- */
+/* The XCR0 bits the guest's CPUID leaf 0xD offers, within what the host enables. */
 uint64_t cpuid_guest_xcr0(struct vcpu *v)
 {
     struct cpuid_regs d = filtered(v, 0xD, 0);
     return xstate_host_xcr0() & (d.eax | ((uint64_t)d.edx << 32));
-}
-
-int exit_xsetbv(struct vcpu *v, struct vm_exit *ex)
-{
-    uint32_t index = (uint32_t)v->regs.gpr[GPR_RCX];
-    uint64_t val = (v->regs.gpr[GPR_RAX] & 0xffffffffu) | ((v->regs.gpr[GPR_RDX] & 0xffffffffu) << 32);
-    uint64_t offered = cpuid_guest_xcr0(v);
-
-    vcpu_sync_full(v);
-    if (!(v->regs.cr4 & CR4_OSXSAVE)) {
-        vcpu_queue_exception(v, 6, 0, 0);
-        return 0;
-    }
-    if (index != 0 || ((v->regs.ss.attr >> 5) & 3) || !xcr0_valid(val, offered)) {
-        vcpu_queue_exception(v, 13, 1, 0);
-        return 0;
-    }
-    v->regs.xcr0 = val;
-    vcpu_skip(v, ex);
-    return 0;
 }

@@ -107,7 +107,7 @@ struct vm {
     void *console_dev;
     struct vm_console *console;       /* output ring (vmm/console.c) */
     struct vm_dev devs[VM_DEV_MAX];   /* the device registry, in registration order */
-    uint64_t unassigned_reads, unassigned_writes;   /* accesses where nothing is mapped (vmm/mmio.c) */
+    uint64_t unassigned_reads, unassigned_writes;   /* accesses where nothing is mapped (vmm/io_exit.c) */
     uint64_t unassigned_log_ns;       /* when the last rate-limited line about them was printed */
     uint32_t unassigned_logged, unassigned_quiet;   /* lines printed; accesses not printed since */
     int ndevs;

@@ -1,10 +1,10 @@
-/* Fuzz harness for pool/part.c and pool/ext4*.c: the input is a whole disk image (libFuzzer or a mutation driver). */
+/* Fuzz harness for blk/fs/part.c and blk/fs/ext4*.c: the input is a whole disk image (libFuzzer or a mutation driver). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "pool/part.h"
-#include "pool/ext4.h"
+#include "blk/fs/part.h"
+#include "blk/fs/ext4.h"
 
 struct mem {
     const uint8_t *p;

@@ -1,9 +1,9 @@
-/* Fuzz harness for pool/part.c: MBR with extended/logical chains, GPT with CRCs and the backup header. */
+/* Fuzz harness for blk/fs/part.c: MBR with extended/logical chains, GPT with CRCs and the backup header. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "pool/part.h"
+#include "blk/fs/part.h"
 #include "kernel/errno.h"
 
 /*

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Make the pool/ reader test images with the real tools (mke2fs -d, e2fsck -D, sfdisk) and write the
 # expectations the unit test checks against (sfdisk's dump, debugfs's inode/block locations).
-# Usage: pool_fs_images.sh OUTDIR
+# Usage: blk_fs_images.sh OUTDIR
 set -eu
 out=$1
 export PATH="$PATH:/sbin:/usr/sbin"
@@ -13,7 +13,7 @@ mkdir -p "$out"
 cd "$out"
 export E2FSPROGS_FAKE_TIME=1700000000 MKE2FS_DEVICE_SECTSIZE=512
 
-# --- staging tree: every regular file here is read back through pool/ext4.c and compared.
+# --- staging tree: every regular file here is read back through blk/fs/ext4.c and compared.
 s=src
 mkdir -p $s/boot $s/etc $s/bigdir $s/a/b/c/d/e $s/chain $s/loop
 mkdir -p $s/a/a-rather-long-directory-name-for-slow-links/and-another-long-one

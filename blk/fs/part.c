@@ -1,5 +1,5 @@
 /* Partition table reader: GPT (UEFI 2.10 section 5.3) with CRC32 and backup fallback, MBR with an EBR chain. */
-#include "pool/part.h"
+#include "blk/fs/part.h"
 #include "kernel/errno.h"
 #include "kernel/heap.h"
 #include "kernel/kstring.h"

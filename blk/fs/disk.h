@@ -1,6 +1,6 @@
-/* A synchronous byte-addressed read source (a golden disk, a file, memory) for the pool's image readers. */
-#ifndef SHOAL_POOL_DISK_H
-#define SHOAL_POOL_DISK_H
+/* A synchronous byte-addressed read source (a golden disk, a file, memory) for the filesystem readers. */
+#ifndef SHOAL_BLK_FS_DISK_H
+#define SHOAL_BLK_FS_DISK_H
 #include <stddef.h>
 #include <stdint.h>
 

@@ -1,5 +1,5 @@
 /* ext4 inline data: the system.data extended attribute inside the inode, found with checked offsets. */
-#include "pool/ext4_int.h"
+#include "blk/fs/ext4_int.h"
 #include "kernel/errno.h"
 #include "kernel/kstring.h"
 

@@ -1,5 +1,5 @@
 /* ext4 block mapping: extent trees (bounded depth, checked headers) and ext2/3 indirect block maps. */
-#include "pool/ext4_int.h"
+#include "blk/fs/ext4_int.h"
 #include "kernel/errno.h"
 #include "kernel/kstring.h"
 

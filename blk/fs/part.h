@@ -1,8 +1,8 @@
 /* Partition tables of a golden disk: GPT (CRC-checked, backup header fallback) and MBR with logical partitions. */
-#ifndef SHOAL_POOL_PART_H
-#define SHOAL_POOL_PART_H
+#ifndef SHOAL_BLK_FS_PART_H
+#define SHOAL_BLK_FS_PART_H
 #include <stdint.h>
-#include "pool/disk.h"
+#include "blk/fs/disk.h"
 
 #define PART_SECTOR 512u           /* logical block size assumed for both table kinds */
 

@@ -1,8 +1,8 @@
 /* Internals shared by the ext4 reader's files: the handle, the parsed inode, block and mapping helpers. */
-#ifndef SHOAL_POOL_EXT4_INT_H
-#define SHOAL_POOL_EXT4_INT_H
+#ifndef SHOAL_BLK_FS_EXT4_INT_H
+#define SHOAL_BLK_FS_EXT4_INT_H
 #include <stdint.h>
-#include "pool/ext4.h"
+#include "blk/fs/ext4.h"
 
 #define EXT4_PATH_MAX     4096
 #define EXT4_MAX_SYMLINKS 8

@@ -1,5 +1,5 @@
-/* Host tests of pool/part.c and pool/ext4*.c against images made by mke2fs/sfdisk (tests/unit/pool_fs_images.sh). */
-#define TEST_SUITE "pool_fs"
+/* Host tests of blk/fs/part.c and blk/fs/ext4*.c against images made by mke2fs/sfdisk (tests/unit/blk_fs_images.sh). */
+#define TEST_SUITE "blk_fs"
 #define _XOPEN_SOURCE 700
 #include "tests/unit/test.h"
 #include <fcntl.h>
@@ -8,8 +8,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "pool/part.h"
-#include "pool/ext4.h"
+#include "blk/fs/part.h"
+#include "blk/fs/ext4.h"
 
 #define MAX_FILE (256u << 20)
 
@@ -23,8 +23,8 @@ struct img {
 
 static const char *img_dir(void)
 {
-    const char *d = getenv("POOL_FS_DIR");
-    return d ? d : "build/pool-fs";
+    const char *d = getenv("BLK_FS_DIR");
+    return d ? d : "build/blk-fs";
 }
 
 static int img_read(void *ctx, uint64_t off, void *buf, size_t len)

@@ -1,8 +1,8 @@
 /* Read-only ext2/ext3/ext4 reader: open a filesystem on a disk_src, stat and read whole files by path. */
-#ifndef SHOAL_POOL_EXT4_H
-#define SHOAL_POOL_EXT4_H
+#ifndef SHOAL_BLK_FS_EXT4_H
+#define SHOAL_BLK_FS_EXT4_H
 #include <stdint.h>
-#include "pool/disk.h"
+#include "blk/fs/disk.h"
 #include "kernel/errno.h"
 
 #define EXT4_S_IFMT   0xF000

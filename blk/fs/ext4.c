@@ -1,6 +1,6 @@
 /* ext2/3/4 read-only reader: superblock and group descriptor checks, inodes, whole-file reads. */
-#include "pool/ext4.h"
-#include "pool/ext4_int.h"
+#include "blk/fs/ext4.h"
+#include "blk/fs/ext4_int.h"
 #include "kernel/errno.h"
 #include "kernel/heap.h"
 #include "kernel/kstring.h"

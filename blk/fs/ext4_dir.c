@@ -1,5 +1,5 @@
 /* ext4 directories and paths: linear directory scans (htree blocks included), symlinks, file reads by path. */
-#include "pool/ext4_int.h"
+#include "blk/fs/ext4_int.h"
 #include "kernel/errno.h"
 #include "kernel/heap.h"
 #include "kernel/kstring.h"
