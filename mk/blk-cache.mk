@@ -1,27 +1,20 @@
-# The shared golden cache (blk/cache.c, in the kernel through mk/kernel.mk's blk/*.c): host unit tier (kmalloc
-# wrapped to hand out memory holding old bytes) and
-# the block-layer benchmark (cache, and the cow overlay once blk/cow.c exists) beside qemu-io.
+# The shared golden cache (blk/cache.c): host unit tier (kmalloc wrapped to hand out memory holding old bytes)
+# and the block-layer benchmark (cache, and the cow overlay) beside qemu-io.
 DEPS_PKGS += qemu-utils tgt
 
-BLK_CACHE_SRC   := blk/cache.c blk/blk.c kernel/kstring.c kernel/printf.c kernel/log.c tests/unit/blk_tenant.c
-BLK_CACHE_TESTS := tests/unit/test_blk_cache.c
+BLK_CACHE_SRC := blk/cache.c blk/blk.c kernel/kstring.c kernel/printf.c kernel/log.c tests/unit/blk_tenant.c
+$(eval $(call UNIT_TIER,blk-cache,blk_cache_tests,tests/unit/test_blk_cache.c $(BLK_CACHE_SRC) $(HOST_SHIM),\
+    $(wildcard blk/*.h tests/unit/*.h),-Wl$(comma)--wrap=kmalloc))
 
-$(BUILD)/unit/blk_cache_tests: $(BLK_CACHE_TESTS) $(BLK_CACHE_SRC) $(HOST_SHIM) $(wildcard blk/*.h tests/unit/*.h)
-	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOSTCFLAGS) -Wl,--wrap=kmalloc -o $@ $(BLK_CACHE_TESTS) $(BLK_CACHE_SRC) $(HOST_SHIM)
-
-TEST_TIERS += test-unit-blk-cache
-.PHONY: test-unit-blk-cache bench-blk
-test-unit-blk-cache: $(BUILD)/unit/blk_cache_tests
-	@$(BUILD)/unit/blk_cache_tests
-
-# Benchmark (not in `make test`): optimised, no sanitizers, like the iSCSI tool. Rows that need the cow
-# overlay are compiled only when blk/cow.c exists; the concurrent-clone row reads a tgtd LUN through the
-# host iSCSI engine when tgtd is available (tools/bench-blk.sh starts and stops it).
+# Benchmark (not in `make test`): optimised, no sanitizers, like the iSCSI tool (ISCSI_TOOL_FLAGS, mk/iscsi.mk).
+# Rows that need the cow overlay are compiled only when blk/cow.c exists; the concurrent-clone row reads a tgtd
+# LUN through the host iSCSI engine (its nonces need the entropy source) when tgtd is available
+# (tools/bench-blk.sh starts and stops it).
+.PHONY: bench-blk
 BENCH_BLK_COW := $(if $(wildcard blk/cow.c),blk/cow.c blk/delta_ram.c)
 BENCH_BLK_SRC := tools/bench-blk.c blk/cache.c blk/blk.c $(BENCH_BLK_COW) tools/iscsi/posix.c \
                  $(wildcard net/iscsi/*.c) kernel/crc32c.c kernel/md5.c kernel/sha256.c kernel/printf.c \
-                 kernel/kstring.c kernel/log.c kernel/param.c kernel/timer.c tests/unit/host_shim.c
+                 kernel/kstring.c kernel/log.c kernel/param.c kernel/timer.c kernel/random.c tests/unit/host_shim.c
 $(BUILD)/bench-blk: $(BENCH_BLK_SRC) $(wildcard blk/*.h net/iscsi/*.h kernel/*.h tools/iscsi/*.h)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(ISCSI_TOOL_FLAGS) $(if $(BENCH_BLK_COW),-DBENCH_HAVE_COW) -o $@ $(BENCH_BLK_SRC)

@@ -1,5 +1,4 @@
 # Linux guests: boot protocol and PVH loaders, guest ACPI tables, the Linux VM platform; guest images; unit tier.
-KSRC += vmm/loader.c vmm/acpi.c vmm/linux.c vmm/clone.c vmm/diskcmd.c
 DEPS_PKGS += busybox-static kmod e2fsprogs cpio lz4 xz-utils
 
 # Debian bookworm's cloud and standard kernels, busybox initramfs with their virtio/ext4 modules, an ext4 disk.
@@ -10,14 +9,8 @@ guest-images:
 	@sh tools/guest/build-images.sh $(GUEST_DIR)
 
 LINUX_UNIT_SRC := vmm/loader.c vmm/acpi.c kernel/printf.c kernel/kstring.c
-$(BUILD)/unit/linux_tests: tests/unit/test_vmm_loader.c $(LINUX_UNIT_SRC) vmm/loader.h vmm/acpi.h $(HOST_SHIM)
-	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOSTCFLAGS) -o $@ tests/unit/test_vmm_loader.c $(LINUX_UNIT_SRC) $(HOST_SHIM)
-
-TEST_TIERS += test-unit-linux
-.PHONY: test-unit-linux
-test-unit-linux: $(BUILD)/unit/linux_tests
-	@$(BUILD)/unit/linux_tests
+$(eval $(call UNIT_TIER,linux,linux_tests,tests/unit/test_vmm_loader.c $(LINUX_UNIT_SRC) $(HOST_SHIM),\
+    vmm/loader.h vmm/acpi.h))
 
 # Linux guests booted in shoal under QEMU (needs the guest images).
 TEST_TIERS += test-linux

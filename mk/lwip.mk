@@ -1,11 +1,7 @@
-# Networking: lwIP (fetched from Debian's source archive into build/lwip/, never committed), shoal's
-# port files and netif glue (net/), NIC drivers (drivers/, built by the top Makefile), and net tests.
+# Networking: lwIP (fetched from Debian's source archive into build/lwip/, never committed; LWIP_DIR, LWIP_SRC and
+# LWIP_STAMP are set in the Makefile), shoal's port files and netif glue (net/, net/port/), and net tests.
 
 DEPS_PKGS  += xz-utils
-
-LWIP_DIR   := build/lwip
-LWIP_SRC   := $(LWIP_DIR)/src
-LWIP_STAMP := $(LWIP_SRC)/core/init.c
 
 LWIP_CORE  := init def dns inet_chksum ip mem memp netif pbuf raw stats sys tcp tcp_in tcp_out timeouts udp
 LWIP_IPV4  := dhcp etharp icmp ip4 ip4_addr ip4_frag
@@ -14,7 +10,7 @@ LWIP_FILES := $(patsubst %,$(LWIP_SRC)/core/%.c,$(LWIP_CORE)) \
               $(LWIP_SRC)/netif/ethernet.c
 NET_FILES  := $(wildcard net/*.c net/port/*.c)
 
-KSRC += $(NET_FILES) $(LWIP_FILES)
+KSRC += $(LWIP_FILES)
 
 LWIP_INC   := -Inet/port -Inet/port/include -I$(LWIP_SRC)/include
 NET_OBJ    := $(patsubst %,$(BUILD)/k/%.o,$(NET_FILES))

@@ -1,8 +1,6 @@
 # TLS for the migration channel: mbedTLS (fetched from Debian's source archive into build/mbedtls/, never
-# committed) under lwIP's altcp TLS layer, shoal's config and port (net/tls/), and the TLS emulator tests.
-
-MBEDTLS_DIR   := build/mbedtls
-MBEDTLS_STAMP := $(MBEDTLS_DIR)/library/ssl_tls.c
+# committed; MBEDTLS_DIR and MBEDTLS_STAMP are set in the Makefile) under lwIP's altcp TLS layer, shoal's config
+# and port (net/tls/), and the TLS emulator tests.
 
 # Only what TLS 1.2 ECDHE-PSK with ChaCha20-Poly1305 needs (net/tls/mbedtls_config.h), altcp's x509 use,
 # and the management API's ECDSA certificate (made at boot: key generation, x509write; PEM from modules).
@@ -15,7 +13,7 @@ ALTCP_FILES   := $(patsubst %,$(LWIP_SRC)/core/%.c,altcp altcp_alloc altcp_tcp) 
                  $(patsubst %,$(LWIP_SRC)/apps/altcp_tls/%.c,altcp_tls_mbedtls altcp_tls_mbedtls_mem)
 TLS_FILES     := $(wildcard net/tls/*.c)
 
-KSRC += $(TLS_FILES) $(MBEDTLS_FILES) $(ALTCP_FILES)
+KSRC += $(MBEDTLS_FILES) $(ALTCP_FILES)
 
 TLS_INC       := -I$(MBEDTLS_DIR)/include -DMBEDTLS_CONFIG_FILE='"net/tls/mbedtls_config.h"'
 MBEDTLS_OBJ   := $(patsubst %,$(BUILD)/k/%.o,$(MBEDTLS_FILES))
@@ -46,17 +44,12 @@ DEPS_PKGS += openssl
 
 # Host unit tests of the key parsing.
 TLS_UNIT_SRC := net/tls/psk.c net/iscsi/chap.c kernel/sha256.c kernel/md5.c
-$(BUILD)/unit/tls_tests: tests/unit/test_tls_psk.c $(TLS_UNIT_SRC) tests/unit/test_main.c net/tls/psk.h
-	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOSTCFLAGS) -o $@ tests/unit/test_tls_psk.c $(TLS_UNIT_SRC) tests/unit/test_main.c
+$(eval $(call UNIT_TIER,tls,tls_tests,tests/unit/test_tls_psk.c $(TLS_UNIT_SRC) tests/unit/test_main.c,net/tls/psk.h))
 
 # Emulator tests: shoal's TLS channel against OpenSSL (client and server), wrong keys, hostile peers,
 # under QEMU (SVM); the channel to the host's own address also under Bochs (VMX, from the ISO).
-TEST_TIERS += test-unit-tls test-tls
+TEST_TIERS += test-tls
 TIER_LIMIT_test-tls ?= 1200
-.PHONY: test-unit-tls test-tls
-test-unit-tls: $(BUILD)/unit/tls_tests
-	@$(BUILD)/unit/tls_tests
-
+.PHONY: test-tls
 test-tls: $(BUILD)/shoal.elf $(BUILD)/shoal.iso
 	@$(PYTHON) tests/integration/tls_tests.py --build $(BUILD) --jobs 2

@@ -1,6 +1,5 @@
-# The image pool (catalog, boot-file loader, shell command, pool= boot parameter); blk/fs/part.c and
-# blk/fs/ext4*.c come from mk/blk-fs.mk.
-KSRC += pool/pool.c pool/load.c pool/cmds.c pool/share.c pool/blockidx.c
+# The image pool (catalog, boot-file loader, shell command, pool= boot parameter, block-hash index); its golden-disk
+# readers are blk/fs/ (mk/blk-fs.mk).
 
 # The seed scenario in shoal under QEMU against a real tgtd exporting the golden demo image.
 TEST_TIERS += test-pool
