@@ -11,11 +11,14 @@ TIER_LIMIT_test-linux   ?= 1800
 TIER_LIMIT_test-pool    ?= 1800
 TIER_LIMIT_test-linux-vmx ?= 1200
 tier_limit = $(or $(TIER_LIMIT_$(1)),$(if $(filter test-unit-% test-fuzz-%,$(1)),$(TIER_LIMIT_UNIT)),$(TIER_LIMIT_DEFAULT))
-# Tiers run TEST_JOBS at a time, the slow emulator tiers first (the rest fill in around them).
+# Tiers run TEST_JOBS at a time: the unit and fuzz tiers first (a broken build or test shows within minutes), then
+# the slow emulator tiers, longest first, then the rest, which fill in around them.
 TEST_JOBS ?= 2
+TEST_FAST_FIRST = $(filter test-unit-%,$(TEST_TIERS)) $(filter test-fuzz-%,$(TEST_TIERS))
 TEST_SLOW_FIRST = test-linux-vmx test-iscsi-restart test-dirty test-vmstate test-migrate test-linux test-pool \
                   test-twohost test-vmm test-iscsi-shoal
-TEST_ORDER = $(filter $(TEST_SLOW_FIRST),$(TEST_TIERS)) $(filter-out $(TEST_SLOW_FIRST),$(TEST_TIERS))
+TEST_ORDER = $(TEST_FAST_FIRST) $(foreach t,$(TEST_SLOW_FIRST),$(filter $(t),$(TEST_TIERS))) \
+             $(filter-out $(TEST_FAST_FIRST) $(TEST_SLOW_FIRST),$(TEST_TIERS))
 TEST_TIER_ARGS = $(foreach t,$(TEST_ORDER),$(t):$(call tier_limit,$(t)))
 # Every test-* target some makefile defines: `make test` fails when one of them is not a tier.
 TEST_DEFINED = $(shell sed -n 's/^\(test-[a-z0-9-]*\):.*/\1/p' Makefile mk/*.mk)
@@ -29,8 +32,6 @@ test: deps
 	@$(MAKE) --no-print-directory $$(sh tests/tier-prereqs.sh $(TEST_TIERS))
 	@BUILD=$(BUILD) sh tests/run.sh -j $(TEST_JOBS) --expect "$(sort $(TEST_DEFINED))" $(TEST_TIER_ARGS)
 
-unit: $(filter test-unit-%,$(TEST_TIERS))
-
 # compile_commands.json for editors (clangd): the kernel's and every unit tier's compiler commands.
 COMPILE_DB ?= compile_commands.json
 .PHONY: compile_commands.json
@@ -38,9 +39,10 @@ compile_commands.json:
 	@MAKE="$(MAKE)" $(PYTHON) tools/compile-commands.py $(COMPILE_DB) $(BUILD)/shoal.elf \
 	    $(filter $(BUILD)/unit/%,$(shell sh tests/tier-prereqs.sh $(filter test-unit-%,$(TEST_TIERS))))
 
-# The suite's own plumbing: run.sh against fake tiers (time limit, silent tier, exit codes), and every
+# The suite's own plumbing: run.sh against fake tiers (time limit, silent tier, exit codes), the tier order of
+# `make test` and `make unit`, the linker-table check (a link without two files must fail), and every
 # sanitized unit/fuzz build command makes UBSan fatal.
 TEST_TIERS += test-suite
 .PHONY: test-suite
-test-suite:
+test-suite: $(BUILD)/shoal.elf
 	@MAKE="$(MAKE)" BUILD=$(BUILD) sh tests/suite/suite_test.sh "$(filter test-unit-% test-fuzz-%,$(TEST_TIERS))"

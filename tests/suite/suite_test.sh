@@ -1,7 +1,9 @@
 #!/bin/sh
-# The suite's own plumbing: tests/run.sh against fake tiers, and fatal UBSan in every sanitized build.
+# The suite's own plumbing: tests/run.sh against fake tiers, the order `make test` runs tiers in, the linker-table
+# check, and fatal UBSan in every sanitized build.
 # Argument: the unit and fuzz tiers whose build commands are checked. Prints PASS/FAIL lines.
 MAKE=${MAKE:-make}
+BUILD=${BUILD:-build}
 W=$(mktemp -d /tmp/shoal-suite.XXXXXX)
 trap 'rm -rf "$W"' EXIT INT TERM
 failed=0
@@ -51,6 +53,51 @@ sleep 7
 if [ -e "$W/mark" ]; then fail run_time_limit_kills "the tier's command outlived its limit"
 elif [ $dt -gt 15 ]; then fail run_time_limit_kills "run.sh took $dt s for a 2 s limit"
 else pass run_time_limit_kills; fi
+
+# `make test` hands run.sh the unit tiers first, then the fuzz tiers, then the slow emulator tiers in the order
+# TEST_SLOW_FIRST lists them (longest first), then the rest; `make unit` runs every unit tier and nothing else.
+$MAKE -n --no-print-directory test 2>/dev/null | grep 'tests/run\.sh' | sed 's/--expect "[^"]*"//' | tr ' ' '\n' |
+    sed -n 's/^\(test-[a-z0-9-]*\):[0-9]*$/\1/p' > "$W/order"
+slow=$($MAKE -s --no-print-directory -f Makefile -f - suite-print-slow 2>/dev/null <<'MK'
+suite-print-slow:
+	@echo $(foreach t,$(TEST_SLOW_FIRST),$(filter $(t),$(TEST_TIERS)))
+MK
+)
+if awk -v slow="$slow" '
+    BEGIN { n = split(slow, s, " "); for (i = 1; i <= n; i++) rank[s[i]] = i }
+    { kind = $0 ~ /^test-unit-/ ? 0 : $0 ~ /^test-fuzz-/ ? 1 : ($0 in rank) ? 2 : 3
+      if (kind < last) { print "tier " $0 " after a tier of a later group"; bad = 1 }
+      if (kind == 2 && rank[$0] < lastrank) { print "slow tier " $0 " after a shorter one"; bad = 1 }
+      if (kind == 2) lastrank = rank[$0]
+      last = kind; seen[kind]++ }
+    END { if (!seen[0] || !seen[1] || !seen[2] || !seen[3]) { print "a group of tiers is missing"; bad = 1 }
+          exit bad }' "$W/order" > "$W/out" 2>&1
+then pass test_order; echo "    $(wc -l < "$W/order") tiers: $(head -n 1 "$W/order") first, $(tail -n 1 "$W/order") last"
+else cat "$W/order" >> "$W/out"; fail test_order "make test does not run unit, fuzz, slow, other tiers in that order"; fi
+RUN_MAKE="$MAKE" sh tests/tier-prereqs.sh unit > "$W/unit"
+echo "$1" | tr ' ' '\n' | grep '^test-unit-' | sort > "$W/want"
+if [ -s "$W/want" ] && cmp -s "$W/unit" "$W/want"; then pass unit_is_every_unit_tier
+else diff "$W/want" "$W/unit" > "$W/out"; fail unit_is_every_unit_tier "make unit's prerequisites differ from the unit tiers"; fi
+
+# The linker-table check: the kernel linked without blk/delta_boot.c and net/iscsi_cmds.c (only tables name
+# what they define) must fail, naming each registration missing. The objects are copied, so only the link runs.
+if [ -e "$BUILD/shoal.elf" ]; then
+    mkdir -p "$W/k"
+    cp -a "$BUILD/k" "$BUILD/guests" "$BUILD/ksyms0.S" "$BUILD/ksyms0.o" "$W/k/"
+    if $MAKE --no-print-directory BUILD="$W/k" "$W/k/shoal.elf" > "$W/out" 2>&1; then
+        $MAKE --no-print-directory BUILD="$W/k" KSRC_OMIT="blk/delta_boot.c net/iscsi_cmds.c" "$W/k/shoal.elf" \
+            > "$W/out" 2>&1
+        rc=$?
+        missing=""
+        for want in "BOOT_PARAM(delta_param)" "INIT_HOOK(delta_boot_init)" "SHELL_COMMAND(cmd_iscsi)"; do
+            grep -qF "$want" "$W/out" || missing="$missing $want"
+        done
+        if [ $rc -eq 0 ]; then fail table_check "the kernel linked without two files and the build passed"
+        elif [ -e "$W/k/shoal.elf" ]; then fail table_check "the failed check left $W/k/shoal.elf behind"
+        elif [ -n "$missing" ]; then fail table_check "the failure does not name:$missing"
+        else pass table_check; grep -c '^    [A-Z_]*(' "$W/out" | sed 's/^/    entries named missing: /'; fi
+    else fail table_check "the kernel did not link from copied objects"; fi
+else fail table_check "no $BUILD/shoal.elf: build it first"; fi
 
 # Every unit or fuzz binary built from the host shim is rebuilt when the shim changes (its prerequisites
 # name the shim: a variable set after the fragment that used it would leave it out).
