@@ -13,7 +13,9 @@ $(BUILD)/iscsi-read: $(ISCSI_TOOL_SRC) $(ISCSI_HOST_LIB) blk/blk.c $(ISCSI_HDRS)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(ISCSI_TOOL_FLAGS) -o $@ $(ISCSI_TOOL_SRC) $(ISCSI_HOST_LIB) blk/blk.c
 
-ISCSI_UNIT_TESTS := $(wildcard tests/unit/test_iscsi_*.c tests/unit/test_crypto.c)
+# The engine's tests (by responsibility: basics, zero copy, hostile targets, retries, peer input) share the scripted
+# target of tests/unit/iscsi_engine_fixture.c.
+ISCSI_UNIT_TESTS := $(wildcard tests/unit/test_iscsi_*.c tests/unit/test_crypto.c) tests/unit/iscsi_engine_fixture.c
 $(eval $(call UNIT_TIER,iscsi,iscsi_tests,$(ISCSI_UNIT_TESTS) $(ISCSI_HOST_LIB) blk/blk.c tests/unit/test_main.c,\
     $(ISCSI_HDRS)))
 
