@@ -79,6 +79,11 @@ echo "$1" | tr ' ' '\n' | grep '^test-unit-' | sort > "$W/want"
 if [ -s "$W/want" ] && cmp -s "$W/unit" "$W/want"; then pass unit_is_every_unit_tier
 else diff "$W/want" "$W/unit" > "$W/out"; fail unit_is_every_unit_tier "make unit's prerequisites differ from the unit tiers"; fi
 
+# Every variable expanded where the makefiles are read (prerequisites, := values, $(eval) calls) is set before
+# any fragment read later adds to it.
+if python3 tests/suite/prereq_order.py > "$W/out" 2>&1; then pass prereq_vars_set_before_use
+else fail prereq_vars_set_before_use "a fragment read later changes a variable already expanded"; fi
+
 # The linker-table check: the kernel linked without blk/delta_boot.c and net/iscsi_cmds.c (only tables name
 # what they define) must fail, naming each registration missing. The objects are copied, so only the link runs.
 if [ -e "$BUILD/shoal.elf" ]; then
