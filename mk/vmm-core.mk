@@ -24,8 +24,9 @@ $(BUILD)/unit/vmm_dirty_tests: $(VMM_DIRTY_TESTS) $(VMM_DIRTY_SRC) $(HOST_SHIM) 
 
 TEST_TIERS += test-unit-vmm-core
 .PHONY: test-unit-vmm-core
-test-unit-vmm-core: $(BUILD)/unit/vmm_reset_tests $(BUILD)/unit/vmm_gmem_tests $(BUILD)/unit/vmm_dirty_tests
-	@$(BUILD)/unit/vmm_reset_tests; a=$$?; $(BUILD)/unit/vmm_gmem_tests || a=1; $(BUILD)/unit/vmm_dirty_tests && exit $$a
+test-unit-vmm-core: $(BUILD)/unit/vmm_reset_tests $(BUILD)/unit/vmm_gmem_tests $(BUILD)/unit/vmm_dirty_tests $(BUILD)/unit/vmm_exit_tests
+	@$(BUILD)/unit/vmm_reset_tests; a=$$?; $(BUILD)/unit/vmm_gmem_tests || a=1; $(BUILD)/unit/vmm_dirty_tests || a=1; \
+	 $(BUILD)/unit/vmm_exit_tests && exit $$a
 
 # Fuzzer of the guest text filter: libFuzzer under clang (sanitizers fatal), else a standalone random driver.
 CONFILTER_FUZZ_SECONDS ?= 10
@@ -54,3 +55,12 @@ test-fuzz-confilter: $(BUILD)/fuzz/confilter_fuzz
 fuzz: fuzz-confilter
 fuzz-confilter:
 	@$(MAKE) --no-print-directory test-fuzz-confilter CONFILTER_FUZZ_SECONDS=$(or $(CONFILTER_FUZZ_LONG),600)
+
+# The exit path over a scripted backend (tests/unit/hvm_fake.c): dispatch, port and MMIO windows, the
+# registry, platform hooks, event delivery.
+VMM_EXIT_SRC := vmm/vm.c vmm/vcpu.c vmm/exit.c vmm/iomap.c vmm/io_exit.c vmm/msr.c vmm/devreg.c vmm/gmem.c \
+                vmm/dirty.c vmm/decode.c vmm/emulate.c vmm/gwalk.c vmm/regs.c tests/unit/hvm_fake.c \
+                kernel/printf.c kernel/kstring.c kernel/log.c
+$(BUILD)/unit/vmm_exit_tests: tests/unit/test_vmm_exits.c $(VMM_EXIT_SRC) $(HOST_SHIM) $(wildcard vmm/*.h arch/x86/*.h tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOSTCFLAGS) -o $@ tests/unit/test_vmm_exits.c $(VMM_EXIT_SRC) $(HOST_SHIM)
