@@ -13,6 +13,7 @@
 #include "kernel/errno.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/cpuinfo.h"
+#include "arch/x86/smp.h"
 #include "drivers/acpi.h"
 
 static char boot_fault[8];
@@ -92,11 +93,13 @@ static void print_boot_sources(void)
 static int cmd_info(int argc, char **argv)
 {
     uint64_t s = time_ns() / 1000000000ull;
-    char con[64];
+    char con[128];
     (void)argv;
     if (argc > 1)
         return shell_usage("info");
     cpuinfo_print();
+    smp_describe(con, sizeof(con));
+    kprintf("cpus: %s\n", con);
     print_memory();
     console_describe(con, sizeof(con));
     kprintf("console: %s\n", con);

@@ -10,6 +10,7 @@
 #include "kernel/init.h"
 #include "kernel/kernel.h"
 #include "kernel/kstring.h"
+#include "arch/x86/smp.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/traps.h"
 #include "arch/x86/paging.h"
@@ -128,6 +129,7 @@ void kmain(uint32_t magic, uint32_t info)
     irq_enable();
     pci_init();
     hvm_init();
+    smp_init();
     shell_init();
     init_run_hooks();
     kernel_run_boot_actions();

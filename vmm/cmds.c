@@ -5,7 +5,6 @@
 #include "vmm/clone.h"
 #include "vmm/diskcmd.h"
 #include "vmm/dirtycmd.h"
-#include "vmm/testdev.h"
 #include "vmm/statecmd.h"
 #include "vmm/mig/mig.h"
 #include "vmm/dev/devices.h"
@@ -110,14 +109,15 @@ static int vm_list(void)
 
 static int vm_stats(struct vm *vm)
 {
-    char dev[64];
-    testdev_describe(vm, dev, sizeof(dev));
+    char dev[64] = "";
+    if (vm->platform && vm->platform->describe)
+        vm->platform->describe(vm, dev, sizeof(dev));
     if (dev[0])
         kprintf("%s\n", dev);
     kprintf("vm %s: %s%s%s, %llu exits\n", vm->name, vm_state_name(vm->state), vm->stop_reason[0] ? ": " : "",
             vm->stop_reason, (unsigned long long)vm->exits_total);
-    kprintf("  unassigned reads %llu, writes %llu\n", (unsigned long long)vm->unassigned_reads,
-            (unsigned long long)vm->unassigned_writes);
+    kprintf("  unassigned reads %llu, writes %llu\n", (unsigned long long)vm->unassigned.reads,
+            (unsigned long long)vm->unassigned.writes);
     struct virtio_io_stats io;
     virtio_io_stats(vm, &io);
     kprintf("  disk: %llu reads (%llu bytes), %llu writes (%llu bytes); net: %llu frames in, %llu out, "

@@ -138,8 +138,8 @@ static int attach_input(int c, void *arg)
         kprintf("\n[detached from %s]", vm->name);
         return 1;
     }
-    if (vm->console_rx)
-        vm->console_rx(vm->console_dev, (char)c);
+    if (vm->console_in.rx)
+        vm->console_in.rx(vm->console_in.dev, (char)c);
     return 0;
 }
 
@@ -182,7 +182,7 @@ INIT_HOOK(INIT_VMM, console_init);
 
 int vm_console_attach(struct vm *vm)
 {
-    if (!vm->console_rx) {
+    if (!vm->console_in.rx) {
         kprintf("error: vm %s has no serial console\n", vm->name);
         return -ENODEV;
     }

@@ -1,13 +1,32 @@
 /* A VM's device registry: one table entry per device, walked for reset, quiesce and destroy. */
 #include "vmm/vm.h"
 #include "kernel/errno.h"
+#include "kernel/heap.h"
+#include "kernel/kstring.h"
+
+/* Room for one more entry: the table doubles from 16 (a Linux VM registers about a dozen). */
+static int devs_grow(struct vm *vm)
+{
+    int cap = vm->devs_cap ? vm->devs_cap * 2 : 16;
+    struct vm_dev *n;
+    if (vm->ndevs < vm->devs_cap)
+        return 0;
+    if (!(n = kmalloc((size_t)cap * sizeof(*n))))
+        return -ENOMEM;
+    if (vm->ndevs)
+        memcpy(n, vm->devs, (size_t)vm->ndevs * sizeof(*n));
+    kfree(vm->devs);
+    vm->devs = n;
+    vm->devs_cap = cap;
+    return 0;
+}
 
 int vm_dev_register(struct vm *vm, const struct vm_dev *d)
 {
     if (!d->name)
         return -EINVAL;
-    if (vm->ndevs == VM_DEV_MAX)
-        return -ENOSPC;
+    if (devs_grow(vm))
+        return -ENOMEM;
     vm->devs[vm->ndevs++] = *d;
     return 0;
 }
@@ -40,4 +59,7 @@ void vm_destroy_devices(struct vm *vm)
         if (d->destroy)
             d->destroy(vm, d->dev);
     }
+    kfree(vm->devs);
+    vm->devs = NULL;
+    vm->devs_cap = 0;
 }

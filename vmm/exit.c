@@ -60,15 +60,12 @@ static int on_invd(struct vcpu *v, struct vm_exit *ex)
 }
 
 /* A triple fault makes the processor shut down; the chipset turns that into a reset (SDM 3A 6.15, #DF):
- * a platform that can reboot its guest (vm->reset: Linux falls back to a triple fault to reboot) does so,
- * others stop. */
+ * a platform that can reboot its guest (Linux falls back to a triple fault to reboot) does so, others stop. */
 static int on_shutdown(struct vcpu *v, struct vm_exit *ex)
 {
     (void)ex;
-    if (v->vm->reset) {
-        v->vm->reset(v->vm);
+    if (vm_platform_reset(v->vm))
         return 1;
-    }
     vm_stop(v->vm, 1, "triple fault (shutdown) on vCPU %d", v->id);
     return -EFAULT;
 }
@@ -97,18 +94,17 @@ static int on_unknown(struct vcpu *v, struct vm_exit *ex)
 }
 
 /*
- * Only the built-in test guests have shoal's hypercalls. Any other guest's VMCALL/VMMCALL is #UD, RAX and
- * RIP untouched: what the instruction does outside a hypervisor (SDM 3C 30.3 VMCALL, APM 3 VMMCALL), and
- * shoal advertises no hypervisor interface that a guest could take it for.
+ * Only the built-in test guests' platform has hypercalls (vmm/hypercall.c). Any other guest's VMCALL/VMMCALL
+ * is #UD, RAX and RIP untouched: what the instruction does outside a hypervisor (SDM 3C 30.3 VMCALL, APM 3
+ * VMMCALL), and shoal advertises no hypervisor interface that a guest could take it for.
  */
 static int on_hypercall(struct vcpu *v, struct vm_exit *ex)
 {
-    if (!v->vm->test_hypercalls) {
-        vcpu_queue_exception(v, 6, 0, 0);
-        return 0;
-    }
-    vcpu_skip(v, ex);
-    return hypercall_handle(v);
+    const struct vm_platform *p = v->vm->platform;
+    if (p && p->hypercall)
+        return p->hypercall(v, ex);
+    vcpu_queue_exception(v, 6, 0, 0);
+    return 0;
 }
 
 static int (*const handlers[EXIT_CODE_COUNT])(struct vcpu *, struct vm_exit *) = {

@@ -1,7 +1,8 @@
 /* Hypercalls for test guests: print, exit, one-shot timer, time, peer address, report. */
-#include "vmm/vm.h"
+#include "vmm/exits.h"
 #include "vmm/hypercall.h"
 #include "vmm/testdev.h"
+#include "vmm/testguest.h"
 #include "kernel/printf.h"
 #include "kernel/time.h"
 #include "kernel/errno.h"
@@ -40,7 +41,7 @@ static int64_t hc_peer(struct vm *self)
     return -ENOENT;
 }
 
-int hypercall_handle(struct vcpu *v)
+static int hypercall_handle(struct vcpu *v, struct testguest_vm *tg)
 {
     uint64_t *r = v->regs.gpr;
     int64_t ret = 0;
@@ -54,7 +55,7 @@ int hypercall_handle(struct vcpu *v)
     case HC_TIME: ret = (int64_t)time_ns(); break;
     case HC_PEER: ret = hc_peer(v->vm); break;
     case HC_REPORT: hc_report(v->vm, r[GPR_RBX], r[GPR_RCX]); break;
-    case HC_NOTEST: v->vm->test_hypercalls = 0; break;
+    case HC_NOTEST: tg->hypercalls = 0; break;
     case HC_BADSTATE:
         vcpu_sync_full(v);
         v->regs.efer |= 0x500;                         /* LME, LMA ... */
@@ -66,4 +67,15 @@ int hypercall_handle(struct vcpu *v)
     }
     r[GPR_RAX] = (uint64_t)ret;
     return 0;
+}
+
+int hypercall_exit(struct vcpu *v, struct vm_exit *ex)
+{
+    struct testguest_vm *tg = testguest_of(v->vm);
+    if (!tg || !tg->hypercalls) {
+        vcpu_queue_exception(v, 6, 0, 0);
+        return 0;
+    }
+    vcpu_skip(v, ex);
+    return hypercall_handle(v, tg);
 }

@@ -19,4 +19,10 @@
  */
 enum { HC_PRINT = 1, HC_EXIT = 2, HC_TIMER = 3, HC_TIME = 4, HC_PEER = 5, HC_REPORT = 6, HC_BADSTATE = 7,
        HC_NOTEST = 8 };
+
+struct vcpu;
+struct vm_exit;
+/* The test guests' platform hook (struct vm_platform.hypercall): #UD once the guest gave them up (HC_NOTEST),
+ * else RIP past the instruction, the call made, RAX its result. Same return convention as exit_dispatch. */
+int hypercall_exit(struct vcpu *v, struct vm_exit *ex);
 #endif

@@ -85,24 +85,24 @@ static void print_bytes(char *buf, size_t size, const uint8_t *b, size_t n)
 static void unassigned_note(struct vm *vm, uint64_t gpa, int write)
 {
     uint64_t now = time_ns();
-    if (vm->unassigned_logged >= UNASSIGNED_LOG_FIRST && now - vm->unassigned_log_ns < NS_PER_SEC) {
-        vm->unassigned_quiet++;
+    if (vm->unassigned.logged >= UNASSIGNED_LOG_FIRST && now - vm->unassigned.log_ns < NS_PER_SEC) {
+        vm->unassigned.quiet++;
         return;
     }
-    if (vm->unassigned_quiet)
-        log_warn("vm %s: %u more unassigned accesses not shown", vm->name, vm->unassigned_quiet);
+    if (vm->unassigned.quiet)
+        log_warn("vm %s: %u more unassigned accesses not shown", vm->name, vm->unassigned.quiet);
     log_warn("vm %s: %s of unassigned GPA %#llx %s", vm->name, write ? "write" : "read",
              (unsigned long long)gpa, write ? "dropped" : "reads all-ones");
-    vm->unassigned_logged++;
-    vm->unassigned_quiet = 0;
-    vm->unassigned_log_ns = now;
+    vm->unassigned.logged++;
+    vm->unassigned.quiet = 0;
+    vm->unassigned.log_ns = now;
 }
 
 static int none_read(void *ctx, uint64_t gpa, int size, uint64_t *val)
 {
     struct vm *vm = ctx;
     *val = size_mask(size);
-    vm->unassigned_reads++;
+    vm->unassigned.reads++;
     unassigned_note(vm, gpa, 0);
     return 0;
 }
@@ -112,7 +112,7 @@ static int none_write(void *ctx, uint64_t gpa, int size, uint64_t val)
     struct vm *vm = ctx;
     (void)size;
     (void)val;
-    vm->unassigned_writes++;
+    vm->unassigned.writes++;
     unassigned_note(vm, gpa, 1);
     return 0;
 }

@@ -38,7 +38,7 @@ struct lx_plan {
     uint64_t load, kernel_end, initrd_gpa;
 };
 
-/* A Linux VM's platform record (vm->platform): what a guest-requested reset needs to boot it again. */
+/* A Linux VM's platform record (vm->platform_data): what a guest-requested reset needs to boot it again. */
 struct lx_vm {
     struct linux_spec o;
     struct lx_plan p;
@@ -452,10 +452,10 @@ static int lx_devices(struct vm *vm, const struct linux_spec *o)
     return virtio_net_attach(vm, SLOT_NET, mac);
 }
 
-/* vm->reset (i8042 0xFE, the FADT reset register): pause now, reboot from the shell's poll loop. */
+/* The platform's reset (i8042 0xFE, the FADT reset register): pause now, reboot from the shell's poll loop. */
 static void lx_reset_request(struct vm *vm)
 {
-    struct lx_vm *l = vm->platform;
+    struct lx_vm *l = vm->platform_data;
     l->reset_pending = 1;
     vm->state = VM_PAUSED;
 }
@@ -478,11 +478,13 @@ static void lx_reset(struct vm *vm, struct lx_vm *l)
     log_info("vm %s: reset by the guest", vm->name);
 }
 
+static const struct vm_platform lx_platform = { .name = "linux", .reset = lx_reset_request };
+
 static int lx_reset_poll(void)
 {
     for (int i = 0; i < VM_MAX; i++) {
         struct vm *vm = vm_slot(i);
-        struct lx_vm *l = vm && vm->reset == lx_reset_request ? vm->platform : NULL;
+        struct lx_vm *l = vm ? vm_platform_data(vm, &lx_platform) : NULL;
         if (l && l->reset_pending) {
             l->reset_pending = 0;
             lx_reset(vm, l);
@@ -514,7 +516,7 @@ static void lx_vm_free(struct vm *vm, void *arg)
 {
     struct lx_vm *l = arg;
     vm->platform = NULL;
-    vm->reset = NULL;
+    vm->platform_data = NULL;
     lx_disk_release(&l->o);
     kfree(l);
 }
@@ -538,8 +540,8 @@ static int lx_build(struct lx_vm *l, struct vm **out)
         vm_destroy(vm);
         goto fail;
     }
-    vm->platform = l;
-    vm->reset = lx_reset_request;
+    vm->platform = &lx_platform;
+    vm->platform_data = l;
     if ((err = lx_load(vm, &l->o, &l->p)) || (err = lx_devices(vm, &l->o))) {
         kprintf("error: vm create %s: loading or attaching devices failed (%d)\n", l->o.name, err);
         vm_destroy(vm);                                 /* frees l, releases the disk */
@@ -581,7 +583,7 @@ int linux_vm_create(const struct linux_spec *spec, struct vm **out)
 
 struct blk_dev *linux_vm_disk(struct vm *vm)
 {
-    struct lx_vm *l = vm->reset == lx_reset_request ? vm->platform : NULL;
+    struct lx_vm *l = vm_platform_data(vm, &lx_platform);
     return l ? l->o.disk : NULL;
 }
 

@@ -1,6 +1,7 @@
 /* Test devices for shoal's test guests: port echo, MMIO register file, one-shot timer interrupts. */
 #include "vmm/testdev.h"
 #include "vmm/vm.h"
+#include "vmm/testguest.h"
 #include "vmm/dirty.h"
 #include "kernel/heap.h"
 #include "kernel/time.h"
@@ -61,12 +62,20 @@ static int regs_write(void *dev, uint64_t off, int size, uint64_t val)
     return 0;
 }
 
+/* The test devices of vm, or NULL (not a test guest, or already destroyed). */
+static struct testdev *testdev_of(struct vm *vm)
+{
+    struct testguest_vm *tg = testguest_of(vm);
+    return tg ? tg->dev : NULL;
+}
+
 static void timer_fired(struct timer *tm, void *arg)
 {
     struct vcpu *v = arg;
-    struct testdev *t = v->vm->testdev;
+    struct testdev *t = testdev_of(v->vm);
     (void)tm;
-    vcpu_raise_irq(v, t->vector[v->id]);
+    if (t)
+        vcpu_raise_irq(v, t->vector[v->id]);
 }
 
 static void testdev_cancel(struct testdev *t)
@@ -87,9 +96,11 @@ static void testdev_reset(struct vm *vm, void *dev)
 
 static void testdev_destroy(struct vm *vm, void *dev)
 {
+    struct testguest_vm *tg = testguest_of(vm);
     testdev_cancel(dev);
     kfree(dev);
-    vm->testdev = NULL;
+    if (tg)
+        tg->dev = NULL;
 }
 
 /*
@@ -128,11 +139,14 @@ static void testdev_post_restore(struct vm *vm, void *dev)
 
 int testdev_attach(struct vm *vm)
 {
-    struct testdev *t = kzalloc(sizeof(*t));
+    struct testguest_vm *tg = testguest_of(vm);
+    struct testdev *t = tg && !tg->dev ? kzalloc(sizeof(*t)) : NULL;
     struct pio_range echo = { TESTDEV_PORT, 6, echo_in, echo_out, t };
     struct mmio_range regs = { TESTDEV_MMIO, TESTDEV_MMIO_LEN, regs_read, regs_write, t };
     struct vm_dev reg = { "testdev", testdev_snapshot, testdev_post_restore, NULL, testdev_reset, testdev_destroy, t };
     int rc;
+    if (!tg || tg->dev)
+        return -EINVAL;
     if (!t)
         return -ENOMEM;
     if ((rc = vm_dev_register(vm, &reg)) < 0) {
@@ -140,7 +154,7 @@ int testdev_attach(struct vm *vm)
         return rc;
     }
     t->vm = vm;
-    vm->testdev = t;
+    tg->dev = t;
     rc = vm_register_pio(vm, &echo);
     if (!rc)
         rc = vm_register_mmio(vm, &regs);
@@ -149,7 +163,7 @@ int testdev_attach(struct vm *vm)
 
 void testdev_describe(struct vm *vm, char *buf, int size)
 {
-    struct testdev *t = vm->testdev;
+    struct testdev *t = testdev_of(vm);
     buf[0] = 0;
     if (t)
         ksnprintf(buf, (size_t)size, "testdev: echo %u, writes %u", t->echo, t->writes);
@@ -158,7 +172,7 @@ void testdev_describe(struct vm *vm, char *buf, int size)
 
 int64_t testdev_timer(struct vcpu *v, uint8_t vector, uint64_t us)
 {
-    struct testdev *t = v->vm->testdev;
+    struct testdev *t = testdev_of(v->vm);
     if (!t || (us && vector < 32) || us > 60000000ull)
         return -EINVAL;
     timer_cancel(&t->timer[v->id]);

@@ -12,7 +12,7 @@
 struct vm;
 struct vcpu;
 /* Attach the test devices to vm (one registry entry: reset cancels the timers, destroy frees them).
- * 0, -ENOMEM, or the registration error. */
+ * 0, -EINVAL when vm runs no test guest or has them already, -ENOMEM, or the registration error. */
 int testdev_attach(struct vm *vm);
 /* One line describing the test devices' state for `vm stats` (empty when vm has none). */
 void testdev_describe(struct vm *vm, char *buf, int size);

@@ -1,6 +1,8 @@
 /* Built-in test guests: initial CPU state for real, protected and long mode, image loading. */
 #include "vmm/testguest.h"
 #include "vmm/testdev.h"
+#include "vmm/hypercall.h"
+#include "kernel/heap.h"
 #include "vmm/vm.h"
 #include "vmm/dev/devices.h"
 #include "blk/ram.h"
@@ -125,20 +127,63 @@ static int load_image(struct vm *vm, const struct test_guest *g)
     return err;
 }
 
-/* vm->reset of guests named reboot*: a warm reset. Devices and vCPUs back to their first state, the image
+/* The reset of guests named reboot*: a warm reset. Devices and vCPUs back to their first state, the image
  * reloaded, the rest of RAM kept. Runs in the exit path: a test guest has no disk I/O to wait for. */
 static void testguest_reset(struct vm *vm)
 {
-    const struct test_guest *g = testguest_find(vm->guest);
+    struct testguest_vm *tg = testguest_of(vm);
     struct guest_regs regs;
-    if (!g || vm_reset_devices(vm) > 0 || load_image(vm, g)) {
+    if (!tg || vm_reset_devices(vm) > 0 || load_image(vm, tg->g)) {
         vm_stop(vm, 0, "reset: reloading the test guest failed");
         return;
     }
-    initial_regs(&regs, (int)g->mode);
+    initial_regs(&regs, (int)tg->g->mode);
     regs.gpr[GPR_RSI] = vm->mem_size;
     vm_reset_vcpus(vm, &regs);
     log_info("vm %s: reset by the guest", vm->name);
+}
+
+static void testguest_describe(struct vm *vm, char *buf, int size)
+{
+    testdev_describe(vm, buf, size);
+}
+
+/* Test guests have shoal's hypercalls; those named reboot* can be reset, the others stop when they ask. */
+static const struct vm_platform tg_platform = {
+    .name = "test", .hypercall = hypercall_exit, .describe = testguest_describe,
+};
+static const struct vm_platform tg_reboot_platform = {
+    .name = "test", .reset = testguest_reset, .hypercall = hypercall_exit, .describe = testguest_describe,
+};
+
+struct testguest_vm *testguest_of(struct vm *vm)
+{
+    void *tg = vm_platform_data(vm, &tg_platform);
+    return tg ? tg : vm_platform_data(vm, &tg_reboot_platform);
+}
+
+static void testguest_free(struct vm *vm, void *arg)
+{
+    vm->platform = NULL;
+    vm->platform_data = NULL;
+    kfree(arg);
+}
+
+/* The platform record, freed with the VM (registered first, so freed after every device). */
+static int testguest_platform(struct vm *vm, const struct test_guest *g)
+{
+    struct testguest_vm *tg = kzalloc(sizeof(*tg));
+    if (!tg)
+        return -ENOMEM;
+    if (vm_on_destroy(vm, testguest_free, tg) < 0) {
+        kfree(tg);
+        return -ENOMEM;
+    }
+    tg->g = g;
+    tg->hypercalls = 1;
+    vm->platform = named(g, "reboot") ? &tg_reboot_platform : &tg_platform;
+    vm->platform_data = tg;
+    return 0;
 }
 
 struct vm *testguest_create(const char *name, const struct test_guest *g, uint64_t mem, int *err)
@@ -152,10 +197,9 @@ struct vm *testguest_create(const char *name, const struct test_guest *g, uint64
     if (!vm)
         return NULL;
     vm->guest = g->name;
-    vm->test_hypercalls = 1;
-    *err = load_image(vm, g);
-    if (named(g, "reboot"))
-        vm->reset = testguest_reset;
+    *err = testguest_platform(vm, g);
+    if (!*err)
+        *err = load_image(vm, g);
     if (!*err)
         *err = testdev_attach(vm);
     if (!*err && named(g, "hostile"))                 /* before virtio: it brings its own */

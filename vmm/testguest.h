@@ -15,6 +15,16 @@ extern const uint64_t test_guest_count;
 
 const struct test_guest *testguest_find(const char *name);
 struct vm;
+struct testdev;
+
+/* A test guest VM's platform record (vm->platform_data). */
+struct testguest_vm {
+    const struct test_guest *g;
+    struct testdev *dev;              /* its test devices (vmm/testdev.c) */
+    int hypercalls;                   /* vmm/hypercall.h is open to it (until HC_NOTEST) */
+};
+/* vm's test-guest record, or NULL when vm does not run a test guest. */
+struct testguest_vm *testguest_of(struct vm *vm);
 /* Give a test VM a virtio-blk over a 64 KiB RAM disk (slot 0) and a virtio-net (slot 1); 0 or negative
  * errno (the caller destroys the VM). Guests named *virtio* get them from testguest_create. */
 int testguest_attach_virtio(struct vm *vm);

@@ -6,6 +6,7 @@
 #include "arch/x86/hvm.h"
 #include "vmm/regs.h"
 #include "vmm/irq.h"
+#include "vmm/platform.h"
 
 #define VM_MAX        16
 #define VCPU_MAX      4
@@ -13,7 +14,6 @@
 #define VM_PIO_MAX    32
 #define VM_MMIO_MAX   16
 #define CHUNK_SIZE    (2ull << 20)
-#define VM_DEV_MAX    32
 
 enum vm_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_STOPPED };
 
@@ -96,31 +96,33 @@ struct vm {
     uint64_t exits_total, rate_exits, rate_ns, exits_per_sec;
     uint64_t started_ns;             /* first `vm start` */
     uint64_t rate_run_ns, cpu_permille;   /* guest time at the last rate update; share of the last window */
-    void *testdev;                   /* test devices of test guests */
-    const char *guest;               /* what it runs */
-    int test_hypercalls;             /* a built-in test guest: vmm/hypercall.h is open to it */
+    const char *guest;               /* what it runs, as `vm list` shows it */
+    const struct vm_platform *platform;   /* its platform's hooks (vmm/platform.h); NULL: none */
+    void *platform_data;             /* that platform's record of this VM */
     const struct irq_chip *irqchip;  /* interrupt routing (NULL: test guests' direct vectors) */
     struct vcpu *running;            /* the vCPU whose exits are being handled (MMIO of per-CPU devices) */
-    void (*reset)(struct vm *vm);    /* the guest asked for a reset (i8042 0xFE); NULL: stop the VM */
-    void *platform;                  /* the guest platform's devices (vmm/platform.h), when it has them */
-    void (*console_rx)(void *dev, char c);   /* the guest UART's receive side, when it has one */
-    void *console_dev;
+    struct vm_console_in {           /* the guest UART's receive side, when it has one (vm_console_set_input) */
+        void (*rx)(void *dev, char c);
+        void *dev;
+    } console_in;
     struct vm_console *console;       /* output ring (vmm/console.c) */
-    struct vm_dev devs[VM_DEV_MAX];   /* the device registry, in registration order */
-    uint64_t unassigned_reads, unassigned_writes;   /* accesses where nothing is mapped (vmm/io_exit.c) */
-    uint64_t unassigned_log_ns;       /* when the last rate-limited line about them was printed */
-    uint32_t unassigned_logged, unassigned_quiet;   /* lines printed; accesses not printed since */
-    int ndevs;
+    struct vm_dev *devs;              /* the device registry, in registration order (vmm/devreg.c) */
+    int ndevs, devs_cap;
+    struct {                          /* accesses where nothing is mapped (vmm/io_exit.c) */
+        uint64_t reads, writes;
+        uint64_t log_ns;              /* when the last rate-limited line about them was printed */
+        uint32_t logged, quiet;       /* lines printed; accesses not printed since */
+    } unassigned;
     void *mig;                        /* the migration session moving it (vmm/mig/): start and stop refused */
     unsigned throttle_pct;            /* share of its CPU time it is held off (sched_throttle), 0..99 */
     char create_args[384];            /* `vm create`'s arguments after the name, NUL-separated (vm move) */
     int create_argc;
 };
 
-/* Register a device (a copy of *d) with vm. 0, -EINVAL without a name, -ENOSPC when the table is full. */
+/* Register a device (a copy of *d) with vm; the table grows as needed. 0, -EINVAL without a name, -ENOMEM. */
 int vm_dev_register(struct vm *vm, const struct vm_dev *d);
 /* Run fn(vm, arg) when vm is destroyed (before its memory and vCPUs go): a registry entry with only a
- * destroy hook. -ENOSPC when full. */
+ * destroy hook. -ENOMEM when the table cannot grow. */
 int vm_on_destroy(struct vm *vm, void (*fn)(struct vm *vm, void *arg), void *arg);
 /*
  * A guest-requested reset: reset every device (power-on state, in-flight requests cancelled so that
@@ -130,7 +132,7 @@ int vm_on_destroy(struct vm *vm, void (*fn)(struct vm *vm, void *arg), void *arg
 int vm_reset_devices(struct vm *vm);
 /* Every vCPU back to regs, nothing pending; application processors wait for INIT/SIPI (a platform reset). */
 void vm_reset_vcpus(struct vm *vm, const struct guest_regs *regs);
-/* Walk the destroy hooks, newest first, and empty the registry (vm_destroy does this). */
+/* Walk the destroy hooks, newest first, and free the registry (vm_destroy does this). */
 void vm_destroy_devices(struct vm *vm);
 
 /*
@@ -148,6 +150,20 @@ struct vm *vm_find(const char *name);
 const char *vm_state_name(enum vm_state s);
 /* The i-th slot (may be NULL), for listings. */
 struct vm *vm_slot(int i);
+/* vm's platform record when vm runs platform p, else NULL. */
+static inline void *vm_platform_data(const struct vm *vm, const struct vm_platform *p)
+{
+    return vm->platform == p ? vm->platform_data : NULL;
+}
+/* The guest asked for a reset: 1 when its platform takes it (reboots it), 0 when it has none (the caller
+ * stops the VM with its own reason). */
+static inline int vm_platform_reset(struct vm *vm)
+{
+    if (!vm->platform || !vm->platform->reset)
+        return 0;
+    vm->platform->reset(vm);
+    return 1;
+}
 /* Mark the VM stopped with a reason (printed once, with a register dump when dump is set). */
 void vm_stop(struct vm *vm, int dump, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -215,8 +231,6 @@ void vcpu_dump(struct vcpu *v);
 int exit_dispatch(struct vcpu *v, struct vm_exit *ex);
 const char *exit_name(int code);
 
-/* Hypercall from a guest (VMCALL/VMMCALL). Same return convention as exit_dispatch. */
-int hypercall_handle(struct vcpu *v);
 /*
  * Guest console output never waits for the host UART: it goes to a per-VM queue (32 KiB) that the main
  * loop drains at a bounded rate; what overflows is dropped and reported as "[vm: N bytes dropped]".

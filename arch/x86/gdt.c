@@ -1,7 +1,8 @@
-/* GDT and TSS: 64-bit kernel segments and IST stacks for #DF, NMI and #MC (SDM 3A 8.7, 6.14.5). */
+/* GDT and TSS per CPU: 64-bit kernel segments and IST stacks for #DF, NMI and #MC (SDM 3A 8.7, 6.14.5). */
 #include <stdint.h>
 #include "arch/x86/traps.h"
 #include "kernel/kstring.h"
+#include "kernel/heap.h"
 
 struct tss64 {
     uint32_t rsvd0;
@@ -14,9 +15,14 @@ struct tss64 {
 
 #define IST_STACK_SIZE 8192
 
-static uint64_t gdt[5];
-static struct tss64 tss;
-static uint8_t ist_stacks[3][IST_STACK_SIZE] __attribute__((aligned(16)));
+/* One CPU's descriptor tables and its stacks for the IST vectors. */
+struct cpu_tables {
+    uint64_t gdt[5];
+    struct tss64 tss;
+    uint8_t ist_stacks[3][IST_STACK_SIZE] __attribute__((aligned(16)));
+};
+
+static struct cpu_tables boot_tables;
 
 static void set_tss_descriptor(uint64_t *slot, uint64_t base, uint32_t limit)
 {
@@ -25,20 +31,31 @@ static void set_tss_descriptor(uint64_t *slot, uint64_t base, uint32_t limit)
     slot[1] = base >> 32;
 }
 
-void gdt_init(void)
+static void tables_fill(struct cpu_tables *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->gdt[1] = 0x00209A0000000000ull;   /* GDT_KCODE: long mode, present, execute/read */
+    t->gdt[2] = 0x0000920000000000ull;   /* GDT_KDATA */
+    for (int i = 0; i < 3; i++)
+        t->tss.ist[i] = (uint64_t)(uintptr_t)&t->ist_stacks[i][IST_STACK_SIZE];
+    t->tss.iomap_base = sizeof(t->tss);
+    set_tss_descriptor(&t->gdt[3], (uint64_t)(uintptr_t)&t->tss, sizeof(t->tss) - 1);
+}
+
+struct cpu_tables *gdt_tables_alloc(void)
+{
+    struct cpu_tables *t = kmalloc(sizeof(*t));
+    if (t)
+        tables_fill(t);
+    return t;
+}
+
+void gdt_load(struct cpu_tables *t)
 {
     struct { uint16_t limit; uint64_t base; } __attribute__((packed)) ptr;
 
-    gdt[0] = 0;
-    gdt[1] = 0x00209A0000000000ull;      /* GDT_KCODE: long mode, present, execute/read */
-    gdt[2] = 0x0000920000000000ull;      /* GDT_KDATA */
-    memset(&tss, 0, sizeof(tss));
-    for (int i = 0; i < 3; i++)
-        tss.ist[i] = (uint64_t)(uintptr_t)&ist_stacks[i][IST_STACK_SIZE];
-    tss.iomap_base = sizeof(tss);
-    set_tss_descriptor(&gdt[3], (uint64_t)(uintptr_t)&tss, sizeof(tss) - 1);
-    ptr.limit = sizeof(gdt) - 1;
-    ptr.base = (uint64_t)(uintptr_t)gdt;
+    ptr.limit = sizeof(t->gdt) - 1;
+    ptr.base = (uint64_t)(uintptr_t)t->gdt;
     __asm__ volatile(
         "lgdt %0\n\t"
         "pushq $0x08\n\t"
@@ -53,4 +70,10 @@ void gdt_init(void)
         "movw $0x18, %%ax\n\t"
         "ltr %%ax\n\t"
         : : "m"(ptr) : "rax", "memory");
+}
+
+void gdt_init(void)
+{
+    tables_fill(&boot_tables);
+    gdt_load(&boot_tables);
 }

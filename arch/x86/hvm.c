@@ -16,7 +16,9 @@ int hvm_init(void)
     for (unsigned i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
         const struct hvm_ops *ops = candidates[i];
         if (ops->probe() == 0) {
-            int rc = ops->cpu_enable();
+            int rc = ops->cpu_prepare(0);
+            if (!rc)
+                rc = ops->cpu_enable(0);
             if (rc) {
                 log_err("hvm: %s present but could not be enabled (%d)", ops->name, rc);
                 return rc;
@@ -28,4 +30,15 @@ int hvm_init(void)
     }
     log_warn("hvm: no usable VMX+EPT or SVM+NPT: guests cannot run");
     return -ENODEV;
+}
+
+int hvm_cpu_prepare(int cpu)
+{
+    return hvm ? hvm->cpu_prepare(cpu) : 0;
+}
+
+int hvm_cpu_start(int cpu)
+{
+    xstate_cpu_init();
+    return hvm ? hvm->cpu_enable(cpu) : -ENODEV;
 }

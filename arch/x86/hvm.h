@@ -77,8 +77,11 @@ struct hvm_ops {
     const char *name;           /* "VMX+EPT" or "SVM+NPT" */
     /* 0 when this CPU has the extension and second-level paging, else -ENODEV (with a logged reason). */
     int (*probe)(void);
-    /* Turn the extension on for this CPU (VMXON / EFER.SVME). 0 or negative errno. */
-    int (*cpu_enable)(void);
+    /* On the boot CPU, before CPU cpu starts (0: the boot CPU itself, first): allocate what that CPU will
+     * need (VMXON region, host save areas) and, for cpu 0, what all share. 0 or -ENOMEM. */
+    int (*cpu_prepare)(int cpu);
+    /* On CPU cpu itself: turn the extension on (VMXON / EFER.SVME). 0 or negative errno. */
+    int (*cpu_enable)(int cpu);
     /* Create an empty address space. 0 and *out, or -ENOMEM. */
     int (*vm_init)(struct hvm_vm **out);
     void (*vm_destroy)(struct hvm_vm *vm);
@@ -122,4 +125,9 @@ extern const struct hvm_ops vmx_ops;
 extern const struct hvm_ops *hvm;
 /* Probe both backends and bind the one this CPU supports. Returns 0 or -ENODEV. */
 int hvm_init(void);
+/* On the boot CPU, before starting CPU cpu: the backend's per-CPU allocations. 0 (also without a backend). */
+int hvm_cpu_prepare(int cpu);
+/* On an application processor: its x87/SSE control bits and the backend's extension turned on. 0, or
+ * negative errno (-ENODEV without a backend). */
+int hvm_cpu_start(int cpu);
 #endif

@@ -13,6 +13,12 @@
 #define LAPIC_TMR_ICR 0x380
 #define LAPIC_TMR_CCR 0x390
 #define LAPIC_TMR_DCR 0x3E0
+#define LAPIC_ICR_LO  0x300
+#define LAPIC_ICR_HI  0x310
+#define ICR_PENDING   (1u << 12)      /* delivery status: send pending (SDM 3A 11.6.1) */
+#define ICR_INIT      0x00004500u     /* INIT, level assert */
+#define ICR_STARTUP   0x00004600u     /* start-up, vector = page number of the entry */
+#define ICR_FIXED     0x00004000u     /* fixed delivery, level assert */
 #define LVT_MASKED    (1u << 16)
 #define TICK_NS       10000000ull     /* longest sleep between timer interrupts: 10 ms */
 
@@ -95,4 +101,34 @@ void lapic_init(void)
     wr(LAPIC_LVT_TMR, VEC_LAPIC_TIMER);                         /* one-shot, unmasked */
     log_info("lapic: id %u, timer %llu kHz (divide 16)", lapic_id(), (unsigned long long)(timer_hz / 1000));
     arch_timer_program(TICK_NS);
+}
+
+/* Wait for the previous IPI to leave (bounded: 100 ms; a stuck ICR is reported by the caller's timeout). */
+static void icr_wait(void)
+{
+    uint64_t t0 = time_ns();
+    while ((rd(LAPIC_ICR_LO) & ICR_PENDING) && time_ns() - t0 < 100000000ull)
+        cpu_pause();
+}
+
+static void send_icr(uint32_t apic_id, uint32_t lo)
+{
+    uint64_t f = irq_save();
+    icr_wait();
+    wr(LAPIC_ICR_HI, apic_id << 24);
+    wr(LAPIC_ICR_LO, lo);
+    icr_wait();
+    irq_restore(f);
+}
+
+void lapic_send_init(uint32_t apic_id) { send_icr(apic_id, ICR_INIT); }
+void lapic_send_sipi(uint32_t apic_id, uint8_t page) { send_icr(apic_id, ICR_STARTUP | page); }
+void lapic_send_ipi(uint32_t apic_id, uint8_t vector) { send_icr(apic_id, ICR_FIXED | vector); }
+
+void lapic_ap_init(void)
+{
+    wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | (1u << 11));
+    wr(LAPIC_SVR, 0x100 | VEC_SPURIOUS);
+    wr(LAPIC_LVT_TMR, LVT_MASKED | VEC_LAPIC_TIMER);            /* the boot CPU keeps time for all */
+    wr(LAPIC_EOI, 0);
 }

@@ -36,17 +36,22 @@ static void set_gate(int vec, uint64_t handler, int ist)
     };
 }
 
-void idt_init(void)
+void idt_load(void)
 {
     struct { uint16_t limit; uint64_t base; } __attribute__((packed)) ptr;
+    ptr.limit = sizeof(idt) - 1;
+    ptr.base = (uint64_t)(uintptr_t)idt;
+    __asm__ volatile("lidt %0" : : "m"(ptr));
+}
+
+void idt_init(void)
+{
     for (int v = 0; v < 256; v++)
         set_gate(v, trap_stubs[v], 0);
     set_gate(2, trap_stubs[2], 2);    /* NMI on IST2 */
     set_gate(8, trap_stubs[8], 1);    /* #DF on IST1: the stack may be what failed */
     set_gate(18, trap_stubs[18], 3);  /* #MC on IST3 */
-    ptr.limit = sizeof(idt) - 1;
-    ptr.base = (uint64_t)(uintptr_t)idt;
-    __asm__ volatile("lidt %0" : : "m"(ptr));
+    idt_load();
 }
 
 int irq_register(int vector, void (*fn)(struct trap_frame *tf))

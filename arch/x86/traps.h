@@ -16,10 +16,18 @@ struct trap_frame {
 };
 
 #define VEC_LAPIC_TIMER 0xF0
+#define VEC_SMP_CALL    0xF1
 #define VEC_SPURIOUS    0xFF
 
-/* Load the GDT with the TSS and its IST stacks. */
+/* Load the boot CPU's GDT with the TSS and its IST stacks. */
 void gdt_init(void);
+struct cpu_tables;
+/* Another CPU's GDT, TSS and IST stacks, ready to load (the boot CPU allocates them). NULL: no memory. */
+struct cpu_tables *gdt_tables_alloc(void);
+/* Load t on the calling CPU: GDT, segment registers, task register. */
+void gdt_load(struct cpu_tables *t);
+/* Load the IDT idt_init built on the calling CPU (an AP). */
+void idt_load(void);
 /* Build and load the IDT: exceptions print a dump and stop the CPU; vectors >= 32 go to IRQ handlers. */
 void idt_init(void);
 /* Route vector (32..255) to fn. Returns 0, or -EBUSY when the vector has a handler, -EINVAL if out of range. */

@@ -33,13 +33,19 @@ static uint64_t host_xcr0 = 1;           /* every component this CPU supports */
  * The host itself uses no extended state (-mgeneral-regs-only), so these registers belong to
  * whichever guest ran last; the VMM saves and restores them when it switches vCPUs.
  */
-void xstate_init(void)
+void xstate_cpu_init(void)
 {
     write_cr0((read_cr0() | CR0_MP | CR0_NE) & ~(CR0_EM | CR0_TS));   /* FXSAVE/XSAVE raise #NM with EM or TS */
     write_cr4(read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT);
+    if ((cpuid(1, 0).ecx >> 26) & 1)
+        write_cr4(read_cr4() | CR4_OSXSAVE);            /* so XSETBV and XSAVE are legal for the host */
+}
+
+void xstate_init(void)
+{
+    xstate_cpu_init();
     if (!((cpuid(1, 0).ecx >> 26) & 1))
         return;
-    write_cr4(read_cr4() | CR4_OSXSAVE);                /* so XSETBV and XSAVE are legal for the host */
     have_xsave = 1;
     struct cpuid_regs d = cpuid(0xd, 0);
     host_xcr0 = d.eax | ((uint64_t)d.edx << 32);

@@ -6,6 +6,8 @@
 struct xstate;                  /* one vCPU's saved x87/SSE/AVX... and debug registers (opaque, 64-byte aligned) */
 
 /* Once at boot, before any backend: CR0/CR4 bits that make the save instructions legal; sizes the area. */
+/* The calling CPU's control bits for x87/SSE/XSAVE (every CPU; xstate_init does the boot CPU's). */
+void xstate_cpu_init(void);
 void xstate_init(void);
 /* A save area in the architectural reset state (FCW 0x37F, MXCSR 0x1F80, DR6 0xFFFF0FF0, all else zero), or NULL. */
 struct xstate *xstate_alloc(void);

@@ -109,14 +109,14 @@ log: {log}
 """
 
 
-def bochs_start(r, c, megs=256, model=None):
-    """Start Bochs (Intel skylake_x: VMX+EPT, or another of Bochs's CPU models) booting r.build's ISO
-    with com1 on c's socket."""
+def bochs_start(r, c, megs=256, model=None, cpus=1):
+    """Start Bochs (Intel skylake_x: VMX+EPT, or another of Bochs's CPU models; cpus processors: Debian's
+    Bochs is built with SMP) booting r.build's ISO with com1 on c's socket."""
     work = os.path.join(r.logdir, r.name + ".work")      # bochsrc and cont.rc, kept for debugging
     os.makedirs(work, exist_ok=True)
     rcfile = os.path.join(work, "bochsrc")
     text = BOCHSRC.format(iso=r.build + "/shoal.iso", port=c.port, megs=megs,
-                          log=os.path.join(r.logdir, r.name + ".bochs.log"))
+                          log=os.path.join(r.logdir, r.name + ".bochs.log")).replace("count=1", "count=%d" % cpus)
     with open(rcfile, "w") as f:
         f.write(text.replace("model=corei7_skylake_x", "model=" + model) if model else text)
     with open(os.path.join(work, "cont.rc"), "w") as f:

@@ -43,7 +43,7 @@ TEST(uart_tx_iir_loopback)
 {
     struct vm *vm = fake_vm(1);
     CHECK_EQ(ns16550_attach(vm, 0x3f8, 4), 0);
-    CHECK(vm->console_rx != NULL);
+    CHECK(vm->console_in.rx != NULL);
     CHECK_EQ(pin(vm, 0x3fd) & 0x60, 0x60);            /* THRE and TEMT */
     pout(vm, 0x3f8, 'h');
     pout(vm, 0x3f8, 'i');
@@ -56,7 +56,7 @@ TEST(uart_tx_iir_loopback)
     CHECK_EQ(fake_gsi[4], 0);                         /* reading IIR cleared it */
     pout(vm, 0x3f9, 0x03);
     pout(vm, 0x3fa, 0x01);                            /* FIFOs on */
-    vm->console_rx(vm->console_dev, 'x');
+    vm->console_in.rx(vm->console_in.dev, 'x');
     CHECK_EQ(fake_gsi[4], 1);
     CHECK_EQ(pin(vm, 0x3fa), 0xc4);                   /* RX data beats THRE; FIFO bits */
     CHECK_EQ(pin(vm, 0x3f8), 'x');
@@ -71,11 +71,11 @@ TEST(uart_tx_iir_loopback)
     CHECK_EQ(pin(vm, 0x3f8), 1);
     CHECK_EQ(fake_console_len, 2);
     for (int i = 0; i < 20; i++)
-        vm->console_rx(vm->console_dev, 'a');         /* loopback disconnects the line */
+        vm->console_in.rx(vm->console_in.dev, 'a');         /* loopback disconnects the line */
     pout(vm, 0x3fb, 0x03);
     pout(vm, 0x3fc, 0x08);
     for (int i = 0; i < 17; i++)
-        vm->console_rx(vm->console_dev, (char)('a' + i));
+        vm->console_in.rx(vm->console_in.dev, (char)('a' + i));
     CHECK_EQ(pin(vm, 0x3fd) & 0x03, 0x01);            /* DR, no overrun: a burst waits in shoal's backlog */
     for (int i = 0; i < 17; i++)
         CHECK_EQ(pin(vm, 0x3f8), 'a' + i);            /* every byte, in order, as the FIFO drains */

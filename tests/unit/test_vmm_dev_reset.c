@@ -75,7 +75,7 @@ TEST(vm_reset_returns_every_chip_to_power_on)
     CHECK_EQ(io(vm, 0x3f9, 0, 0), 0);                        /* UART IER */
     io(vm, 0x64, 1, 0x20);
     CHECK_EQ(io(vm, 0x60, 0, 0), 0x65);                      /* i8042 command byte */
-    CHECK(vm->console_rx != NULL);                           /* the UART is still the console */
+    CHECK(vm->console_in.rx != NULL);                           /* the UART is still the console */
     fake_vm_free(vm);
 }
 

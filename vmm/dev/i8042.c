@@ -38,10 +38,8 @@ static void kbc_put(struct i8042 *k, uint8_t v, int aux)
 
 static void kbc_reset(struct i8042 *k)
 {
-    if (k->vm->reset) {
-        k->vm->reset(k->vm);
+    if (vm_platform_reset(k->vm))
         return;
-    }
     vm_stop(k->vm, 0, "reset by guest (i8042)");
 }
 

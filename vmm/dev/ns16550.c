@@ -218,9 +218,9 @@ void ns16550_snapshot(struct ns16550_state *st, struct snap *s)
 static void uart_detach(struct vm *vm, void *arg)
 {
     struct ns16550 *u = arg;
-    if (vm->console_dev == u) {
-        vm->console_rx = NULL;
-        vm->console_dev = NULL;
+    if (vm->console_in.dev == u) {
+        vm->console_in.rx = NULL;
+        vm->console_in.dev = NULL;
     }
     kfree(u);
 }
@@ -272,9 +272,9 @@ int ns16550_attach(struct vm *vm, uint16_t port, int gsi)
     }
     if ((rc = vm_register_pio(vm, &r)) < 0)
         return rc;
-    if (!vm->console_rx) {           /* the first UART is the console */
-        vm->console_rx = ns16550_rx;
-        vm->console_dev = u;
+    if (!vm->console_in.rx) {           /* the first UART is the console */
+        vm->console_in.rx = ns16550_rx;
+        vm->console_in.dev = u;
     }
     return 0;
 }

@@ -4,6 +4,7 @@
 #include "arch/x86/hvm.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/spec.h"
+#include "arch/x86/smp.h"
 #include "kernel/pmm.h"
 #include "kernel/heap.h"
 #include "kernel/kstring.h"
@@ -39,7 +40,8 @@ struct hvm_vcpu {
     uint32_t wp_seen;          /* the VM's wp_gen this vCPU's TLB has flushed for */
 };
 
-static uint64_t hsave_pa, host_area_pa, iopm_pa, msrpm_pa;
+static uint64_t iopm_pa, msrpm_pa;                 /* shared by every CPU */
+static uint64_t hsave_pa[SMP_MAX_CPUS], host_area_pa[SMP_MAX_CPUS];   /* one pair per CPU (APM 15.30.4) */
 static uint32_t max_asid, next_asid = 1;
 static uint32_t last_asid;          /* the address space this CPU entered last */
 static int asids_wrapped;
@@ -91,19 +93,33 @@ static void msrpm_pass_through(uint8_t *pm)
         msrpm_pass(pm, MSR_PRED_CMD);
 }
 
-static int svm_cpu_enable(void)
+static int svm_cpu_prepare(int cpu)
 {
-    hsave_pa = zeroed_pages(1, 0);
-    host_area_pa = zeroed_pages(1, 0);
-    iopm_pa = zeroed_pages(3, 0xff);     /* intercept every port (APM 15.10.1) */
-    msrpm_pa = zeroed_pages(2, 0xff);    /* and every MSR (15.11) */
-    if (!hsave_pa || !host_area_pa || !iopm_pa || !msrpm_pa)
-        return -ENOMEM;
-    msrpm_pass_through((uint8_t *)(uintptr_t)msrpm_pa);
-    max_asid = cpuid(0x8000000A, 0).ebx;
+    if (cpu < 0 || cpu >= SMP_MAX_CPUS)
+        return -EINVAL;
+    if (cpu == 0) {
+        iopm_pa = zeroed_pages(3, 0xff);     /* intercept every port (APM 15.10.1) */
+        msrpm_pa = zeroed_pages(2, 0xff);    /* and every MSR (15.11) */
+        if (!iopm_pa || !msrpm_pa)
+            return -ENOMEM;
+        msrpm_pass_through((uint8_t *)(uintptr_t)msrpm_pa);
+        max_asid = cpuid(0x8000000A, 0).ebx;
+    }
+    if (!hsave_pa[cpu])
+        hsave_pa[cpu] = zeroed_pages(1, 0);
+    if (!host_area_pa[cpu])
+        host_area_pa[cpu] = zeroed_pages(1, 0);
+    return hsave_pa[cpu] && host_area_pa[cpu] ? 0 : -ENOMEM;
+}
+
+static int svm_cpu_enable(int cpu)
+{
+    if (cpu < 0 || cpu >= SMP_MAX_CPUS || !hsave_pa[cpu])
+        return -EINVAL;
     wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
-    wrmsr(MSR_VM_HSAVE_PA, hsave_pa);
-    log_info("svm: enabled, %u ASIDs", max_asid);
+    wrmsr(MSR_VM_HSAVE_PA, hsave_pa[cpu]);
+    if (cpu == 0)
+        log_info("svm: enabled, %u ASIDs", max_asid);
     return 0;
 }
 
@@ -372,7 +388,7 @@ static int svm_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit
     last_asid = v->vm->asid;
     v->first_run = 0;
     spec_enter(v->spec_ctrl, 0);
-    svm_enter((uint64_t)(uintptr_t)vmcb, r->gpr, host_area_pa);
+    svm_enter((uint64_t)(uintptr_t)vmcb, r->gpr, host_area_pa[smp_this_cpu()]);
     v->spec_ctrl = spec_exit(v->spec_ctrl);
     r->gpr[GPR_RAX] = *vmcb64(vmcb, VMCB_RAX);
     r->gpr[GPR_RSP] = *vmcb64(vmcb, VMCB_RSP);
@@ -420,6 +436,7 @@ static int svm_set_events(struct hvm_vcpu *v, const struct hvm_events *ev)
 const struct hvm_ops svm_ops = {
     .name = "SVM+NPT",
     .probe = svm_probe,
+    .cpu_prepare = svm_cpu_prepare,
     .cpu_enable = svm_cpu_enable,
     .vm_init = svm_vm_init,
     .vm_destroy = svm_vm_destroy,

@@ -4,6 +4,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/tsc.h"
 #include "arch/x86/spec.h"
+#include "arch/x86/smp.h"
 #include "kernel/pmm.h"
 #include "kernel/heap.h"
 #include "kernel/kstring.h"
@@ -40,7 +41,8 @@
 #define ENTRY_LOAD_EFER (1u << 15)
 
 struct vmx_caps vmx_caps;
-static uint64_t msr_bitmap_pa;
+static uint64_t msr_bitmap_pa;                   /* shared by every CPU */
+static uint64_t vmxon_pa[SMP_MAX_CPUS];          /* each CPU's VMXON region (SDM 3C 24.11.5) */
 static uint16_t next_vpid = 1;
 static uint64_t current_vmcs;       /* the VMCS VMPTRLD made current, to skip redundant loads */
 
@@ -81,18 +83,26 @@ static int compute_caps(void)
     return 0;
 }
 
-static int vmx_probe(void)
+/* IA32_FEATURE_CONTROL must allow VMXON outside SMX and be locked, on every CPU (SDM 3C 24.7). Firmware
+ * that locked it without VMX wins; else shoal sets and locks it. 0 or -ENODEV. */
+static int feature_control_ok(void)
 {
-    uint64_t fc;
-    if (!((cpuid(1, 0).ecx >> 5) & 1))
-        return -ENODEV;
-    fc = rdmsr(MSR_FEATURE_CONTROL);
+    uint64_t fc = rdmsr(MSR_FEATURE_CONTROL);
     if ((fc & FC_LOCK) && !(fc & FC_VMXON_OUTSIDE_SMX)) {
         log_warn("vmx: disabled by firmware (IA32_FEATURE_CONTROL locked)");
         return -ENODEV;
     }
     if (!(fc & FC_LOCK))
         wrmsr(MSR_FEATURE_CONTROL, fc | FC_LOCK | FC_VMXON_OUTSIDE_SMX);
+    return 0;
+}
+
+static int vmx_probe(void)
+{
+    if (!((cpuid(1, 0).ecx >> 5) & 1))
+        return -ENODEV;
+    if (feature_control_ok())
+        return -ENODEV;
     if (compute_caps()) {
         log_warn("vmx: CPU lacks a required control (EPT, unrestricted guest, HLT/I/O exiting)");
         return -ENODEV;
@@ -110,23 +120,38 @@ static uint64_t page_with_revision(void)
     return pa;
 }
 
-static int vmx_cpu_enable(void)
+static int vmx_cpu_prepare(int cpu)
 {
-    uint64_t region = page_with_revision();
-    msr_bitmap_pa = pmm_alloc(1, 1);
-    if (!region || !msr_bitmap_pa)
-        return -ENOMEM;
-    memset((void *)(uintptr_t)msr_bitmap_pa, 0xff, PAGE_SIZE);   /* every MSR access exits... */
-    vmx_msr_pass_through((uint8_t *)(uintptr_t)msr_bitmap_pa);  /* ...but those the guest owns */
+    if (cpu < 0 || cpu >= SMP_MAX_CPUS)
+        return -EINVAL;
+    if (cpu == 0) {
+        msr_bitmap_pa = pmm_alloc(1, 1);
+        if (!msr_bitmap_pa)
+            return -ENOMEM;
+        memset((void *)(uintptr_t)msr_bitmap_pa, 0xff, PAGE_SIZE);   /* every MSR access exits... */
+        vmx_msr_pass_through((uint8_t *)(uintptr_t)msr_bitmap_pa);  /* ...but those the guest owns */
+    }
+    if (!vmxon_pa[cpu])
+        vmxon_pa[cpu] = page_with_revision();
+    return vmxon_pa[cpu] ? 0 : -ENOMEM;
+}
+
+static int vmx_cpu_enable(int cpu)
+{
+    if (cpu < 0 || cpu >= SMP_MAX_CPUS || !vmxon_pa[cpu])
+        return -EINVAL;
+    if (cpu && feature_control_ok())
+        return -ENODEV;
     write_cr0((read_cr0() | vmx_caps.cr0_fixed0) & vmx_caps.cr0_fixed1);
     write_cr4((read_cr4() | CR4_VMXE | vmx_caps.cr4_fixed0) & vmx_caps.cr4_fixed1);
-    if (vmxon(region)) {
-        log_err("vmx: VMXON failed");
+    if (vmxon(vmxon_pa[cpu])) {
+        log_err("vmx: VMXON failed on CPU %d", cpu);
         return -EIO;
     }
-    log_info("vmx: on (VMCS revision %#x, VPID %s, preemption timer %s, INVPCID %s)", vmx_caps.revision,
-             vmx_caps.has_vpid ? "yes" : "no", (vmx_caps.pin & PIN_PREEMPT) ? "yes" : "no",
-             (vmx_caps.proc2 & PROC2_INVPCID) ? "yes" : "no");
+    if (cpu == 0)
+        log_info("vmx: on (VMCS revision %#x, VPID %s, preemption timer %s, INVPCID %s)", vmx_caps.revision,
+                 vmx_caps.has_vpid ? "yes" : "no", (vmx_caps.pin & PIN_PREEMPT) ? "yes" : "no",
+                 (vmx_caps.proc2 & PROC2_INVPCID) ? "yes" : "no");
     return 0;
 }
 
@@ -335,6 +360,7 @@ static int vmx_set_events(struct hvm_vcpu *v, const struct hvm_events *ev)
 const struct hvm_ops vmx_ops = {
     .name = "VMX+EPT",
     .probe = vmx_probe,
+    .cpu_prepare = vmx_cpu_prepare,
     .cpu_enable = vmx_cpu_enable,
     .vm_init = vmx_vm_init,
     .vm_destroy = vmx_vm_destroy,

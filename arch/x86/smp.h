@@ -1,0 +1,60 @@
+/* The machine's CPUs: application processor bring-up, the per-CPU table, cross-CPU calls by IPI. */
+#ifndef SHOAL_ARCH_SMP_H
+#define SHOAL_ARCH_SMP_H
+#include <stdint.h>
+
+#define SMP_MAX_CPUS 128
+
+/*
+ * How it runs: the boot CPU (index 0) starts every CPU the ACPI MADT lists as enabled, one at a time
+ * (INIT, SIPI, SIPI through the trampoline boot/ap.S), up to maxcpus=. Each AP loads its own GDT and TSS
+ * (IST stacks), the shared IDT, enables its local APIC and the virtualization extension, says it is online,
+ * then sleeps in HLT and wakes for IPIs: smp_call runs a function there. A CPU that does not come up in
+ * time is reported and left out (sent INIT again so that it cannot run the trampoline later).
+ * Today every vCPU, the shell and the I/O context still run on the boot CPU; the others stand by.
+ */
+enum cpu_state {
+    CPU_ONLINE,
+    CPU_NOT_PRESENT,      /* the MADT lists it disabled (a hot-plug slot) */
+    CPU_LEFT_OUT,         /* past maxcpus= */
+    CPU_FAILED,           /* did not answer its startup IPIs in time */
+    CPU_UNSUPPORTED,      /* an x2APIC ID above 254: xAPIC IPIs cannot reach it */
+};
+
+struct cpu_tables;
+
+struct cpu {
+    int index;                        /* 0: the boot CPU */
+    uint32_t apic_id;
+    enum cpu_state state;
+    int hvm_rc;                       /* its virtualization extension: 0 on, else negative errno */
+    uint64_t stack_top;
+    struct cpu_tables *tables;        /* its GDT, TSS and IST stacks (arch/x86/gdt.c) */
+    uint64_t online_ns;               /* time_ns() when it came up */
+    volatile int up;                  /* set by the AP itself */
+    volatile uint64_t idle_ns;        /* time spent halted */
+    volatile uint64_t wakeups;
+    void (*volatile call_fn)(void *arg);   /* smp_call's mailbox */
+    void *volatile call_arg;
+    volatile int call_done;
+};
+
+/* Start every CPU the MADT lists (boot CPU: after lapic_init and hvm_init). Returns CPUs online. */
+int smp_init(void);
+/* Online CPUs (1 before smp_init). */
+int smp_online(void);
+/* The i-th entry of the CPU table (i < smp_listed()), or NULL. */
+const struct cpu *smp_cpu(int i);
+/* Entries in the CPU table: the boot CPU and every CPU the MADT listed. */
+int smp_listed(void);
+/* The calling CPU's index (its local APIC ID looked up; 0 before smp_init). */
+int smp_this_cpu(void);
+/*
+ * Run fn(arg) on online CPU i (at once when i is the caller) and wait up to timeout_ns for it to finish.
+ * 0, -ENODEV for a CPU that is not online, -ETIMEDOUT when it did not answer (fn may still run later: it
+ * must stay safe to run).
+ */
+int smp_call(int i, void (*fn)(void *arg), void *arg, uint64_t timeout_ns);
+/* One line for `info`: "N online of M listed" and what was left out. */
+void smp_describe(char *buf, int size);
+#endif

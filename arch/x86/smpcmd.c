@@ -1,0 +1,77 @@
+/* The `cpus` shell command: every CPU the MADT listed, its state, and a live answer from each online one. */
+#include "arch/x86/smp.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/lapic.h"
+#include "kernel/shell.h"
+#include "kernel/printf.h"
+#include "kernel/time.h"
+#include "kernel/errno.h"
+
+#define CR4_VMXE   (1ull << 13)
+#define EFER_SVME  (1ull << 12)
+#define ANSWER_NS  1000000000ull
+
+/* What a CPU says about itself, filled in on that CPU by smp_call. */
+struct cpu_answer {
+    uint32_t apic_id;
+    int vmx, svm;
+};
+
+static void answer(void *arg)
+{
+    struct cpu_answer *a = arg;
+    a->apic_id = lapic_id();
+    a->vmx = !!(read_cr4() & CR4_VMXE);
+    a->svm = !!(rdmsr(MSR_EFER) & EFER_SVME);
+}
+
+static const char *state_name(enum cpu_state s)
+{
+    switch (s) {
+    case CPU_ONLINE: return "online";
+    case CPU_NOT_PRESENT: return "not present (MADT: disabled)";
+    case CPU_LEFT_OUT: return "left out (maxcpus=)";
+    case CPU_FAILED: return "failed to come up";
+    case CPU_UNSUPPORTED: return "left out (x2APIC ID above 254)";
+    }
+    return "?";
+}
+
+/* Online CPUs answer an IPI: the APIC ID they read from their own LAPIC and their extension's enable bit. */
+static void print_online(const struct cpu *c)
+{
+    struct cpu_answer a = { 0 };
+    uint64_t t0 = time_ns(), up = t0 - c->online_ns;
+    int rc = smp_call(c->index, answer, &a, ANSWER_NS);
+    uint64_t us = (time_ns() - t0) / 1000;
+    if (rc) {
+        kprintf("cpu %d apic-id %u: online, no answer to an IPI (%d)\n", c->index, c->apic_id, rc);
+        return;
+    }
+    kprintf("cpu %d apic-id %u: online, %s, answered in %llu us (apic-id %u), virtualization %s", c->index,
+            c->apic_id, c->index ? "standing by" : "boot CPU: shell, I/O and every vCPU", (unsigned long long)us,
+            a.apic_id, a.vmx ? "on (VMX)" : a.svm ? "on (SVM)" : "off");
+    if (c->index && up)
+        kprintf(", idle %llu%%, %llu wakeups", (unsigned long long)(c->idle_ns * 100 / up),
+                (unsigned long long)c->wakeups);
+    kprintf("\n");
+}
+
+static int cmd_cpus(int argc, char **argv)
+{
+    char line[128];
+    (void)argv;
+    if (argc > 1)
+        return shell_usage("cpus");
+    smp_describe(line, sizeof(line));
+    kprintf("cpus: %s\n", line);
+    for (int i = 0; i < smp_listed(); i++) {
+        const struct cpu *c = smp_cpu(i);
+        if (c->state == CPU_ONLINE)
+            print_online(c);
+        else
+            kprintf("cpu %d apic-id %u: %s\n", c->index, c->apic_id, state_name(c->state));
+    }
+    return 0;
+}
+SHELL_COMMAND("cpus", "", "every CPU: online or why not, and each online CPU's answer to an IPI", cmd_cpus);

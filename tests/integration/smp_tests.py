@@ -1,0 +1,132 @@
+# Multi-CPU hosts: every CPU the MADT lists comes up (QEMU multi-threaded TCG with SVM, Bochs SMP with VMX).
+"""Usage: smp_tests.py --build DIR [--jobs N] [--only REGEX]
+
+Each boot checks `cpus` (every CPU online or the reason it is not; each online CPU answers an IPI with the
+APIC ID it reads itself and its virtualization extension on), the `info` line, maxcpus=, and that test
+guests still run. Logs: DIR/test-logs/smp/NAME.console.log."""
+
+import os
+import re
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (Console, require, qemu_argv, bochs_start, boot_check, main,  # noqa: E402
+                     QEMU_BOOT_S, QEMU_CMD_S, BOCHS_BOOT_S, BOCHS_CMD_S)
+
+SUMMARY = re.compile(r"cpus: (\d+) online of (\d+) listed \((\d+) not present, (\d+) left out by maxcpus=(\d+), "
+                     r"(\d+) failed\)")
+ONLINE = re.compile(r"^cpu (\d+) apic-id (\d+): online, [^\n]*answered in \d+ us \(apic-id (\d+)\), "
+                    r"virtualization (on \((?:SVM|VMX)\)|off)([^\n]*)$", re.M)
+
+
+def cpus(c, t):
+    """`cpus`: the summary numbers, the online CPUs' lines and the rest."""
+    out = c.command("cpus", t)
+    m = SUMMARY.search(out)
+    require(m, "no summary line in `cpus`:\n" + out)
+    return [int(x) for x in m.groups()], ONLINE.findall(out), out
+
+
+def check_cpus(c, t, want, vendor):
+    """want = (online, listed, not present, left out, maxcpus, failed). Every online CPU answered its IPI
+    with its own APIC ID (the one the MADT gave) and has the extension on; the IDs are distinct."""
+    nums, online, out = cpus(c, t)
+    require(nums == list(want), "cpus summary %s, expected %s:\n%s" % (nums, list(want), out))
+    require(len(online) == want[0], "%d online CPUs answered, expected %d:\n%s" % (len(online), want[0], out))
+    ids = [a for _, a, _, _, _ in online]
+    require(len(set(ids)) == len(ids), "APIC IDs repeat:\n" + out)
+    for idx, madt_id, said_id, virt, _ in online:
+        require(madt_id == said_id, "cpu %s answered from APIC ID %s, not %s:\n%s" % (idx, said_id, madt_id, out))
+        require(virt == "on (%s)" % vendor, "cpu %s: virtualization %s, not on (%s)" % (idx, virt, vendor))
+    print("    %s" % out.splitlines()[0].strip(), flush=True)
+    return out
+
+
+def check_ipis_repeat(c, t, rounds=4):
+    """Each `cpus` wakes every standing-by CPU with one IPI: their wakeup counts grow by at least one a call."""
+    def wakeups():
+        return {i: int(w) for i, _, _, _, rest in cpus(c, t)[1] for w in re.findall(r"(\d+) wakeups", rest)}
+    first = wakeups()
+    require(first, "no CPU stands by")
+    last = first
+    for _ in range(rounds):
+        now = wakeups()
+        require(all(now[i] > last[i] for i in last), "wakeups did not grow: %s -> %s" % (last, now))
+        last = now
+
+
+def wait_all(c, start, patterns, t):
+    """Wait until every pattern has appeared in the console output after offset start (the guests' lines
+    come in any order)."""
+    deadline = time.monotonic() + t
+    while True:
+        text = c.output()[start:]
+        missing = [what for what, p in patterns if not re.search(p, text)]
+        if not missing:
+            return
+        require(time.monotonic() < deadline, "timed out after %d s waiting for %s" % (t, ", ".join(missing)))
+        time.sleep(0.2)
+
+
+def check_guests(c, t):
+    """Test guests run beside each other as before: a timer guest, a RAM verifier and a hello guest."""
+    start = len(c.output())
+    for name, guest in (("v", "victim32"), ("tm", "timer64"), ("h", "hello64")):
+        out = c.command("vm create %s guest=%s mem=4M" % (name, guest), t)
+        require("created" in out, out)
+        c.command("vm start " + name, t)
+    wait_all(c, start, [("hello64's line", r"\[h\] hello from 64-bit long mode"),
+                        ("timer64's verdict", r"\[tm\] timer ok"),
+                        ("the verifier's first round", r"\[v\] report 2=\d+\n")], t)
+    out = c.command("vm list", t)
+    require(re.search(r"^v\s+running", out, re.M), "the verifier stopped:\n" + out)
+    for name in ("v", "tm", "h"):
+        c.command("vm destroy " + name, t)
+
+
+def qemu_smp(r, smp, append, want):
+    with Console(r.name, r.logdir) as c:
+        r.console = c
+        extra = ["-kernel", r.build + "/shoal.elf", "-accel", "tcg,thread=multi", "-smp", smp]
+        c.start(qemu_argv("512M", extra + (["-append", append] if append else []), cpu="EPYC"))
+        boot_check(r, c, QEMU_BOOT_S)
+        r.check(r.name + "-cpus", lambda: check_cpus(c, QEMU_CMD_S, want, "SVM"))
+        r.check(r.name + "-info", lambda: require(
+            re.search(r"^cpus: %d online of %d listed" % want[:2], c.command("info", QEMU_CMD_S), re.M),
+            "`info` has no matching cpus line"))
+        if want[0] > 1:
+            r.check(r.name + "-ipis", lambda: check_ipis_repeat(c, QEMU_CMD_S))
+        r.check(r.name + "-guests", lambda: check_guests(c, QEMU_CMD_S))
+
+
+def t_svm_4cpus(r):
+    qemu_smp(r, "4", "", (4, 4, 0, 0, 128, 0))
+
+
+def t_svm_maxcpus(r):
+    """Three CPUs present and a fourth hot-plug slot (the MADT lists it disabled); maxcpus=2 leaves the
+    third out."""
+    qemu_smp(r, "3,maxcpus=4", "maxcpus=2", (2, 4, 1, 1, 2, 0))
+
+
+def t_svm_maxcpus1(r):
+    qemu_smp(r, "2", "maxcpus=1", (1, 2, 0, 1, 1, 0))
+
+
+def t_vmx_2cpus(r):
+    with Console(r.name, r.logdir) as c:
+        r.console = c
+        bochs_start(r, c, cpus=2)
+        boot_check(r, c, BOCHS_BOOT_S)
+        r.check(r.name + "-cpus", lambda: check_cpus(c, BOCHS_CMD_S, (2, 2, 0, 0, 128, 0), "VMX"))
+        r.check(r.name + "-ipis", lambda: check_ipis_repeat(c, BOCHS_CMD_S))
+        r.check(r.name + "-guests", lambda: check_guests(c, BOCHS_CMD_S))
+
+
+TESTS = [("vmx-bochs-2cpus", t_vmx_2cpus), ("svm-qemu-4cpus", t_svm_4cpus), ("svm-qemu-maxcpus", t_svm_maxcpus),
+         ("svm-qemu-maxcpus1", t_svm_maxcpus1)]
+
+if __name__ == "__main__":
+    sys.exit(main(TESTS, "smp", required=("shoal.elf", "shoal.iso")))
