@@ -1,17 +1,9 @@
 /* Guest page-table walker: paging off, 32-bit, PAE and 4-level long mode (SDM 3A 4.3, 4.4, 4.5, 4.6). */
 #include "vmm/gwalk.h"
+#include "arch/x86/cpu.h"
 #include "kernel/errno.h"
 #include "kernel/kstring.h"
 
-#define CR0_PG    (1ull << 31)
-#define CR0_WP    (1ull << 16)
-#define CR4_PSE   (1ull << 4)
-#define CR4_PAE   (1ull << 5)
-#define CR4_LA57  (1ull << 12)
-#define CR4_SMEP  (1ull << 20)
-#define CR4_SMAP  (1ull << 21)
-#define EFER_LMA  (1ull << 10)
-#define EFER_NXE  (1ull << 11)
 #define INSN_FETCH_MAX 15
 
 #define PTE_P     (1ull << 0)

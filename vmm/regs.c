@@ -1,8 +1,7 @@
 /* Guest execution mode from control registers and the CS descriptor (SDM 3A 2.2, APM 2 4.8). */
 #include "vmm/regs.h"
+#include "arch/x86/cpu.h"
 
-#define CR0_PE    0x1ull
-#define EFER_LMA  (1ull << 10)
 #define SEGA_L    (1u << 9)
 #define SEGA_DB   (1u << 10)
 

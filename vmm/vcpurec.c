@@ -1,16 +1,9 @@
 /* The vCPU record walked both ways and checked as VM entry would check it (SDM 3C 27.3.1, APM 15.5.1): pure. */
 #include "vmm/vcpustate.h"
 #include "arch/x86/xstate.h"
+#include "arch/x86/cpu.h"
 
-#define CR0_PE (1ull << 0)
-#define CR0_NW (1ull << 29)
-#define CR0_CD (1ull << 30)
-#define CR0_PG (1ull << 31)
 #define CR0_KNOWN 0xe005003full          /* PE MP EM TS ET NE WP AM NW CD PG (SDM 3A 2.5) */
-#define CR4_PAE (1ull << 5)
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
-#define EFER_KNOWN ((1ull << 0) | EFER_LME | EFER_LMA | (1ull << 11))   /* SCE LME LMA NXE: what WRMSR allows */
 #define RFLAGS_FIXED1 (1ull << 1)
 #define RFLAGS_RSVD (~0x3f7fd7ull)       /* bits 3, 5, 15, 22-63 (SDM 1 3.4.3) */
 #define RFLAGS_VM (1ull << 17)
@@ -69,7 +62,7 @@ static int check_control(const struct guest_regs *r, const struct vcpu_limits *l
     CHECK(!(r->cr0 & CR0_NW) || (r->cr0 & CR0_CD), "CR0.NW without CR0.CD");
     CHECK(!(r->cr4 & ~lim->cr4_allowed), "CR4 bits this host does not offer");
     CHECK(lim->maxphyaddr >= 64 || !(r->cr3 >> lim->maxphyaddr), "CR3 beyond the physical address width");
-    CHECK(!(r->efer & ~EFER_KNOWN), "EFER reserved bits set");
+    CHECK(!(r->efer & ~EFER_GUEST_ALLOWED), "EFER reserved bits set");
     CHECK((r->cr0 & CR0_PG) ? lma == !!(r->efer & EFER_LME) : !lma, "EFER.LMA disagrees with LME and CR0.PG");
     CHECK(!lma || (r->cr4 & CR4_PAE), "long mode without CR4.PAE");
     CHECK((r->rflags & RFLAGS_FIXED1) && !(r->rflags & RFLAGS_RSVD), "RFLAGS reserved bits wrong");

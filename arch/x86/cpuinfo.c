@@ -6,15 +6,6 @@
 #include "kernel/printf.h"
 #include "kernel/log.h"
 
-#define MSR_VMX_BASIC           0x480
-#define MSR_VMX_PINBASED        0x481
-#define MSR_VMX_PROCBASED       0x482
-#define MSR_VMX_PROCBASED2      0x48B
-#define MSR_VMX_EPT_VPID_CAP    0x48C
-#define MSR_VMX_TRUE_PINBASED   0x48D
-#define MSR_VMX_TRUE_PROCBASED  0x48E
-#define MSR_VMX_VMFUNC          0x491
-
 /* Secondary processor-based controls (SDM 3C 24.6.2, table 24-7). */
 #define PROC2_EPT          (1u << 1)
 #define PROC2_VPID         (1u << 5)
@@ -90,8 +81,8 @@ static void read_vmx(void)
     ci.vmx_locked_off = (fc & 1) && !(fc & (1u << 2));
     ci.vmx_basic = rdmsr(MSR_VMX_BASIC);
     ci.vmx_true_ctls = (ci.vmx_basic >> 55) & 1;
-    ci.vmx_pinbased = rdmsr(ci.vmx_true_ctls ? MSR_VMX_TRUE_PINBASED : MSR_VMX_PINBASED);
-    ci.vmx_procbased = rdmsr(ci.vmx_true_ctls ? MSR_VMX_TRUE_PROCBASED : MSR_VMX_PROCBASED);
+    ci.vmx_pinbased = rdmsr(ci.vmx_true_ctls ? MSR_VMX_TRUE_PIN : MSR_VMX_PINBASED);
+    ci.vmx_procbased = rdmsr(ci.vmx_true_ctls ? MSR_VMX_TRUE_PROC : MSR_VMX_PROCBASED);
     ci.preempt_timer = (ci.vmx_pinbased >> (32 + 6)) & 1;    /* allowed-1 half, bit 6 */
     ci.vmx_secondary = (ci.vmx_procbased >> 63) & 1;
     if (ci.vmx_secondary) {

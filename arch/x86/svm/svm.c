@@ -10,9 +10,6 @@
 #include "kernel/errno.h"
 #include "kernel/log.h"
 
-#define MSR_VM_CR        0xC0010114
-#define MSR_VM_HSAVE_PA  0xC0010117
-#define EFER_SVME        (1ull << 12)
 #define VM_CR_SVMDIS     (1ull << 4)
 /* Save-area MSRs that VMLOAD/VMSAVE carry (APM vol. 2, table B-2). */
 #define VMCB_STAR        0x600

@@ -5,8 +5,6 @@
 #include "arch/x86/spec.h"
 #include "arch/x86/traps.h"
 
-#define CR4_VMXE   (1ull << 13)
-#define EFER_LMA   (1ull << 10)
 #define ENTRY_IA32E (1u << 9)
 
 uint64_t vmx_msr_bitmap(void);
@@ -202,7 +200,7 @@ static void host_state(void)
     vmwrite(HOST_SYSENTER_ESP, 0);
     vmwrite(HOST_SYSENTER_EIP, 0);
     vmwrite(HOST_EFER, rdmsr(MSR_EFER));
-    vmwrite(HOST_PAT, rdmsr(0x277));
+    vmwrite(HOST_PAT, rdmsr(MSR_PAT));
     vmwrite(HOST_RIP, (uint64_t)(uintptr_t)vmx_exit_stub);
 }
 

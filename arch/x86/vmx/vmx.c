@@ -10,7 +10,6 @@
 #include "kernel/errno.h"
 #include "kernel/log.h"
 
-#define CR4_VMXE        (1ull << 13)
 #define FC_LOCK         (1ull << 0)
 #define FC_VMXON_OUTSIDE_SMX (1ull << 2)
 
