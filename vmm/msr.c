@@ -42,7 +42,7 @@ static int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
     case MSR_PLATFORM_ID: case MSR_MTRRCAP: case MSR_MTRR_DEF_TYPE: case MSR_UCODE_REV: *val = 0; return 0;
     case MSR_APIC_BASE: *val = 0xFEE00000ull | (1u << 11) | (v->id == 0 ? 1u << 8 : 0); return 0;
     case MSR_MISC_ENABLE: *val = 1; return 0;    /* fast strings */
-    case MSR_PAT: *val = 0x0007040600070406ull; return 0;
+    case MSR_PAT: *val = PAT_POWER_ON; return 0;
     case MSR_EFER: vcpu_sync_full(v); *val = v->regs.efer; return 0;
     default: return -1;
     }

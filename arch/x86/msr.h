@@ -54,4 +54,7 @@
 /* AMD SVM (APM 2 15.30). */
 #define MSR_VM_CR            0xC0010114
 #define MSR_VM_HSAVE_PA      0xC0010117
+
+/* IA32_PAT after reset: WB, WT, UC-, UC in each half (SDM 3A 12.12.4). */
+#define PAT_POWER_ON         0x0007040600070406ull
 #endif

@@ -75,19 +75,6 @@ static void msrpm_pass(uint8_t *pm, uint32_t m)
     pm[off + bit / 8] &= (uint8_t)~(3u << (bit % 8));
 }
 
-/* SPEC_CTRL and PRED_CMD too, where they exist: the guest's SPEC_CTRL is switched around each run. */
-static void msrpm_pass_through(uint8_t *pm)
-{
-    static const uint32_t pass[] = { 0x174, 0x175, 0x176, 0xC0000081, 0xC0000082, 0xC0000083, 0xC0000084,
-                                     0xC0000100, 0xC0000101, 0xC0000102 };
-    for (unsigned i = 0; i < sizeof(pass) / sizeof(pass[0]); i++)
-        msrpm_pass(pm, pass[i]);
-    if (spec_get()->spec_ctrl)
-        msrpm_pass(pm, MSR_SPEC_CTRL);
-    if (spec_get()->ibpb)
-        msrpm_pass(pm, MSR_PRED_CMD);
-}
-
 static int svm_cpu_enable(void)
 {
     hsave_pa = zeroed_pages(1, 0);
@@ -96,7 +83,7 @@ static int svm_cpu_enable(void)
     msrpm_pa = zeroed_pages(2, 0xff);    /* and every MSR (15.11) */
     if (!hsave_pa || !host_area_pa || !iopm_pa || !msrpm_pa)
         return -ENOMEM;
-    msrpm_pass_through((uint8_t *)(uintptr_t)msrpm_pa);
+    hvm_msr_pass_through((uint8_t *)(uintptr_t)msrpm_pa, msrpm_pass);
     max_asid = cpuid(0x8000000A, 0).ebx;
     wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
     wrmsr(MSR_VM_HSAVE_PA, hsave_pa);
@@ -253,7 +240,7 @@ static void setup_controls(struct hvm_vcpu *v)
     *vmcb64(vmcb, VMCB_VINTR) = 1ull << 24;           /* V_INTR_MASKING: host IF stays the host's */
     *vmcb64(vmcb, VMCB_NP_ENABLE) = 1;
     *vmcb64(vmcb, VMCB_N_CR3) = v->vm->npt.root;
-    *vmcb64(vmcb, VMCB_G_PAT) = 0x0007040600070406ull;  /* power-on PAT */
+    *vmcb64(vmcb, VMCB_G_PAT) = PAT_POWER_ON;
     *vmcb64(vmcb, VMCB_DR6) = 0xffff0ff0;
     *vmcb64(vmcb, VMCB_DR7) = 0x400;
 }

@@ -54,7 +54,7 @@ static inline struct vmx_msr_entry *vmx_guest_msrs(struct hvm_vcpu *v)
 int vmx_enter(uint64_t *gprs, int launched);
 void vmx_exit_stub(void);
 
-/* Let the guest read and write the MSRs it owns (FS/GS/KernelGS base, SYSCALL, SYSENTER) in bitmap. */
+/* Let the guest read and write the MSRs it owns (hvm_msr_pass_through's list) in bitmap. */
 void vmx_msr_pass_through(uint8_t *bitmap);
 /* Set up the VMCS of v (current) for regs; v->msr_page_pa must be a zeroed page. */
 void vmx_vmcs_setup(struct hvm_vcpu *v, const struct guest_regs *regs);
