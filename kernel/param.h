@@ -21,6 +21,15 @@ struct boot_param {
  */
 int args_split(char *line, char **argv, int max);
 
+/* The value of word when it reads key=VALUE (a pointer into word, maybe empty), else NULL. */
+const char *param_value(const char *word, const char *key);
+
+/*
+ * The value of the first word of argv[from..argc) that reads key=VALUE (a pointer into that word), or
+ * NULL when none does: the options of a shell command such as `vm create NAME ... mem=64M`.
+ */
+const char *param_find(int argc, char *const *argv, int from, const char *key);
+
 /*
  * Drop the loader's leading word when it is a path or URL (QEMU: "path args", iPXE: "URL args";
  * GRUB passes only args). Returns a pointer into cmdline at the first real parameter.

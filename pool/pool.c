@@ -8,6 +8,7 @@
 #include "net/iscsi_sessions.h"
 #include "kernel/heap.h"
 #include "kernel/kstring.h"
+#include "kernel/param.h"
 #include "kernel/printf.h"
 #include "kernel/errno.h"
 #include "kernel/log.h"
@@ -48,18 +49,18 @@ static int valid_name(const char *s)
 /* key=value into dst (size n); 1 when argument a has that key, -1 when the value does not fit. */
 static int opt_str(const char *a, const char *key, char *dst, size_t n)
 {
-    size_t k = strlen(key);
-    if (strncmp(a, key, k) || a[k] != '=')
+    const char *val = param_value(a, key);
+    if (!val)
         return 0;
-    return kstrlcpy(dst, a + k + 1, n) < n ? 1 : -1;
+    return kstrlcpy(dst, val, n) < n ? 1 : -1;
 }
 
 static int opt_num(const char *a, const char *key, uint64_t *v, uint64_t lo, uint64_t hi)
 {
-    size_t k = strlen(key);
-    if (strncmp(a, key, k) || a[k] != '=')
+    const char *val = param_value(a, key);
+    if (!val)
         return 0;
-    return !kstrtou64(a + k + 1, v, 1) && *v >= lo && *v <= hi ? 1 : -1;
+    return !kstrtou64(val, v, 1) && *v >= lo && *v <= hi ? 1 : -1;
 }
 
 /* CHAP one-way from chap=USER:SECRET. */
