@@ -233,7 +233,7 @@ static void aml_eisa(struct aml *a, const char name[4], const char *id)
 static void dsdt_pci_root(struct aml *a)
 {
     uint8_t r[16] = { 0x88, 13, 0, 2, 0x0C };
-    put_le16(r + 14, 1);                     /* granularity, min, max, translation 0; length 1 */
+    put_le16(r + 14, 1);                 /* granularity, min, max, translation 0; length 1 */
     aml_device_open(a, "PCI0");
     aml_eisa(a, "_HID", "PNP0A08");
     aml_eisa(a, "_CID", "PNP0A03");
@@ -326,13 +326,13 @@ static int fadt_build(uint8_t *t, size_t cap, uint64_t dsdt)
     memset(t, 0, FADT_LEN);
     table_header(t, "FACP", FADT_LEN, 6);
     put_le32(t + 40, (uint32_t)dsdt);
-    put_le16(t + 46, 9);                                     /* SCI_INT: unused when hardware-reduced */
+    put_le16(t + 46, 9);                                 /* SCI_INT: unused when hardware-reduced */
     put_le16(t + 109, BOOT_LEGACY_DEVICES | BOOT_8042 | BOOT_NO_VGA);
     put_le32(t + 112, FADT_WBINVD | FADT_RESET_REG_SUP | FADT_HW_REDUCED);
     gas_io8(t + 116, 0x64);                              /* RESET_REG */
     t[128] = 0xFE;                                       /* RESET_VALUE */
     t[131] = 4;                                          /* FADT minor version (ACPI 6.4) */
-    put_le64(t + 140, dsdt);                                 /* X_DSDT */
+    put_le64(t + 140, dsdt);                             /* X_DSDT */
     gas_io8(t + 244, ACPI_SLEEP_CTL_PORT);
     gas_io8(t + 256, ACPI_SLEEP_STS_PORT);
     memcpy(t + 268, "ShoalHV\0", 8);                     /* hypervisor vendor identity */
@@ -356,7 +356,7 @@ static int madt_build(uint8_t *t, size_t cap, const struct acpi_config *c)
         e[1] = 8;
         e[2] = (uint8_t)i;                               /* ACPI processor UID */
         e[3] = (uint8_t)i;                               /* APIC ID */
-        put_le32(e + 4, 1);                                  /* enabled */
+        put_le32(e + 4, 1);                              /* enabled */
     }
     e[0] = 1;                                            /* I/O APIC, id 0 */
     e[1] = 12;
@@ -366,7 +366,7 @@ static int madt_build(uint8_t *t, size_t cap, const struct acpi_config *c)
     e[0] = 2;                                            /* Interrupt Source Override */
     e[1] = 10;
     e[3] = 0;                                            /* ISA IRQ 0 */
-    put_le32(e + 4, 2);                                      /* -> GSI 2, flags 0: bus default (edge, high) */
+    put_le32(e + 4, 2);                                  /* -> GSI 2, flags 0: bus default (edge, high) */
     table_finish(t, (uint32_t)len);
     return (int)len;
 }
@@ -379,7 +379,7 @@ static int mcfg_build(uint8_t *t, size_t cap, uint64_t ecam)
         return -ENOSPC;
     memset(t, 0, len);
     table_header(t, "MCFG", len, 1);
-    put_le64(t + 44, ecam);                                  /* segment 0, start and end bus 0 */
+    put_le64(t + 44, ecam);                              /* segment 0, start and end bus 0 */
     table_finish(t, len);
     return (int)len;
 }

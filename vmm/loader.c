@@ -90,12 +90,12 @@ int bz_build_params(uint8_t *bp, const uint8_t *img, const struct bz_info *bz, u
     memcpy(bp + BP_HDR, img + BP_HDR, bz->hdr_end - BP_HDR);
     bp[BP_TYPE_OF_LOADER] = 0xFF;                       /* undefined loader */
     bp[BP_LOADFLAGS] |= CAN_USE_HEAP;
-    put_le16(bp + BP_HEAP_END, 0xFE00);                     /* setup's heap: unused by the 64-bit entry */
+    put_le16(bp + BP_HEAP_END, 0xFE00);                 /* setup's heap: unused by the 64-bit entry */
     put_le32(bp + BP_CMD_LINE_PTR, (uint32_t)cmdline_gpa);
     put_le32(bp + BP_RAMDISK_IMAGE, (uint32_t)initrd_gpa);
     put_le32(bp + BP_RAMDISK_SIZE, (uint32_t)initrd_size);
     if (bz->version >= 0x020E)
-        put_le64(bp + BP_ACPI_RSDP, rsdp_gpa);              /* boot protocol 2.14 */
+        put_le64(bp + BP_ACPI_RSDP, rsdp_gpa);          /* boot protocol 2.14 */
     bp[BP_E820_ENTRIES] = (uint8_t)n;
     for (int i = 0; i < n; i++) {
         uint8_t *e = bp + BP_E820_TABLE + i * 20;

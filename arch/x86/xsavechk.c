@@ -24,7 +24,7 @@ int xsave_check(const void *area, uint32_t size, uint32_t want_size, uint64_t xc
         *why = "XSAVE area too small for its header";
         return -22;
     }
-    if (get_le64(a + LEGACY_SIZE) & ~(xcr0 | 3)) {          /* XSTATE_BV within XCR0 (x87/SSE always usable) */
+    if (get_le64(a + LEGACY_SIZE) & ~(xcr0 | 3)) {      /* XSTATE_BV within XCR0 (x87/SSE always usable) */
         *why = "XSTATE_BV has components XCR0 does not enable";
         return -22;
     }

@@ -161,7 +161,7 @@ static int sb_parse(struct ext4_fs *fs, const uint8_t *sb, uint64_t part_size, c
     fs->compat = get_le32(sb + 0x5C);
     fs->incompat = get_le32(sb + 0x60);
     fs->ro_compat = get_le32(sb + 0x64);
-    if (get_le32(sb + 0x4C) == 0)          /* revision 0 has no feature fields */
+    if (get_le32(sb + 0x4C) == 0)           /* revision 0 has no feature fields */
         fs->compat = fs->incompat = fs->ro_compat = 0;
     int rc = sb_features(fs, why);
     return rc ? rc : sb_geometry(fs, sb, part_size, why);

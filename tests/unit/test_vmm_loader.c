@@ -161,12 +161,12 @@ static size_t make_elf(uint8_t *e, int with_note)
     put_le64(e + 32, 64);
     put_le16(e + 54, 56);
     put_le16(e + 56, 2);
-    put_le32(e + 64, 1);                                            /* PT_LOAD: file 0x800..0xC00 -> 0x1000000 */
+    put_le32(e + 64, 1);                                       /* PT_LOAD: file 0x800..0xC00 -> 0x1000000 */
     put_le64(e + 64 + 8, 0x800);
     put_le64(e + 64 + 24, 0x1000000);
     put_le64(e + 64 + 32, 0x400);
     put_le64(e + 64 + 40, 0x10000);
-    put_le32(e + 120, 4);                                           /* PT_NOTE at 0x200 */
+    put_le32(e + 120, 4);                                      /* PT_NOTE at 0x200 */
     put_le64(e + 120 + 8, 0x200);
     put_le64(e + 120 + 32, 24);
     put_le32(e + 0x200, 4);
@@ -216,16 +216,16 @@ static size_t make_elf32(uint8_t *e)
     memcpy(e, "\x7F" "ELF", 4);
     e[4] = 1;                                                  /* ELFCLASS32 */
     e[5] = 1;
-    put_le16(e + 18, 3);                                            /* EM_386 */
-    put_le32(e + 28, 52);                                           /* e_phoff */
-    put_le16(e + 42, 32);                                           /* e_phentsize */
+    put_le16(e + 18, 3);                                       /* EM_386 */
+    put_le32(e + 28, 52);                                      /* e_phoff */
+    put_le16(e + 42, 32);                                      /* e_phentsize */
     put_le16(e + 44, 2);
-    put_le32(e + 52, 1);                                            /* PT_LOAD: file 0x800..0xC00 -> 0x200000 */
+    put_le32(e + 52, 1);                                       /* PT_LOAD: file 0x800..0xC00 -> 0x200000 */
     put_le32(e + 52 + 4, 0x800);
     put_le32(e + 52 + 12, 0x200000);
     put_le32(e + 52 + 16, 0x400);
     put_le32(e + 52 + 20, 0x3000);
-    put_le32(e + 84, 4);                                            /* PT_NOTE at 0x200 */
+    put_le32(e + 84, 4);                                       /* PT_NOTE at 0x200 */
     put_le32(e + 84 + 4, 0x200);
     put_le32(e + 84 + 16, 20);
     put_le32(e + 0x200, 4);
@@ -254,7 +254,7 @@ TEST(pvh_parse_elf32)
     put_le16(e + 44, 200);
     CHECK_EQ(pvh_parse(e, n, &pi, &why), -EINVAL);              /* program headers beyond the end */
     put_le16(e + 44, 2);
-    put_le16(e + 18, 40);                                            /* EM_ARM */
+    put_le16(e + 18, 40);                                       /* EM_ARM */
     CHECK_EQ(pvh_parse(e, n, &pi, &why), -ENOTSUP);
     CHECK(strstr(why, "ELF32 i386") != NULL);
 }
@@ -372,12 +372,12 @@ TEST(acpi_tables)
     CHECK(get_le64(buf + 24) + 52 <= get_le64(x + 36));
     CHECK(get_le64(x + 36) + get_le32(fadt + 4) <= get_le64(x + 44));
     CHECK_EQ(fadt[8], 6);
-    CHECK(get_le32(fadt + 112) & (1u << 20));                       /* HW_REDUCED_ACPI */
+    CHECK(get_le32(fadt + 112) & (1u << 20));                  /* HW_REDUCED_ACPI */
     CHECK_U64(get_le64(fadt + 140), get_le32(fadt + 40));
     CHECK(get_le64(x + 44) + get_le32(madt + 4) <= get_le64(fadt + 140));
     CHECK_EQ(get_le32(madt + 4), 44 + 2 * 8 + 12 + 10);
     CHECK_U64(get_le32(madt + 36), 0xFEE00000u);
-    CHECK_EQ(get_le32(madt + 40) & 1, 0);                           /* no PCAT_COMPAT */
+    CHECK_EQ(get_le32(madt + 40) & 1, 0);                      /* no PCAT_COMPAT */
     CHECK(madt[44] == 0 && madt[47] == 0 && madt[52] == 0 && madt[55] == 1);   /* LAPIC ids 0, 1 */
     CHECK(madt[60] == 1 && get_le32(madt + 64) == 0xFEC00000u && get_le32(madt + 68) == 0);
     CHECK(madt[72] == 2 && madt[75] == 0 && get_le32(madt + 76) == 2);
