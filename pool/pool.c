@@ -66,17 +66,11 @@ static int opt_num(const char *a, const char *key, uint64_t *v, uint64_t lo, uin
 /* CHAP one-way from chap=USER:SECRET. */
 static int opt_chap(const char *a, struct iscsi_config *cfg)
 {
-    const char *c;
-    if (strncmp(a, "chap=", 5))
+    const char *v = param_value(a, "chap");
+    if (!v)
         return 0;
-    c = strchr(a + 5, ':');
-    if (!c || c == a + 5 || !c[1] || (size_t)(c - a - 5) >= sizeof(cfg->chap_user) ||
-        strlen(c + 1) >= sizeof(cfg->chap_secret))
-        return -1;
-    memcpy(cfg->chap_user, a + 5, (size_t)(c - a - 5));
-    cfg->chap_user[c - a - 5] = 0;
-    kstrlcpy(cfg->chap_secret, c + 1, sizeof(cfg->chap_secret));
-    return 1;
+    return iscsi_parse_cred(v, cfg->chap_user, sizeof(cfg->chap_user), cfg->chap_secret,
+                            sizeof(cfg->chap_secret)) ? -1 : 1;
 }
 
 /* One option word; 1 taken, 0 unknown key, -1 bad value. */
