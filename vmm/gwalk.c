@@ -183,12 +183,6 @@ static uint32_t walk_errcode(const struct walk *w, int present, int rsvd)
     return err;
 }
 
-static int canonical(uint64_t va)
-{
-    uint64_t top = va >> 47;
-    return top == 0 || top == 0x1ffff;
-}
-
 int guest_walk(const struct guest_regs *r, uint64_t gva, int access, gwalk_read_fn read_gpa, void *ctx,
                uint64_t *gpa_out, uint32_t *pf_err)
 {

@@ -15,11 +15,6 @@
 
 #define CHECK(cond, reason) do { if (!(cond)) { *why = (reason); return -22; } } while (0)
 
-static int canonical(uint64_t a)
-{
-    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
-}
-
 /* Limit and granularity agree (SDM 3C 27.3.1.2): G=1 needs the low 12 bits set, G=0 a limit below 1 MiB. */
 static int seg_ok(const struct seg *s)
 {

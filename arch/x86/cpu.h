@@ -61,6 +61,9 @@ static inline void cpu_halt(void) { __asm__ volatile("hlt" ::: "memory"); }
 static inline void cpu_pause(void) { __asm__ volatile("pause" ::: "memory"); }
 static inline void io_wait(void) { outb(0x80, 0); }
 
+/* a is a canonical 48-bit linear address: bits 63:47 all equal (SDM 1 3.3.7.1). */
+static inline int canonical(uint64_t a) { return (uint64_t)((int64_t)(a << 16) >> 16) == a; }
+
 /* Control register bits (SDM 3A 2.5). */
 #define CR0_PE         (1ull << 0)
 #define CR0_MP         (1ull << 1)
