@@ -561,7 +561,7 @@ TEST(unwritten_extent_reads_zeros)
     if (img_map(&m, "ext4-4k.img"))
         return;
     uint8_t *i = m.p + location("vmlinuz_inode");
-    uint16_t n = (uint16_t)(i[0x28 + 12 + 4] | i[0x28 + 12 + 5] << 8);
+    uint16_t n = get_le16(i + 0x28 + 12 + 4);
     CHECK(n > 0 && n < 32768);
     put_le16(i + 0x28 + 12 + 4, (uint16_t)(n + 32768));
     struct ext4_fs *fs = open_whole(&m);
