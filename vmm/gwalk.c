@@ -1,16 +1,12 @@
 /* Guest page-table walker: paging off, 32-bit, PAE and 4-level long mode (SDM 3A 4.3, 4.4, 4.5, 4.6). */
 #include "vmm/gwalk.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/paging.h"
 #include "kernel/errno.h"
 #include "kernel/kstring.h"
 
 #define INSN_FETCH_MAX 15
 
-#define PTE_P     (1ull << 0)
-#define PTE_W     (1ull << 1)
-#define PTE_U     (1ull << 2)
-#define PTE_PS    (1ull << 7)
-#define PTE_NX    (1ull << 63)
 
 /* Physical-address bits of an entry below bit 52 (M = GWALK_PHYS_BITS). */
 #define PHYS_MASK (((1ull << GWALK_PHYS_BITS) - 1) & ~0xfffull)

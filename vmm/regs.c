@@ -2,14 +2,11 @@
 #include "vmm/regs.h"
 #include "arch/x86/cpu.h"
 
-#define SEGA_L    (1u << 9)
-#define SEGA_DB   (1u << 10)
-
 int guest_cpu_mode(const struct guest_regs *r)
 {
     if (!(r->cr0 & CR0_PE))
         return 16;
-    if ((r->efer & EFER_LMA) && (r->cs.attr & SEGA_L))
+    if ((r->efer & EFER_LMA) && (r->cs.attr & SEG_ATTR_L))
         return 64;
-    return (r->cs.attr & SEGA_DB) ? 32 : 16;
+    return (r->cs.attr & SEG_ATTR_DB) ? 32 : 16;
 }

@@ -7,11 +7,6 @@
 #define RFLAGS_FIXED1 (1ull << 1)
 #define RFLAGS_RSVD (~0x3f7fd7ull)       /* bits 3, 5, 15, 22-63 (SDM 1 3.4.3) */
 #define RFLAGS_VM (1ull << 17)
-#define ATTR_P (1u << 7)
-#define ATTR_S (1u << 4)
-#define ATTR_L (1u << 9)
-#define ATTR_DB (1u << 10)
-#define ATTR_G (1u << 11)
 
 #define CHECK(cond, reason) do { if (!(cond)) { *why = (reason); return -22; } } while (0)
 
@@ -20,9 +15,9 @@ static int seg_ok(const struct seg *s)
 {
     if (s->attr & ~0xfffu)
         return 0;
-    if (!(s->attr & ATTR_P))
+    if (!(s->attr & SEG_ATTR_P))
         return 1;                                /* unusable: the CPU ignores the rest */
-    if (s->attr & ATTR_G)
+    if (s->attr & SEG_ATTR_G)
         return (s->limit & 0xfff) == 0xfff;
     return s->limit <= 0xfffff;
 }
@@ -32,14 +27,15 @@ static int check_segs(const struct guest_regs *r, int lma, const char **why)
     const struct seg *all[] = { &r->cs, &r->ds, &r->es, &r->fs, &r->gs, &r->ss, &r->tr, &r->ldtr };
     for (unsigned i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         CHECK(seg_ok(all[i]), "segment attributes or limit/granularity invalid");
-    CHECK(r->tr.attr & ATTR_P, "TR not usable");
+    CHECK(r->tr.attr & SEG_ATTR_P, "TR not usable");
     /* A TSS, available or busy: the VMCB keeps what LTR loaded (QEMU: available); VMX marks it busy. */
-    CHECK(!(r->tr.attr & ATTR_S) && ((r->tr.attr & 0xd) == 9 || (!lma && (r->tr.attr & 0xd) == 1)),
+    CHECK(!(r->tr.attr & SEG_ATTR_S) && ((r->tr.attr & 0xd) == 9 || (!lma && (r->tr.attr & 0xd) == 1)),
           "TR is not a TSS");
-    CHECK(!(r->ldtr.attr & ATTR_P) || (!(r->ldtr.attr & ATTR_S) && (r->ldtr.attr & 0xf) == 2), "LDTR is not an LDT");
-    CHECK(r->cs.attr & ATTR_P, "CS not usable");
-    CHECK(!lma || !((r->cs.attr & ATTR_L) && (r->cs.attr & ATTR_DB)), "CS.L and CS.D both set");
-    CHECK(lma || !(r->cs.attr & ATTR_L), "CS.L set outside long mode");
+    CHECK(!(r->ldtr.attr & SEG_ATTR_P) || (!(r->ldtr.attr & SEG_ATTR_S) && (r->ldtr.attr & 0xf) == 2),
+          "LDTR is not an LDT");
+    CHECK(r->cs.attr & SEG_ATTR_P, "CS not usable");
+    CHECK(!lma || !((r->cs.attr & SEG_ATTR_L) && (r->cs.attr & SEG_ATTR_DB)), "CS.L and CS.D both set");
+    CHECK(lma || !(r->cs.attr & SEG_ATTR_L), "CS.L set outside long mode");
     CHECK(canonical(r->fs.base) && canonical(r->gs.base) && canonical(r->tr.base) && canonical(r->ldtr.base),
           "FS/GS/TR/LDTR base not canonical");
     CHECK(!(r->cs.base >> 32) && !(r->ss.base >> 32) && !(r->ds.base >> 32) && !(r->es.base >> 32),
@@ -62,7 +58,7 @@ static int check_control(const struct guest_regs *r, const struct vcpu_limits *l
     CHECK(!lma || (r->cr4 & CR4_PAE), "long mode without CR4.PAE");
     CHECK((r->rflags & RFLAGS_FIXED1) && !(r->rflags & RFLAGS_RSVD), "RFLAGS reserved bits wrong");
     CHECK(!lma || !(r->rflags & RFLAGS_VM), "RFLAGS.VM in long mode");
-    CHECK((lma && (r->cs.attr & ATTR_L)) ? canonical(r->rip) : !(r->rip >> 32), "RIP not canonical");
+    CHECK((lma && (r->cs.attr & SEG_ATTR_L)) ? canonical(r->rip) : !(r->rip >> 32), "RIP not canonical");
     return check_segs(r, lma, why);
 }
 
