@@ -283,7 +283,7 @@ static int svm_inject_event(struct hvm_vcpu *v, const struct hvm_event *ev)
 
 static int svm_irq_ready(struct hvm_vcpu *v)
 {
-    return (*vmcb64(v->vmcb, VMCB_RFLAGS) & (1u << 9)) && !(*vmcb64(v->vmcb, VMCB_INT_SHADOW) & 1) &&
+    return (*vmcb64(v->vmcb, VMCB_RFLAGS) & RFLAGS_IF) && !(*vmcb64(v->vmcb, VMCB_INT_SHADOW) & 1) &&
            !(*vmcb64(v->vmcb, VMCB_EVENTINJ) & (1ull << 31));
 }
 

@@ -274,7 +274,7 @@ static int vmx_inject_event(struct hvm_vcpu *v, const struct hvm_event *ev)
 static int vmx_irq_ready(struct hvm_vcpu *v)
 {
     load(v);
-    return (vmread(GUEST_RFLAGS) & (1u << 9)) && !(vmread(GUEST_INTERRUPTIBILITY) & 3) &&
+    return (vmread(GUEST_RFLAGS) & RFLAGS_IF) && !(vmread(GUEST_INTERRUPTIBILITY) & 3) &&
            !(vmread(ENTRY_INTR_INFO) & (1u << 31));
 }
 
@@ -355,7 +355,7 @@ static int vmx_set_events(struct hvm_vcpu *v, const struct hvm_events *ev)
     if (ev->tsc_offset && !(vmx_caps.proc & PROC_TSC_OFFSET))
         return -EINVAL;
     load(v);
-    shadow = !ev->int_shadow ? 0 : (vmread(GUEST_RFLAGS) & (1u << 9)) ? 1u : 2u;
+    shadow = !ev->int_shadow ? 0 : (vmread(GUEST_RFLAGS) & RFLAGS_IF) ? 1u : 2u;
     vmwrite(ENTRY_INTR_INFO, ev->inject);
     vmwrite(ENTRY_EXC_ERR, ev->inject_error);
     vmwrite(ENTRY_INSN_LEN, ev->inject_len);
