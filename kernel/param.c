@@ -1,4 +1,4 @@
-/* Boot command line: word splitting, loader-prefix stripping, and applying key=value parameters. */
+/* Boot command line: word splitting, loader-prefix stripping, applying parameters; key=value lookup. */
 #include "kernel/param.h"
 #include "kernel/kstring.h"
 #include "kernel/errno.h"

@@ -1,4 +1,4 @@
-/* Boot parameters: `key=value` words of the boot command line, each registered with a description. */
+/* Boot parameters: registered `key=value` words of the boot command line; key=value lookup in any words. */
 #ifndef SHOAL_PARAM_H
 #define SHOAL_PARAM_H
 
