@@ -49,10 +49,11 @@ static int parse_option(const char *a, struct iscsi_config *cfg)
     if (!strncmp(a, "lun=", 4))
         return kstrtou64(a + 4, &n, 0) < 0 || n > 0xffff ? -EINVAL : (cfg->lun = (uint32_t)n, 0);
     if (!strncmp(a, "chap=", 5))
-        return iscsi_parse_cred(a + 5, cfg->chap_user, sizeof(cfg->chap_user), cfg->chap_secret, sizeof(cfg->chap_secret));
+        return iscsi_parse_cred(a + 5, cfg->chap_user, sizeof(cfg->chap_user), cfg->chap_secret,
+                                sizeof(cfg->chap_secret));
     if (!strncmp(a, "mutual=", 7))
         return iscsi_parse_cred(a + 7, cfg->mutual_user, sizeof(cfg->mutual_user), cfg->mutual_secret,
-                          sizeof(cfg->mutual_secret));
+                                sizeof(cfg->mutual_secret));
     if (!strcmp(a, "digest=crc32c") || !strcmp(a, "digest=none")) {
         cfg->header_digest = cfg->data_digest = a[7] == 'c';
         return 0;
