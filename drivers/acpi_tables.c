@@ -1,5 +1,6 @@
 /* ACPI table parsing over a phys_view: RSDP, RSDT/XSDT, MADT, MCFG, FADT (ACPI 6.4 chapter 5.2). */
 #include "drivers/acpi_tables.h"
+#include "kernel/byteorder.h"
 #include "kernel/kstring.h"
 #include "kernel/errno.h"
 #include "kernel/log.h"
@@ -8,10 +9,6 @@
 #define SDT_MAX_LEN   (16u << 20)      /* no sane table is larger; rejects garbage lengths */
 #define RSDP_V1_LEN   20
 #define RSDP_V2_LEN   36
-
-static uint16_t rd16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
-static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
 uint8_t acpi_checksum(const void *p, size_t n)
 {
@@ -37,7 +34,7 @@ static const uint8_t *rsdp_check(const struct phys_view *pv, uint64_t pa)
         return NULL;
     if (r[15] >= 2) {
         const uint8_t *x = view(pv, pa, RSDP_V2_LEN);
-        uint32_t len = x ? rd32(x + 20) : 0;
+        uint32_t len = x ? get_le32(x + 20) : 0;
         if (!x || len < RSDP_V2_LEN || len > 4096 || !(x = view(pv, pa, len)) || acpi_checksum(x, len))
             return NULL;
         return x;
@@ -77,7 +74,7 @@ static void note_table(struct acpi_info *ai, const uint8_t *h, uint64_t pa)
     printable(t->oem_id, 6);
     printable(t->sig, 4);
     t->pa = pa;
-    t->len = rd32(h + 4);
+    t->len = get_le32(h + 4);
 }
 
 /*
@@ -92,7 +89,7 @@ static const uint8_t *table_map(const struct phys_view *pv, uint64_t pa, const c
         log_warn("acpi: table at %#llx unreadable, skipped", (unsigned long long)pa);
         goto bad;
     }
-    len = rd32(h + 4);
+    len = get_le32(h + 4);
     if ((sig && memcmp(h, sig, 4)) || len < SDT_HDR_LEN || len > SDT_MAX_LEN) {
         log_warn("acpi: table at %#llx: bad signature or length %u, skipped", (unsigned long long)pa, len);
         goto bad;
@@ -122,27 +119,27 @@ static void madt_entry(const uint8_t *e, uint8_t type, uint8_t len, struct acpi_
     if ((type == 0 || type == 9) && ai->ncpus < ACPI_MAX_CPUS) {
         struct acpi_cpu *c = &ai->cpus[ai->ncpus++];
         c->x2apic = type == 9;
-        c->uid = type == 0 ? e[2] : rd32(e + 12);
-        c->apic_id = type == 0 ? e[3] : rd32(e + 4);
-        c->enabled = rd32(e + (type == 0 ? 4 : 8)) & 1;
+        c->uid = type == 0 ? e[2] : get_le32(e + 12);
+        c->apic_id = type == 0 ? e[3] : get_le32(e + 4);
+        c->enabled = get_le32(e + (type == 0 ? 4 : 8)) & 1;
     } else if (type == 1 && ai->nioapics < ACPI_MAX_IOAPICS) {
         struct acpi_ioapic *io = &ai->ioapics[ai->nioapics++];
         io->id = e[2];
-        io->addr = rd32(e + 4);
-        io->gsi_base = rd32(e + 8);
+        io->addr = get_le32(e + 4);
+        io->gsi_base = get_le32(e + 8);
     } else if (type == 2 && ai->noverrides < ACPI_MAX_OVERRIDES) {
         struct acpi_override *o = &ai->overrides[ai->noverrides++];
         o->bus = e[2];
         o->irq = e[3];
-        o->gsi = rd32(e + 4);
-        o->flags = rd16(e + 8);
+        o->gsi = get_le32(e + 4);
+        o->flags = get_le16(e + 8);
     } else if ((type == 4 || type == 0xA) && ai->nnmis < ACPI_MAX_NMIS) {
         struct acpi_nmi *n = &ai->nmis[ai->nnmis++];
-        n->uid = type == 4 ? (e[2] == 0xff ? 0xffffffffu : e[2]) : rd32(e + 4);
-        n->flags = type == 4 ? rd16(e + 3) : rd16(e + 2);
+        n->uid = type == 4 ? (e[2] == 0xff ? 0xffffffffu : e[2]) : get_le32(e + 4);
+        n->flags = type == 4 ? get_le16(e + 3) : get_le16(e + 2);
         n->lint = type == 4 ? e[5] : e[8];
     } else if (type == 5) {
-        ai->lapic_addr = rd64(e + 4);
+        ai->lapic_addr = get_le64(e + 4);
     }
 }
 
@@ -153,8 +150,8 @@ int acpi_parse_madt(const uint8_t *t, uint32_t len, struct acpi_info *ai)
         return -EINVAL;
     ai->have_madt = 1;
     if (!ai->lapic_addr)
-        ai->lapic_addr = rd32(t + 36);
-    ai->madt_flags = rd32(t + 40);
+        ai->lapic_addr = get_le32(t + 36);
+    ai->madt_flags = get_le32(t + 40);
     /* Entries are (type, length, body); a length < 2 would never advance (ACPI 6.4 5.2.12). */
     while (off + 2 <= len) {
         uint8_t type = t[off], elen = t[off + 1];
@@ -176,15 +173,15 @@ int acpi_parse_mcfg(const uint8_t *t, uint32_t len, struct acpi_info *ai)
     /* 8 reserved bytes after the header, then 16-byte allocation entries (PCI Firmware spec 4.1.2). */
     for (uint32_t off = 44; off + 16 <= len; off += 16) {
         struct acpi_mcfg *m;
-        if (t[off + 11] < t[off + 10] || !rd64(t + off)) {
+        if (t[off + 11] < t[off + 10] || !get_le64(t + off)) {
             ai->bad_entries++;
             continue;
         }
         if (ai->nmcfg == ACPI_MAX_MCFG)
             break;
         m = &ai->mcfg[ai->nmcfg++];
-        m->base = rd64(t + off);
-        m->segment = rd16(t + off + 8);
+        m->base = get_le64(t + off);
+        m->segment = get_le16(t + off + 8);
         m->start_bus = t[off + 10];
         m->end_bus = t[off + 11];
     }
@@ -198,12 +195,12 @@ int acpi_parse_fadt(const uint8_t *t, uint32_t len, struct acpi_info *ai)
     /* RESET_REG (GAS) at 116, RESET_VALUE at 128, flag bit 10 RESET_REG_SUP (ACPI 6.4 5.2.9). */
     if (len < 129)
         return -EINVAL;
-    if (!(rd32(t + 112) & (1u << 10)) || !rd64(t + 120))
+    if (!(get_le32(t + 112) & (1u << 10)) || !get_le64(t + 120))
         return 0;
     ai->reset.present = 1;
     ai->reset.space = t[116];
     ai->reset.width = t[117];
-    ai->reset.addr = rd64(t + 120);
+    ai->reset.addr = get_le64(t + 120);
     ai->reset.value = t[128];
     return 0;
 }
@@ -215,16 +212,16 @@ static void parse_table(const struct phys_view *pv, uint64_t pa, struct acpi_inf
     uint32_t len;
     if (!t)
         return;
-    len = rd32(t + 4);
+    len = get_le32(t + 4);
     note_table(ai, t, pa);
     if (!memcmp(t, "APIC", 4) && acpi_parse_madt(t, len, ai))
         log_warn("acpi: MADT too short (%u bytes)", len);
     else if (!memcmp(t, "MCFG", 4) && acpi_parse_mcfg(t, len, ai))
         log_warn("acpi: MCFG too short (%u bytes)", len);
     else if (!memcmp(t, "FACP", 4) && depth == 0) {
-        uint64_t dsdt = len >= 148 ? rd64(t + 140) : 0;
+        uint64_t dsdt = len >= 148 ? get_le64(t + 140) : 0;
         if (!dsdt && len >= 44)
-            dsdt = rd32(t + 40);
+            dsdt = get_le32(t + 40);
         acpi_parse_fadt(t, len, ai);
         if (dsdt)
             parse_table(pv, dsdt, ai, 1);
@@ -242,18 +239,18 @@ int acpi_parse(const struct phys_view *pv, uint64_t rsdp_pa, struct acpi_info *a
     ai->revision = r[15];
     memcpy(ai->oem_id, r + 9, 6);
     printable(ai->oem_id, 6);
-    if (ai->revision >= 2 && rd64(r + 24) && (root = table_map(pv, rd64(r + 24), "XSDT", ai))) {
-        ai->root_pa = rd64(r + 24);
+    if (ai->revision >= 2 && get_le64(r + 24) && (root = table_map(pv, get_le64(r + 24), "XSDT", ai))) {
+        ai->root_pa = get_le64(r + 24);
         ai->root_is_xsdt = 1;
-    } else if (rd32(r + 16) && (root = table_map(pv, rd32(r + 16), "RSDT", ai))) {
-        ai->root_pa = rd32(r + 16);
+    } else if (get_le32(r + 16) && (root = table_map(pv, get_le32(r + 16), "RSDT", ai))) {
+        ai->root_pa = get_le32(r + 16);
     } else {
         return -ENOENT;
     }
     note_table(ai, root, ai->root_pa);
-    len = rd32(root + 4);
+    len = get_le32(root + 4);
     esz = ai->root_is_xsdt ? 8 : 4;
     for (uint32_t off = SDT_HDR_LEN; off + esz <= len; off += esz)
-        parse_table(pv, esz == 8 ? rd64(root + off) : rd32(root + off), ai, 0);
+        parse_table(pv, esz == 8 ? get_le64(root + off) : get_le32(root + off), ai, 0);
     return 0;
 }

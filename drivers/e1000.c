@@ -1,6 +1,7 @@
 /* Intel 82540EM (e1000) and 82574L (e1000e) driver: reset, legacy RX/TX rings, polled (8254x SDM, 82574 DS). */
 #include "drivers/e1000.h"
 #include "drivers/pci.h"
+#include "kernel/byteorder.h"
 #include "kernel/errno.h"
 #include "kernel/heap.h"
 #include "kernel/kstring.h"
@@ -107,21 +108,18 @@ static int read_mac(struct e1000 *e)
 {
     uint32_t ral = rd(e, REG_RAL0), rah = rd(e, REG_RAH0);
     if ((rah & RAH_AV) && (ral || (rah & 0xffff))) {
-        for (int i = 0; i < 4; i++)
-            e->nic.mac[i] = (uint8_t)(ral >> (8 * i));
-        e->nic.mac[4] = (uint8_t)rah;
-        e->nic.mac[5] = (uint8_t)(rah >> 8);
+        put_le32(e->nic.mac, ral);
+        put_le16(e->nic.mac + 4, (uint16_t)rah);
         return 0;
     }
     for (unsigned w = 0; w < 3; w++) {
         uint16_t v;
         if (eeprom_read(e, w, &v) < 0)
             return -EIO;
-        e->nic.mac[2 * w] = (uint8_t)v;
-        e->nic.mac[2 * w + 1] = (uint8_t)(v >> 8);
+        put_le16(e->nic.mac + 2 * w, v);
     }
-    wr(e, REG_RAL0, e->nic.mac[0] | e->nic.mac[1] << 8 | e->nic.mac[2] << 16 | (uint32_t)e->nic.mac[3] << 24);
-    wr(e, REG_RAH0, e->nic.mac[4] | e->nic.mac[5] << 8 | RAH_AV);
+    wr(e, REG_RAL0, get_le32(e->nic.mac));
+    wr(e, REG_RAH0, get_le16(e->nic.mac + 4) | RAH_AV);
     return 0;
 }
 

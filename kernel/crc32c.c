@@ -1,5 +1,6 @@
 /* CRC32C, reflected polynomial 0x82F63B78, slicing-by-8 tables built on first use. */
 #include "kernel/crc32c.h"
+#include "kernel/byteorder.h"
 
 static uint32_t tab[8][256];
 static int tab_ready;
@@ -29,7 +30,7 @@ uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
         len--;
     }
     while (len >= 8) {
-        uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+        uint32_t lo = crc ^ get_le32(p);
         crc = tab[7][lo & 0xff] ^ tab[6][(lo >> 8) & 0xff] ^ tab[5][(lo >> 16) & 0xff] ^ tab[4][lo >> 24] ^
               tab[3][p[4]] ^ tab[2][p[5]] ^ tab[1][p[6]] ^ tab[0][p[7]];
         p += 8;

@@ -8,6 +8,7 @@
 #include "kernel/time.h"
 #include "kernel/kstring.h"
 #include "kernel/errno.h"
+#include "kernel/irqlock.h"
 
 #define LOG_RING_SIZE (64 * 1024)
 
@@ -43,18 +44,11 @@ void log_printf(int level, const char *fmt, ...)
     if (buf[n - 1] != '\n')
         buf[n++] = '\n';
     buf[n] = 0;
-    uint64_t f = 0;
-#ifndef SHOAL_HOST
-    __asm__ volatile("pushfq; pop %0; cli" : "=r"(f) : : "memory");
-#endif
+    uint64_t f = irq_lock();
     ring_put(buf, (size_t)n);
     if (level <= console_level)
         console_write(buf, (size_t)n);
-#ifndef SHOAL_HOST
-    if (f & (1u << 9))
-        __asm__ volatile("sti" ::: "memory");
-#endif
-    (void)f;
+    irq_unlock(f);
 }
 
 void log_dump(void (*emit)(const char *s, size_t n))

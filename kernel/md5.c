@@ -1,5 +1,6 @@
 /* MD5 message digest, written from the description in RFC 1321 section 3. */
 #include "kernel/md5.h"
+#include "kernel/byteorder.h"
 #include "kernel/kstring.h"
 
 /* RFC 1321 3.4: T[i] = floor(2^32 * |sin(i + 1)|). */
@@ -21,8 +22,7 @@ static void md5_block(uint32_t h[4], const uint8_t *p)
 {
     uint32_t x[16], a = h[0], b = h[1], c = h[2], d = h[3];
     for (int i = 0; i < 16; i++)
-        x[i] = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 | (uint32_t)p[4 * i + 2] << 16 |
-               (uint32_t)p[4 * i + 3] << 24;
+        x[i] = get_le32(p + 4 * i);
     for (int i = 0; i < 64; i++) {
         uint32_t f;
         int g, r = i / 16;
@@ -68,11 +68,10 @@ void md5_final(struct md5_ctx *c, uint8_t out[16])
     uint64_t bits = c->len * 8;
     uint8_t pad[72] = { 0x80 };
     size_t n = ((c->len & 63) < 56 ? 56 : 120) - (c->len & 63);
-    for (int i = 0; i < 8; i++)
-        pad[n + i] = (uint8_t)(bits >> (8 * i));
+    put_le64(pad + n, bits);
     md5_update(c, pad, n + 8);
-    for (int i = 0; i < 16; i++)
-        out[i] = (uint8_t)(c->h[i / 4] >> (8 * (i & 3)));
+    for (int i = 0; i < 4; i++)
+        put_le32(out + 4 * i, c->h[i]);
 }
 
 void md5(const void *data, size_t len, uint8_t out[16])

@@ -1,5 +1,6 @@
 /* Multiboot1 and multiboot2 information parsers (EFI tags included): copy what shoal needs into struct boot_info. */
 #include "kernel/bootinfo.h"
+#include "kernel/byteorder.h"
 #include "kernel/kstring.h"
 #include "kernel/errno.h"
 #include "kernel/log.h"
@@ -26,19 +27,9 @@ static const void *view(const struct phys_view *pv, uint64_t pa, size_t len)
     return pv->map(pv->ctx, pa, len);
 }
 
-static uint32_t rd32(const void *p, size_t off)
-{
-    uint32_t v;
-    memcpy(&v, (const char *)p + off, 4);
-    return v;
-}
-
-static uint64_t rd64(const void *p, size_t off)
-{
-    uint64_t v;
-    memcpy(&v, (const char *)p + off, 8);
-    return v;
-}
+/* The little-endian field at byte off of a loader structure. */
+static uint32_t rd32(const void *p, size_t off) { return get_le32((const uint8_t *)p + off); }
+static uint64_t rd64(const void *p, size_t off) { return get_le64((const uint8_t *)p + off); }
 
 /* Copy a NUL-terminated string at physical pa; unreadable bytes end it. */
 static void read_string(const struct phys_view *pv, uint64_t pa, char *buf, size_t size)

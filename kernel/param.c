@@ -1,4 +1,4 @@
-/* Boot command line: word splitting, loader-prefix stripping, and applying key=value parameters. */
+/* Boot command line: word splitting, loader-prefix stripping, applying parameters; key=value lookup. */
 #include "kernel/param.h"
 #include "kernel/kstring.h"
 #include "kernel/errno.h"
@@ -40,6 +40,22 @@ int args_split(char *line, char **argv, int max)
             r++;
         *w++ = 0;
     }
+}
+
+const char *param_value(const char *word, const char *key)
+{
+    size_t n = strlen(key);
+    return !strncmp(word, key, n) && word[n] == '=' ? word + n + 1 : NULL;
+}
+
+const char *param_find(int argc, char *const *argv, int from, const char *key)
+{
+    for (int i = from; i < argc; i++) {
+        const char *v = param_value(argv[i], key);
+        if (v)
+            return v;
+    }
+    return NULL;
 }
 
 const char *cmdline_strip_loader_path(const char *cmdline)
@@ -124,14 +140,14 @@ int params_lookup(const char *key, char *buf, int size)
 {
     char tmp[CMDLINE_MAX];
     char *argv[WORDS_MAX];
-    size_t klen = strlen(key);
+    const char *v;
     int argc;
 
     kstrlcpy(tmp, last_cmdline, sizeof(tmp));
     argc = args_split(tmp, argv, WORDS_MAX);
-    for (int i = argc - 1; i >= 0; i--)
-        if (!strncmp(argv[i], key, klen) && argv[i][klen] == '=') {
-            kstrlcpy(buf, argv[i] + klen + 1, (size_t)size);
+    for (int i = argc - 1; i >= 0; i--)            /* the last one counts, as params_apply applies them */
+        if ((v = param_value(argv[i], key))) {
+            kstrlcpy(buf, v, (size_t)size);
             return 0;
         }
     return -ENOENT;

@@ -1,4 +1,4 @@
-/* Boot parameters: `key=value` words of the boot command line, each registered with a description. */
+/* Boot parameters: registered `key=value` words of the boot command line; key=value lookup in any words. */
 #ifndef SHOAL_PARAM_H
 #define SHOAL_PARAM_H
 
@@ -20,6 +20,15 @@ struct boot_param {
  * are more than max words, or -EINVAL for an unterminated quote.
  */
 int args_split(char *line, char **argv, int max);
+
+/* The value of word when it reads key=VALUE (a pointer into word, maybe empty), else NULL. */
+const char *param_value(const char *word, const char *key);
+
+/*
+ * The value of the first word of argv[from..argc) that reads key=VALUE (a pointer into that word), or
+ * NULL when none does: the options of a shell command such as `vm create NAME ... mem=64M`.
+ */
+const char *param_find(int argc, char *const *argv, int from, const char *key);
 
 /*
  * Drop the loader's leading word when it is a path or URL (QEMU: "path args", iPXE: "URL args";

@@ -1,5 +1,6 @@
 /* SHA-256, written from FIPS 180-4 sections 4.1.2, 5.1.1 and 6.2 (portable C, no SHA-NI yet). */
 #include "kernel/sha256.h"
+#include "kernel/byteorder.h"
 #include "kernel/kstring.h"
 
 /* FIPS 180-4 4.2.2: first 32 bits of the fractional parts of the cube roots of the first 64 primes. */
@@ -20,7 +21,7 @@ static void sha256_block(uint32_t h[8], const uint8_t *p)
 {
     uint32_t w[64], v[8];
     for (int i = 0; i < 16; i++)
-        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+        w[i] = get_be32(p + 4 * i);
     for (int i = 16; i < 64; i++) {
         uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
         uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
@@ -71,11 +72,10 @@ void sha256_final(struct sha256_ctx *c, uint8_t out[32])
     uint64_t bits = c->len * 8;
     uint8_t pad[72] = { 0x80 };
     size_t n = ((c->len & 63) < 56 ? 56 : 120) - (c->len & 63);
-    for (int i = 0; i < 8; i++)
-        pad[n + i] = (uint8_t)(bits >> (56 - 8 * i));
+    put_be64(pad + n, bits);
     sha256_update(c, pad, n + 8);
-    for (int i = 0; i < 32; i++)
-        out[i] = (uint8_t)(c->h[i / 4] >> (24 - 8 * (i & 3)));
+    for (int i = 0; i < 8; i++)
+        put_be32(out + 4 * i, c->h[i]);
 }
 
 void sha256(const void *data, size_t len, uint8_t out[32])

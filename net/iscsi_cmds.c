@@ -42,17 +42,6 @@ static int parse_portal(const char *arg, struct iscsi_config *cfg)
     return 0;
 }
 
-static int parse_cred(const char *v, char *user, size_t ul, char *secret, size_t sl)
-{
-    const char *c = strchr(v, ':');
-    if (!c || c == v || !c[1] || (size_t)(c - v) >= ul || strlen(c + 1) >= sl)
-        return -EINVAL;
-    memcpy(user, v, (size_t)(c - v));
-    user[c - v] = 0;
-    kstrlcpy(secret, c + 1, sl);
-    return 0;
-}
-
 /* One optional login word: lun=N chap=U:S mutual=U:S digest=crc32c|none. */
 static int parse_option(const char *a, struct iscsi_config *cfg)
 {
@@ -60,10 +49,11 @@ static int parse_option(const char *a, struct iscsi_config *cfg)
     if (!strncmp(a, "lun=", 4))
         return kstrtou64(a + 4, &n, 0) < 0 || n > 0xffff ? -EINVAL : (cfg->lun = (uint32_t)n, 0);
     if (!strncmp(a, "chap=", 5))
-        return parse_cred(a + 5, cfg->chap_user, sizeof(cfg->chap_user), cfg->chap_secret, sizeof(cfg->chap_secret));
+        return iscsi_parse_cred(a + 5, cfg->chap_user, sizeof(cfg->chap_user), cfg->chap_secret,
+                                sizeof(cfg->chap_secret));
     if (!strncmp(a, "mutual=", 7))
-        return parse_cred(a + 7, cfg->mutual_user, sizeof(cfg->mutual_user), cfg->mutual_secret,
-                          sizeof(cfg->mutual_secret));
+        return iscsi_parse_cred(a + 7, cfg->mutual_user, sizeof(cfg->mutual_user), cfg->mutual_secret,
+                                sizeof(cfg->mutual_secret));
     if (!strcmp(a, "digest=crc32c") || !strcmp(a, "digest=none")) {
         cfg->header_digest = cfg->data_digest = a[7] == 'c';
         return 0;

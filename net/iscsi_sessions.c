@@ -260,6 +260,17 @@ void iscsi_wait_turn(void)
     iscsi_poll_all();
 }
 
+int iscsi_parse_cred(const char *v, char *user, size_t ul, char *secret, size_t sl)
+{
+    const char *c = strchr(v, ':');
+    if (!c || c == v || !c[1] || (size_t)(c - v) >= ul || strlen(c + 1) >= sl)
+        return -EINVAL;
+    memcpy(user, v, (size_t)(c - v));
+    user[c - v] = 0;
+    kstrlcpy(secret, c + 1, sl);
+    return 0;
+}
+
 int iscsi_parse_url(const char *v, struct iscsi_config *cfg)
 {
     const char *t, *l, *c;

@@ -42,6 +42,11 @@ int iscsi_slot_open(const struct iscsi_config *cfg, int boot);
  * (default 1); other fields untouched. PORTAL must be a dotted quad. Returns 0 or -EINVAL.
  */
 int iscsi_parse_url(const char *url, struct iscsi_config *cfg);
+/*
+ * Parse "USER:SECRET" (a CHAP credential: chap=, mutual=) into user[ul] and secret[sl]. -EINVAL when the
+ * colon is missing, either side is empty or does not fit; user and secret are then untouched.
+ */
+int iscsi_parse_cred(const char *v, char *user, size_t ul, char *secret, size_t sl);
 /* This host's initiator name: the iscsi_initiator= boot parameter, else iqn.2026-01.org.shoal:host-MAC from
  * the host NIC (one name per machine, so hosts sharing a target never collide); "" before the network is
  * up (the engine then uses its own default). Sessions opened here take it unless cfg->initiator is set. */

@@ -6,6 +6,7 @@
 #include "kernel/errno.h"
 #include "kernel/kstring.h"
 #include "kernel/time.h"
+#include "kernel/byteorder.h"
 
 static struct vswitch default_sw;
 static int default_ready;
@@ -125,8 +126,6 @@ int vswitch_lookup(struct vswitch *sw, const uint8_t mac[6])
     return e ? e->port : -1;
 }
 
-static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
 /*
  * May a guest send this frame? Not when it claims shoal's IPv4 address as an ARP sender (RFC 826) or
  * an IPv4 source, nor when it is a DHCP server message (UDP source port 67, RFC 2131). Up to two
@@ -135,10 +134,10 @@ static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 static int guest_frame_ok(const struct vswitch *sw, const uint8_t *f, size_t len)
 {
     size_t off = 12;
-    uint16_t type = be16(f + off);
+    uint16_t type = get_be16(f + off);
     for (int tags = 0; tags < 2 && (type == 0x8100 || type == 0x88a8) && len >= off + 6; tags++) {
         off += 4;
-        type = be16(f + off);
+        type = get_be16(f + off);
     }
     off += 2;
     if (type == 0x0806)                        /* ARP: sender protocol address at 14 */
@@ -149,8 +148,8 @@ static int guest_frame_ok(const struct vswitch *sw, const uint8_t *f, size_t len
     size_t ihl = (size_t)(ip[0] & 15) * 4;
     if (sw->host_ip && !memcmp(ip + 12, &sw->host_ip, 4))
         return 0;
-    int first_fragment = (be16(ip + 6) & 0x1fff) == 0;
-    if (ip[9] == 17 && first_fragment && ihl >= 20 && len >= off + ihl + 2 && be16(ip + ihl) == 67)
+    int first_fragment = (get_be16(ip + 6) & 0x1fff) == 0;
+    if (ip[9] == 17 && first_fragment && ihl >= 20 && len >= off + ihl + 2 && get_be16(ip + ihl) == 67)
         return 0;
     return 1;
 }

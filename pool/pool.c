@@ -8,6 +8,7 @@
 #include "net/iscsi_sessions.h"
 #include "kernel/heap.h"
 #include "kernel/kstring.h"
+#include "kernel/param.h"
 #include "kernel/printf.h"
 #include "kernel/errno.h"
 #include "kernel/log.h"
@@ -48,34 +49,28 @@ static int valid_name(const char *s)
 /* key=value into dst (size n); 1 when argument a has that key, -1 when the value does not fit. */
 static int opt_str(const char *a, const char *key, char *dst, size_t n)
 {
-    size_t k = strlen(key);
-    if (strncmp(a, key, k) || a[k] != '=')
+    const char *val = param_value(a, key);
+    if (!val)
         return 0;
-    return kstrlcpy(dst, a + k + 1, n) < n ? 1 : -1;
+    return kstrlcpy(dst, val, n) < n ? 1 : -1;
 }
 
 static int opt_num(const char *a, const char *key, uint64_t *v, uint64_t lo, uint64_t hi)
 {
-    size_t k = strlen(key);
-    if (strncmp(a, key, k) || a[k] != '=')
+    const char *val = param_value(a, key);
+    if (!val)
         return 0;
-    return !kstrtou64(a + k + 1, v, 1) && *v >= lo && *v <= hi ? 1 : -1;
+    return !kstrtou64(val, v, 1) && *v >= lo && *v <= hi ? 1 : -1;
 }
 
 /* CHAP one-way from chap=USER:SECRET. */
 static int opt_chap(const char *a, struct iscsi_config *cfg)
 {
-    const char *c;
-    if (strncmp(a, "chap=", 5))
+    const char *v = param_value(a, "chap");
+    if (!v)
         return 0;
-    c = strchr(a + 5, ':');
-    if (!c || c == a + 5 || !c[1] || (size_t)(c - a - 5) >= sizeof(cfg->chap_user) ||
-        strlen(c + 1) >= sizeof(cfg->chap_secret))
-        return -1;
-    memcpy(cfg->chap_user, a + 5, (size_t)(c - a - 5));
-    cfg->chap_user[c - a - 5] = 0;
-    kstrlcpy(cfg->chap_secret, c + 1, sizeof(cfg->chap_secret));
-    return 1;
+    return iscsi_parse_cred(v, cfg->chap_user, sizeof(cfg->chap_user), cfg->chap_secret,
+                            sizeof(cfg->chap_secret)) ? -1 : 1;
 }
 
 /* One option word; 1 taken, 0 unknown key, -1 bad value. */

@@ -1,5 +1,6 @@
 /* Guest ACPI tables: RSDP, XSDT, FADT (hardware-reduced), MADT and a DSDT built with a tiny AML encoder. */
 #include "vmm/acpi.h"
+#include "kernel/byteorder.h"
 #include "kernel/kstring.h"
 #include "kernel/errno.h"
 
@@ -13,10 +14,6 @@
 #define BOOT_NO_VGA   0x4
 #define AML_MAX_DEPTH 8
 
-static void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void wr32(uint8_t *p, uint32_t v) { wr16(p, (uint16_t)v); wr16(p + 2, (uint16_t)(v >> 16)); }
-static void wr64(uint8_t *p, uint64_t v) { wr32(p, (uint32_t)v); wr32(p + 4, (uint32_t)(v >> 32)); }
-
 uint8_t acpi_sum(const uint8_t *p, size_t len)
 {
     uint8_t s = 0;
@@ -29,18 +26,18 @@ uint8_t acpi_sum(const uint8_t *p, size_t len)
 static void table_header(uint8_t *t, const char *sig, uint32_t len, uint8_t rev)
 {
     memcpy(t, sig, 4);
-    wr32(t + 4, len);
+    put_le32(t + 4, len);
     t[8] = rev;
     memcpy(t + 10, "SHOAL ", 6);
     memcpy(t + 16, "SHOALVM ", 8);
-    wr32(t + 24, 1);
+    put_le32(t + 24, 1);
     memcpy(t + 28, "SHOL", 4);
-    wr32(t + 32, 1);
+    put_le32(t + 32, 1);
 }
 
 static void table_finish(uint8_t *t, uint32_t len)
 {
-    wr32(t + 4, len);
+    put_le32(t + 4, len);
     t[9] = 0;
     t[9] = (uint8_t)-acpi_sum(t, len);
 }
@@ -148,7 +145,7 @@ static void aml_integer(struct aml *a, uint32_t v)
         aml_byte(a, (uint8_t)(v >> 8));
     } else {
         uint8_t d[4];
-        wr32(d, v);
+        put_le32(d, v);
         aml_byte(a, 0x0C);
         aml_bytes(a, d, 4);
     }
@@ -202,13 +199,13 @@ static void dsdt_virtio(struct aml *a, const struct acpi_config *c, int i)
 {
     char seg[5] = { 'V', 'R', (char)('0' + i / 10), (char)('0' + i % 10), 0 };
     uint8_t r[21] = { 0x86, 9, 0, 1 };
-    wr32(r + 4, (uint32_t)(c->virtio_base + (uint64_t)i * c->virtio_size));
-    wr32(r + 8, (uint32_t)c->virtio_size);
+    put_le32(r + 4, (uint32_t)(c->virtio_base + (uint64_t)i * c->virtio_size));
+    put_le32(r + 8, (uint32_t)c->virtio_size);
     r[12] = 0x89;
-    wr16(r + 13, 6);
+    put_le16(r + 13, 6);
     r[15] = 0x01 | 0x02;                 /* consumer, edge-triggered, active high, exclusive */
     r[16] = 1;
-    wr32(r + 17, (uint32_t)c->virtio_gsi[i]);
+    put_le32(r + 17, (uint32_t)c->virtio_gsi[i]);
     aml_device_open(a, seg);
     aml_name(a, "_HID");
     aml_string(a, "LNRO0005");
@@ -222,7 +219,7 @@ static void dsdt_virtio(struct aml *a, const struct acpi_config *c, int i)
 static void aml_eisa(struct aml *a, const char name[4], const char *id)
 {
     uint8_t v[4];
-    wr32(v, eisa_id(id));
+    put_le32(v, eisa_id(id));
     aml_name(a, name);
     aml_byte(a, 0x0C);
     aml_bytes(a, v, 4);
@@ -236,7 +233,7 @@ static void aml_eisa(struct aml *a, const char name[4], const char *id)
 static void dsdt_pci_root(struct aml *a)
 {
     uint8_t r[16] = { 0x88, 13, 0, 2, 0x0C };
-    wr16(r + 14, 1);                     /* granularity, min, max, translation 0; length 1 */
+    put_le16(r + 14, 1);                 /* granularity, min, max, translation 0; length 1 */
     aml_device_open(a, "PCI0");
     aml_eisa(a, "_HID", "PNP0A08");
     aml_eisa(a, "_CID", "PNP0A03");
@@ -255,13 +252,13 @@ static void dsdt_isa(struct aml *a, const char seg[4], const char *hid, uint16_t
 {
     uint8_t r[11] = { 0x47, 1 };
     size_t len = 8;
-    wr16(r + 2, port);
-    wr16(r + 4, port);
+    put_le16(r + 2, port);
+    put_le16(r + 4, port);
     r[6] = 1;
     r[7] = n;
     if (irq >= 0) {
         r[8] = 0x22;
-        wr16(r + 9, (uint16_t)(1u << irq));
+        put_le16(r + 9, (uint16_t)(1u << irq));
         len = 11;
     }
     aml_device_open(a, seg);
@@ -314,7 +311,7 @@ static void gas_io8(uint8_t *g, uint16_t port)
     g[1] = 8;
     g[2] = 0;
     g[3] = 1;                            /* byte access */
-    wr64(g + 4, port);
+    put_le64(g + 4, port);
 }
 
 /*
@@ -328,14 +325,14 @@ static int fadt_build(uint8_t *t, size_t cap, uint64_t dsdt)
         return -ENOSPC;
     memset(t, 0, FADT_LEN);
     table_header(t, "FACP", FADT_LEN, 6);
-    wr32(t + 40, (uint32_t)dsdt);
-    wr16(t + 46, 9);                                     /* SCI_INT: unused when hardware-reduced */
-    wr16(t + 109, BOOT_LEGACY_DEVICES | BOOT_8042 | BOOT_NO_VGA);
-    wr32(t + 112, FADT_WBINVD | FADT_RESET_REG_SUP | FADT_HW_REDUCED);
+    put_le32(t + 40, (uint32_t)dsdt);
+    put_le16(t + 46, 9);                                 /* SCI_INT: unused when hardware-reduced */
+    put_le16(t + 109, BOOT_LEGACY_DEVICES | BOOT_8042 | BOOT_NO_VGA);
+    put_le32(t + 112, FADT_WBINVD | FADT_RESET_REG_SUP | FADT_HW_REDUCED);
     gas_io8(t + 116, 0x64);                              /* RESET_REG */
     t[128] = 0xFE;                                       /* RESET_VALUE */
     t[131] = 4;                                          /* FADT minor version (ACPI 6.4) */
-    wr64(t + 140, dsdt);                                 /* X_DSDT */
+    put_le64(t + 140, dsdt);                             /* X_DSDT */
     gas_io8(t + 244, ACPI_SLEEP_CTL_PORT);
     gas_io8(t + 256, ACPI_SLEEP_STS_PORT);
     memcpy(t + 268, "ShoalHV\0", 8);                     /* hypervisor vendor identity */
@@ -352,24 +349,24 @@ static int madt_build(uint8_t *t, size_t cap, const struct acpi_config *c)
         return -ENOSPC;
     memset(t, 0, len);
     table_header(t, "APIC", (uint32_t)len, 5);
-    wr32(t + 36, (uint32_t)c->lapic_base);
+    put_le32(t + 36, (uint32_t)c->lapic_base);
     e = t + 44;
     for (int i = 0; i < c->ncpus; i++, e += 8) {
         e[0] = 0;                                        /* Processor Local APIC */
         e[1] = 8;
         e[2] = (uint8_t)i;                               /* ACPI processor UID */
         e[3] = (uint8_t)i;                               /* APIC ID */
-        wr32(e + 4, 1);                                  /* enabled */
+        put_le32(e + 4, 1);                              /* enabled */
     }
     e[0] = 1;                                            /* I/O APIC, id 0 */
     e[1] = 12;
-    wr32(e + 4, (uint32_t)c->ioapic_base);
-    wr32(e + 8, 0);
+    put_le32(e + 4, (uint32_t)c->ioapic_base);
+    put_le32(e + 8, 0);
     e += 12;
     e[0] = 2;                                            /* Interrupt Source Override */
     e[1] = 10;
     e[3] = 0;                                            /* ISA IRQ 0 */
-    wr32(e + 4, 2);                                      /* -> GSI 2, flags 0: bus default (edge, high) */
+    put_le32(e + 4, 2);                                  /* -> GSI 2, flags 0: bus default (edge, high) */
     table_finish(t, (uint32_t)len);
     return (int)len;
 }
@@ -382,7 +379,7 @@ static int mcfg_build(uint8_t *t, size_t cap, uint64_t ecam)
         return -ENOSPC;
     memset(t, 0, len);
     table_header(t, "MCFG", len, 1);
-    wr64(t + 44, ecam);                                  /* segment 0, start and end bus 0 */
+    put_le64(t + 44, ecam);                              /* segment 0, start and end bus 0 */
     table_finish(t, len);
     return (int)len;
 }
@@ -418,16 +415,16 @@ int acpi_build(uint8_t *buf, size_t len, uint64_t gpa, const struct acpi_config 
     if ((n = fadt_build(buf + fadt, len - fadt, gpa + dsdt)) < 0)
         return n;
     table_header(buf + xsdt, "XSDT", HDR_LEN + nx * 8, 1);   /* XSDT (5.2.8): FADT, MADT[, MCFG] */
-    wr64(buf + xsdt + HDR_LEN, gpa + fadt);
-    wr64(buf + xsdt + HDR_LEN + 8, gpa + madt);
+    put_le64(buf + xsdt + HDR_LEN, gpa + fadt);
+    put_le64(buf + xsdt + HDR_LEN + 8, gpa + madt);
     if (c->ecam_base)
-        wr64(buf + xsdt + HDR_LEN + 16, gpa + mcfg);
+        put_le64(buf + xsdt + HDR_LEN + 16, gpa + mcfg);
     table_finish(buf + xsdt, HDR_LEN + nx * 8);
     memcpy(buf + rsdp, "RSD PTR ", 8);                  /* RSDP v2 (5.2.5.3) */
     memcpy(buf + rsdp + 9, "SHOAL ", 6);
     buf[rsdp + 15] = 2;
-    wr32(buf + rsdp + 20, 36);
-    wr64(buf + rsdp + 24, gpa + xsdt);
+    put_le32(buf + rsdp + 20, 36);
+    put_le64(buf + rsdp + 24, gpa + xsdt);
     buf[rsdp + 8] = (uint8_t)-acpi_sum(buf + rsdp, 20);
     buf[rsdp + 32] = (uint8_t)-acpi_sum(buf + rsdp, 36);
     return (int)(dsdt + (size_t)dsdt_len);

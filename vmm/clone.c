@@ -113,20 +113,12 @@ out:
     return err;
 }
 
-/* Value of key=VALUE among argv[from..], or NULL. */
-static const char *opt(int argc, char **argv, const char *key)
-{
-    size_t n = strlen(key);
-    for (int i = 5; i < argc; i++)
-        if (!strncmp(argv[i], key, n) && argv[i][n] == '=')
-            return argv[i] + n + 1;
-    return NULL;
-}
-
 int clone_vm_create_cmd(int argc, char **argv)
 {
-    const char *m = opt(argc, argv, "mem"), *c = opt(argc, argv, "vcpus"), *q = opt(argc, argv, "quota");
-    struct clone_opts o = { .cmdline_add = opt(argc, argv, "cmdline+"), .ip = opt(argc, argv, "ip") };
+    const char *m = param_find(argc, argv, 5, "mem"), *c = param_find(argc, argv, 5, "vcpus");
+    const char *q = param_find(argc, argv, 5, "quota");
+    struct clone_opts o = { .cmdline_add = param_find(argc, argv, 5, "cmdline+"),
+                            .ip = param_find(argc, argv, 5, "ip") };
     struct vm *vm;
     int rc;
 

@@ -11,6 +11,7 @@
 #include "kernel/shell.h"
 #include "kernel/printf.h"
 #include "kernel/kstring.h"
+#include "kernel/param.h"
 #include "kernel/time.h"
 #include "kernel/errno.h"
 
@@ -24,28 +25,18 @@ const char *vm_state_name(enum vm_state s)
     }
 }
 
-/* Value of key=VALUE among argv[from..], or NULL. */
-static const char *opt(int argc, char **argv, int from, const char *key)
-{
-    size_t n = strlen(key);
-    for (int i = from; i < argc; i++)
-        if (!strncmp(argv[i], key, n) && argv[i][n] == '=')
-            return argv[i] + n + 1;
-    return NULL;
-}
-
 #define TESTGUEST_MEM_MAX (64ull << 30)          /* vm_create's own bound */
 
 static int vm_create_parse(int argc, char **argv)
 {
-    const char *gname = opt(argc, argv, 3, "guest"), *mem_s = opt(argc, argv, 3, "mem");
+    const char *gname = param_find(argc, argv, 3, "guest"), *mem_s = param_find(argc, argv, 3, "mem");
     const struct test_guest *g;
     uint64_t mem = 64ull << 20;
     int err;
 
     if (argc >= 5 && !strcmp(argv[3], "from"))
         return clone_vm_create_cmd(argc, argv);
-    if (opt(argc, argv, 3, "kernel"))
+    if (param_find(argc, argv, 3, "kernel"))
         return linux_vm_create_cmd(argc, argv);
     if (argc < 4 || !gname)
         return shell_usage("vm");

@@ -6,7 +6,6 @@
 #include "kernel/kstring.h"
 
 #define HV_LEAF_MAX   0x40000001u
-#define CR4_OSXSAVE   (1ull << 18)
 
 static void set_result(struct vcpu *v, struct cpuid_regs r)
 {

@@ -1,24 +1,12 @@
 /* Guest page-table walker: paging off, 32-bit, PAE and 4-level long mode (SDM 3A 4.3, 4.4, 4.5, 4.6). */
 #include "vmm/gwalk.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/paging.h"
 #include "kernel/errno.h"
 #include "kernel/kstring.h"
 
-#define CR0_PG    (1ull << 31)
-#define CR0_WP    (1ull << 16)
-#define CR4_PSE   (1ull << 4)
-#define CR4_PAE   (1ull << 5)
-#define CR4_LA57  (1ull << 12)
-#define CR4_SMEP  (1ull << 20)
-#define CR4_SMAP  (1ull << 21)
-#define EFER_LMA  (1ull << 10)
-#define EFER_NXE  (1ull << 11)
 #define INSN_FETCH_MAX 15
 
-#define PTE_P     (1ull << 0)
-#define PTE_W     (1ull << 1)
-#define PTE_U     (1ull << 2)
-#define PTE_PS    (1ull << 7)
-#define PTE_NX    (1ull << 63)
 
 /* Physical-address bits of an entry below bit 52 (M = GWALK_PHYS_BITS). */
 #define PHYS_MASK (((1ull << GWALK_PHYS_BITS) - 1) & ~0xfffull)
@@ -189,12 +177,6 @@ static uint32_t walk_errcode(const struct walk *w, int present, int rsvd)
     else if (present)
         err |= PFERR_P;
     return err;
-}
-
-static int canonical(uint64_t va)
-{
-    uint64_t top = va >> 47;
-    return top == 0 || top == 0x1ffff;
 }
 
 int guest_walk(const struct guest_regs *r, uint64_t gva, int access, gwalk_read_fn read_gpa, void *ctx,

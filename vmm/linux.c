@@ -13,6 +13,7 @@
 #include "kernel/pmm.h"
 #include "kernel/printf.h"
 #include "kernel/kstring.h"
+#include "kernel/param.h"
 #include "kernel/errno.h"
 #include "kernel/init.h"
 #include "kernel/log.h"
@@ -47,13 +48,10 @@ struct lx_vm {
     int reset_pending;
 };
 
+/* key=VALUE among the words after `vm create NAME`. */
 static const char *opt(int argc, char **argv, const char *key)
 {
-    size_t n = strlen(key);
-    for (int i = 3; i < argc; i++)
-        if (!strncmp(argv[i], key, n) && argv[i][n] == '=')
-            return argv[i] + n + 1;
-    return NULL;
+    return param_find(argc, argv, 3, key);
 }
 
 static const struct boot_module *lx_module(const struct linux_spec *o, const char *key, const char *mod)

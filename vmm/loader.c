@@ -1,17 +1,11 @@
 /* Linux kernel loaders: bzImage setup-header checks and zero page (boot protocol), PVH ELF notes and start info. */
 #include "vmm/loader.h"
+#include "kernel/byteorder.h"
 #include "kernel/kstring.h"
 #include "kernel/errno.h"
 
 #define MIB            (1ull << 20)
 #define PAGE           4096ull
-
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t rd32(const uint8_t *p) { return rd16(p) | (uint32_t)rd16(p + 2) << 16; }
-static uint64_t rd64(const uint8_t *p) { return rd32(p) | (uint64_t)rd32(p + 4) << 32; }
-static void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void wr32(uint8_t *p, uint32_t v) { wr16(p, (uint16_t)v); wr16(p + 2, (uint16_t)(v >> 16)); }
-static void wr64(uint8_t *p, uint64_t v) { wr32(p, (uint32_t)v); wr32(p + 4, (uint32_t)(v >> 32)); }
 
 static int fail(const char **why, const char *msg, int err)
 {
@@ -25,22 +19,22 @@ int bz_parse(const uint8_t *img, size_t len, struct bz_info *bz, const char **wh
     memset(bz, 0, sizeof(*bz));
     if (len < BP_HDR + 0x80)
         return fail(why, "too short for a setup header (truncated?)", -ENOTSUP);
-    if (rd16(img + BP_BOOT_FLAG) != 0xAA55 || memcmp(img + BP_HEADER, "HdrS", 4))
+    if (get_le16(img + BP_BOOT_FLAG) != 0xAA55 || memcmp(img + BP_HEADER, "HdrS", 4))
         return fail(why, "not a bzImage (no 0xAA55 boot flag or HdrS magic)", -ENOTSUP);
-    bz->version = rd16(img + BP_VERSION);
+    bz->version = get_le16(img + BP_VERSION);
     if (bz->version < 0x020C)
         return fail(why, "boot protocol older than 2.12", -ENOTSUP);
-    if (!(rd16(img + BP_XLOADFLAGS) & XLF_KERNEL_64))
+    if (!(get_le16(img + BP_XLOADFLAGS) & XLF_KERNEL_64))
         return fail(why, "kernel has no 64-bit entry point (XLF_KERNEL_64)", -ENOTSUP);
     if (!(img[BP_LOADFLAGS] & LOADED_HIGH))
         return fail(why, "kernel is not loaded high (zImage)", -ENOTSUP);
     bz->setup_sects = img[BP_SETUP_SECTS] ? img[BP_SETUP_SECTS] : 4;
     bz->relocatable = img[BP_RELOCATABLE];
-    bz->kernel_alignment = rd32(img + BP_KERNEL_ALIGN);
-    bz->pref_address = rd64(img + BP_PREF_ADDRESS);
-    bz->init_size = rd32(img + BP_INIT_SIZE);
-    bz->cmdline_size = rd32(img + BP_CMDLINE_SIZE);
-    bz->initrd_addr_max = rd32(img + BP_INITRD_MAX);
+    bz->kernel_alignment = get_le32(img + BP_KERNEL_ALIGN);
+    bz->pref_address = get_le64(img + BP_PREF_ADDRESS);
+    bz->init_size = get_le32(img + BP_INIT_SIZE);
+    bz->cmdline_size = get_le32(img + BP_CMDLINE_SIZE);
+    bz->initrd_addr_max = get_le32(img + BP_INITRD_MAX);
     bz->hdr_end = 0x202 + img[0x201];
     bz->pm_offset = ((size_t)bz->setup_sects + 1) * 512;
     if (bz->hdr_end > bz->pm_offset || bz->hdr_end > BP_SIZE)
@@ -49,7 +43,7 @@ int bz_parse(const uint8_t *img, size_t len, struct bz_info *bz, const char **wh
         return fail(why, "image ends inside the setup code (truncated)", -EINVAL);
     bz->pm_size = len - bz->pm_offset;
     /* syssize (0x1F4) counts 16-byte paragraphs of the protected-mode part: a shorter file is truncated. */
-    if ((uint64_t)rd32(img + 0x1F4) * 16 > bz->pm_size)
+    if ((uint64_t)get_le32(img + 0x1F4) * 16 > bz->pm_size)
         return fail(why, "image shorter than its header's syssize (truncated)", -EINVAL);
     if (bz->kernel_alignment & (bz->kernel_alignment - 1))
         return fail(why, "kernel_alignment is not a power of two", -EINVAL);
@@ -96,18 +90,18 @@ int bz_build_params(uint8_t *bp, const uint8_t *img, const struct bz_info *bz, u
     memcpy(bp + BP_HDR, img + BP_HDR, bz->hdr_end - BP_HDR);
     bp[BP_TYPE_OF_LOADER] = 0xFF;                       /* undefined loader */
     bp[BP_LOADFLAGS] |= CAN_USE_HEAP;
-    wr16(bp + BP_HEAP_END, 0xFE00);                     /* setup's heap: unused by the 64-bit entry */
-    wr32(bp + BP_CMD_LINE_PTR, (uint32_t)cmdline_gpa);
-    wr32(bp + BP_RAMDISK_IMAGE, (uint32_t)initrd_gpa);
-    wr32(bp + BP_RAMDISK_SIZE, (uint32_t)initrd_size);
+    put_le16(bp + BP_HEAP_END, 0xFE00);                 /* setup's heap: unused by the 64-bit entry */
+    put_le32(bp + BP_CMD_LINE_PTR, (uint32_t)cmdline_gpa);
+    put_le32(bp + BP_RAMDISK_IMAGE, (uint32_t)initrd_gpa);
+    put_le32(bp + BP_RAMDISK_SIZE, (uint32_t)initrd_size);
     if (bz->version >= 0x020E)
-        wr64(bp + BP_ACPI_RSDP, rsdp_gpa);              /* boot protocol 2.14 */
+        put_le64(bp + BP_ACPI_RSDP, rsdp_gpa);          /* boot protocol 2.14 */
     bp[BP_E820_ENTRIES] = (uint8_t)n;
     for (int i = 0; i < n; i++) {
         uint8_t *e = bp + BP_E820_TABLE + i * 20;
-        wr64(e, e820[i].addr);
-        wr64(e + 8, e820[i].size);
-        wr32(e + 16, e820[i].type);
+        put_le64(e, e820[i].addr);
+        put_le64(e + 8, e820[i].size);
+        put_le32(e + 16, e820[i].type);
     }
     return 0;
 }
@@ -122,12 +116,12 @@ static int pvh_find_note(const uint8_t *p, uint64_t len, uint32_t *entry)
 {
     uint64_t off = 0;
     while (off + 12 <= len) {
-        uint32_t namesz = rd32(p + off), descsz = rd32(p + off + 4), type = rd32(p + off + 8);
+        uint32_t namesz = get_le32(p + off), descsz = get_le32(p + off + 4), type = get_le32(p + off + 8);
         uint64_t name = off + 12, desc = name + ((namesz + 3ull) & ~3ull);
         if (desc + descsz > len)
             return -EINVAL;
         if (type == PVH_NOTE_PHYS32_ENTRY && namesz == 4 && !memcmp(p + name, "Xen", 4) && descsz >= 4) {
-            *entry = rd32(p + desc);
+            *entry = get_le32(p + desc);
             return 0;
         }
         off = desc + ((descsz + 3ull) & ~3ull);
@@ -139,8 +133,8 @@ static int pvh_find_note(const uint8_t *p, uint64_t len, uint32_t *entry)
 static struct pvh_seg ph_seg(const uint8_t *ph, int is64)
 {
     if (is64)
-        return (struct pvh_seg){ rd64(ph + 8), rd64(ph + 24), rd64(ph + 32), rd64(ph + 40) };
-    return (struct pvh_seg){ rd32(ph + 4), rd32(ph + 12), rd32(ph + 16), rd32(ph + 20) };
+        return (struct pvh_seg){ get_le64(ph + 8), get_le64(ph + 24), get_le64(ph + 32), get_le64(ph + 40) };
+    return (struct pvh_seg){ get_le32(ph + 4), get_le32(ph + 12), get_le32(ph + 16), get_le32(ph + 20) };
 }
 
 static int pvh_add_seg(struct pvh_info *pi, struct pvh_seg s, size_t len, const char **why)
@@ -167,16 +161,16 @@ static int elf_class(const uint8_t *img, size_t len, uint64_t *phoff, uint16_t *
 {
     if (!pvh_is_elf(img, len) || img[5] != 1)
         return -1;
-    if (len >= 64 && img[4] == 2 && rd16(img + 18) == 62) {
-        *phoff = rd64(img + 32);
-        *phentsize = rd16(img + 54);
-        *phnum = rd16(img + 56);
+    if (len >= 64 && img[4] == 2 && get_le16(img + 18) == 62) {
+        *phoff = get_le64(img + 32);
+        *phentsize = get_le16(img + 54);
+        *phnum = get_le16(img + 56);
         return *phentsize >= 56 ? 1 : -1;
     }
-    if (len >= 52 && img[4] == 1 && rd16(img + 18) == 3) {
-        *phoff = rd32(img + 28);
-        *phentsize = rd16(img + 42);
-        *phnum = rd16(img + 44);
+    if (len >= 52 && img[4] == 1 && get_le16(img + 18) == 3) {
+        *phoff = get_le32(img + 28);
+        *phentsize = get_le16(img + 42);
+        *phnum = get_le16(img + 44);
         return *phentsize >= 32 ? 0 : -1;
     }
     return -1;
@@ -195,7 +189,7 @@ int pvh_parse(const uint8_t *img, size_t len, struct pvh_info *pi, const char **
         return fail(why, "program headers beyond the file's end (truncated)", -EINVAL);
     for (uint16_t i = 0; i < phnum; i++) {
         const uint8_t *ph = img + phoff + (uint64_t)i * phentsize;
-        uint32_t type = rd32(ph);
+        uint32_t type = get_le32(ph);
         struct pvh_seg s = ph_seg(ph, is64);
         if (type == 1 && (err = pvh_add_seg(pi, s, len, why)))
             return err;
@@ -217,20 +211,20 @@ int pvh_build_start_info(uint8_t *buf, uint64_t gpa, uint64_t cmdline_gpa, uint6
     if (n < 0 || 128 + n * 24 > PVH_INFO_SIZE)
         return -EINVAL;
     memset(buf, 0, PVH_INFO_SIZE);
-    wr32(buf, PVH_START_MAGIC);
-    wr32(buf + 4, 1);
-    wr32(buf + 12, initrd_size ? 1 : 0);
-    wr64(buf + 16, initrd_size ? gpa + 64 : 0);
-    wr64(buf + 24, cmdline_gpa);
-    wr64(buf + 32, rsdp_gpa);
-    wr64(buf + 40, gpa + 128);
-    wr32(buf + 48, (uint32_t)n);
-    wr64(buf + 64, initrd_gpa);
-    wr64(buf + 72, initrd_size);
+    put_le32(buf, PVH_START_MAGIC);
+    put_le32(buf + 4, 1);
+    put_le32(buf + 12, initrd_size ? 1 : 0);
+    put_le64(buf + 16, initrd_size ? gpa + 64 : 0);
+    put_le64(buf + 24, cmdline_gpa);
+    put_le64(buf + 32, rsdp_gpa);
+    put_le64(buf + 40, gpa + 128);
+    put_le32(buf + 48, (uint32_t)n);
+    put_le64(buf + 64, initrd_gpa);
+    put_le64(buf + 72, initrd_size);
     for (int i = 0; i < n; i++) {
-        wr64(buf + 128 + i * 24, e820[i].addr);
-        wr64(buf + 136 + i * 24, e820[i].size);
-        wr32(buf + 144 + i * 24, e820[i].type);
+        put_le64(buf + 128 + i * 24, e820[i].addr);
+        put_le64(buf + 136 + i * 24, e820[i].size);
+        put_le32(buf + 144 + i * 24, e820[i].type);
     }
     return 0;
 }

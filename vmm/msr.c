@@ -1,20 +1,9 @@
 /* RDMSR/WRMSR exits: an explicit list of emulated MSRs; anything else is #GP to the guest. */
 #include "vmm/exits.h"
 #include "arch/x86/cpu.h"
+#include "vmm/vcpustate.h"
 #include "kernel/log.h"
 #include "kernel/errno.h"
-
-#define MSR_TSC             0x10
-#define MSR_PLATFORM_ID     0x17
-#define MSR_FEATURE_CTL     0x3A            /* locked, VMX and SMX off */
-#define MSR_UCODE_REV       0x8B            /* BIOS_SIGN_ID: microcode revision, read after writing 0 */
-#define MSR_APIC_BASE_      0x1B
-#define MSR_MTRRCAP         0xFE
-#define MSR_MISC_ENABLE     0x1A0
-#define MSR_PAT             0x277
-#define MSR_MTRR_DEF_TYPE   0x2FF
-#define MSR_EFER_           0xC0000080
-#define EFER_ALLOWED        ((1ull << 0) | (1ull << 8) | (1ull << 10) | (1ull << 11))  /* SCE, LME, LMA, NXE */
 
 /*
  * AMD model-specific MSRs that Linux reads and writes without a fault handler on the family 17h (EPYC)
@@ -49,12 +38,12 @@ static int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
     }
     switch (msr) {
     case MSR_TSC: *val = rdtsc() + v->tsc_offset; return 0;   /* what RDTSC shows the guest */
-    case MSR_FEATURE_CTL: *val = 1; return 0;
+    case MSR_FEATURE_CONTROL: *val = 1; return 0;         /* locked, VMX and SMX off */
     case MSR_PLATFORM_ID: case MSR_MTRRCAP: case MSR_MTRR_DEF_TYPE: case MSR_UCODE_REV: *val = 0; return 0;
-    case MSR_APIC_BASE_: *val = 0xFEE00000ull | (1u << 11) | (v->id == 0 ? 1u << 8 : 0); return 0;
+    case MSR_APIC_BASE: *val = 0xFEE00000ull | (1u << 11) | (v->id == 0 ? 1u << 8 : 0); return 0;
     case MSR_MISC_ENABLE: *val = 1; return 0;    /* fast strings */
-    case MSR_PAT: *val = 0x0007040600070406ull; return 0;
-    case MSR_EFER_: vcpu_sync_full(v); *val = v->regs.efer; return 0;
+    case MSR_PAT: *val = PAT_POWER_ON; return 0;
+    case MSR_EFER: vcpu_sync_full(v); *val = v->regs.efer; return 0;
     default: return -1;
     }
 }
@@ -64,14 +53,14 @@ static int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
     if (amd_msr(msr) >= 0)
         return 0;
     switch (msr) {
-    case MSR_APIC_BASE_: case MSR_MTRR_DEF_TYPE: case MSR_PAT: case MSR_MISC_ENABLE: case MSR_UCODE_REV:
+    case MSR_APIC_BASE: case MSR_MTRR_DEF_TYPE: case MSR_PAT: case MSR_MISC_ENABLE: case MSR_UCODE_REV:
         return 0;                                /* accepted and ignored: guest RAM is write-back */
-    case MSR_EFER_:
-        if (val & ~EFER_ALLOWED)
+    case MSR_EFER:
+        if (val & ~EFER_GUEST_ALLOWED)
             return -1;
         vcpu_sync_full(v);
         /* LMA is the CPU's to set; keep the current one (it follows CR0.PG with LME). */
-        v->regs.efer = (val & ~(1ull << 10)) | (v->regs.efer & (1ull << 10));
+        v->regs.efer = (val & ~EFER_LMA) | (v->regs.efer & EFER_LMA);
         vcpu_put_full(v);
         return 0;
     default:

@@ -1,16 +1,12 @@
 /* Guest execution mode from control registers and the CS descriptor (SDM 3A 2.2, APM 2 4.8). */
 #include "vmm/regs.h"
-
-#define CR0_PE    0x1ull
-#define EFER_LMA  (1ull << 10)
-#define SEGA_L    (1u << 9)
-#define SEGA_DB   (1u << 10)
+#include "arch/x86/cpu.h"
 
 int guest_cpu_mode(const struct guest_regs *r)
 {
     if (!(r->cr0 & CR0_PE))
         return 16;
-    if ((r->efer & EFER_LMA) && (r->cs.attr & SEGA_L))
+    if ((r->efer & EFER_LMA) && (r->cs.attr & SEG_ATTR_L))
         return 64;
-    return (r->cs.attr & SEGA_DB) ? 32 : 16;
+    return (r->cs.attr & SEG_ATTR_DB) ? 32 : 16;
 }

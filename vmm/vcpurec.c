@@ -1,40 +1,23 @@
 /* The vCPU record walked both ways and checked as VM entry would check it (SDM 3C 27.3.1, APM 15.5.1): pure. */
 #include "vmm/vcpustate.h"
 #include "arch/x86/xstate.h"
+#include "arch/x86/cpu.h"
 
-#define CR0_PE (1ull << 0)
-#define CR0_NW (1ull << 29)
-#define CR0_CD (1ull << 30)
-#define CR0_PG (1ull << 31)
 #define CR0_KNOWN 0xe005003full          /* PE MP EM TS ET NE WP AM NW CD PG (SDM 3A 2.5) */
-#define CR4_PAE (1ull << 5)
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
-#define EFER_KNOWN ((1ull << 0) | EFER_LME | EFER_LMA | (1ull << 11))   /* SCE LME LMA NXE: what WRMSR allows */
 #define RFLAGS_FIXED1 (1ull << 1)
 #define RFLAGS_RSVD (~0x3f7fd7ull)       /* bits 3, 5, 15, 22-63 (SDM 1 3.4.3) */
 #define RFLAGS_VM (1ull << 17)
-#define ATTR_P (1u << 7)
-#define ATTR_S (1u << 4)
-#define ATTR_L (1u << 9)
-#define ATTR_DB (1u << 10)
-#define ATTR_G (1u << 11)
 
 #define CHECK(cond, reason) do { if (!(cond)) { *why = (reason); return -22; } } while (0)
-
-static int canonical(uint64_t a)
-{
-    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
-}
 
 /* Limit and granularity agree (SDM 3C 27.3.1.2): G=1 needs the low 12 bits set, G=0 a limit below 1 MiB. */
 static int seg_ok(const struct seg *s)
 {
     if (s->attr & ~0xfffu)
         return 0;
-    if (!(s->attr & ATTR_P))
+    if (!(s->attr & SEG_ATTR_P))
         return 1;                                /* unusable: the CPU ignores the rest */
-    if (s->attr & ATTR_G)
+    if (s->attr & SEG_ATTR_G)
         return (s->limit & 0xfff) == 0xfff;
     return s->limit <= 0xfffff;
 }
@@ -44,14 +27,15 @@ static int check_segs(const struct guest_regs *r, int lma, const char **why)
     const struct seg *all[] = { &r->cs, &r->ds, &r->es, &r->fs, &r->gs, &r->ss, &r->tr, &r->ldtr };
     for (unsigned i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         CHECK(seg_ok(all[i]), "segment attributes or limit/granularity invalid");
-    CHECK(r->tr.attr & ATTR_P, "TR not usable");
+    CHECK(r->tr.attr & SEG_ATTR_P, "TR not usable");
     /* A TSS, available or busy: the VMCB keeps what LTR loaded (QEMU: available); VMX marks it busy. */
-    CHECK(!(r->tr.attr & ATTR_S) && ((r->tr.attr & 0xd) == 9 || (!lma && (r->tr.attr & 0xd) == 1)),
+    CHECK(!(r->tr.attr & SEG_ATTR_S) && ((r->tr.attr & 0xd) == 9 || (!lma && (r->tr.attr & 0xd) == 1)),
           "TR is not a TSS");
-    CHECK(!(r->ldtr.attr & ATTR_P) || (!(r->ldtr.attr & ATTR_S) && (r->ldtr.attr & 0xf) == 2), "LDTR is not an LDT");
-    CHECK(r->cs.attr & ATTR_P, "CS not usable");
-    CHECK(!lma || !((r->cs.attr & ATTR_L) && (r->cs.attr & ATTR_DB)), "CS.L and CS.D both set");
-    CHECK(lma || !(r->cs.attr & ATTR_L), "CS.L set outside long mode");
+    CHECK(!(r->ldtr.attr & SEG_ATTR_P) || (!(r->ldtr.attr & SEG_ATTR_S) && (r->ldtr.attr & 0xf) == 2),
+          "LDTR is not an LDT");
+    CHECK(r->cs.attr & SEG_ATTR_P, "CS not usable");
+    CHECK(!lma || !((r->cs.attr & SEG_ATTR_L) && (r->cs.attr & SEG_ATTR_DB)), "CS.L and CS.D both set");
+    CHECK(lma || !(r->cs.attr & SEG_ATTR_L), "CS.L set outside long mode");
     CHECK(canonical(r->fs.base) && canonical(r->gs.base) && canonical(r->tr.base) && canonical(r->ldtr.base),
           "FS/GS/TR/LDTR base not canonical");
     CHECK(!(r->cs.base >> 32) && !(r->ss.base >> 32) && !(r->ds.base >> 32) && !(r->es.base >> 32),
@@ -69,12 +53,12 @@ static int check_control(const struct guest_regs *r, const struct vcpu_limits *l
     CHECK(!(r->cr0 & CR0_NW) || (r->cr0 & CR0_CD), "CR0.NW without CR0.CD");
     CHECK(!(r->cr4 & ~lim->cr4_allowed), "CR4 bits this host does not offer");
     CHECK(lim->maxphyaddr >= 64 || !(r->cr3 >> lim->maxphyaddr), "CR3 beyond the physical address width");
-    CHECK(!(r->efer & ~EFER_KNOWN), "EFER reserved bits set");
+    CHECK(!(r->efer & ~EFER_GUEST_ALLOWED), "EFER reserved bits set");
     CHECK((r->cr0 & CR0_PG) ? lma == !!(r->efer & EFER_LME) : !lma, "EFER.LMA disagrees with LME and CR0.PG");
     CHECK(!lma || (r->cr4 & CR4_PAE), "long mode without CR4.PAE");
     CHECK((r->rflags & RFLAGS_FIXED1) && !(r->rflags & RFLAGS_RSVD), "RFLAGS reserved bits wrong");
     CHECK(!lma || !(r->rflags & RFLAGS_VM), "RFLAGS.VM in long mode");
-    CHECK((lma && (r->cs.attr & ATTR_L)) ? canonical(r->rip) : !(r->rip >> 32), "RIP not canonical");
+    CHECK((lma && (r->cs.attr & SEG_ATTR_L)) ? canonical(r->rip) : !(r->rip >> 32), "RIP not canonical");
     return check_segs(r, lma, why);
 }
 

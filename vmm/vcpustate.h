@@ -3,10 +3,14 @@
 #define SHOAL_VMM_VCPUSTATE_H
 #include <stdint.h>
 #include "arch/x86/hvm.h"
+#include "arch/x86/cpu.h"
 #include "vmm/dev/snapshot.h"
 
 #define SNAP_TAG_VCPU        0x55504356u      /* "VCPU" */
 #define VCPU_RECORD_VERSION  1
+
+/* EFER bits a guest may set with WRMSR (vmm/msr.c) and a restored record may hold: SCE, LME, LMA, NXE. */
+#define EFER_GUEST_ALLOWED   (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)
 
 /* Everything of one vCPU but its XSAVE area and DR0-3/DR6 (xstate_snapshot) and its LAPIC (a device). */
 struct vcpu_record {

@@ -1,8 +1,7 @@
 /* The XSETBV exit: the guest's XCR0, checked as the CPU would check it before the host loads it. */
 #include "vmm/exits.h"
 #include "arch/x86/xstate.h"
-
-#define CR4_OSXSAVE   (1ull << 18)
+#include "arch/x86/cpu.h"
 
 /*
  * XSETBV (SDM 2 "XSETBV", SDM 1 13.3): #UD without CR4.OSXSAVE; #GP at CPL > 0, for an XCR other than

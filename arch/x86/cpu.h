@@ -1,7 +1,8 @@
-/* Inline access to x86 instructions: port I/O, MSRs, control registers, CPUID, TSC, interrupts. */
+/* Inline access to x86 instructions (port I/O, MSRs, control registers, CPUID, TSC, interrupts); CR0/CR4/EFER bits. */
 #ifndef SHOAL_ARCH_CPU_H
 #define SHOAL_ARCH_CPU_H
 #include <stdint.h>
+#include "arch/x86/msr.h"
 
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
 static inline void outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
@@ -66,7 +67,33 @@ static inline void cpu_halt(void) { __asm__ volatile("hlt" ::: "memory"); }
 static inline void cpu_pause(void) { __asm__ volatile("pause" ::: "memory"); }
 static inline void io_wait(void) { outb(0x80, 0); }
 
-#define MSR_EFER            0xC0000080
-#define MSR_APIC_BASE       0x1B
-#define MSR_FEATURE_CONTROL 0x3A
+/* a is a canonical 48-bit linear address: bits 63:47 all equal (SDM 1 3.3.7.1). */
+static inline int canonical(uint64_t a) { return (uint64_t)((int64_t)(a << 16) >> 16) == a; }
+
+/* Control register bits (SDM 3A 2.5). */
+#define CR0_PE         (1ull << 0)
+#define CR0_MP         (1ull << 1)
+#define CR0_EM         (1ull << 2)
+#define CR0_TS         (1ull << 3)
+#define CR0_NE         (1ull << 5)
+#define CR0_WP         (1ull << 16)
+#define CR0_NW         (1ull << 29)
+#define CR0_CD         (1ull << 30)
+#define CR0_PG         (1ull << 31)
+#define CR4_PSE        (1ull << 4)
+#define CR4_PAE        (1ull << 5)
+#define CR4_OSFXSR     (1ull << 9)
+#define CR4_OSXMMEXCPT (1ull << 10)
+#define CR4_LA57       (1ull << 12)
+#define CR4_VMXE       (1ull << 13)
+#define CR4_OSXSAVE    (1ull << 18)
+#define CR4_SMEP       (1ull << 20)
+#define CR4_SMAP       (1ull << 21)
+
+/* IA32_EFER bits (SDM 3A 2.2.1, APM 2 3.1.7). */
+#define EFER_SCE       (1ull << 0)
+#define EFER_LME       (1ull << 8)
+#define EFER_LMA       (1ull << 10)
+#define EFER_NXE       (1ull << 11)
+#define EFER_SVME      (1ull << 12)
 #endif

@@ -1,25 +1,10 @@
-/* CPU report: CPUID identification, VMX/SVM capabilities (gated capability MSRs), other features. */
+/* CPU report: CPUID identification, VMX capabilities (from the VT-x backend), SVM capabilities, other features. */
 #include "arch/x86/cpuinfo.h"
 #include "arch/x86/spec.h"
 #include "arch/x86/cpu.h"
 #include "kernel/kstring.h"
 #include "kernel/printf.h"
 #include "kernel/log.h"
-
-#define MSR_VMX_BASIC           0x480
-#define MSR_VMX_PINBASED        0x481
-#define MSR_VMX_PROCBASED       0x482
-#define MSR_VMX_PROCBASED2      0x48B
-#define MSR_VMX_EPT_VPID_CAP    0x48C
-#define MSR_VMX_TRUE_PINBASED   0x48D
-#define MSR_VMX_TRUE_PROCBASED  0x48E
-#define MSR_VMX_VMFUNC          0x491
-
-/* Secondary processor-based controls (SDM 3C 24.6.2, table 24-7). */
-#define PROC2_EPT          (1u << 1)
-#define PROC2_VPID         (1u << 5)
-#define PROC2_UNRESTRICTED (1u << 7)
-#define PROC2_VMFUNC       (1u << 13)
 
 static struct cpu_info ci;
 
@@ -76,42 +61,6 @@ static void read_features(void)
         ci.invariant_tsc = (cpuid(0x80000007, 0).edx >> 8) & 1;
 }
 
-/*
- * VMX capabilities (SDM 3D appendix A). Each MSR is read only when an earlier one says it exists:
- * BASIC always; the TRUE controls when BASIC bit 55; secondary controls when the processor-based
- * controls allow bit 31 ("activate secondary controls"); EPT/VPID caps when secondary allows EPT or
- * VPID; VMFUNC when secondary allows it (0x491 raises #GP on models without it).
- */
-static void read_vmx(void)
-{
-    uint32_t proc2 = 0;
-    uint64_t fc = rdmsr(MSR_FEATURE_CONTROL);
-    ci.vmx_feature_locked = fc & 1;
-    ci.vmx_locked_off = (fc & 1) && !(fc & (1u << 2));
-    ci.vmx_basic = rdmsr(MSR_VMX_BASIC);
-    ci.vmx_true_ctls = (ci.vmx_basic >> 55) & 1;
-    ci.vmx_pinbased = rdmsr(ci.vmx_true_ctls ? MSR_VMX_TRUE_PINBASED : MSR_VMX_PINBASED);
-    ci.vmx_procbased = rdmsr(ci.vmx_true_ctls ? MSR_VMX_TRUE_PROCBASED : MSR_VMX_PROCBASED);
-    ci.preempt_timer = (ci.vmx_pinbased >> (32 + 6)) & 1;    /* allowed-1 half, bit 6 */
-    ci.vmx_secondary = (ci.vmx_procbased >> 63) & 1;
-    if (ci.vmx_secondary) {
-        ci.vmx_procbased2 = rdmsr(MSR_VMX_PROCBASED2);
-        proc2 = (uint32_t)(ci.vmx_procbased2 >> 32);
-    }
-    ci.ept = !!(proc2 & PROC2_EPT);
-    ci.vpid = !!(proc2 & PROC2_VPID);
-    ci.unrestricted = !!(proc2 & PROC2_UNRESTRICTED);
-    ci.vmfunc = !!(proc2 & PROC2_VMFUNC);
-    if (ci.ept || ci.vpid) {
-        ci.vmx_ept_vpid_cap = rdmsr(MSR_VMX_EPT_VPID_CAP);   /* SDM 3D A.10 */
-        ci.ept_2m = ci.ept && ((ci.vmx_ept_vpid_cap >> 16) & 1);
-        ci.ept_1g = ci.ept && ((ci.vmx_ept_vpid_cap >> 17) & 1);
-        ci.ept_ad = ci.ept && ((ci.vmx_ept_vpid_cap >> 21) & 1);
-    }
-    if (ci.vmfunc)
-        ci.vmx_vmfunc = rdmsr(MSR_VMX_VMFUNC);
-}
-
 /* SVM features: CPUID 0x8000000A (APM 2 15.4, APM 3 appendix E.4.9). */
 static void read_svm(void)
 {
@@ -135,12 +84,12 @@ void cpuinfo_detect(void)
     read_ident();
     read_features();
     if (ci.vmx)
-        read_vmx();
+        vmx_report(&ci.vmxr);
     if (ci.svm)
         read_svm();
     cpuinfo_virt_summary(sum, sizeof(sum));
     log_info("cpu: %s family %u model %u, virtualization: %s%s", ci.vendor, ci.family, ci.model, sum,
-             ci.vmx_locked_off ? " [disabled by firmware: IA32_FEATURE_CONTROL locked]" : "");
+             ci.vmxr.locked_off ? " [disabled by firmware: IA32_FEATURE_CONTROL locked]" : "");
 }
 
 static const char *yn(int v)
@@ -150,10 +99,11 @@ static const char *yn(int v)
 
 void cpuinfo_virt_summary(char *buf, size_t size)
 {
-    if (ci.vmx && ci.ept)
+    const struct vmx_report *v = &ci.vmxr;
+    if (ci.vmx && v->ept)
         ksnprintf(buf, size, "VMX+EPT (vpid %s, unrestricted %s, ept-2m %s, ept-1g %s, ept-ad %s, "
-                  "preemption-timer %s)", yn(ci.vpid), yn(ci.unrestricted), yn(ci.ept_2m), yn(ci.ept_1g),
-                  yn(ci.ept_ad), yn(ci.preempt_timer));
+                  "preemption-timer %s)", yn(v->vpid), yn(v->unrestricted), yn(v->ept_2m), yn(v->ept_1g),
+                  yn(v->ept_ad), yn(v->preempt_timer));
     else if (ci.vmx)
         ksnprintf(buf, size, "VMX (no EPT)");
     else if (ci.svm && ci.npt)
@@ -175,8 +125,8 @@ void cpuinfo_print(void)
     kprintf("virtualization: %s\n", sum);
     if (ci.vmx)
         kprintf("vmx: feature-control %s, vmx %s; basic %#llx, true-ctls %s, secondary %s, vmfunc %s\n",
-                ci.vmx_feature_locked ? "locked" : "unlocked", ci.vmx_locked_off ? "disabled" : "allowed",
-                (unsigned long long)ci.vmx_basic, yn(ci.vmx_true_ctls), yn(ci.vmx_secondary), yn(ci.vmfunc));
+                ci.vmxr.feature_locked ? "locked" : "unlocked", ci.vmxr.locked_off ? "disabled" : "allowed",
+                (unsigned long long)ci.vmxr.basic, yn(ci.vmxr.true_ctls), yn(ci.vmxr.secondary), yn(ci.vmxr.vmfunc));
     if (ci.svm)
         kprintf("svm: svm-lock %s\n", yn(ci.svm_lock));
     kprintf("features: x2apic %s, invariant-tsc %s, sha-ni %s, 1g-pages %s, hypervisor %s\n", yn(ci.x2apic),

@@ -19,6 +19,13 @@ enum gpr { GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RD
 #define RFLAGS_AC (1ull << 18)
 #define RFLAGS_ARITH (RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF)
 
+/* Bits of struct seg's attr (SVM's packed layout, APM 2 15.5.1): S, P, L, D/B, G. */
+#define SEG_ATTR_S  (1u << 4)
+#define SEG_ATTR_P  (1u << 7)
+#define SEG_ATTR_L  (1u << 9)
+#define SEG_ATTR_DB (1u << 10)
+#define SEG_ATTR_G  (1u << 11)
+
 struct seg {
     uint16_t sel;
     uint16_t attr;     /* VMX access-rights layout compressed to SVM's 12 bits: type, s, dpl, p, avl, l, db, g */

@@ -2,10 +2,25 @@
 #include "arch/x86/hvm.h"
 #include "arch/x86/xstate.h"
 #include "arch/x86/spec.h"
+#include "arch/x86/msr.h"
 #include "kernel/errno.h"
 #include "kernel/log.h"
 
 const struct hvm_ops *hvm;
+
+void hvm_msr_pass_through(uint8_t *map, void (*pass)(uint8_t *map, uint32_t msr))
+{
+    static const uint32_t guest_owned[] = {
+        MSR_SYSENTER_CS, MSR_SYSENTER_ESP, MSR_SYSENTER_EIP, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK,
+        MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE,
+    };
+    for (unsigned i = 0; i < sizeof(guest_owned) / sizeof(guest_owned[0]); i++)
+        pass(map, guest_owned[i]);
+    if (spec_get()->spec_ctrl)
+        pass(map, MSR_SPEC_CTRL);
+    if (spec_get()->ibpb)
+        pass(map, MSR_PRED_CMD);
+}
 
 int hvm_init(void)
 {

@@ -121,6 +121,14 @@ struct hvm_ops {
 extern const struct hvm_ops svm_ops;
 extern const struct hvm_ops vmx_ops;
 
+/*
+ * Clear the intercept of every MSR the guest owns while it runs, calling pass(map, msr) for each: SYSENTER_*,
+ * STAR/LSTAR/CSTAR/SFMASK, FS/GS base and KernelGSBase (switched with the guest's state by VM entry and exit
+ * on VMX, by VMLOAD/VMSAVE on SVM), and SPEC_CTRL and PRED_CMD where the CPU has them (spec_enter/spec_exit
+ * switch the guest's SPEC_CTRL around each run). Each backend's pass encodes its own bitmap format.
+ */
+void hvm_msr_pass_through(uint8_t *map, void (*pass)(uint8_t *map, uint32_t msr));
+
 /* The backend bound at boot (NULL when the CPU has neither usable extension). */
 extern const struct hvm_ops *hvm;
 /* Probe both backends and bind the one this CPU supports. Returns 0 or -ENODEV. */

@@ -6,9 +6,6 @@
 #include "kernel/errno.h"
 #include "kernel/log.h"
 
-#define PTE_P   0x001ull
-#define PTE_W   0x002ull
-#define PTE_PS  0x080ull
 #define GIB     (1ull << 30)
 #define MIB2    (1ull << 21)
 

@@ -17,7 +17,7 @@
 
 #define AP_STACK_PAGES   4
 #define AP_UP_WAIT_NS    2000000000ull   /* emulated CPUs on a busy host start slowly: generous */
-#define EFER_KEEP        ((1ull << 0) | (1ull << 8) | (1ull << 11))   /* SCE, LME, NXE */
+#define EFER_KEEP        (EFER_SCE | EFER_LME | EFER_NXE)
 
 /* The trampoline (boot/ap.S) and its parameter block, filled before each start-up IPI. */
 extern const char ap_tramp_start[], ap_tramp_end[], ap_tramp_params[], ap_tramp_gdt_ptr[], ap_tramp_gdt[];

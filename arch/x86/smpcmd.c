@@ -7,8 +7,6 @@
 #include "kernel/time.h"
 #include "kernel/errno.h"
 
-#define CR4_VMXE   (1ull << 13)
-#define EFER_SVME  (1ull << 12)
 #define ANSWER_NS  1000000000ull
 
 /* What a CPU says about itself, filled in on that CPU by smp_call. */

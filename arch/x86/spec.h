@@ -2,12 +2,7 @@
 #ifndef SHOAL_ARCH_SPEC_H
 #define SHOAL_ARCH_SPEC_H
 #include <stdint.h>
-
-#define MSR_SPEC_CTRL  0x48
-#define MSR_PRED_CMD   0x49
-#define MSR_ARCH_CAPS  0x10A
-#define MSR_FLUSH_CMD  0x10B
-#define MSR_TSC_AUX    0xC0000103
+#include "arch/x86/msr.h"
 
 struct spec_caps {
     int spec_ctrl;              /* IA32_SPEC_CTRL exists (IBRS, STIBP or SSBD): guests own it, per vCPU */

@@ -4,7 +4,6 @@
 #include "kernel/kstring.h"
 #include "kernel/log.h"
 
-#define CR4_OSXSAVE (1ull << 18)
 #define RFBM        7u                      /* x87, SSE, AVX */
 #define AREA        (XSAVE_HDR_OFF + 64 + XSAVE_XMM_LEN)
 #define FCW_RESET   0x37f

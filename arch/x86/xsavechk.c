@@ -1,18 +1,11 @@
 /* Checks of an XSAVE/FXSAVE image from a record before XRSTOR/FXRSTOR may load it (SDM 1 13.8, 10.5.1): pure. */
 #include "arch/x86/xstate.h"
+#include "kernel/byteorder.h"
 
 #define LEGACY_SIZE   512
 #define HEADER_SIZE   64
 #define MXCSR_OFF     24
 #define XCOMP_BV_OFF  (LEGACY_SIZE + 8)
-
-static uint64_t rd64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
 
 int xsave_check(const void *area, uint32_t size, uint32_t want_size, uint64_t xcr0, const char **why)
 {
@@ -31,7 +24,7 @@ int xsave_check(const void *area, uint32_t size, uint32_t want_size, uint64_t xc
         *why = "XSAVE area too small for its header";
         return -22;
     }
-    if (rd64(a + LEGACY_SIZE) & ~(xcr0 | 3)) {          /* XSTATE_BV within XCR0 (x87/SSE always usable) */
+    if (get_le64(a + LEGACY_SIZE) & ~(xcr0 | 3)) {      /* XSTATE_BV within XCR0 (x87/SSE always usable) */
         *why = "XSTATE_BV has components XCR0 does not enable";
         return -22;
     }

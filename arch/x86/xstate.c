@@ -6,13 +6,6 @@
 #include "kernel/log.h"
 #include "vmm/dev/snapshot.h"
 
-#define CR0_MP (1ull << 1)
-#define CR0_EM (1ull << 2)
-#define CR0_TS (1ull << 3)
-#define CR0_NE (1ull << 5)
-#define CR4_OSFXSR     (1ull << 9)
-#define CR4_OSXMMEXCPT (1ull << 10)
-#define CR4_OSXSAVE    (1ull << 18)
 #define LEGACY_SIZE 512                  /* the FXSAVE image; XSAVE adds a 64-byte header and components */
 #define FCW_RESET   0x37f
 #define MXCSR_RESET 0x1f80

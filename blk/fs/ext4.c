@@ -40,7 +40,6 @@ static const struct { uint32_t bit; const char *why; } incompat_names[] = {
     { 0x20000, "unsupported feature: casefold" },
 };
 
-
 static int disk_get(struct ext4_fs *fs, uint64_t off, void *dst, size_t len, const char **why)
 {
     int rc = fs->disk.read(fs->disk.ctx, fs->off + off, dst, len);
@@ -109,7 +108,7 @@ static int sb_features(struct ext4_fs *fs, const char **why)
 /* Sizes and counts (ext4 docs "Super Block"; limits as Linux's ext4_fill_super checks them). */
 static int sb_geometry(struct ext4_fs *fs, const uint8_t *sb, uint64_t part_size, const char **why)
 {
-    uint32_t log = ext4_le32(sb + 0x18), rev = ext4_le32(sb + 0x4C);
+    uint32_t log = get_le32(sb + 0x18), rev = get_le32(sb + 0x4C);
     *why = "bad superblock";
     if (log > 6) {
         *why = "bad block size";
@@ -117,20 +116,20 @@ static int sb_geometry(struct ext4_fs *fs, const uint8_t *sb, uint64_t part_size
     }
     fs->log_bs = 10 + log;
     fs->bs = 1u << fs->log_bs;
-    fs->inode_size = rev == 0 ? 128 : ext4_le16(sb + 0x58);
+    fs->inode_size = rev == 0 ? 128 : get_le16(sb + 0x58);
     if (rev > 1 || fs->inode_size < 128 || fs->inode_size > fs->bs || (fs->inode_size & (fs->inode_size - 1)))
         return -EINVAL;
-    fs->blocks = ext4_le32(sb + 0x4) | (fs->incompat & INCOMPAT_64BIT ? (uint64_t)ext4_le32(sb + 0x150) << 32 : 0);
-    fs->first_data = ext4_le32(sb + 0x14);
+    fs->blocks = get_le32(sb + 0x4) | (fs->incompat & INCOMPAT_64BIT ? (uint64_t)get_le32(sb + 0x150) << 32 : 0);
+    fs->first_data = get_le32(sb + 0x14);
     if (fs->first_data > 1 || (fs->bs > 1024 && fs->first_data) || fs->blocks <= fs->first_data + 1)
         return -EINVAL;
     if (fs->blocks > part_size >> fs->log_bs) {
         *why = "filesystem larger than its partition (truncated disk?)";
         return -EINVAL;
     }
-    fs->bpg = ext4_le32(sb + 0x20);
-    fs->ipg = ext4_le32(sb + 0x28);
-    fs->inodes = ext4_le32(sb + 0x0);
+    fs->bpg = get_le32(sb + 0x20);
+    fs->ipg = get_le32(sb + 0x28);
+    fs->inodes = get_le32(sb + 0x0);
     if (fs->bpg < 8 || fs->ipg == 0 || fs->ipg > 8 * fs->bs)
         return -EINVAL;
     fs->groups = (fs->blocks - fs->first_data + fs->bpg - 1) / fs->bpg;
@@ -138,13 +137,13 @@ static int sb_geometry(struct ext4_fs *fs, const uint8_t *sb, uint64_t part_size
         return -EINVAL;
     fs->desc_size = 32;
     if (fs->incompat & INCOMPAT_64BIT) {
-        fs->desc_size = ext4_le16(sb + 0xFE);
+        fs->desc_size = get_le16(sb + 0xFE);
         if (fs->desc_size < 64 || fs->desc_size > 1024 || (fs->desc_size & (fs->desc_size - 1))) {
             *why = "bad group descriptor size";
             return -EINVAL;
         }
     }
-    fs->first_meta_bg = ext4_le32(sb + 0x104);
+    fs->first_meta_bg = get_le32(sb + 0x104);
     uint64_t gdt_blocks = (fs->groups * fs->desc_size + fs->bs - 1) / fs->bs;
     if (!(fs->incompat & INCOMPAT_META_BG) && gdt_blocks > fs->blocks - fs->first_data - 1) {
         *why = "group descriptor table beyond end of filesystem";
@@ -155,14 +154,14 @@ static int sb_geometry(struct ext4_fs *fs, const uint8_t *sb, uint64_t part_size
 
 static int sb_parse(struct ext4_fs *fs, const uint8_t *sb, uint64_t part_size, const char **why)
 {
-    if (ext4_le16(sb + 0x38) != EXT4_MAGIC) {
+    if (get_le16(sb + 0x38) != EXT4_MAGIC) {
         *why = "no ext2/3/4 superblock (bad magic)";
         return -EINVAL;
     }
-    fs->compat = ext4_le32(sb + 0x5C);
-    fs->incompat = ext4_le32(sb + 0x60);
-    fs->ro_compat = ext4_le32(sb + 0x64);
-    if (ext4_le32(sb + 0x4C) == 0)          /* revision 0 has no feature fields */
+    fs->compat = get_le32(sb + 0x5C);
+    fs->incompat = get_le32(sb + 0x60);
+    fs->ro_compat = get_le32(sb + 0x64);
+    if (get_le32(sb + 0x4C) == 0)           /* revision 0 has no feature fields */
         fs->compat = fs->incompat = fs->ro_compat = 0;
     int rc = sb_features(fs, why);
     return rc ? rc : sb_geometry(fs, sb, part_size, why);
@@ -201,8 +200,8 @@ static int group_itable(struct ext4_fs *fs, uint64_t g, uint64_t *itable, uint16
     if (rc)
         return rc;
     const uint8_t *d = blk + (g % per) * fs->desc_size;
-    *itable = ext4_le32(d + 0x8) | (fs->desc_size >= 64 ? (uint64_t)ext4_le32(d + 0x28) << 32 : 0);
-    *flags = ext4_le16(d + 0x12);
+    *itable = get_le32(d + 0x8) | (fs->desc_size >= 64 ? (uint64_t)get_le32(d + 0x28) << 32 : 0);
+    *flags = get_le16(d + 0x12);
     uint64_t need = ((uint64_t)fs->ipg * fs->inode_size + fs->bs - 1) >> fs->log_bs;
     if (*itable == 0 || *itable >= fs->blocks || need > fs->blocks - *itable) {
         *why = "group descriptor: inode table outside the filesystem";
@@ -232,11 +231,11 @@ int ext4_inode_read(struct ext4_fs *fs, uint32_t ino, struct ext4_inode *in, con
         return rc;
     const uint8_t *p = blk + (byte & (fs->bs - 1));
     in->ino = ino;
-    in->mode = ext4_le16(p + 0x0);
-    in->size = ext4_le32(p + 0x4) | (uint64_t)ext4_le32(p + 0x6C) << 32;
-    in->blocks_lo = ext4_le32(p + 0x1C);
-    in->flags = ext4_le32(p + 0x20);
-    in->file_acl = ext4_le32(p + 0x68) | (uint64_t)ext4_le16(p + 0x76) << 32;
+    in->mode = get_le16(p + 0x0);
+    in->size = get_le32(p + 0x4) | (uint64_t)get_le32(p + 0x6C) << 32;
+    in->blocks_lo = get_le32(p + 0x1C);
+    in->flags = get_le32(p + 0x20);
+    in->file_acl = get_le32(p + 0x68) | (uint64_t)get_le16(p + 0x76) << 32;
     memcpy(in->iblock, p + 0x28, sizeof(in->iblock));
     in->at_blk = itable + (byte >> fs->log_bs);
     in->at_off = (uint32_t)(byte & (fs->bs - 1));

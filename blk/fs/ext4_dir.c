@@ -27,15 +27,15 @@ static int dir_block_find(const struct ext4_fs *fs, const uint8_t *b, uint32_t b
         if (blen - off < 8)
             return fail(why, "directory record overflows its block", -EINVAL);
         const uint8_t *r = b + off;
-        uint32_t rec = ext4_le16(r + 4);
-        size_t len = fs->incompat & INCOMPAT_FILETYPE ? r[6] : ext4_le16(r + 6);
+        uint32_t rec = get_le16(r + 4);
+        size_t len = fs->incompat & INCOMPAT_FILETYPE ? r[6] : get_le16(r + 6);
         if (blen == 65536 && (rec == 0 || rec == 65535))  /* 64 KiB blocks: whole-block encoding */
             rec = 65536;
         else if (blen == 65536)
             rec = (rec & 65532) | (rec & 3) << 16;
         if (rec < 8 || (rec & 3) || rec > blen - off || 8 + len > rec)
             return fail(why, "bad directory record length", -EINVAL);
-        uint32_t child = ext4_le32(r);
+        uint32_t child = get_le32(r);
         if (child && len == nlen && !memcmp(r + 8, name, nlen)) {
             *ino = child;
             return 1;
@@ -52,7 +52,7 @@ static int dir_inline_find(struct ext4_fs *fs, const struct ext4_inode *dir, con
     const uint8_t *tail;
     uint32_t tail_len;
     if ((nlen == 1 || nlen == 2) && !memcmp(name, "..", nlen)) {
-        *ino = nlen == 1 ? dir->ino : ext4_le32(dir->iblock);
+        *ino = nlen == 1 ? dir->ino : get_le32(dir->iblock);
         return 0;
     }
     int rc = dir_block_find(fs, dir->iblock + 4, sizeof(dir->iblock) - 4, name, nlen, ino, why);

@@ -24,22 +24,22 @@ int ext4_inline_tail(struct ext4_fs *fs, const struct ext4_inode *in, const uint
     if (rc)
         return rc;
     const uint8_t *raw = blk + in->at_off;
-    uint32_t extra = ext4_le16(raw + 0x80);
+    uint32_t extra = get_le16(raw + 0x80);
     if ((extra & 3) || 128 + extra + 4 > fs->inode_size)
         return bad(why, "bad i_extra_isize");
     const uint8_t *hdr = raw + 128 + extra;
-    if (ext4_le32(hdr) != XATTR_MAGIC)
+    if (get_le32(hdr) != XATTR_MAGIC)
         return bad(why, "inline data xattr missing");
     const uint8_t *first = hdr + 4;
     uint32_t room = fs->inode_size - 128 - extra - 4;   /* bytes from the first entry to the inode end */
-    for (uint32_t off = 0; off + 4 <= room && ext4_le32(first + off);) {
+    for (uint32_t off = 0; off + 4 <= room && get_le32(first + off);) {
         const uint8_t *e = first + off;
-        uint32_t nlen = e[0], voff = ext4_le16(e + 2), vsize = ext4_le32(e + 8);
+        uint32_t nlen = e[0], voff = get_le16(e + 2), vsize = get_le32(e + 8);
         uint32_t esize = (XATTR_ENTRY_SIZE + nlen + 3) & ~3u;
         if (esize > room - off)
             return bad(why, "xattr entry overflows the inode");
         if (e[1] == XATTR_INDEX_SYSTEM && nlen == 4 && !memcmp(e + XATTR_ENTRY_SIZE, "data", 4)) {
-            if (ext4_le32(e + 4))
+            if (get_le32(e + 4))
                 return bad(why, "inline data in an xattr inode");
             if (voff > room || vsize > room - voff)
                 return bad(why, "xattr value overflows the inode");

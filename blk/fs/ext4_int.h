@@ -3,6 +3,7 @@
 #define SHOAL_BLK_FS_EXT4_INT_H
 #include <stdint.h>
 #include "blk/fs/ext4.h"
+#include "kernel/byteorder.h"
 
 #define EXT4_PATH_MAX     4096
 #define EXT4_MAX_SYMLINKS 8
@@ -49,9 +50,6 @@ struct ext4_fs {
     uint64_t tag[SLOT_N];            /* block held by buf[i], or UINT64_MAX */
     char path[2][EXT4_PATH_MAX + 8]; /* path walk work space */
 };
-
-static inline uint16_t ext4_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static inline uint32_t ext4_le32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
 
 /* Get block blk into slot's buffer (cached); -EINVAL when blk is 0 or past the end, -EIO. */
 int ext4_block(struct ext4_fs *fs, int slot, uint64_t blk, const uint8_t **out, const char **why);

@@ -16,8 +16,8 @@ static int bad(const char **why, const char *msg)
 /* Extent header: magic, entries <= max, max fits the node, depth as expected (-1: root, any <= 5). */
 static int ext_header(const uint8_t *h, size_t node_len, int depth, const char **why)
 {
-    uint16_t entries = ext4_le16(h + 2), max = ext4_le16(h + 4), d = ext4_le16(h + 6);
-    if (ext4_le16(h) != EXT_MAGIC)
+    uint16_t entries = get_le16(h + 2), max = get_le16(h + 4), d = get_le16(h + 6);
+    if (get_le16(h) != EXT_MAGIC)
         return bad(why, "bad extent header magic");
     if (entries > max || 12 + (size_t)max * 12 > node_len)
         return bad(why, "extent header entry count exceeds its node");
@@ -32,9 +32,9 @@ static int ext_leaf(struct ext4_fs *fs, const uint8_t *e, int n, uint32_t lblk, 
 {
     uint64_t prev_end = 0;
     for (int i = 0; i < n; i++, e += 12) {
-        uint32_t start = ext4_le32(e), len = ext4_le16(e + 4);
+        uint32_t start = get_le32(e), len = get_le16(e + 4);
         int unwritten = len > EXT_INIT_MAX;
-        uint64_t phys = (uint64_t)ext4_le16(e + 6) << 32 | ext4_le32(e + 8);
+        uint64_t phys = (uint64_t)get_le16(e + 6) << 32 | get_le32(e + 8);
         if (unwritten)
             len -= EXT_INIT_MAX;
         if (len == 0 || start < prev_end)
@@ -65,14 +65,14 @@ static int ext_map(struct ext4_fs *fs, const struct ext4_inode *in, uint32_t lbl
     const uint8_t *node = in->iblock;
     uint64_t limit = 1ull << 32;            /* logical blocks below this are covered by node */
     int rc = ext_header(node, sizeof(in->iblock), -1, why);
-    for (int level = rc ? 0 : ext4_le16(node + 6); !rc; level--) {
-        int n = ext4_le16(node + 2), pick = -1;
+    for (int level = rc ? 0 : get_le16(node + 6); !rc; level--) {
+        int n = get_le16(node + 2), pick = -1;
         const uint8_t *e = node + 12;
         if (level == 0)
             return ext_leaf(fs, e, n, lblk, limit, pblk, run, why);
         for (int i = 0; i < n; i++, e += 12) {
-            uint32_t first = ext4_le32(e);
-            if (i && first <= ext4_le32(e - 12))
+            uint32_t first = get_le32(e);
+            if (i && first <= get_le32(e - 12))
                 return bad(why, "extent index not sorted");
             if (first > lblk) {
                 limit = first < limit ? first : limit;
@@ -86,7 +86,7 @@ static int ext_map(struct ext4_fs *fs, const struct ext4_inode *in, uint32_t lbl
             return 0;
         }
         e = node + 12 + 12 * pick;
-        uint64_t child = (uint64_t)ext4_le16(e + 8) << 32 | ext4_le32(e + 4);
+        uint64_t child = (uint64_t)get_le16(e + 8) << 32 | get_le32(e + 4);
         rc = ext4_block(fs, SLOT_EXT + level - 1, child, &node, why);
         if (!rc)
             rc = ext_header(node, fs->bs, level - 1, why);
@@ -97,9 +97,9 @@ static int ext_map(struct ext4_fs *fs, const struct ext4_inode *in, uint32_t lbl
 /* Contiguous run of pointers from p[i] (all zero, or consecutive block numbers) within n entries. */
 static uint64_t ptr_run(const uint8_t *p, uint64_t i, uint64_t n)
 {
-    uint32_t first = ext4_le32(p + 4 * i);
+    uint32_t first = get_le32(p + 4 * i);
     uint64_t k = 1;
-    while (i + k < n && ext4_le32(p + 4 * (i + k)) == (first ? first + k : 0))
+    while (i + k < n && get_le32(p + 4 * (i + k)) == (first ? first + k : 0))
         k++;
     return k;
 }
@@ -120,7 +120,7 @@ static int ind_map(struct ext4_fs *fs, const struct ext4_inode *in, uint32_t lbl
             rel -= cover;
             cover *= per;
         }
-        uint32_t ptr = ext4_le32(in->iblock + 4 * (NDIRECT - 1 + level));
+        uint32_t ptr = get_le32(in->iblock + 4 * (NDIRECT - 1 + level));
         for (; cover > 1; ) {
             if (!ptr) {
                 *pblk = 0;
@@ -133,10 +133,10 @@ static int ind_map(struct ext4_fs *fs, const struct ext4_inode *in, uint32_t lbl
             cover /= per;
             idx = rel / cover;
             rel %= cover;
-            ptr = ext4_le32(p + 4 * idx);
+            ptr = get_le32(p + 4 * idx);
         }
     }
-    *pblk = ext4_le32(p + 4 * idx);
+    *pblk = get_le32(p + 4 * idx);
     *run = ptr_run(p, idx, level ? per : NDIRECT);
     if (*pblk && (*pblk >= fs->blocks || *run > fs->blocks - *pblk))
         return bad(why, "block pointer beyond end of filesystem");

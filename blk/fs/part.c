@@ -1,5 +1,6 @@
 /* Partition table reader: GPT (UEFI 2.10 section 5.3) with CRC32 and backup fallback, MBR with an EBR chain. */
 #include "blk/fs/part.h"
+#include "kernel/byteorder.h"
 #include "kernel/errno.h"
 #include "kernel/heap.h"
 #include "kernel/kstring.h"
@@ -13,9 +14,6 @@ struct gpt_hdr {
     uint64_t first, last, entries_lba;
     uint32_t n, esize, ecrc;
 };
-
-static uint32_t le32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
-static uint64_t le64(const uint8_t *p) { return le32(p) | (uint64_t)le32(p + 4) << 32; }
 
 uint32_t part_crc32(uint32_t crc, const void *buf, size_t len)
 {
@@ -55,7 +53,7 @@ static int gpt_header(const struct disk_src *d, uint64_t lba, uint8_t *sec, stru
     int rc = read_sectors(d, lba, sec, 1, why);
     if (rc)
         return rc;
-    uint32_t hsize = le32(sec + 12), crc = le32(sec + 16);
+    uint32_t hsize = get_le32(sec + 12), crc = get_le32(sec + 16);
     *why = "bad GPT header";
     if (memcmp(sec, "EFI PART", 8) || hsize < 92 || hsize > PART_SECTOR)
         return -EINVAL;
@@ -64,13 +62,13 @@ static int gpt_header(const struct disk_src *d, uint64_t lba, uint8_t *sec, stru
         *why = "GPT header CRC mismatch";
         return -EINVAL;
     }
-    h->first = le64(sec + 40);
-    h->last = le64(sec + 48);
-    h->entries_lba = le64(sec + 72);
-    h->n = le32(sec + 80);
-    h->esize = le32(sec + 84);
-    h->ecrc = le32(sec + 88);
-    if (le64(sec + 24) != lba || h->first > h->last || h->last >= nsec)
+    h->first = get_le64(sec + 40);
+    h->last = get_le64(sec + 48);
+    h->entries_lba = get_le64(sec + 72);
+    h->n = get_le32(sec + 80);
+    h->esize = get_le32(sec + 84);
+    h->ecrc = get_le32(sec + 88);
+    if (get_le64(sec + 24) != lba || h->first > h->last || h->last >= nsec)
         return -EINVAL;
     if (h->esize < 128 || h->esize > GPT_CHUNK || (h->esize & (h->esize - 1)) ||
         (uint64_t)h->n * h->esize > GPT_MAX_BYTES || h->entries_lba < 2 || h->entries_lba >= nsec ||
@@ -88,16 +86,16 @@ static int gpt_entry(const struct gpt_hdr *h, const uint8_t *e, int index, struc
     static const uint8_t zero[16];
     if (!memcmp(e, zero, 16))
         return 0;
-    uint64_t first = le64(e + 32), last = le64(e + 40);
+    uint64_t first = get_le64(e + 32), last = get_le64(e + 40);
     if (first > last || first < h->first || last > h->last) {
         *why = "GPT partition outside the usable range";
         return -EINVAL;
     }
     struct part p = { .index = index, .start = first * PART_SECTOR, .size = (last - first + 1) * PART_SECTOR };
     memcpy(p.gpt_type, e, 16);
-    p.bootable = (le64(e + 48) >> 2) & 1;
+    p.bootable = (get_le64(e + 48) >> 2) & 1;
     for (int i = 0; i < 36; i++) {             /* UTF-16LE, NUL-terminated unless all 36 units are used */
-        uint16_t c = (uint16_t)(e[56 + 2 * i] | e[57 + 2 * i] << 8);
+        uint16_t c = get_le16(e + 56 + 2 * i);
         if (!c)
             break;
         p.name[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
@@ -185,7 +183,7 @@ static int mbr_logical(const struct disk_src *d, uint64_t ext_lba, uint64_t ext_
             return -EINVAL;
         }
         const uint8_t *e0 = sec + 446, *e1 = sec + 462;
-        uint64_t start = ebr + le32(e0 + 8), len = le32(e0 + 12);
+        uint64_t start = ebr + get_le32(e0 + 8), len = get_le32(e0 + 12);
         if (e0[4] && len) {
             if (start < ext_lba || start + len > ext_lba + ext_len || start <= ebr) {
                 *why = "logical partition outside its extended partition";
@@ -195,9 +193,9 @@ static int mbr_logical(const struct disk_src *d, uint64_t ext_lba, uint64_t ext_
                               .mbr_type = e0[4], .bootable = e0[0] == 0x80 };
             part_add(out, max, n, &p);
         }
-        if (!mbr_is_extended(e1[4]) || !le32(e1 + 12))
+        if (!mbr_is_extended(e1[4]) || !get_le32(e1 + 12))
             return 0;
-        ebr = ext_lba + le32(e1 + 8);
+        ebr = ext_lba + get_le32(e1 + 8);
         if (ebr <= ext_lba || ebr >= ext_lba + ext_len) {
             *why = "EBR link outside the extended partition";
             return -EINVAL;
@@ -214,7 +212,7 @@ static int mbr_scan(const struct disk_src *d, uint8_t *sec, struct part *out, in
     int n = 0;
     for (int i = 0; i < 4; i++) {
         const uint8_t *e = sec + 446 + 16 * i;
-        uint64_t start = le32(e + 8), len = le32(e + 12);
+        uint64_t start = get_le32(e + 8), len = get_le32(e + 12);
         if (!e[4] || !len)
             continue;
         if (start == 0 || start > nsec || len > nsec - start) {

@@ -3,6 +3,7 @@
 #define SHOAL_ISCSI_PDU_H
 #include <stddef.h>
 #include <stdint.h>
+#include "kernel/byteorder.h"          /* get_be32 and friends: every BHS field is big-endian */
 
 #define ISCSI_BHS_LEN     48
 #define ISCSI_DIGEST_LEN  4
@@ -71,20 +72,6 @@ void iscsi_pdu_encode(const struct iscsi_pdu *p, uint8_t bhs[ISCSI_BHS_LEN]);
 int iscsi_pdu_decode(const uint8_t bhs[ISCSI_BHS_LEN], struct iscsi_pdu *p);
 /* Bytes of padding that follow a data segment of len bytes (to a 4-byte boundary). */
 static inline uint32_t iscsi_pad(uint32_t len) { return (4 - (len & 3)) & 3; }
-
-/* Big-endian helpers. */
-static inline uint32_t get_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static inline uint16_t get_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static inline void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
-}
-static inline void put_be16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static inline uint64_t get_be64(const uint8_t *p) { return (uint64_t)get_be32(p) << 32 | get_be32(p + 4); }
-static inline void put_be64(uint8_t *p, uint64_t v) { put_be32(p, (uint32_t)(v >> 32)); put_be32(p + 4, (uint32_t)v); }
 
 /* RFC 1982 serial number arithmetic on 32-bit sequence numbers: a < b, a <= b. */
 static inline int sn_lt(uint32_t a, uint32_t b) { return a != b && (uint32_t)(b - a) < 0x80000000u; }

@@ -11,11 +11,6 @@
 
 #define ISCSI_RX_STREAM_MIN (32 * 1024)   /* Data-In segments this large are worth a read of their own */
 
-static uint32_t get_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 void sess_proto_error(struct iscsi_session *s, const char *why)
 {
     s->stats.proto_errors++;

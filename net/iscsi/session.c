@@ -202,7 +202,7 @@ int sess_send_pdu(struct iscsi_session *s, struct iscsi_pdu *p, const void *data
     o += ISCSI_BHS_LEN;
     if (s->params.header_digest) {
         uint32_t c = crc32c(0, o - ISCSI_BHS_LEN, ISCSI_BHS_LEN);
-        o[0] = (uint8_t)c; o[1] = (uint8_t)(c >> 8); o[2] = (uint8_t)(c >> 16); o[3] = (uint8_t)(c >> 24);
+        put_le32(o, c);
         o += 4;
     }
     if (dlen) {
@@ -211,7 +211,7 @@ int sess_send_pdu(struct iscsi_session *s, struct iscsi_pdu *p, const void *data
         o += dlen + iscsi_pad(dlen);
         if (s->params.data_digest) {
             uint32_t c = crc32c(0, o - dlen - iscsi_pad(dlen), dlen + iscsi_pad(dlen));
-            o[0] = (uint8_t)c; o[1] = (uint8_t)(c >> 8); o[2] = (uint8_t)(c >> 16); o[3] = (uint8_t)(c >> 24);
+            put_le32(o, c);
         }
     }
     s->tx_len += need;

@@ -1,5 +1,6 @@
 /* SCSI INQUIRY VPD page 0x83 (device identification): bounds-checked designator decoding and formatting. */
 #include "net/iscsi/vpd.h"
+#include "kernel/byteorder.h"
 #include "kernel/errno.h"
 
 int iscsi_vpd83_parse(const uint8_t *page, uint32_t got, struct iscsi_desig *out, int max)
@@ -9,7 +10,7 @@ int iscsi_vpd83_parse(const uint8_t *page, uint32_t got, struct iscsi_desig *out
     if (!page || got < 4 || page[1] != 0x83)
         return -EPROTO;
     /* SPC-4 7.8.6: PAGE LENGTH (bytes 2-3) counts the descriptors after the 4-byte header. */
-    end = 4u + ((uint32_t)page[2] << 8 | page[3]);
+    end = 4u + get_be16(page + 2);
     complete = end <= got;
     if (!complete)
         end = got;

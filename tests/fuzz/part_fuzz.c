@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "blk/fs/part.h"
+#include "kernel/byteorder.h"
 #include "kernel/errno.h"
 
 /*
@@ -59,12 +60,6 @@ static uint32_t get32(struct vdisk *v, uint64_t off)
     return *vbyte(v, off) | *vbyte(v, off + 1) << 8 | *vbyte(v, off + 2) << 16 | (uint32_t)*vbyte(v, off + 3) << 24;
 }
 
-static void put32(uint8_t *p, uint32_t x)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(x >> (8 * i));
-}
-
 /* Make the GPT header at lba (if it is one stored in the image) carry correct CRCs (UEFI 5.3.2). */
 static void fix_gpt(struct vdisk *v, uint64_t lba)
 {
@@ -81,10 +76,10 @@ static void fix_gpt(struct vdisk *v, uint64_t lba)
     if (total <= (1u << 20) && elba < v->size / PART_SECTOR && total <= v->size - elba * PART_SECTOR)
         for (uint64_t i = 0; i < total; i++)
             crc = part_crc32(crc, vbyte(v, elba * PART_SECTOR + i), 1);
-    put32(hp + 88, crc);
+    put_le32(hp + 88, crc);
     memcpy(sec, hp, PART_SECTOR);
     memset(sec + 16, 0, 4);
-    put32(hp + 16, part_crc32(0, sec, hsize));
+    put_le32(hp + 16, part_crc32(0, sec, hsize));
 }
 
 /* What part_scan found must be sane whatever the input. */

@@ -6,13 +6,11 @@
 #define FUZZ_NAME "virtq_fuzz"
 #include "tests/fuzz/virtio_fuzz.h"
 #include "tests/unit/virtio_fake.h"
+#include "kernel/byteorder.h"
 #include "kernel/errno.h"
 
 #define FUZZ_RAM   0x2000u             /* 8 KiB: random ring addresses land inside it */
 #define HDR_BYTES  40
-
-static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
-static uint16_t get16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
 
 /* A ring address: mostly inside the small RAM (so rings are found), sometimes the raw value. */
 static uint64_t ring_addr(uint64_t raw)
@@ -61,9 +59,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fvm.mem_size = FUZZ_RAM;
     memcpy(ram, data + HDR_BYTES, size - HDR_BYTES < FUZZ_RAM ? size - HDR_BYTES : FUZZ_RAM);
     /* The state as a guest (or a restored snapshot) left it: not validated, as after a reconfiguration. */
-    struct vq_state q = { .desc = ring_addr(get64(data)), .avail = ring_addr(get64(data + 8)),
-                          .used = ring_addr(get64(data + 16)), .num = get16(data + 24),
-                          .last_avail = get16(data + 26), .used_idx = get16(data + 28), .ready = data[30] & 1 };
+    struct vq_state q = { .desc = ring_addr(get_le64(data)), .avail = ring_addr(get_le64(data + 8)),
+                          .used = ring_addr(get_le64(data + 16)), .num = get_le16(data + 24),
+                          .last_avail = get_le16(data + 26), .used_idx = get_le16(data + 28), .ready = data[30] & 1 };
     if (data[31] & 1)
         q.num &= 0x1ff;                 /* mostly small sizes */
     int valid = vq_validate(&fvm, &q) == 0;
@@ -73,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (!valid)
                 fz_abort("a chain taken from an invalid queue");
             chain_check(&q, &c);
-            chain_copy(&c, get16(data + 32));
+            chain_copy(&c, get_le16(data + 32));
         } else if (rc < 0 && !c.why) {
             fz_abort("refused without a reason");
         }
@@ -82,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)vq_push(&fvm, &q, c.head, rc == 1 ? c.in_len : 0);
         (void)vq_want_irq(&fvm, &q);
     }
-    (void)vq_push(&fvm, &q, get16(data + 34), get16(data + 36));   /* any head, any state */
+    (void)vq_push(&fvm, &q, get_le16(data + 34), get_le16(data + 36));   /* any head, any state */
     (void)vq_want_irq(&fvm, &q);
     return 0;
 }

@@ -3,14 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include "net/vswitch.h"
+#include "kernel/byteorder.h"
 
 /* Ports: 0 the uplink, 1 shoal's own stack, 2 and 3 guests. */
 static const uint8_t macs[4][6] = { { 0 }, { 2, 0, 0, 0, 0, 0xf0 }, { 2, 0, 0, 0, 0, 2 }, { 2, 0, 0, 0, 0, 3 } };
 static const uint32_t host_ip = 0x0f02000a;        /* 10.0.2.15 */
 static struct vswitch sw;
 static int in_port;
-
-static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 
 /* Every delivery: the separation and port-security rules hold for the frame as delivered. */
 static void rx(void *ctx, const void *frame, size_t len)
@@ -25,7 +24,7 @@ static void rx(void *ctx, const void *frame, size_t len)
         abort();                                   /* a station sent from a MAC not its own */
     if (src->kind == VSW_UPLINK && (!memcmp(f + 6, macs[1], 6) || !memcmp(f + 6, macs[2], 6)))
         abort();                                   /* the uplink used a station's MAC */
-    if (src->kind == VSW_GUEST && be16(f + 12) == 0x0806 && len >= 32 && !memcmp(f + 28, &host_ip, 4))
+    if (src->kind == VSW_GUEST && get_be16(f + 12) == 0x0806 && len >= 32 && !memcmp(f + 28, &host_ip, 4))
         abort();                                   /* a guest's ARP claimed shoal's address */
 }
 
@@ -47,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
     static uint8_t frame[VSW_FRAME_MAX + 64];
     setup();
     while (n >= 3) {
-        size_t len = be16(d + 1) % sizeof(frame), sel = d[0];
+        size_t len = get_be16(d + 1) % sizeof(frame), sel = d[0];
         d += 3, n -= 3;
         len = len < n ? len : n;
         memcpy(frame, d, len);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "blk/fs/part.h"
 #include "blk/fs/ext4.h"
+#include "kernel/byteorder.h"
 
 #define MAX_FILE (256u << 20)
 
@@ -406,7 +407,7 @@ TEST(mbr_ebr_loop_is_bounded)
         return;
     /* The second EBR (at 8192 + 24576 - 2048... wherever entry 1 of the first points) links back to the first. */
     uint8_t *ebr1 = m.p + 6144ull * 512;
-    uint32_t next = ebr1[462 + 8] | ebr1[463 + 8] << 8 | ebr1[464 + 8] << 16 | (uint32_t)ebr1[465 + 8] << 24;
+    uint32_t next = get_le32(ebr1 + 462 + 8);
     uint8_t *ebr2 = m.p + (6144ull + next) * 512;
     ebr2[462 + 4] = 0x05;
     ebr2[462 + 8] = 0;                                   /* relative 0: back to the first EBR */
@@ -421,9 +422,6 @@ TEST(mbr_ebr_loop_is_bounded)
 }
 
 /* --- corrupted filesystems */
-static uint32_t rd32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
-static void wr32(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24); }
-static void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
 
 static uint64_t location(const char *key)
 {
@@ -459,15 +457,15 @@ static int open_rc(const char *image, void (*mutate)(uint8_t *p))
 }
 
 static void sb_magic(uint8_t *p) { p[1024 + 0x38] ^= 0xff; }
-static void sb_logbs(uint8_t *p) { wr32(p + 1024 + 0x18, 7); }
-static void sb_logbs_huge(uint8_t *p) { wr32(p + 1024 + 0x18, 0xffffffffu); }
-static void sb_ipg0(uint8_t *p) { wr32(p + 1024 + 0x28, 0); }
-static void sb_bpg0(uint8_t *p) { wr32(p + 1024 + 0x20, 0); }
-static void sb_blocks_huge(uint8_t *p) { wr32(p + 1024 + 0x150, 0x100); }
-static void sb_descsize(uint8_t *p) { wr16(p + 1024 + 0xFE, 48); }
+static void sb_logbs(uint8_t *p) { put_le32(p + 1024 + 0x18, 7); }
+static void sb_logbs_huge(uint8_t *p) { put_le32(p + 1024 + 0x18, 0xffffffffu); }
+static void sb_ipg0(uint8_t *p) { put_le32(p + 1024 + 0x28, 0); }
+static void sb_bpg0(uint8_t *p) { put_le32(p + 1024 + 0x20, 0); }
+static void sb_blocks_huge(uint8_t *p) { put_le32(p + 1024 + 0x150, 0x100); }
+static void sb_descsize(uint8_t *p) { put_le16(p + 1024 + 0xFE, 48); }
 static void sb_dirdata(uint8_t *p) { p[1024 + 0x61] |= 0x10; }
-static void gd_itable(uint8_t *p) { wr32(p + 4096 + 8, 0xfffffff0u); }
-static void gd_itable_hi(uint8_t *p) { wr32(p + 4096 + 0x28, 0xffff); }
+static void gd_itable(uint8_t *p) { put_le32(p + 4096 + 8, 0xfffffff0u); }
+static void gd_itable_hi(uint8_t *p) { put_le32(p + 4096 + 0x28, 0xffff); }
 
 TEST(corrupt_superblock_and_descriptors)
 {
@@ -511,27 +509,27 @@ static void read_after_at(int line, const char *image, void (*fn)(uint8_t *at, s
 }
 
 static void eh_magic(uint8_t *i, struct img *m) { (void)m; i[0x28] ^= 0xff; }
-static void eh_entries(uint8_t *i, struct img *m) { (void)m; wr16(i + 0x28 + 2, 5); }
-static void eh_depth(uint8_t *i, struct img *m) { (void)m; wr16(i + 0x28 + 6, 6); }
-static void ee_far(uint8_t *i, struct img *m) { (void)m; wr32(i + 0x28 + 12 + 8, 0xffffff00u); }
-static void ee_far_hi(uint8_t *i, struct img *m) { (void)m; wr16(i + 0x28 + 12 + 6, 0x7fff); }
-static void ei_far(uint8_t *i, struct img *m) { (void)m; wr32(i + 0x28 + 12 + 4, 0x0fffffffu); }
-static void ind_far(uint8_t *i, struct img *m) { (void)m; wr32(i + 0x28, 0xfffffff0u); }
-static void dind_far(uint8_t *i, struct img *m) { (void)m; wr32(i + 0x28 + 13 * 4, 0xfffffff0u); }
-static void rec_zero(uint8_t *d, struct img *m) { (void)m; wr16(d + 4, 0); }
-static void rec_over(uint8_t *d, struct img *m) { (void)m; wr16(d + 4, 0xfffc); }
-static void rec_odd(uint8_t *d, struct img *m) { (void)m; wr16(d + 4, 10); }
+static void eh_entries(uint8_t *i, struct img *m) { (void)m; put_le16(i + 0x28 + 2, 5); }
+static void eh_depth(uint8_t *i, struct img *m) { (void)m; put_le16(i + 0x28 + 6, 6); }
+static void ee_far(uint8_t *i, struct img *m) { (void)m; put_le32(i + 0x28 + 12 + 8, 0xffffff00u); }
+static void ee_far_hi(uint8_t *i, struct img *m) { (void)m; put_le16(i + 0x28 + 12 + 6, 0x7fff); }
+static void ei_far(uint8_t *i, struct img *m) { (void)m; put_le32(i + 0x28 + 12 + 4, 0x0fffffffu); }
+static void ind_far(uint8_t *i, struct img *m) { (void)m; put_le32(i + 0x28, 0xfffffff0u); }
+static void dind_far(uint8_t *i, struct img *m) { (void)m; put_le32(i + 0x28 + 13 * 4, 0xfffffff0u); }
+static void rec_zero(uint8_t *d, struct img *m) { (void)m; put_le16(d + 4, 0); }
+static void rec_over(uint8_t *d, struct img *m) { (void)m; put_le16(d + 4, 0xfffc); }
+static void rec_odd(uint8_t *d, struct img *m) { (void)m; put_le16(d + 4, 10); }
 static void name_over(uint8_t *d, struct img *m) { (void)m; d[6] = 200; }
-static void ino_far(uint8_t *d, struct img *m) { (void)m; wr32(d, 0xfffffff0u); }
+static void ino_far(uint8_t *d, struct img *m) { (void)m; put_le32(d, 0xfffffff0u); }
 
 /* The leaf of many-extents.bin rewritten as an index node (depth 1) pointing at itself: a cycle. */
 static void leaf_cycle(uint8_t *i, struct img *m)
 {
-    uint32_t leaf = rd32(i + 0x28 + 12 + 4);
+    uint32_t leaf = get_le32(i + 0x28 + 12 + 4);
     uint8_t *b = m->p + (uint64_t)leaf * 4096;
-    wr16(b + 6, 1);
-    wr32(b + 12 + 4, leaf);
-    wr16(b + 12 + 8, 0);
+    put_le16(b + 6, 1);
+    put_le32(b + 12 + 4, leaf);
+    put_le16(b + 12 + 8, 0);
 }
 
 TEST(corrupt_extents_block_maps_and_dirs)
@@ -563,9 +561,9 @@ TEST(unwritten_extent_reads_zeros)
     if (img_map(&m, "ext4-4k.img"))
         return;
     uint8_t *i = m.p + location("vmlinuz_inode");
-    uint16_t n = (uint16_t)(i[0x28 + 12 + 4] | i[0x28 + 12 + 5] << 8);
+    uint16_t n = get_le16(i + 0x28 + 12 + 4);
     CHECK(n > 0 && n < 32768);
-    wr16(i + 0x28 + 12 + 4, (uint16_t)(n + 32768));
+    put_le16(i + 0x28 + 12 + 4, (uint16_t)(n + 32768));
     struct ext4_fs *fs = open_whole(&m);
     CHECK_EQ(fs ? ext4_read_file(fs, "/boot/vmlinuz", MAX_FILE, &buf, &len, NULL) : -1, 0);
     uint64_t nonzero = 0, upto = (uint64_t)n * 4096 < len ? (uint64_t)n * 4096 : len;

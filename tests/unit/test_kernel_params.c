@@ -41,6 +41,33 @@ TEST(strip_loader_prefix)
     CHECK_STR(cmdline_strip_loader_path("  ip=10.0.0.1/24"), "ip=10.0.0.1/24");
 }
 
+TEST(value_of_one_word)
+{
+    const char *w = "mem=64M";
+    CHECK(param_value(w, "mem") == w + 4);
+    CHECK_STR(param_value("ip=", "ip"), "");                  /* present and empty is not absent */
+    CHECK_STR(param_value("cmdline+=a=b", "cmdline+"), "a=b");
+    CHECK(param_value("memory=1G", "mem") == NULL);           /* a longer key is another key */
+    CHECK(param_value("me=1", "mem") == NULL);
+    CHECK(param_value("mem", "mem") == NULL);                 /* a flag without '=' has no value */
+    CHECK(param_value("", "mem") == NULL);
+    CHECK_STR(param_value("=x", ""), "x");
+}
+
+TEST(find_among_options)
+{
+    char *argv[] = { "vm", "create", "web1", "mem=64M", "guest=hello", "mem=128M", "vcpus" };
+    int argc = (int)(sizeof(argv) / sizeof(argv[0]));
+    CHECK_STR(param_find(argc, argv, 3, "mem"), "64M");       /* the first one counts */
+    CHECK_STR(param_find(argc, argv, 4, "mem"), "128M");      /* words before from are not options */
+    CHECK_STR(param_find(argc, argv, 0, "guest"), "hello");
+    CHECK(param_find(argc, argv, 5, "guest") == NULL);
+    CHECK(param_find(argc, argv, 3, "vcpus") == NULL);
+    CHECK(param_find(argc, argv, 3, "web1") == NULL);
+    CHECK(param_find(argc, argv, argc, "mem") == NULL);
+    CHECK(param_find(0, argv, 0, "mem") == NULL);
+}
+
 static char got_a[64];
 static int got_b_calls;
 static int set_a(const char *v) { snprintf(got_a, sizeof(got_a), "%s", v); return 0; }

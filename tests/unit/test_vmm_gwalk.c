@@ -4,6 +4,7 @@
 #include "tests/unit/test.h"
 #include "vmm/gwalk.h"
 #include "vmm/decode.h"
+#include "arch/x86/cpu.h"
 #include "kernel/errno.h"
 
 #define GMEM_SIZE (4u << 20)
@@ -29,17 +30,6 @@ static void put64(uint64_t gpa, uint64_t v) { memcpy(gmem + gpa, &v, 8); }
 #define U  0x4ull
 #define PS 0x80ull
 #define NX (1ull << 63)
-
-#define CR0_PE (1ull << 0)
-#define CR0_WP (1ull << 16)
-#define CR0_PG (1ull << 31)
-#define CR4_PSE (1ull << 4)
-#define CR4_PAE (1ull << 5)
-#define CR4_SMEP (1ull << 20)
-#define CR4_SMAP (1ull << 21)
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
-#define EFER_NXE (1ull << 11)
 
 static void mem_reset(struct guest_regs *r)
 {

@@ -5,36 +5,30 @@
 #include "tests/unit/test.h"
 #include "vmm/loader.h"
 #include "vmm/acpi.h"
+#include "kernel/byteorder.h"
 #include "kernel/errno.h"
 
 #define IMG_LEN (64 * 1024)
-
-static uint16_t g16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t g32(const uint8_t *p) { return g16(p) | (uint32_t)g16(p + 2) << 16; }
-static uint64_t g64(const uint8_t *p) { return g32(p) | (uint64_t)g32(p + 4) << 32; }
-static void p16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void p32(uint8_t *p, uint32_t v) { p16(p, (uint16_t)v); p16(p + 2, (uint16_t)(v >> 16)); }
-static void p64(uint8_t *p, uint64_t v) { p32(p, (uint32_t)v); p32(p + 4, (uint32_t)(v >> 32)); }
 
 /* A synthetic bzImage: 4 setup sectors + boot sector, protocol 2.15, 64-bit, relocatable. */
 static uint8_t *make_bz(void)
 {
     uint8_t *k = calloc(1, IMG_LEN);
     k[BP_SETUP_SECTS] = 4;
-    p32(k + 0x1F4, (IMG_LEN - 5 * 512) / 16);
-    p16(k + BP_BOOT_FLAG, 0xAA55);
+    put_le32(k + 0x1F4, (IMG_LEN - 5 * 512) / 16);
+    put_le16(k + BP_BOOT_FLAG, 0xAA55);
     k[0x200] = 0xEB;
     k[0x201] = 0x6A;                       /* setup header ends at 0x26C */
     memcpy(k + BP_HEADER, "HdrS", 4);
-    p16(k + BP_VERSION, 0x020F);
+    put_le16(k + BP_VERSION, 0x020F);
     k[BP_LOADFLAGS] = LOADED_HIGH;
-    p32(k + BP_INITRD_MAX, 0x7fffffff);
-    p32(k + BP_KERNEL_ALIGN, 0x200000);
+    put_le32(k + BP_INITRD_MAX, 0x7fffffff);
+    put_le32(k + BP_KERNEL_ALIGN, 0x200000);
     k[BP_RELOCATABLE] = 1;
-    p16(k + BP_XLOADFLAGS, XLF_KERNEL_64 | 2);
-    p32(k + BP_CMDLINE_SIZE, 2047);
-    p64(k + BP_PREF_ADDRESS, 0x1000000);
-    p32(k + BP_INIT_SIZE, 0x2000000);
+    put_le16(k + BP_XLOADFLAGS, XLF_KERNEL_64 | 2);
+    put_le32(k + BP_CMDLINE_SIZE, 2047);
+    put_le64(k + BP_PREF_ADDRESS, 0x1000000);
+    put_le32(k + BP_INIT_SIZE, 0x2000000);
     return k;
 }
 
@@ -68,19 +62,19 @@ TEST(bz_parse_refuses)
     expect_bad(k, IMG_LEN / 2, -EINVAL, "truncated");          /* shorter than syssize */
     expect_bad(k, 5 * 512, -EINVAL, "truncated");              /* nothing after the setup code */
     expect_bad(k, 0x100, -ENOTSUP, "truncated");
-    p16(k + BP_XLOADFLAGS, 0);
+    put_le16(k + BP_XLOADFLAGS, 0);
     expect_bad(k, IMG_LEN, -ENOTSUP, "64-bit");
-    p16(k + BP_XLOADFLAGS, 1);
-    p16(k + BP_VERSION, 0x020B);
+    put_le16(k + BP_XLOADFLAGS, 1);
+    put_le16(k + BP_VERSION, 0x020B);
     expect_bad(k, IMG_LEN, -ENOTSUP, "2.12");
-    p16(k + BP_VERSION, 0x020F);
+    put_le16(k + BP_VERSION, 0x020F);
     k[BP_LOADFLAGS] = 0;
     expect_bad(k, IMG_LEN, -ENOTSUP, "loaded high");
     k[BP_LOADFLAGS] = LOADED_HIGH;
     memcpy(k + BP_HEADER, "HdrX", 4);
     expect_bad(k, IMG_LEN, -ENOTSUP, "not a bzImage");
     memcpy(k + BP_HEADER, "HdrS", 4);
-    p16(k + BP_BOOT_FLAG, 0);
+    put_le16(k + BP_BOOT_FLAG, 0);
     expect_bad(k, IMG_LEN, -ENOTSUP, "not a bzImage");
     free(k);
 }
@@ -120,15 +114,15 @@ TEST(bz_zero_page)
     CHECK_MEM(bp + BP_HEADER, "HdrS", 4);
     CHECK_EQ(bp[BP_TYPE_OF_LOADER], 0xFF);
     CHECK_EQ(bp[BP_LOADFLAGS] & (LOADED_HIGH | CAN_USE_HEAP), LOADED_HIGH | CAN_USE_HEAP);
-    CHECK_U64(g32(bp + BP_CMD_LINE_PTR), 0x20000);
-    CHECK_U64(g32(bp + BP_RAMDISK_IMAGE), 0xFEE9000);
-    CHECK_U64(g32(bp + BP_RAMDISK_SIZE), 0x116000);
-    CHECK_U64(g64(bp + BP_ACPI_RSDP), 0xE0000);
+    CHECK_U64(get_le32(bp + BP_CMD_LINE_PTR), 0x20000);
+    CHECK_U64(get_le32(bp + BP_RAMDISK_IMAGE), 0xFEE9000);
+    CHECK_U64(get_le32(bp + BP_RAMDISK_SIZE), 0x116000);
+    CHECK_U64(get_le64(bp + BP_ACPI_RSDP), 0xE0000);
     CHECK_EQ(bp[BP_E820_ENTRIES], 3);
-    CHECK_U64(g64(bp + BP_E820_TABLE + 40), 0x100000);
-    CHECK_U64(g64(bp + BP_E820_TABLE + 48), 0xFF00000);
-    CHECK_EQ(g32(bp + BP_E820_TABLE + 56), 1);
-    CHECK_EQ(g32(bp + BP_E820_TABLE + 36), 2);
+    CHECK_U64(get_le64(bp + BP_E820_TABLE + 40), 0x100000);
+    CHECK_U64(get_le64(bp + BP_E820_TABLE + 48), 0xFF00000);
+    CHECK_EQ(get_le32(bp + BP_E820_TABLE + 56), 1);
+    CHECK_EQ(get_le32(bp + BP_E820_TABLE + 36), 2);
     CHECK_EQ(bp[0x26C], 0);                                     /* nothing past the header copied */
     CHECK_EQ(bz_build_params(bp, k, &bz, 0, 0, 0, 0, e, 129), -EINVAL);
     free(k);
@@ -163,23 +157,23 @@ static size_t make_elf(uint8_t *e, int with_note)
     memcpy(e, "\x7F" "ELF", 4);
     e[4] = 2;
     e[5] = 1;
-    p16(e + 18, 62);
-    p64(e + 32, 64);
-    p16(e + 54, 56);
-    p16(e + 56, 2);
-    p32(e + 64, 1);                                            /* PT_LOAD: file 0x800..0xC00 -> 0x1000000 */
-    p64(e + 64 + 8, 0x800);
-    p64(e + 64 + 24, 0x1000000);
-    p64(e + 64 + 32, 0x400);
-    p64(e + 64 + 40, 0x10000);
-    p32(e + 120, 4);                                           /* PT_NOTE at 0x200 */
-    p64(e + 120 + 8, 0x200);
-    p64(e + 120 + 32, 24);
-    p32(e + 0x200, 4);
-    p32(e + 0x204, 8);
-    p32(e + 0x208, with_note ? PVH_NOTE_PHYS32_ENTRY : 17);
+    put_le16(e + 18, 62);
+    put_le64(e + 32, 64);
+    put_le16(e + 54, 56);
+    put_le16(e + 56, 2);
+    put_le32(e + 64, 1);                                       /* PT_LOAD: file 0x800..0xC00 -> 0x1000000 */
+    put_le64(e + 64 + 8, 0x800);
+    put_le64(e + 64 + 24, 0x1000000);
+    put_le64(e + 64 + 32, 0x400);
+    put_le64(e + 64 + 40, 0x10000);
+    put_le32(e + 120, 4);                                      /* PT_NOTE at 0x200 */
+    put_le64(e + 120 + 8, 0x200);
+    put_le64(e + 120 + 32, 24);
+    put_le32(e + 0x200, 4);
+    put_le32(e + 0x204, 8);
+    put_le32(e + 0x208, with_note ? PVH_NOTE_PHYS32_ENTRY : 17);
     memcpy(e + 0x20C, "Xen", 4);
-    p64(e + 0x210, 0x1000123);
+    put_le64(e + 0x210, 0x1000123);
     return 4096;
 }
 
@@ -202,17 +196,17 @@ TEST(pvh_parse_and_start_info)
     CHECK_EQ(pvh_parse(e, n, &pi, &why), -ENOTSUP);
     CHECK(strstr(why, "PHYS32_ENTRY"));
     CHECK_EQ(pvh_build_start_info(si, 0x6000, 0x20000, 0xF000000, 0x1000, 0xE0000, m, 2), 0);
-    CHECK_U64(g32(si), PVH_START_MAGIC);
-    CHECK_EQ(g32(si + 4), 1);
-    CHECK_EQ(g32(si + 12), 1);
-    CHECK_U64(g64(si + 16), 0x6040);
-    CHECK_U64(g64(si + 24), 0x20000);
-    CHECK_U64(g64(si + 32), 0xE0000);
-    CHECK_U64(g64(si + 40), 0x6080);
-    CHECK_EQ(g32(si + 48), 2);
-    CHECK_U64(g64(si + 64), 0xF000000);
-    CHECK_U64(g64(si + 72), 0x1000);
-    CHECK_U64(g64(si + 128 + 24), 0x100000);
+    CHECK_U64(get_le32(si), PVH_START_MAGIC);
+    CHECK_EQ(get_le32(si + 4), 1);
+    CHECK_EQ(get_le32(si + 12), 1);
+    CHECK_U64(get_le64(si + 16), 0x6040);
+    CHECK_U64(get_le64(si + 24), 0x20000);
+    CHECK_U64(get_le64(si + 32), 0xE0000);
+    CHECK_U64(get_le64(si + 40), 0x6080);
+    CHECK_EQ(get_le32(si + 48), 2);
+    CHECK_U64(get_le64(si + 64), 0xF000000);
+    CHECK_U64(get_le64(si + 72), 0x1000);
+    CHECK_U64(get_le64(si + 128 + 24), 0x100000);
 }
 
 /* An ELF32 i386 PVH kernel (as Xen and QEMU accept): the same note, 32-bit headers. */
@@ -222,23 +216,23 @@ static size_t make_elf32(uint8_t *e)
     memcpy(e, "\x7F" "ELF", 4);
     e[4] = 1;                                                  /* ELFCLASS32 */
     e[5] = 1;
-    p16(e + 18, 3);                                            /* EM_386 */
-    p32(e + 28, 52);                                           /* e_phoff */
-    p16(e + 42, 32);                                           /* e_phentsize */
-    p16(e + 44, 2);
-    p32(e + 52, 1);                                            /* PT_LOAD: file 0x800..0xC00 -> 0x200000 */
-    p32(e + 52 + 4, 0x800);
-    p32(e + 52 + 12, 0x200000);
-    p32(e + 52 + 16, 0x400);
-    p32(e + 52 + 20, 0x3000);
-    p32(e + 84, 4);                                            /* PT_NOTE at 0x200 */
-    p32(e + 84 + 4, 0x200);
-    p32(e + 84 + 16, 20);
-    p32(e + 0x200, 4);
-    p32(e + 0x204, 4);
-    p32(e + 0x208, PVH_NOTE_PHYS32_ENTRY);
+    put_le16(e + 18, 3);                                       /* EM_386 */
+    put_le32(e + 28, 52);                                      /* e_phoff */
+    put_le16(e + 42, 32);                                      /* e_phentsize */
+    put_le16(e + 44, 2);
+    put_le32(e + 52, 1);                                       /* PT_LOAD: file 0x800..0xC00 -> 0x200000 */
+    put_le32(e + 52 + 4, 0x800);
+    put_le32(e + 52 + 12, 0x200000);
+    put_le32(e + 52 + 16, 0x400);
+    put_le32(e + 52 + 20, 0x3000);
+    put_le32(e + 84, 4);                                       /* PT_NOTE at 0x200 */
+    put_le32(e + 84 + 4, 0x200);
+    put_le32(e + 84 + 16, 20);
+    put_le32(e + 0x200, 4);
+    put_le32(e + 0x204, 4);
+    put_le32(e + 0x208, PVH_NOTE_PHYS32_ENTRY);
     memcpy(e + 0x20C, "Xen", 4);
-    p32(e + 0x210, 0x200040);
+    put_le32(e + 0x210, 0x200040);
     return 4096;
 }
 
@@ -257,10 +251,10 @@ TEST(pvh_parse_elf32)
     CHECK_U64(pi.lowest, 0x200000);
     CHECK_U64(pi.highest, 0x203000);
     CHECK_EQ(pvh_parse(e, 0xA00, &pi, &why), -EINVAL);          /* segment beyond the end */
-    p16(e + 44, 200);
+    put_le16(e + 44, 200);
     CHECK_EQ(pvh_parse(e, n, &pi, &why), -EINVAL);              /* program headers beyond the end */
-    p16(e + 44, 2);
-    p16(e + 18, 40);                                            /* EM_ARM */
+    put_le16(e + 44, 2);
+    put_le16(e + 18, 40);                                       /* EM_ARM */
     CHECK_EQ(pvh_parse(e, n, &pi, &why), -ENOTSUP);
     CHECK(strstr(why, "ELF32 i386") != NULL);
 }
@@ -300,15 +294,15 @@ static const uint8_t *table_at(const uint8_t *buf, int used, uint64_t base, uint
         return NULL;
     t = buf + (gpa - base);
     CHECK_MEM(t, sig, 4);
-    CHECK(gpa + g32(t + 4) <= base + (uint64_t)used);
-    CHECK_EQ(acpi_sum(t, g32(t + 4)), 0);
+    CHECK(gpa + get_le32(t + 4) <= base + (uint64_t)used);
+    CHECK_EQ(acpi_sum(t, get_le32(t + 4)), 0);
     return t;
 }
 
 /* Walk the DSDT's AML: \_S5_ package, then \_SB scope holding Devices; count LNRO0005 and check bases. */
 static int walk_dsdt(const uint8_t *t, int nvirtio)
 {
-    uint32_t end = g32(t + 4), pos = 36, n, scope_end, found = 0;
+    uint32_t end = get_le32(t + 4), pos = 36, n, scope_end, found = 0;
     int k;
     CHECK(t[pos] == 0x08 && !memcmp(t + pos + 1, "_S5_", 4) && t[pos + 5] == 0x12);
     pos += 6;
@@ -338,11 +332,11 @@ static int walk_dsdt(const uint8_t *t, int nvirtio)
             const uint8_t *m = memmem(lnro, (size_t)(t + dev_end - lnro), "\x86\x09\x00\x01", 4);
             CHECK(m != NULL);
             if (m) {
-                CHECK_U64(g32(m + 4), 0xD0000000u + found * 0x1000);
-                CHECK_EQ(g32(m + 8), 0x1000);
+                CHECK_U64(get_le32(m + 4), 0xD0000000u + found * 0x1000);
+                CHECK_EQ(get_le32(m + 8), 0x1000);
                 CHECK_EQ(m[12], 0x89);                         /* Extended Interrupt */
                 CHECK_EQ(m[15], 0x03);                         /* consumer, edge, active high */
-                CHECK_EQ(g32(m + 17), 5 + found);
+                CHECK_EQ(get_le32(m + 17), 5 + found);
             }
             found++;
         }
@@ -366,30 +360,30 @@ TEST(acpi_tables)
     CHECK_EQ(acpi_sum(buf, 20), 0);
     CHECK_EQ(acpi_sum(buf, 36), 0);
     CHECK_EQ(buf[15], 2);
-    x = table_at(buf, used, base, g64(buf + 24), "XSDT");
+    x = table_at(buf, used, base, get_le64(buf + 24), "XSDT");
     if (!x)
         return;
-    CHECK_EQ(g32(x + 4), 36 + 16);
-    fadt = table_at(buf, used, base, g64(x + 36), "FACP");
-    madt = table_at(buf, used, base, g64(x + 44), "APIC");
+    CHECK_EQ(get_le32(x + 4), 36 + 16);
+    fadt = table_at(buf, used, base, get_le64(x + 36), "FACP");
+    madt = table_at(buf, used, base, get_le64(x + 44), "APIC");
     if (!fadt || !madt)
         return;
     /* No table overlaps another (each is inside the buffer and they follow each other in order). */
-    CHECK(g64(buf + 24) + 52 <= g64(x + 36));
-    CHECK(g64(x + 36) + g32(fadt + 4) <= g64(x + 44));
+    CHECK(get_le64(buf + 24) + 52 <= get_le64(x + 36));
+    CHECK(get_le64(x + 36) + get_le32(fadt + 4) <= get_le64(x + 44));
     CHECK_EQ(fadt[8], 6);
-    CHECK(g32(fadt + 112) & (1u << 20));                       /* HW_REDUCED_ACPI */
-    CHECK_U64(g64(fadt + 140), g32(fadt + 40));
-    CHECK(g64(x + 44) + g32(madt + 4) <= g64(fadt + 140));
-    CHECK_EQ(g32(madt + 4), 44 + 2 * 8 + 12 + 10);
-    CHECK_U64(g32(madt + 36), 0xFEE00000u);
-    CHECK_EQ(g32(madt + 40) & 1, 0);                           /* no PCAT_COMPAT */
+    CHECK(get_le32(fadt + 112) & (1u << 20));                  /* HW_REDUCED_ACPI */
+    CHECK_U64(get_le64(fadt + 140), get_le32(fadt + 40));
+    CHECK(get_le64(x + 44) + get_le32(madt + 4) <= get_le64(fadt + 140));
+    CHECK_EQ(get_le32(madt + 4), 44 + 2 * 8 + 12 + 10);
+    CHECK_U64(get_le32(madt + 36), 0xFEE00000u);
+    CHECK_EQ(get_le32(madt + 40) & 1, 0);                      /* no PCAT_COMPAT */
     CHECK(madt[44] == 0 && madt[47] == 0 && madt[52] == 0 && madt[55] == 1);   /* LAPIC ids 0, 1 */
-    CHECK(madt[60] == 1 && g32(madt + 64) == 0xFEC00000u && g32(madt + 68) == 0);
-    CHECK(madt[72] == 2 && madt[75] == 0 && g32(madt + 76) == 2);
-    dsdt = table_at(buf, used, base, g64(fadt + 140), "DSDT");
+    CHECK(madt[60] == 1 && get_le32(madt + 64) == 0xFEC00000u && get_le32(madt + 68) == 0);
+    CHECK(madt[72] == 2 && madt[75] == 0 && get_le32(madt + 76) == 2);
+    dsdt = table_at(buf, used, base, get_le64(fadt + 140), "DSDT");
     if (dsdt) {
-        CHECK_EQ(g64(fadt + 140) - base + g32(dsdt + 4), (uint64_t)used);
+        CHECK_EQ(get_le64(fadt + 140) - base + get_le32(dsdt + 4), (uint64_t)used);
         walk_dsdt(dsdt, 2);
     }
     CHECK_EQ(acpi_build(buf, 200, base, &c), -ENOSPC);
@@ -405,12 +399,12 @@ TEST(acpi_virtio_mask)
     const uint8_t *x, *fadt, *dsdt, *m;
     c.virtio_mask = 2;
     CHECK(acpi_build(buf, sizeof(buf), 0xE0000, &c) > 0);
-    x = buf + (g64(buf + 24) - 0xE0000);
-    fadt = buf + (g64(x + 36) - 0xE0000);
-    dsdt = buf + (g64(fadt + 140) - 0xE0000);
-    CHECK(memmem(dsdt, g32(dsdt + 4), "VR00", 4) == NULL);
-    m = memmem(dsdt, g32(dsdt + 4), "\x86\x09\x00\x01", 4);
-    CHECK(m && g32(m + 4) == 0xD0001000u && g32(m + 17) == 6);
+    x = buf + (get_le64(buf + 24) - 0xE0000);
+    fadt = buf + (get_le64(x + 36) - 0xE0000);
+    dsdt = buf + (get_le64(fadt + 140) - 0xE0000);
+    CHECK(memmem(dsdt, get_le32(dsdt + 4), "VR00", 4) == NULL);
+    m = memmem(dsdt, get_le32(dsdt + 4), "\x86\x09\x00\x01", 4);
+    CHECK(m && get_le32(m + 4) == 0xD0001000u && get_le32(m + 17) == 6);
 }
 
 /* Enough devices that the \_SB scope needs a 2-byte PkgLength. */
@@ -419,10 +413,10 @@ TEST(acpi_dsdt_long_scope)
     static uint8_t buf[0x20000];
     struct acpi_config c = cfg(4, ACPI_MAX_VIRTIO);
     int used = acpi_build(buf, sizeof(buf), 0xE0000, &c);
-    const uint8_t *x = buf + (g64(buf + 24) - 0xE0000), *fadt = buf + (g64(x + 36) - 0xE0000);
-    const uint8_t *dsdt = buf + (g64(fadt + 140) - 0xE0000);
-    CHECK(used > 0 && g32(dsdt + 4) > 0x100);
-    CHECK_EQ(acpi_sum(dsdt, g32(dsdt + 4)), 0);
+    const uint8_t *x = buf + (get_le64(buf + 24) - 0xE0000), *fadt = buf + (get_le64(x + 36) - 0xE0000);
+    const uint8_t *dsdt = buf + (get_le64(fadt + 140) - 0xE0000);
+    CHECK(used > 0 && get_le32(dsdt + 4) > 0x100);
+    CHECK_EQ(acpi_sum(dsdt, get_le32(dsdt + 4)), 0);
     CHECK_EQ(walk_dsdt(dsdt, ACPI_MAX_VIRTIO), ACPI_MAX_VIRTIO);
 }
 
@@ -438,36 +432,36 @@ TEST(acpi_pci_host_bridge)
     c.ecam_base = 0xE0000000ull;
     used = acpi_build(buf, sizeof(buf), base, &c);
     CHECK(used > 0);
-    x = table_at(buf, used, base, g64(buf + 24), "XSDT");
+    x = table_at(buf, used, base, get_le64(buf + 24), "XSDT");
     if (!x)
         return;
-    CHECK_EQ(g32(x + 4), 36 + 24);
-    mcfg = table_at(buf, used, base, g64(x + 52), "MCFG");
-    fadt = table_at(buf, used, base, g64(x + 36), "FACP");
+    CHECK_EQ(get_le32(x + 4), 36 + 24);
+    mcfg = table_at(buf, used, base, get_le64(x + 52), "MCFG");
+    fadt = table_at(buf, used, base, get_le64(x + 36), "FACP");
     if (!mcfg || !fadt)
         return;
-    CHECK_EQ(g32(mcfg + 4), 36 + 8 + 16);
-    CHECK_U64(g64(mcfg + 44), 0xE0000000ull);
-    CHECK(g16(mcfg + 52) == 0 && mcfg[54] == 0 && mcfg[55] == 0);   /* segment 0, buses 0..0 */
-    dsdt = table_at(buf, used, base, g64(fadt + 140), "DSDT");
+    CHECK_EQ(get_le32(mcfg + 4), 36 + 8 + 16);
+    CHECK_U64(get_le64(mcfg + 44), 0xE0000000ull);
+    CHECK(get_le16(mcfg + 52) == 0 && mcfg[54] == 0 && mcfg[55] == 0);   /* segment 0, buses 0..0 */
+    dsdt = table_at(buf, used, base, get_le64(fadt + 140), "DSDT");
     if (!dsdt)
         return;
     CHECK_EQ(walk_dsdt(dsdt, 2), 2);
-    pci = memmem(dsdt, g32(dsdt + 4), "PCI0", 4);
+    pci = memmem(dsdt, get_le32(dsdt + 4), "PCI0", 4);
     CHECK(pci != NULL);
     if (!pci)
         return;
-    CHECK(memmem(pci, g32(dsdt + 4) - (uint32_t)(pci - dsdt), "\x41\xD0\x0A\x08", 4) != NULL);   /* PNP0A08 */
-    CHECK(memmem(pci, g32(dsdt + 4) - (uint32_t)(pci - dsdt), "\x41\xD0\x0A\x03", 4) != NULL);   /* PNP0A03 */
-    bus = memmem(pci, g32(dsdt + 4) - (uint32_t)(pci - dsdt), "\x88\x0D\x00\x02", 4);
+    CHECK(memmem(pci, get_le32(dsdt + 4) - (uint32_t)(pci - dsdt), "\x41\xD0\x0A\x08", 4) != NULL);   /* PNP0A08 */
+    CHECK(memmem(pci, get_le32(dsdt + 4) - (uint32_t)(pci - dsdt), "\x41\xD0\x0A\x03", 4) != NULL);   /* PNP0A03 */
+    bus = memmem(pci, get_le32(dsdt + 4) - (uint32_t)(pci - dsdt), "\x88\x0D\x00\x02", 4);
     CHECK(bus != NULL);
     if (bus)
-        CHECK(g16(bus + 8) == 0 && g16(bus + 10) == 0 && g16(bus + 14) == 1);   /* bus numbers 0..0 */
+        CHECK(get_le16(bus + 8) == 0 && get_le16(bus + 10) == 0 && get_le16(bus + 14) == 1);   /* bus numbers 0..0 */
     c.ecam_base = 0;
     used = acpi_build(buf, sizeof(buf), base, &c);
-    x = buf + (g64(buf + 24) - base);
-    fadt = buf + (g64(x + 36) - base);
-    dsdt = buf + (g64(fadt + 140) - base);
-    CHECK_EQ(g32(x + 4), 36 + 16);
-    CHECK(memmem(dsdt, g32(dsdt + 4), "PCI0", 4) == NULL);
+    x = buf + (get_le64(buf + 24) - base);
+    fadt = buf + (get_le64(x + 36) - base);
+    dsdt = buf + (get_le64(fadt + 140) - base);
+    CHECK_EQ(get_le32(x + 4), 36 + 16);
+    CHECK(memmem(dsdt, get_le32(dsdt + 4), "PCI0", 4) == NULL);
 }

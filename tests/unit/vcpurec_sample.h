@@ -3,6 +3,7 @@
 #define SHOAL_TESTS_VCPUREC_SAMPLE_H
 #include <string.h>
 #include "vmm/vcpustate.h"
+#include "arch/x86/msr.h"
 
 static const struct vcpu_limits sample_limits = { .xcr0_allowed = 7, .cr4_allowed = 0x770fff, .maxphyaddr = 40,
                                                    .spec_ctrl_allowed = 7 };
@@ -30,7 +31,7 @@ static inline struct vcpu_record sample_record(void)
     r.ev.inject = HVM_INJECT_VALID | 0x40;           /* external interrupt 0x40 */
     r.ev.tsc_offset = (uint64_t)-12345;
     r.ev.dr7 = 0x400;
-    r.ev.pat = 0x0007040600070406ull;
+    r.ev.pat = PAT_POWER_ON;
     r.ev.spec_ctrl = 4;                              /* SSBD */
     r.guest_tsc = 123456789;
     r.irq_pending[1] = 1;

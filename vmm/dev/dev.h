@@ -4,14 +4,15 @@
 #include <stdint.h>
 #include "vmm/vm.h"
 #include "vmm/dev/snapshot.h"
+#include "kernel/irqlock.h"
 
 /*
  * One host CPU runs the vCPUs, the shell and the timer interrupt: chip state is guarded by turning
  * interrupts off (timer callbacks already run that way). Nests.
  */
+static inline uint64_t dev_lock(void) { return irq_lock(); }
+static inline void dev_unlock(uint64_t f) { irq_unlock(f); }
 #ifdef SHOAL_HOST
-static inline uint64_t dev_lock(void) { return 0; }
-static inline void dev_unlock(uint64_t f) { (void)f; }
 uint64_t dev_host_tsc(void);         /* the unit tests' fake TSC */
 uint64_t dev_host_tsc_hz(void);
 static inline uint64_t dev_tsc(void) { return dev_host_tsc(); }
@@ -19,8 +20,6 @@ static inline uint64_t dev_tsc_hz(void) { return dev_host_tsc_hz(); }
 #else
 #include "arch/x86/cpu.h"
 #include "arch/x86/tsc.h"
-static inline uint64_t dev_lock(void) { return irq_save(); }
-static inline void dev_unlock(uint64_t f) { irq_restore(f); }
 static inline uint64_t dev_tsc(void) { return rdtsc(); }     /* the host's: a guest's adds vcpu->tsc_offset */
 static inline uint64_t dev_tsc_hz(void) { return tsc_hz(); }
 #endif

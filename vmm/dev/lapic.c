@@ -2,6 +2,7 @@
 #include "vmm/dev/apic.h"
 #include "vmm/dev/dev.h"
 #include "vmm/dev/devices.h"
+#include "arch/x86/msr.h"
 #include "kernel/errno.h"
 
 #define REG_ID      0x20
@@ -370,9 +371,9 @@ int lapic_msr_read(struct lapic *l, uint32_t msr, uint64_t *val)
     uint32_t v32;
     int rc = 0;
     uint64_t f = dev_lock();
-    if (msr == 0x1b) {
+    if (msr == MSR_APIC_BASE) {
         *val = l->s.apic_base;
-    } else if (msr == 0x6e0) {
+    } else if (msr == MSR_TSC_DEADLINE) {
         *val = TIMER_MODE(l) == 2 ? l->s.tsc_deadline : 0;
     } else if (msr >= 0x800 && msr <= 0x8ff) {
         if (!x2(l) || msr == 0x831 || msr == 0x80b || msr == 0x83f) {
@@ -393,9 +394,9 @@ int lapic_msr_write(struct lapic *l, uint32_t msr, uint64_t val)
 {
     int rc = 0;
     uint64_t f = dev_lock();
-    if (msr == 0x1b) {
+    if (msr == MSR_APIC_BASE) {
         rc = set_base(l, val);
-    } else if (msr == 0x6e0) {
+    } else if (msr == MSR_TSC_DEADLINE) {
         if (TIMER_MODE(l) == 2) {
             l->s.tsc_deadline = val;
             timer_program(l);

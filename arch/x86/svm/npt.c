@@ -1,12 +1,9 @@
 /* NPT entry format: ordinary long-mode page-table entries, user bit set (APM vol. 2, 15.25.5). */
 #include "arch/x86/svm/svm.h"
 #include "arch/x86/hvm.h"
+#include "arch/x86/paging.h"
 
-#define PTE_P  0x001ull
-#define PTE_W  0x002ull
-#define PTE_U  0x004ull   /* nested walks are user accesses: every level needs U */
-#define PTE_PS 0x080ull
-
+/* Nested walks are user accesses: every level needs U. */
 static uint64_t npt_leaf(int prot)
 {
     return PTE_P | PTE_U | ((prot & HVM_W) ? PTE_W : 0);

@@ -11,9 +11,6 @@
 #include "kernel/errno.h"
 #include "kernel/log.h"
 
-#define MSR_VM_CR        0xC0010114
-#define MSR_VM_HSAVE_PA  0xC0010117
-#define EFER_SVME        (1ull << 12)
 #define VM_CR_SVMDIS     (1ull << 4)
 /* Save-area MSRs that VMLOAD/VMSAVE carry (APM vol. 2, table B-2). */
 #define VMCB_STAR        0x600
@@ -80,19 +77,6 @@ static void msrpm_pass(uint8_t *pm, uint32_t m)
     pm[off + bit / 8] &= (uint8_t)~(3u << (bit % 8));
 }
 
-/* SPEC_CTRL and PRED_CMD too, where they exist: the guest's SPEC_CTRL is switched around each run. */
-static void msrpm_pass_through(uint8_t *pm)
-{
-    static const uint32_t pass[] = { 0x174, 0x175, 0x176, 0xC0000081, 0xC0000082, 0xC0000083, 0xC0000084,
-                                     0xC0000100, 0xC0000101, 0xC0000102 };
-    for (unsigned i = 0; i < sizeof(pass) / sizeof(pass[0]); i++)
-        msrpm_pass(pm, pass[i]);
-    if (spec_get()->spec_ctrl)
-        msrpm_pass(pm, MSR_SPEC_CTRL);
-    if (spec_get()->ibpb)
-        msrpm_pass(pm, MSR_PRED_CMD);
-}
-
 static int svm_cpu_prepare(int cpu)
 {
     if (cpu < 0 || cpu >= SMP_MAX_CPUS)
@@ -102,7 +86,7 @@ static int svm_cpu_prepare(int cpu)
         msrpm_pa = zeroed_pages(2, 0xff);    /* and every MSR (15.11) */
         if (!iopm_pa || !msrpm_pa)
             return -ENOMEM;
-        msrpm_pass_through((uint8_t *)(uintptr_t)msrpm_pa);
+        hvm_msr_pass_through((uint8_t *)(uintptr_t)msrpm_pa, msrpm_pass);
         max_asid = cpuid(0x8000000A, 0).ebx;
     }
     if (!hsave_pa[cpu])
@@ -272,7 +256,7 @@ static void setup_controls(struct hvm_vcpu *v)
     *vmcb64(vmcb, VMCB_VINTR) = 1ull << 24;           /* V_INTR_MASKING: host IF stays the host's */
     *vmcb64(vmcb, VMCB_NP_ENABLE) = 1;
     *vmcb64(vmcb, VMCB_N_CR3) = v->vm->npt.root;
-    *vmcb64(vmcb, VMCB_G_PAT) = 0x0007040600070406ull;  /* power-on PAT */
+    *vmcb64(vmcb, VMCB_G_PAT) = PAT_POWER_ON;
     *vmcb64(vmcb, VMCB_DR6) = 0xffff0ff0;
     *vmcb64(vmcb, VMCB_DR7) = 0x400;
 }
@@ -315,7 +299,7 @@ static int svm_inject_event(struct hvm_vcpu *v, const struct hvm_event *ev)
 
 static int svm_irq_ready(struct hvm_vcpu *v)
 {
-    return (*vmcb64(v->vmcb, VMCB_RFLAGS) & (1u << 9)) && !(*vmcb64(v->vmcb, VMCB_INT_SHADOW) & 1) &&
+    return (*vmcb64(v->vmcb, VMCB_RFLAGS) & RFLAGS_IF) && !(*vmcb64(v->vmcb, VMCB_INT_SHADOW) & 1) &&
            !(*vmcb64(v->vmcb, VMCB_EVENTINJ) & (1ull << 31));
 }
 

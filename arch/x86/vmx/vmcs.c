@@ -2,18 +2,15 @@
 #include "arch/x86/vmx/vmx.h"
 #include "arch/x86/vmx/vmcs.h"
 #include "arch/x86/cpu.h"
-#include "arch/x86/spec.h"
 #include "arch/x86/traps.h"
 
-#define CR4_VMXE   (1ull << 13)
-#define EFER_LMA   (1ull << 10)
 #define ENTRY_IA32E (1u << 9)
 
 uint64_t vmx_msr_bitmap(void);
 
 static const uint32_t auto_msrs[VMX_NR_AUTO_MSRS] = {
-    [VMX_KERNEL_GS_BASE] = 0xC0000102, [VMX_STAR] = 0xC0000081, [VMX_LSTAR] = 0xC0000082,
-    [VMX_CSTAR] = 0xC0000083, [VMX_SFMASK] = 0xC0000084,
+    [VMX_KERNEL_GS_BASE] = MSR_KERNEL_GS_BASE, [VMX_STAR] = MSR_STAR, [VMX_LSTAR] = MSR_LSTAR,
+    [VMX_CSTAR] = MSR_CSTAR, [VMX_SFMASK] = MSR_SFMASK,
 };
 
 /*
@@ -31,14 +28,7 @@ static void pass_msr(uint8_t *bitmap, uint32_t m)
 
 void vmx_msr_pass_through(uint8_t *bitmap)
 {
-    static const uint32_t pass[] = { 0x174, 0x175, 0x176, 0xC0000081, 0xC0000082, 0xC0000083, 0xC0000084,
-                                     0xC0000100, 0xC0000101, 0xC0000102 };
-    for (unsigned i = 0; i < sizeof(pass) / sizeof(pass[0]); i++)
-        pass_msr(bitmap, pass[i]);
-    if (spec_get()->spec_ctrl)           /* switched around each run by spec_enter/spec_exit */
-        pass_msr(bitmap, MSR_SPEC_CTRL);
-    if (spec_get()->ibpb)
-        pass_msr(bitmap, MSR_PRED_CMD);
+    hvm_msr_pass_through(bitmap, pass_msr);
 }
 
 /*
@@ -202,7 +192,7 @@ static void host_state(void)
     vmwrite(HOST_SYSENTER_ESP, 0);
     vmwrite(HOST_SYSENTER_EIP, 0);
     vmwrite(HOST_EFER, rdmsr(MSR_EFER));
-    vmwrite(HOST_PAT, rdmsr(0x277));
+    vmwrite(HOST_PAT, rdmsr(MSR_PAT));
     vmwrite(HOST_RIP, (uint64_t)(uintptr_t)vmx_exit_stub);
 }
 
@@ -228,7 +218,7 @@ void vmx_vmcs_setup(struct hvm_vcpu *v, const struct guest_regs *regs)
     vmwrite(CR4_MASK, CR4_VMXE);            /* the guest sees CR4.VMXE clear (read shadow) */
     vmwrite(VMCS_LINK, ~0ull);
     vmwrite(GUEST_DEBUGCTL, 0);
-    vmwrite(GUEST_PAT, 0x0007040600070406ull);
+    vmwrite(GUEST_PAT, PAT_POWER_ON);
     vmwrite(GUEST_DR7, 0x400);
     vmwrite(GUEST_PENDING_DBG, 0);
     vmwrite(GUEST_INTERRUPTIBILITY, 0);

@@ -1,6 +1,7 @@
 /* Intel VT-x backend: capabilities, VMXON, VMCS per vCPU, guest entry and event injection (SDM vol. 3C). */
 #include "arch/x86/vmx/vmx.h"
 #include "arch/x86/vmx/vmcs.h"
+#include "arch/x86/vmx/vmxcap.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/tsc.h"
 #include "arch/x86/spec.h"
@@ -11,7 +12,6 @@
 #include "kernel/errno.h"
 #include "kernel/log.h"
 
-#define CR4_VMXE        (1ull << 13)
 #define FC_LOCK         (1ull << 0)
 #define FC_VMXON_OUTSIDE_SMX (1ull << 2)
 
@@ -30,6 +30,7 @@
 #define PROC2_WBINVD    (1u << 6)
 #define PROC2_UNRESTRICTED (1u << 7)
 #define PROC2_INVPCID   (1u << 12)      /* else INVPCID is #UD in the guest (SDM 3C 25.6.2) */
+#define PROC2_VMFUNC    (1u << 13)
 #define EXIT_SAVE_DEBUG (1u << 2)      /* DR7 and DEBUGCTL into the VMCS: else a guest's DR7 is lost at exit */
 #define EXIT_HOST_64    (1u << 9)
 #define EXIT_SAVE_PAT   (1u << 18)
@@ -46,10 +47,45 @@ static uint64_t vmxon_pa[SMP_MAX_CPUS];          /* each CPU's VMXON region (SDM
 static uint16_t next_vpid = 1;
 static uint64_t current_vmcs;       /* the VMCS VMPTRLD made current, to skip redundant loads */
 
-/* Allowed-0 bits (low half) must be 1, allowed-1 bits (high half) may be 1 (SDM 3D A.3.1). */
-static int adjust(uint32_t msr, uint32_t want, uint32_t optional, uint32_t *out)
+/*
+ * Each capability MSR is read only when an earlier one says it exists: BASIC always; the TRUE controls
+ * when BASIC bit 55; secondary controls when the processor-based controls allow bit 31; EPT/VPID caps
+ * when secondary allows EPT or VPID; VMFUNC when secondary allows it (0x491 raises #GP on models without it).
+ */
+void vmx_report(struct vmx_report *r)
 {
-    uint64_t cap = rdmsr(msr);
+    uint32_t proc2 = 0;
+    uint64_t fc = rdmsr(MSR_FEATURE_CONTROL);
+    memset(r, 0, sizeof(*r));
+    r->feature_locked = fc & FC_LOCK;
+    r->locked_off = (fc & FC_LOCK) && !(fc & FC_VMXON_OUTSIDE_SMX);
+    r->basic = rdmsr(MSR_VMX_BASIC);
+    r->true_ctls = (r->basic >> 55) & 1;
+    r->pinbased = rdmsr(r->true_ctls ? MSR_VMX_TRUE_PIN : MSR_VMX_PINBASED);
+    r->procbased = rdmsr(r->true_ctls ? MSR_VMX_TRUE_PROC : MSR_VMX_PROCBASED);
+    r->preempt_timer = !!((r->pinbased >> 32) & PIN_PREEMPT);       /* allowed-1 half */
+    r->secondary = !!((r->procbased >> 32) & PROC_SECONDARY);
+    if (r->secondary) {
+        r->procbased2 = rdmsr(MSR_VMX_PROCBASED2);
+        proc2 = (uint32_t)(r->procbased2 >> 32);
+    }
+    r->ept = !!(proc2 & PROC2_EPT);
+    r->vpid = !!(proc2 & PROC2_VPID);
+    r->unrestricted = !!(proc2 & PROC2_UNRESTRICTED);
+    r->vmfunc = !!(proc2 & PROC2_VMFUNC);
+    if (r->ept || r->vpid) {
+        r->ept_vpid_cap = rdmsr(MSR_VMX_EPT_VPID_CAP);                /* SDM 3D A.10 */
+        r->ept_2m = r->ept && ((r->ept_vpid_cap >> 16) & 1);
+        r->ept_1g = r->ept && ((r->ept_vpid_cap >> 17) & 1);
+        r->ept_ad = r->ept && ((r->ept_vpid_cap >> 21) & 1);
+    }
+    if (r->vmfunc)
+        r->vmfunc_ctls = rdmsr(MSR_VMX_VMFUNC);
+}
+
+/* Allowed-0 bits (low half) of cap must be 1, allowed-1 bits (high half) may be 1 (SDM 3D A.3.1). */
+static int adjust(uint64_t cap, uint32_t want, uint32_t optional, uint32_t *out)
+{
     uint32_t must = (uint32_t)cap, may = (uint32_t)(cap >> 32);
     *out = (must | want | (optional & may)) & may;
     return (*out & want) == want ? 0 : -ENODEV;
@@ -57,21 +93,22 @@ static int adjust(uint32_t msr, uint32_t want, uint32_t optional, uint32_t *out)
 
 static int compute_caps(void)
 {
-    uint64_t basic = rdmsr(MSR_VMX_BASIC);
-    int tr = (basic >> 55) & 1;     /* TRUE capability MSRs exist */
+    struct vmx_report r;
     struct vmx_caps *c = &vmx_caps;
-    c->revision = (uint32_t)basic & 0x7fffffff;
-    if (adjust(tr ? MSR_VMX_TRUE_PIN : MSR_VMX_PINBASED, PIN_EXTINT | PIN_NMI, PIN_PREEMPT, &c->pin) ||
-        adjust(tr ? MSR_VMX_TRUE_PROC : MSR_VMX_PROCBASED, PROC_HLT | PROC_UNCOND_IO | PROC_MSR_BITMAP |
-               PROC_SECONDARY, PROC_TSC_OFFSET, &c->proc))
+    int tr;
+    vmx_report(&r);
+    tr = r.true_ctls;               /* TRUE capability MSRs exist */
+    c->revision = (uint32_t)r.basic & 0x7fffffff;
+    if (adjust(r.pinbased, PIN_EXTINT | PIN_NMI, PIN_PREEMPT, &c->pin) ||
+        adjust(r.procbased, PROC_HLT | PROC_UNCOND_IO | PROC_MSR_BITMAP | PROC_SECONDARY, PROC_TSC_OFFSET, &c->proc))
         return -ENODEV;
     c->proc &= ~(PROC_INTWIN | (1u << 12));   /* no window exits yet; RDTSC runs natively, offset */
-    if (adjust(MSR_VMX_PROCBASED2, PROC2_EPT | PROC2_UNRESTRICTED, PROC2_VPID | PROC2_WBINVD | PROC2_INVPCID,
+    if (adjust(r.procbased2, PROC2_EPT | PROC2_UNRESTRICTED, PROC2_VPID | PROC2_WBINVD | PROC2_INVPCID,
                &c->proc2) ||
-        adjust(tr ? MSR_VMX_TRUE_EXIT : MSR_VMX_EXIT, EXIT_HOST_64, EXIT_SAVE_EFER | EXIT_LOAD_EFER |
+        adjust(rdmsr(tr ? MSR_VMX_TRUE_EXIT : MSR_VMX_EXIT), EXIT_HOST_64, EXIT_SAVE_EFER | EXIT_LOAD_EFER |
                EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_DEBUG, &c->exit) ||
-        adjust(tr ? MSR_VMX_TRUE_ENTRY : MSR_VMX_ENTRY, 0, ENTRY_LOAD_EFER | ENTRY_LOAD_PAT | ENTRY_LOAD_DEBUG,
-               &c->entry))
+        adjust(rdmsr(tr ? MSR_VMX_TRUE_ENTRY : MSR_VMX_ENTRY), 0, ENTRY_LOAD_EFER | ENTRY_LOAD_PAT |
+               ENTRY_LOAD_DEBUG, &c->entry))
         return -ENODEV;
     c->entry &= ~(1u << 9);         /* IA-32e mode guest: set per guest state */
     c->has_vpid = !!(c->proc2 & PROC2_VPID);
@@ -262,7 +299,7 @@ static int vmx_inject_event(struct hvm_vcpu *v, const struct hvm_event *ev)
 static int vmx_irq_ready(struct hvm_vcpu *v)
 {
     load(v);
-    return (vmread(GUEST_RFLAGS) & (1u << 9)) && !(vmread(GUEST_INTERRUPTIBILITY) & 3) &&
+    return (vmread(GUEST_RFLAGS) & RFLAGS_IF) && !(vmread(GUEST_INTERRUPTIBILITY) & 3) &&
            !(vmread(ENTRY_INTR_INFO) & (1u << 31));
 }
 
@@ -343,7 +380,7 @@ static int vmx_set_events(struct hvm_vcpu *v, const struct hvm_events *ev)
     if (ev->tsc_offset && !(vmx_caps.proc & PROC_TSC_OFFSET))
         return -EINVAL;
     load(v);
-    shadow = !ev->int_shadow ? 0 : (vmread(GUEST_RFLAGS) & (1u << 9)) ? 1u : 2u;
+    shadow = !ev->int_shadow ? 0 : (vmread(GUEST_RFLAGS) & RFLAGS_IF) ? 1u : 2u;
     vmwrite(ENTRY_INTR_INFO, ev->inject);
     vmwrite(ENTRY_EXC_ERR, ev->inject_error);
     vmwrite(ENTRY_INSN_LEN, ev->inject_len);

@@ -5,23 +5,6 @@
 #include "arch/x86/slpt.h"
 #include "arch/x86/hvm.h"
 
-#define MSR_VMX_BASIC        0x480
-#define MSR_VMX_PINBASED     0x481
-#define MSR_VMX_PROCBASED    0x482
-#define MSR_VMX_EXIT         0x483
-#define MSR_VMX_ENTRY        0x484
-#define MSR_VMX_MISC         0x485
-#define MSR_VMX_CR0_FIXED0   0x486
-#define MSR_VMX_CR0_FIXED1   0x487
-#define MSR_VMX_CR4_FIXED0   0x488
-#define MSR_VMX_CR4_FIXED1   0x489
-#define MSR_VMX_PROCBASED2   0x48B
-#define MSR_VMX_EPT_VPID_CAP 0x48C
-#define MSR_VMX_TRUE_PIN     0x48D
-#define MSR_VMX_TRUE_PROC    0x48E
-#define MSR_VMX_TRUE_EXIT    0x48F
-#define MSR_VMX_TRUE_ENTRY   0x490
-
 /* Control values computed once from the (TRUE) capability MSRs (SDM 3D A.3-A.5). */
 struct vmx_caps {
     uint32_t revision;
@@ -71,7 +54,7 @@ static inline struct vmx_msr_entry *vmx_guest_msrs(struct hvm_vcpu *v)
 int vmx_enter(uint64_t *gprs, int launched);
 void vmx_exit_stub(void);
 
-/* Let the guest read and write the MSRs it owns (FS/GS/KernelGS base, SYSCALL, SYSENTER) in bitmap. */
+/* Let the guest read and write the MSRs it owns (hvm_msr_pass_through's list) in bitmap. */
 void vmx_msr_pass_through(uint8_t *bitmap);
 /* Set up the VMCS of v (current) for regs; v->msr_page_pa must be a zeroed page. */
 void vmx_vmcs_setup(struct hvm_vcpu *v, const struct guest_regs *regs);
