@@ -11,6 +11,7 @@
 #include "kernel/kernel.h"
 #include "kernel/kstring.h"
 #include "arch/x86/smp.h"
+#include "kernel/biglock.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/traps.h"
 #include "arch/x86/paging.h"
@@ -130,6 +131,7 @@ void kmain(uint32_t magic, uint32_t info)
     pci_init();
     hvm_init();
     smp_init();
+    big_lock();                                  /* from here on the other CPUs may run vCPUs: kernel/biglock.h */
     shell_init();
     init_run_hooks();
     kernel_run_boot_actions();

@@ -1,5 +1,6 @@
 /* The serial shell: command table, dispatch, `help`, and the console read loop. */
 #include "kernel/shell.h"
+#include "kernel/biglock.h"
 #include "kernel/lineedit.h"
 #include "kernel/console.h"
 #include "kernel/printf.h"
@@ -174,21 +175,33 @@ void shell_loop(void)
 {
     lineedit_init(&editor, console_write);
     kprintf("shoal> ");
-    for (;;) {
-        int c = console_getc();
+    for (;;) {                            /* the big lock is held (kmain), but while halting and between rounds */
+        int c;
+        big_unlock();                     /* other CPUs' exits waiting for it go first (a ticket lock) */
+        big_lock();
+        c = console_getc();
         if (c < 0) {
-            int busy = npoll;
+            int worked = 0;
             for (int i = 0; i < npoll; i++)
                 poll_hooks[i]();
             for (int i = 0; i < npollers; i++)
-                busy |= pollers[i]();
-            /* Nothing to do: sleep until the next interrupt (the timer ticks at least every 10 ms). */
-            if (!busy) {
+                worked |= pollers[i]();
+            /* Nothing to do: sleep until the next interrupt (the timer ticks at least every 10 ms). Polled
+             * devices (npoll) keep the loop awake, but it lets the lock go a while each idle round, so that a
+             * CPU waiting to handle an exit never waits for this one's next round (or for the host to
+             * schedule an emulated boot CPU that holds it). */
+            if (!worked && !npoll) {
                 uint64_t t0 = time_ns();
+                big_unlock();
                 __asm__ volatile("sti; hlt" ::: "memory");
+                big_lock();
                 idle_ns += time_ns() - t0;
-            } else
-                __asm__ volatile("pause");
+            } else if (!worked) {
+                big_unlock();
+                for (int i = 0; i < 64; i++)
+                    __asm__ volatile("pause");
+                big_lock();
+            }
             continue;
         }
         if (divert_fn) {

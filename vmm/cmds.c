@@ -27,6 +27,44 @@ const char *vm_state_name(enum vm_state s)
 
 #define TESTGUEST_MEM_MAX (64ull << 30)          /* vm_create's own bound */
 
+/* cpus=A,B,...: CPU indices (as `cpus` lists them). The count, or -EINVAL with an error line. */
+static int parse_cpus(const char *name, const char *v, int *out, int max)
+{
+    int n = 0;
+    while (*v) {
+        uint64_t x = 0;
+        int digits = 0;
+        for (; *v >= '0' && *v <= '9' && digits < 4; v++, digits++)
+            x = x * 10 + (uint64_t)(*v - '0');
+        if (!digits || n == max || (*v && *v != ',') || (*v == ',' && !v[1]))
+            goto bad;
+        out[n++] = (int)x;
+        if (*v == ',')
+            v++;
+    }
+    if (n)
+        return n;
+bad:
+    kprintf("error: vm create %s: cpus=: give CPU numbers separated by commas (as `cpus` lists them)\n", name);
+    return -EINVAL;
+}
+
+/* Place a new test guest's vCPUs (cpus=); on error the VM is destroyed. */
+static int place(const char *name, const char *cpus_s)
+{
+    struct vm *vm = vm_find(name);
+    int cpus[VCPU_MAX], n, rc;
+    if (!cpus_s || !vm)
+        return 0;
+    if ((n = parse_cpus(name, cpus_s, cpus, VCPU_MAX)) < 0)
+        rc = n;
+    else if ((rc = vm_place(vm, cpus, n)))
+        kprintf("error: vm create %s: cpus=%s: not every CPU named is online with virtualization on\n", name, cpus_s);
+    if (rc)
+        vm_destroy(vm);
+    return rc;
+}
+
 static int vm_create_parse(int argc, char **argv)
 {
     const char *gname = param_find(argc, argv, 3, "guest"), *mem_s = param_find(argc, argv, 3, "mem");
@@ -34,6 +72,11 @@ static int vm_create_parse(int argc, char **argv)
     uint64_t mem = 64ull << 20;
     int err;
 
+    if (param_find(argc, argv, 3, "cpus") && ((argc >= 5 && !strcmp(argv[3], "from")) || param_find(argc, argv, 3, "kernel"))) {
+        kprintf("error: vm create %s: cpus=: only test guests can be placed on other CPUs yet (Linux: planned)\n",
+                argv[2]);
+        return -EINVAL;
+    }
     if (argc >= 5 && !strcmp(argv[3], "from"))
         return clone_vm_create_cmd(argc, argv);
     if (param_find(argc, argv, 3, "kernel"))
@@ -52,6 +95,8 @@ static int vm_create_parse(int argc, char **argv)
         kprintf("error: vm create %s: %s\n", argv[2], vm_create_error(err));
         return err;
     }
+    if ((err = place(argv[2], param_find(argc, argv, 3, "cpus"))))
+        return err;
     kprintf("vm %s created (%s, %llu MiB)\n", argv[2], g->name, (unsigned long long)(mem >> 20));
     return 0;
 }
@@ -81,19 +126,33 @@ static uint64_t vm_run_ns(const struct vm *vm)
     return ns;
 }
 
+/* Where each vCPU last ran, comma-separated ("-" for one that has not run). */
+static void vcpu_places(const struct vm *vm, char *buf, size_t size)
+{
+    size_t off = 0;
+    buf[0] = 0;
+    for (int i = 0; i < vm->nvcpus && off + 5 < size; i++) {
+        int c = vm->vcpu[i]->last_cpu;
+        off += (size_t)(c >= 0 ? ksnprintf(buf + off, size - off, "%s%d", i ? "," : "", c)
+                               : ksnprintf(buf + off, size - off, "%s-", i ? "," : ""));
+    }
+}
+
 static int vm_list(void)
 {
     kprintf("time %llu ms\n", (unsigned long long)(time_ns() / 1000000));
-    kprintf("%-12s %-8s %8s %5s %10s %6s %10s  %s\n", "NAME", "STATE", "MEM(MiB)", "VCPUS", "EXITS/S", "CPU%",
-            "CPU-MS", "GUEST");
+    kprintf("%-12s %-8s %8s %5s %10s %6s %10s  %-12s %s\n", "NAME", "STATE", "MEM(MiB)", "VCPUS", "EXITS/S", "CPU%",
+            "CPU-MS", "GUEST", "ON-CPU");
     for (int i = 0; i < VM_MAX; i++) {
         struct vm *vm = vm_slot(i);
         if (!vm)
             continue;
-        kprintf("%-12s %-8s %8llu %5d %10llu %6llu %10llu  %s\n", vm->name, vm_state_name(vm->state),
+        char where[4 * VCPU_MAX + 1];
+        vcpu_places(vm, where, sizeof(where));
+        kprintf("%-12s %-8s %8llu %5d %10llu %6llu %10llu  %-12s %s\n", vm->name, vm_state_name(vm->state),
                 (unsigned long long)(vm->mem_size >> 20), vm->nvcpus, (unsigned long long)vm->exits_per_sec,
                 (unsigned long long)(vm->state == VM_RUNNING ? vm->cpu_permille / 10 : 0),
-                (unsigned long long)(vm_run_ns(vm) / 1000000), vm->guest ? vm->guest : "-");
+                (unsigned long long)(vm_run_ns(vm) / 1000000), vm->guest ? vm->guest : "-", where);
     }
     return 0;
 }
@@ -183,7 +242,7 @@ static int cmd_vm(int argc, char **argv)
 }
 SHELL_COMMAND("vm", "create NAME from IMAGE [mem=] [vcpus=] [quota=] [ip=A.B.C.D[/P]] [cmdline+=\"...\"]"
               " | create NAME kernel=MODULE [initrd=MODULE] [cmdline=\"...\"] [mem=256M] [vcpus=N] [disk=MODULE|disk-rw=MODULE]"
-              " | create NAME guest=TESTGUEST [mem=64M] | start|stop|destroy|stats|console|log NAME | list"
+              " | create NAME guest=TESTGUEST [mem=64M] [cpus=LIST] | start|stop|destroy|stats|console|log NAME | list"
               " | disk NAME read OFF LEN | disk NAME write OFF LEN BYTE | disk NAME sha256 [OFF LEN]"
               " | move NAME NEWNAME [hold] | memhash NAME [CHUNK]"
               " | dirty NAME start [check]|collect [list]|stop",

@@ -1,9 +1,11 @@
-/* The vCPU scheduler: the runnable vCPU that has used the least time runs next; polled from the shell loop. */
+/* The vCPU scheduler: per CPU, the runnable vCPU placed there that has used the least time runs next (the
+ * boot CPU polls it from the shell loop, the others from their idle loop through smp_set_work). */
 #include "vmm/sched.h"
 #include "vmm/vm.h"
 #include "kernel/shell.h"
 #include "kernel/init.h"
 #include "kernel/time.h"
+#include "arch/x86/smp.h"
 
 #define SLOTS (VM_MAX * VCPU_MAX)
 
@@ -15,12 +17,12 @@
 static struct vcpu *owner[SLOTS];
 static uint64_t used[SLOTS];
 static uint64_t rest_until[SLOTS];  /* a throttled vCPU does not run before this (sched_throttle) */
-static uint64_t floor_ns;            /* least time charged to a runnable vCPU at the last pick */
-static int cursor;                   /* ties go round robin from here */
+static uint64_t floor_ns[SMP_MAX_CPUS];   /* per CPU: least time charged to a runnable vCPU at its last pick */
+static int cursor[SMP_MAX_CPUS];          /* per CPU: ties go round robin from here */
 
 static uint64_t slot_used(int idx, const struct vcpu *v)
 {
-    return owner[idx] == v ? used[idx] : floor_ns;
+    return owner[idx] == v ? used[idx] : floor_ns[v->home];
 }
 
 static void update_rate(struct vm *vm, int base, uint64_t now)
@@ -39,15 +41,15 @@ static void update_rate(struct vm *vm, int base, uint64_t now)
     vm->rate_ns = now;
 }
 
-/* The vCPU in slot idx if it can run at now, else NULL. */
-static struct vcpu *runnable(int idx, uint64_t now)
+/* The vCPU in slot idx if it can run on cpu at now, else NULL. */
+static struct vcpu *runnable(int idx, int cpu, uint64_t now)
 {
     struct vm *vm = vm_slot(idx / VCPU_MAX);
     struct vcpu *v;
     if (!vm || vm->state != VM_RUNNING || idx % VCPU_MAX >= vm->nvcpus)
         return NULL;
     v = vm->vcpu[idx % VCPU_MAX];
-    if (v->halted || (vm->throttle_pct && owner[idx] == v && now < rest_until[idx]))
+    if (v->home != cpu || v->halted || (vm->throttle_pct && owner[idx] == v && now < rest_until[idx]))
         return NULL;
     return v;
 }
@@ -59,46 +61,50 @@ static struct vcpu *runnable(int idx, uint64_t now)
  */
 static void charge_floor(int idx, struct vcpu *v)
 {
+    uint64_t fl = floor_ns[v->home];
     if (owner[idx] != v) {
         owner[idx] = v;
-        used[idx] = floor_ns;
+        used[idx] = fl;
     }
-    if (used[idx] + SCHED_SLICE_NS < floor_ns)
-        used[idx] = floor_ns - SCHED_SLICE_NS;
-    else if (used[idx] > floor_ns + 2 * SCHED_SLICE_NS)
-        used[idx] = floor_ns + 2 * SCHED_SLICE_NS;   /* a stale count (a new vCPU at a freed one's address) */
+    if (used[idx] + SCHED_SLICE_NS < fl)
+        used[idx] = fl - SCHED_SLICE_NS;
+    else if (used[idx] > fl + 2 * SCHED_SLICE_NS)
+        used[idx] = fl + 2 * SCHED_SLICE_NS;   /* a stale count (a new vCPU at a freed one's address) */
 }
 
-/* The runnable slot charged least (round robin among equals), or -1. */
-static int pick(void)
+/* The runnable slot on cpu charged least (round robin among equals), or -1. */
+static int pick(int cpu)
 {
     int best = -1;
     uint64_t now = time_ns();
     for (int k = 0; k < SLOTS; k++) {
-        int idx = (cursor + k) % SLOTS;
-        struct vcpu *v = runnable(idx, now);
+        int idx = (cursor[cpu] + k) % SLOTS;
+        struct vcpu *v = runnable(idx, cpu, now);
         if (!v)
             continue;
         charge_floor(idx, v);
         if (best < 0 || used[idx] < used[best])
             best = idx;
     }
-    if (best >= 0 && used[best] > floor_ns)
-        floor_ns = used[best];
+    if (best >= 0 && used[best] > floor_ns[cpu])
+        floor_ns[cpu] = used[best];
     return best;
 }
 
-int sched_poll(void)
+int sched_run_cpu(int cpu)
 {
-    int idx = pick();
+    int idx = pick(cpu);
     uint64_t t0, now;
     struct vcpu *v;
     if (idx < 0)
         return 0;
     v = owner[idx];
-    cursor = idx + 1;
+    cursor[cpu] = idx + 1;
     t0 = time_ns();
+    v->on_cpu = cpu;
+    v->last_cpu = cpu;
     vcpu_run_slice(v, SCHED_SLICE_NS);
+    v->on_cpu = -1;
     now = time_ns();
     used[idx] += now - t0;
     if (v->vm->throttle_pct)
@@ -112,8 +118,14 @@ void sched_throttle(struct vm *vm, unsigned pct)
     vm->throttle_pct = pct > 99 ? 99 : pct;
 }
 
+int sched_poll(void)
+{
+    return sched_run_cpu(0);
+}
+
 static int sched_init(void)
 {
+    smp_set_work(sched_run_cpu);
     return shell_add_poller(sched_poll);
 }
 INIT_HOOK(INIT_VMM, sched_init);

@@ -1,4 +1,4 @@
-/* The vCPU scheduler: round robin over runnable vCPUs of running VMs, one time slice each. */
+/* The vCPU scheduler: per CPU, the runnable vCPUs placed there, least time used first, one slice each. */
 #ifndef SHOAL_VMM_SCHED_H
 #define SHOAL_VMM_SCHED_H
 #include <stdint.h>
@@ -15,6 +15,8 @@ struct vm;
  */
 void sched_throttle(struct vm *vm, unsigned pct);
 
-/* Run the next runnable vCPU for one slice. Returns 1 if one ran, 0 when all are halted or stopped. */
+/* On the boot CPU: run the next runnable vCPU placed on it for one slice. 1 if one ran, 0 when none could. */
 int sched_poll(void);
+/* The same on CPU cpu (an AP's work, under the big lock; the slice lets it go while the guest runs). */
+int sched_run_cpu(int cpu);
 #endif

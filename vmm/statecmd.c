@@ -52,6 +52,8 @@ static const char *unmovable(struct vm *src)
             return "it has a writable disk (its writes cannot move yet)";
     if (src->mig)
         return "it is being migrated";
+    if (vm_runs_elsewhere(src))
+        return "it runs on another CPU (moves from the boot CPU only, yet)";
     return src->state == VM_STOPPED ? "it has stopped" : NULL;
 }
 

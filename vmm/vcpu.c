@@ -5,6 +5,8 @@
 #include "kernel/log.h"
 #include "arch/x86/xstate.h"
 #include "arch/x86/spec.h"
+#include "arch/x86/smp.h"
+#include "kernel/biglock.h"
 
 
 static int bitmap_highest(const struct vcpu *v)
@@ -36,10 +38,18 @@ int vcpu_irq_waiting(struct vcpu *v)
     return highest_irq(v) >= 0;
 }
 
+/* A vCPU another CPU runs learns of a new event at once: the IPI makes it exit (or wakes that CPU). */
+static void notify(struct vcpu *v)
+{
+    if (v->home != smp_this_cpu())
+        smp_kick(v->home);
+}
+
 void vcpu_kick(struct vcpu *v)
 {
     if ((v->regs.rflags & RFLAGS_IF) && !v->wait_sipi)
         v->halted = 0;
+    notify(v);
 }
 
 void vcpu_init_signal(struct vcpu *v)
@@ -71,6 +81,7 @@ void vcpu_sipi(struct vcpu *v, uint8_t vector)
     v->exc_pending = 0;
     v->wait_sipi = 0;
     v->halted = 0;
+    notify(v);
 }
 
 void vcpu_raise_irq(struct vcpu *v, uint8_t vector)
@@ -78,6 +89,7 @@ void vcpu_raise_irq(struct vcpu *v, uint8_t vector)
     __atomic_fetch_or(&v->irq_pending[vector / 64], 1ull << (vector % 64), __ATOMIC_SEQ_CST);
     if (v->regs.rflags & RFLAGS_IF)
         v->halted = 0;                   /* HLT ends when an unmasked interrupt arrives */
+    notify(v);
 }
 
 void vcpu_queue_exception(struct vcpu *v, uint8_t vector, int has_error, uint32_t error)
@@ -126,35 +138,38 @@ void vcpu_put_full(struct vcpu *v)
  * guest's XCR0 (a guest with XCR0 = 1 still uses XMM; one that enables AVX later must not find another's
  * YMM). The run loop loads the guest's own XCR0 before each entry.
  */
-static struct vcpu *xstate_owner;
-static struct vm *last_vm;               /* whose vCPU this CPU ran last: another VM's gets an IBPB first */
+static struct vcpu *xstate_owner[SMP_MAX_CPUS];
+static struct vm *last_vm[SMP_MAX_CPUS];   /* whose vCPU each CPU ran last: another VM's gets an IBPB first */
 
 static void take_xstate(struct vcpu *v)
 {
-    if (last_vm != v->vm) {
+    int me = smp_this_cpu();
+    if (last_vm[me] != v->vm) {
         spec_vm_switch();
-        last_vm = v->vm;
+        last_vm[me] = v->vm;
     }
-    if (xstate_owner == v)
+    if (xstate_owner[me] == v)
         return;
-    if (xstate_owner)
-        xstate_save(xstate_owner->fpu);
+    if (xstate_owner[me])
+        xstate_save(xstate_owner[me]->fpu);
     xstate_restore(v->fpu, v->regs.xcr0);
-    xstate_owner = v;
+    xstate_owner[me] = v;
 }
 
 void vcpu_flush_xstate(struct vcpu *v)
 {
-    if (xstate_owner == v)
+    if (xstate_owner[smp_this_cpu()] == v)
         xstate_save(v->fpu);
 }
 
 void vcpu_drop_xstate(struct vcpu *v)
 {
-    if (xstate_owner == v)
-        xstate_owner = NULL;
-    if (last_vm == v->vm)
-        last_vm = NULL;                  /* a new VM may get the same address */
+    for (int i = 0; i < SMP_MAX_CPUS; i++) {
+        if (xstate_owner[i] == v)
+            xstate_owner[i] = NULL;
+        if (last_vm[i] == v->vm)
+            last_vm[i] = NULL;           /* a new VM may get the same address */
+    }
 }
 
 void vcpu_run_slice(struct vcpu *v, uint64_t slice_ns)
@@ -162,6 +177,7 @@ void vcpu_run_slice(struct vcpu *v, uint64_t slice_ns)
     struct vm *vm = v->vm;
     uint64_t end = time_ns() + slice_ns;
     struct vm_exit ex;
+    int depth, rc;
 
     take_xstate(v);
     while (vm->state == VM_RUNNING && !v->halted) {
@@ -169,7 +185,11 @@ void vcpu_run_slice(struct vcpu *v, uint64_t slice_ns)
         vm->running = v;
         deliver_events(v);
         xstate_load_xcr0(v->regs.xcr0);
-        if (hvm->vcpu_run(v->hw, &v->regs, &ex, end > t0 ? end - t0 : 0) < 0) {
+        depth = big_unlock_all();        /* guest code runs beside the other CPUs' exit handling */
+        rc = hvm->vcpu_run(v->hw, &v->regs, &ex, end > t0 ? end - t0 : 0);
+        big_relock(depth);
+        vm->running = v;                 /* another CPU's vCPU of this VM may have set it meanwhile */
+        if (rc < 0) {
             vm_stop(vm, 1, "vCPU %d: the backend failed to run it", v->id);
             break;
         }
@@ -194,6 +214,10 @@ void vcpu_dump(struct vcpu *v)
     const struct guest_regs *r = &v->regs;
     static const char *const names[16] = { "RAX", "RCX", "RDX", "RBX", "RSP", "RBP", "RSI", "RDI",
                                             "R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15" };
+    if (v->home != smp_this_cpu()) {
+        kprintf("vm %s vcpu %d: runs on CPU %d: registers not shown here\n", v->vm->name, v->id, v->home);
+        return;
+    }
     vcpu_sync_full(v);
     kprintf("vm %s vcpu %d: RIP %016llx RFLAGS %016llx\n", v->vm->name, v->id,
             (unsigned long long)r->rip, (unsigned long long)r->rflags);

@@ -9,6 +9,8 @@
 #include "kernel/log.h"
 #include "kernel/init.h"
 #include "kernel/time.h"
+#include "kernel/biglock.h"
+#include "arch/x86/smp.h"
 
 static struct vm *vms[VM_MAX];
 static int next_id = 1;
@@ -58,6 +60,7 @@ static int add_vcpus(struct vm *vm, int n, const struct guest_regs *regs)
         v->regs = *regs;
         v->full_valid = 1;
         v->halted = v->wait_sipi = i > 0;   /* application processors wait for INIT/SIPI */
+        v->on_cpu = v->last_cpu = -1;
         vm->vcpu[vm->nvcpus++] = v;
         if (!(v->fpu = xstate_alloc()) || hvm->vcpu_init(vm->hw, regs, &v->hw))
             return -ENOMEM;
@@ -116,8 +119,85 @@ int vm_start(struct vm *vm)
     return 0;
 }
 
+int vm_runs_elsewhere(const struct vm *vm)
+{
+    for (int i = 0; i < vm->nvcpus; i++)
+        if (vm->vcpu[i]->home != smp_this_cpu())
+            return 1;
+    return 0;
+}
+
+int vm_place(struct vm *vm, const int *cpus, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const struct cpu *c = smp_cpu(cpus[i]);
+        if (!c || c->state != CPU_ONLINE || c->hvm_rc)
+            return -EINVAL;
+    }
+    for (int i = 0; i < vm->nvcpus; i++)
+        if (vm->vcpu[i]->last_cpu >= 0)
+            return -EBUSY;
+    for (int i = 0; n > 0 && i < vm->nvcpus; i++) {
+        struct vcpu *v = vm->vcpu[i];
+        if (cpus[i % n] != v->home)
+            hvm->vcpu_release(v->hw);          /* created here: its state goes back to memory for the other CPU */
+        v->home = cpus[i % n];
+    }
+    return 0;
+}
+
+int vm_refuse_elsewhere(struct vm *vm, const char *what)
+{
+    for (int i = 0; i < vm->nvcpus; i++)
+        if (vm->vcpu[i]->home != smp_this_cpu()) {
+            kprintf("error: %s %s: its vCPU %d runs on CPU %d; %s works only for VMs on the boot CPU yet\n",
+                    what, vm->name, i, vm->vcpu[i]->home, what);
+            return -EBUSY;
+        }
+    return 0;
+}
+
+static void release_here(void *arg)
+{
+    struct vcpu *v = arg;
+    hvm->vcpu_release(v->hw);
+}
+
+/*
+ * Before a VM placed on other CPUs is freed: no slice of it may still run there (the VM is stopped first, so
+ * none starts; the CPU is kicked out of the guest), and each vCPU's state goes back to memory on its CPU.
+ * The big lock is let go while waiting: the other CPU needs it to finish its slice.
+ */
+static int recall(struct vm *vm)
+{
+    uint64_t t0 = time_ns();
+    if (!vm_runs_elsewhere(vm))
+        return 0;
+    if (vm->state != VM_STOPPED)
+        vm->state = VM_STOPPED;
+    for (int i = 0; i < vm->nvcpus; i++) {
+        struct vcpu *v = vm->vcpu[i];
+        while (v->on_cpu >= 0 && time_ns() - t0 < 10000000000ull) {
+            int depth = big_unlock_all();
+            smp_kick(v->on_cpu);
+            for (uint64_t w = time_ns(); time_ns() - w < 100000ull;)
+                __asm__ volatile("pause");
+            big_relock(depth);
+        }
+        if (v->on_cpu >= 0 || (v->last_cpu >= 0 && v->last_cpu != smp_this_cpu() &&
+                               smp_call(v->last_cpu, release_here, v, 1000000000ull))) {
+            log_err("vm %s: CPU %d does not give vCPU %d back: the VM is kept (its memory is not freed)",
+                    vm->name, v->on_cpu >= 0 ? v->on_cpu : v->last_cpu, i);
+            return -EBUSY;
+        }
+    }
+    return 0;
+}
+
 void vm_destroy(struct vm *vm)
 {
+    if (recall(vm))
+        return;
     vm_destroy_devices(vm);              /* devices, newest first: they may point at vCPUs and memory */
     for (int i = 0; i < VM_MAX; i++)
         if (vms[i] == vm)

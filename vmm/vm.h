@@ -52,6 +52,9 @@ struct vcpu {
     int exc_pending;
     uint64_t tsc_offset;             /* guest TSC - host TSC (0 unless the vCPU was restored from a record) */
     uint64_t run_ns;                 /* time spent in the guest */
+    int home;                        /* the CPU that runs it (vm create cpus=; 0: the boot CPU) */
+    volatile int on_cpu;             /* the CPU inside a slice of it now, -1 between slices */
+    int last_cpu;                    /* where its last slice ran (-1: never) */
     uint64_t exits[EXIT_CODE_COUNT];
 };
 
@@ -141,7 +144,9 @@ void vm_destroy_devices(struct vm *vm);
  * too many VMs, -EINVAL bad name or sizes, -ENODEV no virtualization).
  */
 struct vm *vm_create(const char *name, uint64_t mem_size, int nvcpus, const struct guest_regs *regs, int *err);
-/* Stop the VM (if running) and free everything it holds. */
+/* Stop the VM (if running) and free everything it holds. A VM placed on other CPUs is first taken back from
+ * them; one a CPU does not give back within 10 s is kept, stopped, with an error logged (never freed while
+ * another CPU may still touch it). */
 void vm_destroy(struct vm *vm);
 /* Let a created or paused VM run. -EINVAL (and nothing changes) when it has stopped for good. */
 int vm_start(struct vm *vm);
@@ -224,8 +229,16 @@ void vcpu_sync_full(struct vcpu *v);
 void vcpu_put_full(struct vcpu *v);
 /* Run v until it halts, stops or slice_ns passes. */
 void vcpu_run_slice(struct vcpu *v, uint64_t slice_ns);
-/* Print the register dump used when a VM is stopped. */
+/* Print the register dump used when a VM is stopped (the registers only from the CPU that runs it). */
 void vcpu_dump(struct vcpu *v);
+/* Run the vCPUs of vm on CPUs cpus[0..n) (vCPU i on cpus[i % n]), before it first runs. 0, or -EINVAL for a
+ * CPU that is not online, -EBUSY once it has run. */
+int vm_place(struct vm *vm, const int *cpus, int n);
+/* Whether a vCPU of vm runs on a CPU other than the caller's (its hardware state is out of reach here). */
+int vm_runs_elsewhere(const struct vm *vm);
+/* -EBUSY with an error line naming what (a command) when vm runs elsewhere: saving its state, tracking its
+ * dirty pages and migrating it need its vCPUs here (planned). 0 otherwise. */
+int vm_refuse_elsewhere(struct vm *vm, const char *what);
 
 /* Exit dispatch: handle ex for v. 0 to continue, 1 to leave the slice, negative to stop the VM (reason set). */
 int exit_dispatch(struct vcpu *v, struct vm_exit *ex);

@@ -90,6 +90,9 @@ struct hvm_ops {
     /* Create a vCPU of vm with regs as its first state. 0 and *out, or negative errno. */
     int (*vcpu_init)(struct hvm_vm *vm, const struct guest_regs *regs, struct hvm_vcpu **out);
     void (*vcpu_destroy)(struct hvm_vcpu *vcpu);
+    /* On the CPU that last ran vcpu: hand its state back to memory (VMCLEAR) so that another CPU may run it
+     * next; that CPU loads it and its own host state then. */
+    void (*vcpu_release)(struct hvm_vcpu *vcpu);
     /*
      * Enter the guest until something needs the VMM or slice_ns passes. GPRs, RIP and RFLAGS in regs
      * are loaded before entry and stored after exit; the rest of the state stays in the backend.

@@ -5,6 +5,7 @@
 #include "arch/x86/tsc.h"
 #include "kernel/time.h"
 #include "kernel/log.h"
+#include "kernel/biglock.h"
 
 #define LAPIC_ID      0x020
 #define LAPIC_EOI     0x0B0
@@ -20,6 +21,7 @@
 #define ICR_STARTUP   0x00004600u     /* start-up, vector = page number of the entry */
 #define ICR_FIXED     0x00004000u     /* fixed delivery, level assert */
 #define LVT_MASKED    (1u << 16)
+#define LVT_PERIODIC  (1u << 17)
 #define TICK_NS       10000000ull     /* longest sleep between timer interrupts: 10 ms */
 
 static volatile uint32_t *lapic;
@@ -71,7 +73,9 @@ static void timer_irq(struct trap_frame *tf)
 {
     (void)tf;
     ticks++;
+    big_lock();                        /* timer callbacks touch device and VM state */
     timer_run_expired();
+    big_unlock();
 }
 
 static void spurious_irq(struct trap_frame *tf)
@@ -129,6 +133,10 @@ void lapic_ap_init(void)
 {
     wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | (1u << 11));
     wr(LAPIC_SVR, 0x100 | VEC_SPURIOUS);
-    wr(LAPIC_LVT_TMR, LVT_MASKED | VEC_LAPIC_TIMER);            /* the boot CPU keeps time for all */
+    /* The boot CPU keeps time for all; an AP's timer only ends slices: periodic, every TICK_NS, with the
+     * boot CPU's calibration (one bus clock for all: SDM 3A 11.5.4). */
+    wr(LAPIC_TMR_DCR, 0x3);
+    wr(LAPIC_LVT_TMR, LVT_PERIODIC | VEC_AP_TICK);
+    wr(LAPIC_TMR_ICR, timer_hz ? (uint32_t)(TICK_NS * timer_hz / 1000000000ull) : 0);
     wr(LAPIC_EOI, 0);
 }

@@ -13,7 +13,7 @@ uint32_t lapic_id(void);
 uint64_t lapic_timer_hz(void);
 /* Count of timer interrupts taken. */
 uint64_t lapic_timer_ticks(void);
-/* An application processor's LAPIC: enabled, spurious vector set, its timer masked. */
+/* An application processor's LAPIC: enabled, spurious vector set, its timer periodic (VEC_AP_TICK, 10 ms). */
 void lapic_ap_init(void);
 /* Send INIT, a start-up IPI (the AP starts at page << 12 in real mode), or a fixed-vector IPI to apic_id
  * (SDM 3A 11.6.1); each waits for the ICR to be free before and after (at most 100 ms each). */

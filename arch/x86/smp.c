@@ -14,6 +14,7 @@
 #include "kernel/log.h"
 #include "kernel/time.h"
 #include "kernel/param.h"
+#include "kernel/biglock.h"
 
 #define AP_STACK_PAGES   4
 #define AP_UP_WAIT_NS    2000000000ull   /* emulated CPUs on a busy host start slowly: generous */
@@ -33,6 +34,30 @@ static int nlisted = 1, nonline = 1;
 static uint8_t apic_index[256];          /* APIC ID -> index + 1 (0: unknown) */
 static int max_cpus = SMP_MAX_CPUS;
 static uint64_t tramp_pa;
+static int (*ap_work)(int cpu);
+
+void smp_set_work(int (*fn)(int cpu))
+{
+    ap_work = fn;
+}
+
+void smp_kick(int i)
+{
+    if (i < 0 || i >= nlisted || cpus[i].state != CPU_ONLINE || i == smp_this_cpu())
+        return;
+    lapic_send_ipi(cpus[i].apic_id, VEC_KICK);
+}
+
+static void kick_irq(struct trap_frame *tf)
+{
+    (void)tf;
+    cpus[smp_this_cpu()].kicked = 1;
+}
+
+static void tick_irq(struct trap_frame *tf)
+{
+    (void)tf;
+}
 
 static int set_maxcpus(const char *v)
 {
@@ -43,6 +68,58 @@ static int set_maxcpus(const char *v)
     return 0;
 }
 BOOT_PARAM("maxcpus", "start at most N CPUs, the boot CPU included (1: the boot CPU alone)", set_maxcpus);
+
+/* The big lock (kernel/biglock.h): a ticket lock that remembers its owner for recursion. */
+static volatile uint32_t lock_next, lock_serving;
+static volatile int lock_owner = -1;
+static int lock_depth;
+
+void big_lock(void)
+{
+    int me = smp_this_cpu();
+    uint64_t f;
+    uint32_t t;
+    if (lock_owner == me) {
+        lock_depth++;
+        return;
+    }
+    f = irq_save();
+    t = __atomic_fetch_add(&lock_next, 1, __ATOMIC_ACQUIRE);
+    while (__atomic_load_n(&lock_serving, __ATOMIC_ACQUIRE) != t)
+        cpu_pause();
+    lock_owner = me;
+    lock_depth = 1;
+    irq_restore(f);
+}
+
+void big_unlock(void)
+{
+    uint64_t f = irq_save();
+    if (--lock_depth == 0) {
+        lock_owner = -1;
+        __atomic_store_n(&lock_serving, lock_serving + 1, __ATOMIC_RELEASE);
+    }
+    irq_restore(f);
+}
+
+int big_unlock_all(void)
+{
+    int depth;
+    if (lock_owner != smp_this_cpu())
+        return 0;
+    depth = lock_depth;
+    lock_depth = 1;
+    big_unlock();
+    return depth;
+}
+
+void big_relock(int depth)
+{
+    if (!depth)
+        return;
+    big_lock();
+    lock_depth = depth;
+}
 
 int smp_online(void) { return nonline; }
 int smp_listed(void) { return nlisted; }
@@ -71,6 +148,7 @@ int smp_call(int i, void (*fn)(void *arg), void *arg, uint64_t timeout_ns)
 {
     struct cpu *c;
     uint64_t t0;
+    int depth;
     if (i < 0 || i >= nlisted || cpus[i].state != CPU_ONLINE)
         return -ENODEV;
     if (i == smp_this_cpu()) {
@@ -81,11 +159,13 @@ int smp_call(int i, void (*fn)(void *arg), void *arg, uint64_t timeout_ns)
     c->call_done = 0;
     c->call_arg = arg;
     __atomic_store_n(&c->call_fn, fn, __ATOMIC_RELEASE);
+    depth = big_unlock_all();                  /* it may be waiting for the lock, interrupts off */
     lapic_send_ipi(c->apic_id, VEC_SMP_CALL);
     for (t0 = time_ns(); !__atomic_load_n(&c->call_done, __ATOMIC_ACQUIRE); cpu_pause())
         if (time_ns() - t0 > timeout_ns)
-            return -ETIMEDOUT;
-    return 0;
+            break;
+    big_relock(depth);
+    return c->call_done ? 0 : -ETIMEDOUT;
 }
 
 /* An AP's life after the trampoline: its tables, LAPIC and extension, then sleep until an IPI. */
@@ -99,8 +179,20 @@ static void ap_main(struct cpu *c)
     c->online_ns = time_ns();
     __atomic_store_n(&c->up, 1, __ATOMIC_RELEASE);
     for (;;) {
-        uint64_t t0 = time_ns();
-        __asm__ volatile("sti; hlt; cli" ::: "memory");   /* the IPI handler runs at the HLT */
+        uint64_t t0;
+        int busy = 0;
+        c->kicked = 0;
+        if (ap_work) {
+            irq_enable();                /* kicks and ticks reach a guest this CPU runs */
+            big_lock();
+            busy = ap_work(c->index);
+            big_unlock();
+            irq_disable();
+        }
+        if (busy || c->kicked)
+            continue;
+        t0 = time_ns();
+        __asm__ volatile("sti; hlt; cli" ::: "memory");   /* IPI handlers run at the HLT */
         c->idle_ns += time_ns() - t0;
         c->wakeups++;
     }
@@ -233,6 +325,8 @@ int smp_init(void)
     const struct acpi_info *ai = acpi_get();
     list_cpus(ai);
     irq_register(VEC_SMP_CALL, call_irq);
+    irq_register(VEC_KICK, kick_irq);
+    irq_register(VEC_AP_TICK, tick_irq);
     if (!ai || ai->ncpus <= 1)
         return nonline;
     if (!(tramp_pa = find_tramp_page())) {

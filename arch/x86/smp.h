@@ -11,7 +11,8 @@
  * (IST stacks), the shared IDT, enables its local APIC and the virtualization extension, says it is online,
  * then sleeps in HLT and wakes for IPIs: smp_call runs a function there. A CPU that does not come up in
  * time is reported and left out (sent INIT again so that it cannot run the trampoline later).
- * Today every vCPU, the shell and the I/O context still run on the boot CPU; the others stand by.
+ * The shell and the I/O context run on the boot CPU; vCPUs run where they were placed (smp_set_work: the
+ * scheduler's per-CPU half), each AP ticking every 10 ms so that a guest that never exits still yields.
  */
 enum cpu_state {
     CPU_ONLINE,
@@ -37,6 +38,7 @@ struct cpu {
     void (*volatile call_fn)(void *arg);   /* smp_call's mailbox */
     void *volatile call_arg;
     volatile int call_done;
+    volatile int kicked;              /* a kick arrived since it last looked for work */
 };
 
 /* Start every CPU the MADT lists (boot CPU: after lapic_init and hvm_init). Returns CPUs online. */
@@ -55,6 +57,12 @@ int smp_this_cpu(void);
  * must stay safe to run).
  */
 int smp_call(int i, void (*fn)(void *arg), void *arg, uint64_t timeout_ns);
+/* Make CPU i look for work now: an IPI that makes a guest running there exit, or wakes it from HLT. Nothing
+ * for the calling CPU itself or a CPU that is not online. */
+void smp_kick(int i);
+/* What every application processor does when woken: fn(cpu) runs under the big lock and returns nonzero
+ * while it found work (a vCPU slice); 0 lets the CPU halt until the next kick or tick. */
+void smp_set_work(int (*fn)(int cpu));
 /* One line for `info`: "N online of M listed" and what was left out. */
 void smp_describe(char *buf, int size);
 #endif

@@ -47,7 +47,7 @@ static void print_online(const struct cpu *c)
         return;
     }
     kprintf("cpu %d apic-id %u: online, %s, answered in %llu us (apic-id %u), virtualization %s", c->index,
-            c->apic_id, c->index ? "standing by" : "boot CPU: shell, I/O and every vCPU", (unsigned long long)us,
+            c->apic_id, c->index ? "runs the vCPUs placed on it" : "boot CPU: shell, I/O and the vCPUs placed on it", (unsigned long long)us,
             a.apic_id, a.vmx ? "on (VMX)" : a.svm ? "on (SVM)" : "off");
     if (c->index && up)
         kprintf(", idle %llu%%, %llu wakeups", (unsigned long long)(c->idle_ns * 100 / up),

@@ -17,6 +17,8 @@ struct trap_frame {
 
 #define VEC_LAPIC_TIMER 0xF0
 #define VEC_SMP_CALL    0xF1
+#define VEC_KICK        0xF2
+#define VEC_AP_TICK     0xF3
 #define VEC_SPURIOUS    0xFF
 
 /* Load the boot CPU's GDT with the TSS and its IST stacks. */

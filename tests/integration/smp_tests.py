@@ -1,4 +1,5 @@
-# Multi-CPU hosts: every CPU the MADT lists comes up (QEMU multi-threaded TCG with SVM, Bochs SMP with VMX).
+# Multi-CPU hosts: every CPU the MADT lists comes up and runs the vCPUs placed on it (QEMU multi-threaded TCG
+# with SVM, Bochs SMP with VMX).
 """Usage: smp_tests.py --build DIR [--jobs N] [--only REGEX]
 
 Each boot checks `cpus` (every CPU online or the reason it is not; each online CPU answers an IPI with the
@@ -86,6 +87,92 @@ def check_guests(c, t):
         c.command("vm destroy " + name, t)
 
 
+PLACED_SELF_CHECKING = [("timer64", r"timer ok"), ("mmio64", r"mmio ok"), ("ioecho32", r"port io ok"),
+                        ("cpuid64", r"cpuid ok"), ("msr64", r"msr ok"), ("misc32", r"misc ok")]
+
+
+def check_placed_guests(c, t, ncpus):
+    """Test guests placed on each other CPU (cpus=N) pass their own checks there: timer interrupts from the
+    boot CPU's device timers reach them (kicks), MMIO and port I/O exits are handled, `vm list` says where."""
+    start = len(c.output())
+    names = []
+    for i, (guest, marker) in enumerate(PLACED_SELF_CHECKING):
+        cpu = 1 + i % (ncpus - 1)
+        name = "p%d" % i
+        out = c.command("vm create %s guest=%s mem=4M cpus=%d" % (name, guest, cpu), t)
+        require("created" in out, out)
+        c.command("vm start " + name, t)
+        names.append((name, guest, marker, cpu))
+    wait_all(c, start, [("%s on CPU %d" % (g, cpu), r"\[%s\] %s" % (n, m)) for n, g, m, cpu in names], t)
+    wait_all(c, start, [("%s to exit 0" % g, r"vm %s stopped: exited with code 0" % n) for n, g, _, _ in names], t)
+    out = c.command("vm list", t)
+    for n, g, _, cpu in names:
+        require(re.search(r"^%s\s+stopped\s.*\s%d$" % (n, cpu), out, re.M), "%s did not run on CPU %d:\n%s"
+                % (n, cpu, out))
+        c.command("vm destroy " + n, t)
+
+
+def spin_shares(c, t, names):
+    """CPU% of each named VM from `vm list` (the best of three samples 2 s apart, after 4 s: the machine
+    running the emulator is shared and busy)."""
+    time.sleep(4)
+    best, out = None, ""
+    for _ in range(3):
+        time.sleep(2)
+        out = c.command("vm list", t)
+        shares = {}
+        for n in names:
+            m = re.search(r"^%s\s+running\s+\d+\s+\d+\s+\d+\s+(\d+)\s" % n, out, re.M)
+            require(m, "%s is not running:\n%s" % (n, out))
+            shares[n] = int(m.group(1))
+        if best is None or sum(shares.values()) > sum(best.values()):
+            best = shares
+    return best, out
+
+
+def check_parallel(c, t, ncpus):
+    """One spin guest per CPU runs in parallel: together they get more than one CPU's time (on one CPU they
+    could not pass 100% in all), each a fair part. Then the one on the last CPU is destroyed while it runs,
+    and its neighbours go on."""
+    names = ["sp%d" % i for i in range(ncpus)]
+    for i, n in enumerate(names):
+        out = c.command("vm create %s guest=spin32 mem=4M cpus=%d" % (n, i), t)
+        require("created" in out, out)
+    for n in names:
+        c.command("vm start " + n, t)
+    shares, out = spin_shares(c, t, names)
+    total = sum(shares.values())
+    print("    %d spin guests, one per CPU: CPU%% %s (sum %d%%)" % (ncpus, shares, total), flush=True)
+    require(total >= 125 and min(shares.values()) >= 25, "not parallel: %s\n%s" % (shares, out))
+    out = c.command("vm destroy " + names[-1], t)
+    require("destroyed" in out, "destroying a VM running on CPU %d: %s" % (ncpus - 1, out))
+    out = c.command("vm list", t)
+    require(all(re.search(r"^%s\s+running" % n, out, re.M) for n in names[:-1]), "after the destroy:\n" + out)
+    for n in names[:-1]:
+        c.command("vm destroy " + n, t)
+
+
+# Commands that need a VM's vCPUs on the boot CPU (yet), and what the refusal says.
+REFUSED = [("vm dirty r start", r"error: vm dirty r: its vCPU 0 runs on CPU 1"),
+           ("vm move r r2", r"it runs on another CPU"),
+           ("vm create bad guest=hello64 cpus=9", r"error: vm create bad: cpus=9: not every CPU named is online"),
+           ("vm create bad guest=hello64 cpus=1,", r"error: vm create bad: cpus=: give CPU numbers"),
+           ("vm create bad kernel=x cpus=1", r"only test guests can be placed on other CPUs yet")]
+
+
+def check_refusals(c, t):
+    out = c.command("vm create r guest=victim32 mem=4M cpus=1", t)
+    require("created" in out, out)
+    c.command("vm start r", t)
+    for cmd, want in REFUSED:
+        out = c.command(cmd, t)
+        require(re.search(want, out), "%s: %r does not say %r" % (cmd, out, want))
+    out = c.command("vm list", t)
+    require(re.search(r"^r\s+running", out, re.M) and not re.search(r"^(bad|r2)\s", out, re.M),
+            "after the refusals:\n" + out)
+    c.command("vm destroy r", t)
+
+
 def qemu_smp(r, smp, append, want):
     with Console(r.name, r.logdir) as c:
         r.console = c
@@ -99,6 +186,14 @@ def qemu_smp(r, smp, append, want):
         if want[0] > 1:
             r.check(r.name + "-ipis", lambda: check_ipis_repeat(c, QEMU_CMD_S))
         r.check(r.name + "-guests", lambda: check_guests(c, QEMU_CMD_S))
+        if want[0] > 2:
+            r.check(r.name + "-placed-guests", lambda: check_placed_guests(c, QEMU_CMD_S, want[0]))
+            r.check(r.name + "-refusals", lambda: check_refusals(c, QEMU_CMD_S))
+        if want[0] == 2:
+            # Two emulated CPUs, as the machines running the suite have two cores: with more, emulated CPUs
+            # holding the big lock wait for a host core and the others wait for them (lock-holder preemption,
+            # which real hardware does not have), and the shares measure the host's load, not shoal.
+            r.check(r.name + "-parallel", lambda: check_parallel(c, QEMU_CMD_S, 2))
 
 
 def t_svm_4cpus(r):
@@ -123,6 +218,9 @@ def t_vmx_2cpus(r):
         r.check(r.name + "-cpus", lambda: check_cpus(c, BOCHS_CMD_S, (2, 2, 0, 0, 128, 0), "VMX"))
         r.check(r.name + "-ipis", lambda: check_ipis_repeat(c, BOCHS_CMD_S))
         r.check(r.name + "-guests", lambda: check_guests(c, BOCHS_CMD_S))
+        r.check(r.name + "-placed-guests", lambda: check_placed_guests(c, BOCHS_CMD_S, 2))
+        r.check(r.name + "-parallel", lambda: check_parallel(c, BOCHS_CMD_S, 2))
+        r.check(r.name + "-refusals", lambda: check_refusals(c, BOCHS_CMD_S))
 
 
 TESTS = [("vmx-bochs-2cpus", t_vmx_2cpus), ("svm-qemu-4cpus", t_svm_4cpus), ("svm-qemu-maxcpus", t_svm_maxcpus),

@@ -49,6 +49,7 @@ static int vcpu_init(struct hvm_vm *vm, const struct guest_regs *regs, struct hv
 }
 
 static void vcpu_destroy(struct hvm_vcpu *v) { free(v); }
+static void vcpu_release(struct hvm_vcpu *v) { (void)v; }
 
 void hvm_fake_exit(struct hvm_vcpu *hw, struct vm_exit ex)
 {
@@ -97,7 +98,7 @@ static void irq_window(struct hvm_vcpu *v, int on) { v->window = on; }
 
 const struct hvm_ops hvm_fake_ops = {
     .name = "fake", .vm_init = vm_init, .vm_destroy = vm_destroy, .map = map, .vcpu_init = vcpu_init,
-    .vcpu_destroy = vcpu_destroy, .vcpu_run = vcpu_run, .get_state = get_state, .set_state = set_state,
+    .vcpu_destroy = vcpu_destroy, .vcpu_release = vcpu_release, .vcpu_run = vcpu_run, .get_state = get_state, .set_state = set_state,
     .inject_event = inject_event, .irq_ready = irq_ready, .irq_window = irq_window,
 };
 const struct hvm_ops *hvm = &hvm_fake_ops;
@@ -110,3 +111,18 @@ void xstate_restore(struct xstate *x, uint64_t xcr0) { (void)x; (void)xcr0; }
 void xstate_load_xcr0(uint64_t xcr0) { (void)xcr0; }
 uint64_t xstate_read_xcr0(uint64_t fallback) { return fallback; }
 void spec_vm_switch(void) { }
+
+/* One CPU: the host process. */
+#include "arch/x86/smp.h"
+static const struct cpu only_cpu = { .index = 0, .state = CPU_ONLINE, .up = 1 };
+int smp_this_cpu(void) { return 0; }
+const struct cpu *smp_cpu(int i) { return i == 0 ? &only_cpu : NULL; }
+void smp_kick(int i) { (void)i; }
+int smp_call(int i, void (*fn)(void *arg), void *arg, uint64_t timeout_ns)
+{
+    (void)timeout_ns;
+    if (i != 0)
+        return -ENODEV;
+    fn(arg);
+    return 0;
+}

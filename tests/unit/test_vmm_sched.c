@@ -5,6 +5,7 @@
 #include "vmm/sched.h"
 #include "vmm/vm.h"
 #include "kernel/time.h"
+#include "arch/x86/smp.h"
 
 #define MS 1000000ull
 
@@ -14,6 +15,7 @@ static uint64_t now_ns = 1000 * MS, slice_cost[VM_MAX], held[VM_MAX];
 
 struct vm *vm_slot(int i) { return i >= 0 && i < VM_MAX ? fake_vms[i] : NULL; }
 int shell_add_poller(int (*fn)(void)) { (void)fn; return 0; }
+void smp_set_work(int (*fn)(int cpu)) { (void)fn; }
 uint64_t time_ns(void) { return now_ns; }
 
 /* A slice of VM i's vCPU lasts slice_cost[i]: shorter when it stops early, longer when an exit overran. */
@@ -24,7 +26,7 @@ void vcpu_run_slice(struct vcpu *v, uint64_t slice_ns)
     held[v->vm->id] += slice_cost[v->vm->id];
 }
 
-static void add_vm(int i, uint64_t cost)
+static struct vm *add_vm(int i, uint64_t cost)
 {
     struct vm *vm = calloc(1, sizeof(*vm));
     vm->id = i;
@@ -35,6 +37,7 @@ static void add_vm(int i, uint64_t cost)
     fake_vms[i] = vm;
     slice_cost[i] = cost;
     held[i] = 0;
+    return vm;
 }
 
 static void drop_vms(void)
@@ -124,5 +127,29 @@ TEST(sched_throttle_gives_time_to_others)
     int s = share_of_time(7, 3000 * MS);
     CHECK(s >= 17 && s <= 20);
     CHECK(held[8] * 100 / (3000 * MS) >= 79);
+    drop_vms();
+}
+
+/* A vCPU placed on another CPU runs only there: the boot CPU's poll never picks it, that CPU's work does. */
+TEST(placed_vcpus_run_only_on_their_cpu)
+{
+    struct vm *a, *b;
+    int runs = 0;
+    a = add_vm(0, 10 * MS);
+    b = add_vm(1, 10 * MS);
+    b->vcpu[0]->home = 1;
+    for (int i = 0; i < 20; i++)
+        runs += sched_poll();
+    CHECK_EQ(runs, 20);
+    CHECK(held[0] > 0);
+    CHECK_EQ(held[1], 0);
+    held[0] = 0;
+    for (int i = 0; i < 5; i++)
+        runs += sched_run_cpu(1);
+    CHECK_EQ(held[0], 0);
+    CHECK(held[1] == 5 * 10 * MS);
+    CHECK_EQ(b->vcpu[0]->last_cpu, 1);
+    CHECK_EQ(a->vcpu[0]->last_cpu, 0);
+    CHECK_EQ(sched_run_cpu(2), 0);                  /* nothing placed there */
     drop_vms();
 }

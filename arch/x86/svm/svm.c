@@ -40,7 +40,7 @@ struct hvm_vcpu {
 static uint64_t iopm_pa, msrpm_pa;                 /* shared by every CPU */
 static uint64_t hsave_pa[SMP_MAX_CPUS], host_area_pa[SMP_MAX_CPUS];   /* one pair per CPU (APM 15.30.4) */
 static uint32_t max_asid, next_asid = 1;
-static uint32_t last_asid;          /* the address space this CPU entered last */
+static uint32_t last_asid[SMP_MAX_CPUS];   /* the address space each CPU entered last */
 static int asids_wrapped;
 
 static int svm_probe(void)
@@ -107,6 +107,12 @@ static int svm_cpu_enable(int cpu)
     return 0;
 }
 
+/* The VMCB is plain memory, cached by no CPU between runs (APM 15.5): nothing to hand over. */
+static void svm_vcpu_release(struct hvm_vcpu *v)
+{
+    (void)v;
+}
+
 static int svm_vm_init(struct hvm_vm **out)
 {
     struct hvm_vm *vm = kzalloc(sizeof(*vm));
@@ -154,7 +160,7 @@ static uint8_t tlb_control(struct hvm_vcpu *v)
     static int by_asid = -1;
     if (by_asid < 0)
         by_asid = (cpuid(0x8000000A, 0).edx >> 6) & 1;
-    if ((v->first_run && asids_wrapped) || last_asid != v->vm->asid)
+    if ((v->first_run && asids_wrapped) || last_asid[smp_this_cpu()] != v->vm->asid)
         return 1;
     if (v->wp_seen != v->vm->wp_gen)
         return by_asid ? 3 : 1;
@@ -369,7 +375,7 @@ static int svm_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit
      */
     *vmcb8(vmcb, VMCB_TLB_CONTROL) = tlb_control(v);
     v->wp_seen = v->vm->wp_gen;
-    last_asid = v->vm->asid;
+    last_asid[smp_this_cpu()] = v->vm->asid;
     v->first_run = 0;
     spec_enter(v->spec_ctrl, 0);
     svm_enter((uint64_t)(uintptr_t)vmcb, r->gpr, host_area_pa[smp_this_cpu()]);
@@ -427,6 +433,7 @@ const struct hvm_ops svm_ops = {
     .map = svm_map,
     .vcpu_init = svm_vcpu_init,
     .vcpu_destroy = svm_vcpu_destroy,
+    .vcpu_release = svm_vcpu_release,
     .vcpu_run = svm_vcpu_run,
     .get_state = svm_get_state,
     .set_state = svm_set_state,

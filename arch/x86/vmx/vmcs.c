@@ -165,7 +165,7 @@ void vmx_get_state(struct hvm_vcpu *v, struct guest_regs *r)
     r->sfmask = g[VMX_SFMASK].value;
 }
 
-static void host_state(void)
+void vmx_vmcs_host_state(void)
 {
     struct { uint16_t limit; uint64_t base; } __attribute__((packed)) gdtr, idtr;
     uint64_t *gdt;
@@ -198,7 +198,7 @@ static void host_state(void)
 
 void vmx_vmcs_setup(struct hvm_vcpu *v, const struct guest_regs *regs)
 {
-    host_state();
+    vmx_vmcs_host_state();
     vmwrite(PIN_CTLS, vmx_caps.pin);
     vmwrite(PROC_CTLS, vmx_caps.proc);
     vmwrite(PROC_CTLS2, vmx_caps.proc2);

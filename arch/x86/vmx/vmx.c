@@ -45,7 +45,7 @@ struct vmx_caps vmx_caps;
 static uint64_t msr_bitmap_pa;                   /* shared by every CPU */
 static uint64_t vmxon_pa[SMP_MAX_CPUS];          /* each CPU's VMXON region (SDM 3C 24.11.5) */
 static uint16_t next_vpid = 1;
-static uint64_t current_vmcs;       /* the VMCS VMPTRLD made current, to skip redundant loads */
+static uint64_t current_vmcs[SMP_MAX_CPUS];   /* the VMCS VMPTRLD made current on each CPU */
 
 /*
  * Each capability MSR is read only when an earlier one says it exists: BASIC always; the TRUE controls
@@ -257,7 +257,8 @@ static int vmx_vcpu_init(struct hvm_vm *vm, const struct guest_regs *regs, struc
         kfree(v);
         return -EIO;
     }
-    current_vmcs = v->vmcs_pa;
+    current_vmcs[smp_this_cpu()] = v->vmcs_pa;
+    v->cpu = smp_this_cpu();
     if (v->vpid)
         invvpid(1, v->vpid);        /* a reused VPID must not see old translations */
     vmx_vmcs_setup(v, regs);
@@ -268,19 +269,39 @@ static int vmx_vcpu_init(struct hvm_vm *vm, const struct guest_regs *regs, struc
 static void vmx_vcpu_destroy(struct hvm_vcpu *v)
 {
     vmclear(v->vmcs_pa);
-    if (current_vmcs == v->vmcs_pa)
-        current_vmcs = 0;
+    if (current_vmcs[smp_this_cpu()] == v->vmcs_pa)
+        current_vmcs[smp_this_cpu()] = 0;
     pmm_free(v->vmcs_pa, 1);
     pmm_free(v->msr_page_pa, 1);
     kfree(v);
 }
 
+/*
+ * Make v's VMCS current here. A VMCS is active on one CPU at a time (SDM 3C 24.1): one that last ran
+ * elsewhere was released there (vmx_vcpu_release: VMCLEAR) and gets this CPU's host state (TR, GDTR bases).
+ */
 static void load(struct hvm_vcpu *v)
 {
-    if (current_vmcs != v->vmcs_pa) {
-        vmptrld(v->vmcs_pa);
-        current_vmcs = v->vmcs_pa;
+    int me = smp_this_cpu();
+    if (current_vmcs[me] == v->vmcs_pa)
+        return;
+    vmptrld(v->vmcs_pa);
+    current_vmcs[me] = v->vmcs_pa;
+    if (v->cpu != me) {
+        vmx_vmcs_host_state();
+        v->cpu = me;
     }
+}
+
+/* VMCLEAR on this CPU: the VMCS is written back, inactive and not launched; another CPU may load it. */
+static void vmx_vcpu_release(struct hvm_vcpu *v)
+{
+    int me = smp_this_cpu();
+    vmclear(v->vmcs_pa);
+    if (current_vmcs[me] == v->vmcs_pa)
+        current_vmcs[me] = 0;
+    v->launched = 0;
+    v->cpu = -1;
 }
 
 static void vmx_set(struct hvm_vcpu *v, const struct guest_regs *r) { load(v); vmx_set_state(v, r); }
@@ -404,6 +425,7 @@ const struct hvm_ops vmx_ops = {
     .map = vmx_map,
     .vcpu_init = vmx_vcpu_init,
     .vcpu_destroy = vmx_vcpu_destroy,
+    .vcpu_release = vmx_vcpu_release,
     .vcpu_run = vmx_vcpu_run,
     .get_state = vmx_get,
     .set_state = vmx_set,

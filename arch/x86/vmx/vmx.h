@@ -38,6 +38,7 @@ struct hvm_vcpu {
     uint64_t cr2;                    /* the guest's CR2: not in the VMCS, switched by vmx_vcpu_run */
     uint16_t vpid;
     int launched;
+    int cpu;                         /* where the VMCS was last current (-1: released) */
     uint64_t cr4_guest;              /* what the guest believes CR4 holds (VMXE hidden) */
     uint64_t exit_rip;               /* guest RIP at the last exit */
     uint64_t spec_ctrl;              /* the guest's IA32_SPEC_CTRL while it does not run */
@@ -58,6 +59,8 @@ void vmx_exit_stub(void);
 void vmx_msr_pass_through(uint8_t *bitmap);
 /* Set up the VMCS of v (current) for regs; v->msr_page_pa must be a zeroed page. */
 void vmx_vmcs_setup(struct hvm_vcpu *v, const struct guest_regs *regs);
+/* Write the calling CPU's host state (control registers, TR/GDTR/IDTR bases, exit RIP) into the current VMCS. */
+void vmx_vmcs_host_state(void);
 void vmx_set_state(struct hvm_vcpu *v, const struct guest_regs *r);
 void vmx_get_state(struct hvm_vcpu *v, struct guest_regs *r);
 /* Translate the current VMCS's exit information into ex. */
