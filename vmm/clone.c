@@ -126,7 +126,7 @@ int clone_vm_create_cmd(int argc, char **argv)
         return -EINVAL;
     for (int i = 5; i < argc; i++)
         if (strncmp(argv[i], "mem=", 4) && strncmp(argv[i], "vcpus=", 6) && strncmp(argv[i], "quota=", 6) &&
-            strncmp(argv[i], "ip=", 3) && strncmp(argv[i], "cmdline+=", 9)) {
+            strncmp(argv[i], "ip=", 3) && strncmp(argv[i], "cmdline+=", 9) && strncmp(argv[i], "cpus=", 5)) {
             kprintf("error: vm create %s: unknown option '%s'\n", argv[2], argv[i]);
             return -EINVAL;
         }

@@ -72,15 +72,10 @@ static int vm_create_parse(int argc, char **argv)
     uint64_t mem = 64ull << 20;
     int err;
 
-    if (param_find(argc, argv, 3, "cpus") && ((argc >= 5 && !strcmp(argv[3], "from")) || param_find(argc, argv, 3, "kernel"))) {
-        kprintf("error: vm create %s: cpus=: only test guests can be placed on other CPUs yet (Linux: planned)\n",
-                argv[2]);
-        return -EINVAL;
-    }
     if (argc >= 5 && !strcmp(argv[3], "from"))
-        return clone_vm_create_cmd(argc, argv);
+        return (err = clone_vm_create_cmd(argc, argv)) ? err : place(argv[2], param_find(argc, argv, 3, "cpus"));
     if (param_find(argc, argv, 3, "kernel"))
-        return linux_vm_create_cmd(argc, argv);
+        return (err = linux_vm_create_cmd(argc, argv)) ? err : place(argv[2], param_find(argc, argv, 3, "cpus"));
     if (argc < 4 || !gname)
         return shell_usage("vm");
     if ((err = linux_parse_name(argv[2])))
@@ -240,8 +235,8 @@ static int cmd_vm(int argc, char **argv)
         return -ENOENT;
     return vm_control(argv[1], vm);
 }
-SHELL_COMMAND("vm", "create NAME from IMAGE [mem=] [vcpus=] [quota=] [ip=A.B.C.D[/P]] [cmdline+=\"...\"]"
-              " | create NAME kernel=MODULE [initrd=MODULE] [cmdline=\"...\"] [mem=256M] [vcpus=N] [disk=MODULE|disk-rw=MODULE]"
+SHELL_COMMAND("vm", "create NAME from IMAGE [mem=] [vcpus=] [quota=] [ip=A.B.C.D[/P]] [cpus=LIST] [cmdline+=\"...\"]"
+              " | create NAME kernel=MODULE [initrd=MODULE] [cmdline=\"...\"] [mem=256M] [vcpus=N] [cpus=LIST] [disk=MODULE|disk-rw=MODULE]"
               " | create NAME guest=TESTGUEST [mem=64M] [cpus=LIST] | start|stop|destroy|stats|console|log NAME | list"
               " | disk NAME read OFF LEN | disk NAME write OFF LEN BYTE | disk NAME sha256 [OFF LEN]"
               " | move NAME NEWNAME [hold] | memhash NAME [CHUNK]"

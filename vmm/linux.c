@@ -462,6 +462,10 @@ static void lx_reset_request(struct vm *vm)
 static void lx_reset(struct vm *vm, struct lx_vm *l)
 {
     int err;
+    if (vm_wait_off_cpus(vm)) {              /* a vCPU on another CPU still in its slice: next poll */
+        l->reset_pending = 1;
+        return;
+    }
     if (vm_reset_devices(vm) > 0) {         /* disk requests in flight: stay paused until they land */
         l->reset_pending = 1;
         return;

@@ -58,11 +58,10 @@ void vcpu_init_signal(struct vcpu *v)
     v->halted = 1;
 }
 
-void vcpu_sipi(struct vcpu *v, uint8_t vector)
+/* The SIPI's effect on v's registers, on v's own CPU (its hardware state is only reachable there). */
+static void sipi_here(struct vcpu *v, uint8_t vector)
 {
     struct guest_regs *r = &v->regs;
-    if (!v->wait_sipi)
-        return;                          /* only a CPU waiting after INIT takes a SIPI */
     vcpu_sync_full(v);
     for (int i = 0; i < GPR_COUNT; i++)
         r->gpr[i] = 0;
@@ -78,10 +77,44 @@ void vcpu_sipi(struct vcpu *v, uint8_t vector)
     r->cr2 = r->cr3 = r->cr4 = r->efer = 0;
     r->xcr0 = 1;
     vcpu_put_full(v);
+}
+
+void vcpu_sipi(struct vcpu *v, uint8_t vector)
+{
+    if (!v->wait_sipi)
+        return;                          /* only a CPU waiting after INIT takes a SIPI */
+    if (v->home == smp_this_cpu()) {
+        sipi_here(v, vector);
+    } else {
+        v->sipi_vector = vector;         /* its CPU applies it before the vCPU's next entry */
+        v->sipi_pending = 1;
+    }
     v->exc_pending = 0;
     v->wait_sipi = 0;
     v->halted = 0;
     notify(v);
+}
+
+void vcpu_put_later(struct vcpu *v)
+{
+    v->full_valid = 1;
+    if (v->home == smp_this_cpu())
+        vcpu_put_full(v);
+    else
+        v->put_pending = 1;
+}
+
+/* What another CPU left for v (a reset's registers, a SIPI), applied here, on v's own CPU. */
+static void apply_pending(struct vcpu *v)
+{
+    if (v->put_pending) {
+        v->put_pending = 0;
+        vcpu_put_full(v);
+    }
+    if (v->sipi_pending) {
+        v->sipi_pending = 0;
+        sipi_here(v, v->sipi_vector);
+    }
 }
 
 void vcpu_raise_irq(struct vcpu *v, uint8_t vector)
@@ -180,6 +213,7 @@ void vcpu_run_slice(struct vcpu *v, uint64_t slice_ns)
     int depth, rc;
 
     take_xstate(v);
+    apply_pending(v);
     while (vm->state == VM_RUNNING && !v->halted) {
         uint64_t t0 = time_ns();
         vm->running = v;

@@ -163,29 +163,38 @@ static void release_here(void *arg)
     hvm->vcpu_release(v->hw);
 }
 
-/*
- * Before a VM placed on other CPUs is freed: no slice of it may still run there (the VM is stopped first, so
- * none starts; the CPU is kicked out of the guest), and each vCPU's state goes back to memory on its CPU.
- * The big lock is let go while waiting: the other CPU needs it to finish its slice.
- */
-static int recall(struct vm *vm)
+/* The big lock is let go while waiting: the other CPU needs it to finish its slice. */
+int vm_wait_off_cpus(struct vm *vm)
 {
     uint64_t t0 = time_ns();
-    if (!vm_runs_elsewhere(vm))
-        return 0;
-    if (vm->state != VM_STOPPED)
-        vm->state = VM_STOPPED;
     for (int i = 0; i < vm->nvcpus; i++) {
         struct vcpu *v = vm->vcpu[i];
-        while (v->on_cpu >= 0 && time_ns() - t0 < 10000000000ull) {
+        while (v->on_cpu >= 0 && v->on_cpu != smp_this_cpu() && time_ns() - t0 < 10000000000ull) {
             int depth = big_unlock_all();
             smp_kick(v->on_cpu);
             for (uint64_t w = time_ns(); time_ns() - w < 100000ull;)
                 __asm__ volatile("pause");
             big_relock(depth);
         }
-        if (v->on_cpu >= 0 || (v->last_cpu >= 0 && v->last_cpu != smp_this_cpu() &&
-                               smp_call(v->last_cpu, release_here, v, 1000000000ull))) {
+        if (v->on_cpu >= 0 && v->on_cpu != smp_this_cpu())
+            return -EBUSY;
+    }
+    return 0;
+}
+
+/*
+ * Before a VM placed on other CPUs is freed: no slice of it may still run there (the VM is stopped first, so
+ * none starts; the CPU is kicked out of the guest), and each vCPU's state goes back to memory on its CPU.
+ */
+static int recall(struct vm *vm)
+{
+    if (!vm_runs_elsewhere(vm))
+        return 0;
+    vm->state = VM_STOPPED;
+    for (int i = 0, busy = vm_wait_off_cpus(vm); i < vm->nvcpus; i++) {
+        struct vcpu *v = vm->vcpu[i];
+        if (busy || (v->last_cpu >= 0 && v->last_cpu != smp_this_cpu() &&
+                     smp_call(v->last_cpu, release_here, v, 1000000000ull))) {
             log_err("vm %s: CPU %d does not give vCPU %d back: the VM is kept (its memory is not freed)",
                     vm->name, v->on_cpu >= 0 ? v->on_cpu : v->last_cpu, i);
             return -EBUSY;
@@ -223,7 +232,8 @@ void vm_reset_vcpus(struct vm *vm, const struct guest_regs *regs)
         v->exc_pending = 0;
         memset(v->irq_pending, 0, sizeof(v->irq_pending));
         v->halted = v->wait_sipi = i > 0;
-        vcpu_put_full(v);
+        v->sipi_pending = 0;
+        vcpu_put_later(v);
     }
 }
 

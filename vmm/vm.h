@@ -55,6 +55,9 @@ struct vcpu {
     int home;                        /* the CPU that runs it (vm create cpus=; 0: the boot CPU) */
     volatile int on_cpu;             /* the CPU inside a slice of it now, -1 between slices */
     int last_cpu;                    /* where its last slice ran (-1: never) */
+    int put_pending;                 /* regs to be loaded by its own CPU before its next entry */
+    int sipi_pending;                /* a startup IPI from another CPU, applied by its own CPU */
+    uint8_t sipi_vector;
     uint64_t exits[EXIT_CODE_COUNT];
 };
 
@@ -231,6 +234,12 @@ void vcpu_put_full(struct vcpu *v);
 void vcpu_run_slice(struct vcpu *v, uint64_t slice_ns);
 /* Print the register dump used when a VM is stopped (the registers only from the CPU that runs it). */
 void vcpu_dump(struct vcpu *v);
+/* regs is v's whole state now: load it into the backend here, or, when v runs on another CPU, have that CPU
+ * load it before v's next entry. */
+void vcpu_put_later(struct vcpu *v);
+/* Wait (the big lock let go meanwhile) until no CPU is inside a slice of vm's vCPUs; the caller stopped or
+ * paused vm. 0, or -EBUSY after 10 s. */
+int vm_wait_off_cpus(struct vm *vm);
 /* Run the vCPUs of vm on CPUs cpus[0..n) (vCPU i on cpus[i % n]), before it first runs. 0, or -EINVAL for a
  * CPU that is not online, -EBUSY once it has run. */
 int vm_place(struct vm *vm, const int *cpus, int n);

@@ -6,6 +6,7 @@ Each boot checks `cpus` (every CPU online or the reason it is not; each online C
 APIC ID it reads itself and its virtualization extension on), the `info` line, maxcpus=, and that test
 guests still run. Logs: DIR/test-logs/smp/NAME.console.log."""
 
+import hashlib
 import os
 import re
 import sys
@@ -15,6 +16,11 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Console, require, qemu_argv, bochs_start, boot_check, main,  # noqa: E402
                      QEMU_BOOT_S, QEMU_CMD_S, BOCHS_BOOT_S, BOCHS_CMD_S)
+import linux_guest  # noqa: E402
+from linux_guest import type_slowly  # noqa: E402
+
+GUEST = os.path.abspath(os.environ.get("SHOAL_GUEST_DIR", "build/guest"))
+GUEST_UP_S = 240          # the emulated hypervisor runs the emulated guest: generous
 
 SUMMARY = re.compile(r"cpus: (\d+) online of (\d+) listed \((\d+) not present, (\d+) left out by maxcpus=(\d+), "
                      r"(\d+) failed\)")
@@ -157,7 +163,7 @@ REFUSED = [("vm dirty r start", r"error: vm dirty r: its vCPU 0 runs on CPU 1"),
            ("vm move r r2", r"it runs on another CPU"),
            ("vm create bad guest=hello64 cpus=9", r"error: vm create bad: cpus=9: not every CPU named is online"),
            ("vm create bad guest=hello64 cpus=1,", r"error: vm create bad: cpus=: give CPU numbers"),
-           ("vm create bad kernel=x cpus=1", r"only test guests can be placed on other CPUs yet")]
+           ("vm create bad guest=hello64 cpus=0,9", r"error: vm create bad: cpus=0,9: not every CPU named")]
 
 
 def check_refusals(c, t):
@@ -223,8 +229,79 @@ def t_vmx_2cpus(r):
         r.check(r.name + "-refusals", lambda: check_refusals(c, BOCHS_CMD_S))
 
 
+def local_timer_ticks(c):
+    """The guest's per-CPU local timer interrupt counts (/proc/interrupts' LOC line)."""
+    line = linux_guest.guest_value(c, "LOC", "awk '/LOC:/{print $2, $3}' /proc/interrupts", r"\d+( \d+)*", 60)
+    return [int(x) for x in line.split()]
+
+
+def t_svm_linux_placed(r):
+    """A 2-vCPU Linux guest placed on CPUs 1 and 2 (the boot CPU keeps the I/O): it boots (its second vCPU
+    started by INIT/SIPI from the first, on another CPU), both vCPUs' timers tick, two sha256sum of its disk
+    in parallel agree with the image, and `reboot -f` (a reset from the boot CPU's poll loop, the registers
+    loaded by each vCPU's own CPU) brings it up again on the same CPUs."""
+    d = GUEST + "/std"
+    disk = GUEST + "/disk.img"
+    with open(disk, "rb") as f:
+        want = hashlib.sha256(f.read()).hexdigest()
+    with Console(r.name, r.logdir) as c:
+        r.console = c
+        c.start(qemu_argv("1G", ["-kernel", r.build + "/shoal.elf", "-initrd", ",".join([d + "/vmlinuz",
+                          d + "/initrd.img", disk]), "-accel", "tcg,thread=multi", "-smp", "3"], cpu="EPYC"))
+        boot_check(r, c, QEMU_BOOT_S)
+
+        def create():
+            out = c.command("vm create g kernel=vmlinuz initrd=initrd.img mem=256M vcpus=2 disk=disk.img cpus=1,2",
+                            QEMU_CMD_S)
+            require("vm g created" in out, out)
+            c.command("vm start g", QEMU_CMD_S)
+            m = c.expect(r"SHOAL-GUEST-UP|vm g stopped: [^\n]*\n", GUEST_UP_S, "the guest's /init marker")
+            require(m.group(0) == "SHOAL-GUEST-UP", m.group(0).strip())
+        r.check(r.name + "-up", create)
+
+        def attach():
+            time.sleep(2)
+            c.send("vm console g\r")
+            c.expect(r"attached to g", QEMU_CMD_S, "the console attach line")
+            type_slowly(c, "")
+        r.check(r.name + "-console", attach)
+        r.check(r.name + "-2-cpus", lambda: require(linux_guest.guest_value(
+            c, "CPUS", "grep -c ^processor /proc/cpuinfo", r"\d+", 60) == "2", "guest does not see 2 CPUs"))
+
+        def ticks():
+            a = local_timer_ticks(c)
+            time.sleep(3)
+            b = local_timer_ticks(c)
+            require(len(a) == 2 and all(y > x for x, y in zip(a, b)), "local timer ticks %s -> %s" % (a, b))
+        r.check(r.name + "-both-timers", ticks)
+
+        def parallel_sha():
+            type_slowly(c, "(sha256sum /dev/vda > /tmp/a &); sha256sum /dev/vda > /tmp/b; sleep 1; "
+                           "while pgrep sha256sum >/dev/null; do sleep 1; done; echo SH""A=$(cut -c1-64 /tmp/a)"
+                           ",$(cut -c1-64 /tmp/b)")
+            m = c.expect(r"SHA=([0-9a-f]{64}),([0-9a-f]{64})", 240, "both sums")
+            require(m.group(1) == want and m.group(2) == want, "sums %s, %s; the image's %s" % (
+                m.group(1), m.group(2), want))
+        r.check(r.name + "-parallel-sha256", parallel_sha)
+
+        def reboot():
+            type_slowly(c, "reboot -f")
+            c.expect(r"Linux version", GUEST_UP_S, "the kernel booting again")
+            c.expect(r"SHOAL-GUEST-UP", GUEST_UP_S, "the rebooted guest's /init marker")
+            time.sleep(2)
+            type_slowly(c, "")
+            require(linux_guest.guest_value(c, "CPUS2", "grep -c ^processor /proc/cpuinfo", r"\d+", 60) == "2",
+                    "the rebooted guest does not see 2 CPUs")
+            c.send("\x1d")
+            c.expect(r"\[detached from g\]\nshoal> ", QEMU_CMD_S, "the detach line")
+            out = c.command("vm list", QEMU_CMD_S)
+            require(re.search(r"^g\s+running\s.*\s1,2$", out, re.M), "g is not running on CPUs 1,2:\n" + out)
+        r.check(r.name + "-reboot", reboot)
+        r.check(r.name + "-destroy", lambda: require("destroyed" in c.command("vm destroy g", QEMU_CMD_S), "destroy"))
+
+
 TESTS = [("vmx-bochs-2cpus", t_vmx_2cpus), ("svm-qemu-4cpus", t_svm_4cpus), ("svm-qemu-maxcpus", t_svm_maxcpus),
-         ("svm-qemu-maxcpus1", t_svm_maxcpus1)]
+         ("svm-qemu-maxcpus1", t_svm_maxcpus1), ("svm-qemu-linux-placed", t_svm_linux_placed)]
 
 if __name__ == "__main__":
-    sys.exit(main(TESTS, "smp", required=("shoal.elf", "shoal.iso")))
+    sys.exit(main(TESTS, "smp", required=("shoal.elf", "shoal.iso", GUEST + "/std/vmlinuz")))
