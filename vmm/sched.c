@@ -123,9 +123,26 @@ int sched_poll(void)
     return sched_run_cpu(0);
 }
 
+/* For `cpus`: vCPUs placed on cpu, and their VMs' exit rates shared out by the VMs' vCPUs there. */
+static void cpu_load(int cpu, int *vcpus, uint64_t *exits_per_sec)
+{
+    for (int i = 0; i < VM_MAX; i++) {
+        struct vm *vm = vm_slot(i);
+        int here = 0;
+        for (int k = 0; vm && k < vm->nvcpus; k++)
+            here += vm->vcpu[k]->home == cpu;
+        if (!here)
+            continue;
+        *vcpus += here;
+        if (vm->state == VM_RUNNING)
+            *exits_per_sec += vm->exits_per_sec * (uint64_t)here / (uint64_t)vm->nvcpus;
+    }
+}
+
 static int sched_init(void)
 {
     smp_set_work(sched_run_cpu);
+    smp_set_load_fn(cpu_load);
     return shell_add_poller(sched_poll);
 }
 INIT_HOOK(INIT_VMM, sched_init);

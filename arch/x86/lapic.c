@@ -3,6 +3,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/traps.h"
 #include "arch/x86/tsc.h"
+#include "arch/x86/smp.h"
 #include "kernel/time.h"
 #include "kernel/log.h"
 #include "kernel/biglock.h"
@@ -57,12 +58,21 @@ static void pic_disable(void)
     outb(0xA1, 0xff);
 }
 
-/* Fire once after ns (clamped to one tick): the interrupt runs expired timers and re-arms. */
+/*
+ * Fire once after ns (clamped to one tick): the interrupt runs expired timers and re-arms. Only the boot
+ * CPU keeps time: on another CPU (a timer armed while handling a VM exit there) this asks the boot CPU to
+ * look at its timers now, by IPI on the timer's own vector; reprogramming the calling CPU's LAPIC would
+ * turn its periodic tick into a storm of interrupts.
+ */
 void arch_timer_program(uint64_t ns)
 {
     uint64_t count;
     if (!timer_hz)
         return;
+    if (smp_this_cpu() != 0) {
+        lapic_send_ipi(smp_cpu(0)->apic_id, VEC_LAPIC_TIMER);
+        return;
+    }
     if (ns > TICK_NS)
         ns = TICK_NS;
     count = ns * timer_hz / 1000000000ull;

@@ -35,6 +35,20 @@ static uint8_t apic_index[256];          /* APIC ID -> index + 1 (0: unknown) */
 static int max_cpus = SMP_MAX_CPUS;
 static uint64_t tramp_pa;
 static int (*ap_work)(int cpu);
+static void (*load_fn)(int cpu, int *vcpus, uint64_t *exits_per_sec);
+
+void smp_set_load_fn(void (*fn)(int cpu, int *vcpus, uint64_t *exits_per_sec))
+{
+    load_fn = fn;
+}
+
+void smp_load(int i, int *vcpus, uint64_t *exits_per_sec)
+{
+    *vcpus = 0;
+    *exits_per_sec = 0;
+    if (load_fn)
+        load_fn(i, vcpus, exits_per_sec);
+}
 
 void smp_set_work(int (*fn)(int cpu))
 {

@@ -63,6 +63,11 @@ void smp_kick(int i);
 /* What every application processor does when woken: fn(cpu) runs under the big lock and returns nonzero
  * while it found work (a vCPU slice); 0 lets the CPU halt until the next kick or tick. */
 void smp_set_work(int (*fn)(int cpu));
+/* Who reports, for `cpus`, how many vCPUs are placed on a CPU and the exits per second they cause there
+ * (the scheduler: arch/ knows no VMs). */
+void smp_set_load_fn(void (*fn)(int cpu, int *vcpus, uint64_t *exits_per_sec));
+/* That report for CPU i: 0 and 0 before a reporter is set. */
+void smp_load(int i, int *vcpus, uint64_t *exits_per_sec);
 /* One line for `info`: "N online of M listed" and what was left out. */
 void smp_describe(char *buf, int size);
 #endif

@@ -39,7 +39,8 @@ static const char *state_name(enum cpu_state s)
 static void print_online(const struct cpu *c)
 {
     struct cpu_answer a = { 0 };
-    uint64_t t0 = time_ns(), up = t0 - c->online_ns;
+    uint64_t t0 = time_ns(), up = t0 - c->online_ns, eps;
+    int vcpus;
     int rc = smp_call(c->index, answer, &a, ANSWER_NS);
     uint64_t us = (time_ns() - t0) / 1000;
     if (rc) {
@@ -52,7 +53,10 @@ static void print_online(const struct cpu *c)
     if (c->index && up)
         kprintf(", idle %llu%%, %llu wakeups", (unsigned long long)(c->idle_ns * 100 / up),
                 (unsigned long long)c->wakeups);
-    kprintf("\n");
+    else if (up)
+        kprintf(", idle %llu%%", (unsigned long long)(shell_idle_ns() * 100 / time_ns()));
+    smp_load(c->index, &vcpus, &eps);
+    kprintf(", %d vCPUs, %llu exits/s\n", vcpus, (unsigned long long)eps);
 }
 
 static int cmd_cpus(int argc, char **argv)

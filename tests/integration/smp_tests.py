@@ -148,6 +148,10 @@ def check_parallel(c, t, ncpus):
         c.command("vm start " + n, t)
     shares, out = spin_shares(c, t, names)
     total = sum(shares.values())
+    placed = c.command("cpus", t)
+    for i in range(ncpus):
+        m = re.search(r"^cpu %d apic-id \d+: online, .*, (\d+) vCPUs, (\d+) exits/s$" % i, placed, re.M)
+        require(m and m.group(1) == "1", "`cpus` does not count one vCPU on CPU %d:\n%s" % (i, placed))
     print("    %d spin guests, one per CPU: CPU%% %s (sum %d%%)" % (ncpus, shares, total), flush=True)
     require(total >= 125 and min(shares.values()) >= 25, "not parallel: %s\n%s" % (shares, out))
     out = c.command("vm destroy " + names[-1], t)

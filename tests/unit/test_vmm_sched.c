@@ -16,6 +16,7 @@ static uint64_t now_ns = 1000 * MS, slice_cost[VM_MAX], held[VM_MAX];
 struct vm *vm_slot(int i) { return i >= 0 && i < VM_MAX ? fake_vms[i] : NULL; }
 int shell_add_poller(int (*fn)(void)) { (void)fn; return 0; }
 void smp_set_work(int (*fn)(int cpu)) { (void)fn; }
+void smp_set_load_fn(void (*fn)(int cpu, int *vcpus, uint64_t *exits_per_sec)) { (void)fn; }
 uint64_t time_ns(void) { return now_ns; }
 
 /* A slice of VM i's vCPU lasts slice_cost[i]: shorter when it stops early, longer when an exit overran. */
