@@ -15,7 +15,7 @@ tier_limit = $(or $(TIER_LIMIT_$(1)),$(if $(filter test-unit-% test-fuzz-%,$(1))
 # the slow emulator tiers, longest first, then the rest, which fill in around them.
 TEST_JOBS ?= 2
 TEST_FAST_FIRST = $(filter test-unit-%,$(TEST_TIERS)) $(filter test-fuzz-%,$(TEST_TIERS))
-TEST_SLOW_FIRST = test-linux-vmx test-iscsi-restart test-dirty test-vmstate test-migrate test-linux test-pool \
+TEST_SLOW_FIRST = test-linux-vmx test-smp test-iscsi-restart test-dirty test-vmstate test-migrate test-linux test-pool \
                   test-twohost test-vmm test-iscsi-shoal
 TEST_ORDER = $(TEST_FAST_FIRST) $(foreach t,$(TEST_SLOW_FIRST),$(filter $(t),$(TEST_TIERS))) \
              $(filter-out $(TEST_FAST_FIRST) $(TEST_SLOW_FIRST),$(TEST_TIERS))

@@ -31,14 +31,15 @@ SPAWNS = 60               # g2's spawn loop: before the XSAVEC probe about 1 in 
 NIC = "pci: enabled=1, chipset=i440fx, slot1=e1000\ne1000: enabled=1, mac=52:54:00:12:34:56, ethmod=slirp\n"
 
 
-def bochs_start_iso(r, c, iso, megs):
+def bochs_start_iso(r, c, iso, megs, cpus=1):
     """Like harness.bochs_start, but booting iso (which carries the guest modules), with an e1000 on slirp."""
     work = os.path.join(r.logdir, r.name + ".work")
     os.makedirs(work, exist_ok=True)
     rcfile = os.path.join(work, "bochsrc")
     with open(rcfile, "w") as f:
         f.write(harness.BOCHSRC.format(iso=iso, port=c.port, megs=megs,
-                                       log=os.path.join(r.logdir, r.name + ".bochs.log")) + NIC)
+                                       log=os.path.join(r.logdir, r.name + ".bochs.log")).replace(
+                                           "count=1", "count=%d" % cpus) + NIC)
     with open(os.path.join(work, "cont.rc"), "w") as f:
         f.write("continue\n")
     env = dict(os.environ, TERM="xterm")

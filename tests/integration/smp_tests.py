@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Console, require, qemu_argv, bochs_start, boot_check, main,  # noqa: E402
                      QEMU_BOOT_S, QEMU_CMD_S, BOCHS_BOOT_S, BOCHS_CMD_S)
 import linux_guest  # noqa: E402
+import linux_vmx_tests  # noqa: E402
 from linux_guest import type_slowly  # noqa: E402
 
 GUEST = os.path.abspath(os.environ.get("SHOAL_GUEST_DIR", "build/guest"))
@@ -304,8 +305,45 @@ def t_svm_linux_placed(r):
         r.check(r.name + "-destroy", lambda: require("destroyed" in c.command("vm destroy g", QEMU_CMD_S), "destroy"))
 
 
-TESTS = [("vmx-bochs-2cpus", t_vmx_2cpus), ("svm-qemu-4cpus", t_svm_4cpus), ("svm-qemu-maxcpus", t_svm_maxcpus),
+def t_vmx_linux_placed(r):
+    """Under VMX (Bochs, 2 CPUs): a 2-vCPU Linux guest with vCPU 0 on the boot CPU and vCPU 1 on CPU 1 (its
+    VMCS handed over between CPUs, its SIPI sent from the boot CPU to CPU 1) boots, sees both CPUs, and both
+    vCPUs' timers tick."""
+    vm = linux_vmx_tests
+    with Console(r.name, r.logdir) as c:
+        r.console = c
+        vm.bochs_start_iso(r, c, os.path.join(r.build, vm.ISO), vm.MEGS, cpus=2)
+        boot_check(r, c, BOCHS_BOOT_S)
+        r.check(r.name + "-up", lambda: (vm.create(c, "g", "mem=256M vcpus=2 cpus=0,1"), vm.wait_up(r, c, ["g"])))
+
+        def attach():
+            time.sleep(2)
+            c.send("vm console g\r")
+            c.expect(r"attached to g", BOCHS_CMD_S, "the console attach line")
+            type_slowly(c, "", vm.GAP)
+        r.check(r.name + "-console", attach)
+        r.check(r.name + "-2-cpus", lambda: require(vm.value(c, "CPUS", "grep -c ^processor /proc/cpuinfo") == "2",
+                                                    "guest does not see 2 CPUs"))
+
+        def ticks():
+            line = vm.value(c, "LOC", "awk '/LOC:/{print $2, $3}' /proc/interrupts", r"\d+( \d+)*")
+            time.sleep(5)
+            line2 = vm.value(c, "LOC2", "awk '/LOC:/{print $2, $3}' /proc/interrupts", r"\d+( \d+)*")
+            a, b = [int(x) for x in line.split()], [int(x) for x in line2.split()]
+            require(len(a) == 2 and all(y > x for x, y in zip(a, b)), "local timer ticks %s -> %s" % (a, b))
+        r.check(r.name + "-both-timers", ticks)
+
+        def placed():
+            c.send("\x1d")
+            c.expect(r"\[detached from g\]\nshoal> ", BOCHS_CMD_S, "the detach line")
+            out = c.command("vm list", BOCHS_CMD_S)
+            require(re.search(r"^g\s+running\s.*\s0,1$", out, re.M), "g is not running on CPUs 0,1:\n" + out)
+            require("destroyed" in c.command("vm destroy g", BOCHS_CMD_S), "destroy")
+        r.check(r.name + "-placed-destroy", placed)
+
+
+TESTS = [("vmx-bochs-linux-placed", t_vmx_linux_placed), ("vmx-bochs-2cpus", t_vmx_2cpus), ("svm-qemu-4cpus", t_svm_4cpus), ("svm-qemu-maxcpus", t_svm_maxcpus),
          ("svm-qemu-maxcpus1", t_svm_maxcpus1), ("svm-qemu-linux-placed", t_svm_linux_placed)]
 
 if __name__ == "__main__":
-    sys.exit(main(TESTS, "smp", required=("shoal.elf", "shoal.iso", GUEST + "/std/vmlinuz")))
+    sys.exit(main(TESTS, "smp", required=("shoal.elf", "shoal.iso", "shoal-linux.iso", GUEST + "/std/vmlinuz")))
