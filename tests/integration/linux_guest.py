@@ -2,6 +2,7 @@
 """Checks run on a Linux guest's console (attached through `vm console`), shared by the QEMU (SVM) and
 Bochs (VMX) tiers. Each takes the console and a timeout scale: Bochs is about ten times slower."""
 
+import hashlib
 import re
 import time
 
@@ -67,3 +68,9 @@ def spawn_loop(c, n, timeout, gap=0.03):
     require(m.group(1) == str(n), "the loop ran %s of %d times" % (m.group(1), n))
     require(m.group(2) == "0" and m.group(3) == "0",
             "%s of %d pipelines failed, %s segfaults in dmesg" % (m.group(2), n, m.group(3)))
+
+
+def file_sha256(path):
+    """The SHA-256 (hex) of a file on the host: what a guest hashing its disk image must print."""
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()

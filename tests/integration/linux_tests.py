@@ -156,10 +156,8 @@ def t_truncated(r):
 
 def t_std_smp_disk(r):
     """The standard kernel with 2 vCPUs and a read-only disk: both CPUs, the hypervisor flag, the disk's SHA-256."""
-    d = GUEST + "/std"
-    disk = GUEST + "/disk.img"
-    with open(disk, "rb") as f:
-        want = hashlib.sha256(f.read()).hexdigest()
+    d, disk = GUEST + "/std", GUEST + "/disk.img"
+    want = linux_guest.file_sha256(disk)
     with Console(r.name, r.logdir) as c:
         r.console = c
         start(r, c, [d + "/vmlinuz", d + "/initrd.img", disk])

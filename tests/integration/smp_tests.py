@@ -6,7 +6,6 @@ Each boot checks `cpus` (every CPU online or the reason it is not; each online C
 APIC ID it reads itself and its virtualization extension on), the `info` line, maxcpus=, and that test
 guests still run. Logs: DIR/test-logs/smp/NAME.console.log."""
 
-import hashlib
 import os
 import re
 import sys
@@ -17,6 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Console, require, qemu_argv, bochs_start, boot_check, main,  # noqa: E402
                      QEMU_BOOT_S, QEMU_CMD_S, BOCHS_BOOT_S, BOCHS_CMD_S)
 import linux_guest  # noqa: E402
+import linux_tests  # noqa: E402
 import linux_vmx_tests  # noqa: E402
 from linux_guest import type_slowly  # noqa: E402
 
@@ -245,15 +245,12 @@ def t_svm_linux_placed(r):
     started by INIT/SIPI from the first, on another CPU), both vCPUs' timers tick, two sha256sum of its disk
     in parallel agree with the image, and `reboot -f` (a reset from the boot CPU's poll loop, the registers
     loaded by each vCPU's own CPU) brings it up again on the same CPUs."""
-    d = GUEST + "/std"
-    disk = GUEST + "/disk.img"
-    with open(disk, "rb") as f:
-        want = hashlib.sha256(f.read()).hexdigest()
+    d, disk = GUEST + "/std", GUEST + "/disk.img"
+    want = linux_guest.file_sha256(disk)
     with Console(r.name, r.logdir) as c:
         r.console = c
-        c.start(qemu_argv("1G", ["-kernel", r.build + "/shoal.elf", "-initrd", ",".join([d + "/vmlinuz",
-                          d + "/initrd.img", disk]), "-accel", "tcg,thread=multi", "-smp", "3"], cpu="EPYC"))
-        boot_check(r, c, QEMU_BOOT_S)
+        linux_tests.start(r, c, [d + "/vmlinuz", d + "/initrd.img", disk], "1G",
+                          ["-accel", "tcg,thread=multi", "-smp", "3"])
 
         def create():
             out = c.command("vm create g kernel=vmlinuz initrd=initrd.img mem=256M vcpus=2 disk=disk.img cpus=1,2",
