@@ -6,6 +6,10 @@ CC       ?= gcc
 HOSTCC   ?= gcc
 LD       ?= ld
 PYTHON   ?= python3
+# Guest images and the golden disk, cached and shared by every BUILD dir (the downloads are large); set here,
+# before the fragments, because their rules name files in them.
+GUEST_DIR  ?= build/guest
+GOLDEN_DIR ?= build/golden
 
 KCFLAGS  := -std=c11 -ffreestanding -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
             -fno-stack-protector -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \

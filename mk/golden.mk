@@ -1,8 +1,7 @@
 # Golden demo disk for the image pool: a raw GPT+ext4 image booting a busybox web server (tools/golden/).
 DEPS_PKGS += busybox-static e2fsprogs fdisk cpio kmod
 
-# Cached under build/golden (shared by every BUILD dir, like build/guest): demo.img and demo.sha256.
-GOLDEN_DIR ?= build/golden
+# Cached in $(GOLDEN_DIR) (set in the Makefile, shared by every BUILD dir): demo.img and demo.sha256.
 .PHONY: golden-image golden-check
 golden-image: guest-images
 	@sh tools/golden/build.sh $(GOLDEN_DIR) $(GUEST_DIR)

@@ -11,11 +11,16 @@ $(BUILD)/linux-iso/boot/grub/grub.cfg: mk/linux-vmx.mk
 	  '    multiboot2 /boot/shoal.elf' '    set gfxpayload=keep' '    module2 /boot/vmlinuz vmlinuz' \
 	  '    module2 /boot/initrd.img initrd.img' '    module2 /boot/disk.img disk.img' '    boot' '}' > $@
 
-$(BUILD)/shoal-linux.iso: $(BUILD)/shoal.elf $(BUILD)/linux-iso/boot/grub/grub.cfg guest-images
+# guest-images is order-only (it is phony): the ISO is rebuilt when one of its files changes, not by every tier
+# that names it, and it is written beside and renamed, so a Bochs already booting from it keeps the old one.
+LINUX_ISO_FILES = $(LINUX_VMX_GUEST)/vmlinuz $(LINUX_VMX_GUEST)/initrd.img $(GUEST_DIR)/disk.img
+$(LINUX_ISO_FILES): | guest-images
+$(BUILD)/shoal-linux.iso: $(BUILD)/shoal.elf $(BUILD)/linux-iso/boot/grub/grub.cfg $(LINUX_ISO_FILES) | guest-images
 	cp $(BUILD)/shoal.elf $(BUILD)/linux-iso/boot/shoal.elf
-	cp $(LINUX_VMX_GUEST)/vmlinuz $(LINUX_VMX_GUEST)/initrd.img $(GUEST_DIR)/disk.img $(BUILD)/linux-iso/boot/
-	grub-mkrescue -o $@ $(BUILD)/linux-iso 2>$(BUILD)/grub-mkrescue-linux.log || \
-	  { cat $(BUILD)/grub-mkrescue-linux.log; exit 1; }
+	cp $(LINUX_ISO_FILES) $(BUILD)/linux-iso/boot/
+	grub-mkrescue -o $@.tmp $(BUILD)/linux-iso 2>$(BUILD)/grub-mkrescue-linux.log || \
+	  { cat $(BUILD)/grub-mkrescue-linux.log; rm -f $@.tmp; exit 1; }
+	mv -f $@.tmp $@
 
 .PHONY: test-linux-vmx
 test-linux-vmx: $(BUILD)/shoal-linux.iso golden-image

@@ -2,8 +2,7 @@
 DEPS_PKGS += busybox-static kmod e2fsprogs cpio lz4 xz-utils
 
 # Debian bookworm's cloud and standard kernels, busybox initramfs with their virtio/ext4 modules, an ext4 disk.
-# Cached under build/guest (shared by every BUILD dir: the downloads are large).
-GUEST_DIR ?= build/guest
+# Cached in $(GUEST_DIR) (set in the Makefile, shared by every BUILD dir).
 .PHONY: guest-images test-linux
 guest-images:
 	@sh tools/guest/build-images.sh $(GUEST_DIR)

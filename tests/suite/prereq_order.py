@@ -37,9 +37,21 @@ def read_order():
     return seq
 
 
+def closure(names, refs):
+    """names plus every variable their recursive values refer to, as the values stand now (make expands them
+    when the line using them is read, so $(A) with A = $(B)/x uses B too)."""
+    out, todo = set(), list(names)
+    while todo:
+        v = todo.pop()
+        if v not in out:
+            out.add(v)
+            todo += refs.get(v, [])
+    return out
+
+
 def main():
     seq = read_order()
-    assigned, uses, in_define = {}, [], False
+    assigned, uses, in_define, refs = {}, [], False, {}
     for n, (_, _, line) in enumerate(seq):
         if in_define:
             in_define = not line.startswith("endef")
@@ -55,12 +67,15 @@ def main():
         if m and ":" not in code[:m.start(2)]:
             assigned.setdefault(m.group(1), []).append(n)
             if m.group(2) in (":=", "::="):             # a simple variable's value is expanded now
-                uses += [(n, v) for v in REF.findall(code[m.end():])]
+                uses += [(n, v) for v in closure(REF.findall(code[m.end():]), refs)]
+                refs[m.group(1)] = []
+            else:                                       # a recursive one when it is used
+                refs[m.group(1)] = refs.get(m.group(1), []) * (m.group(2) != "=") + REF.findall(code[m.end():])
             continue
         if TARGET_VAR.match(code):
             continue                                   # a target-specific variable: expanded when used
         if ":" in code or code.startswith(("$(eval", "include", "-include")):
-            uses += [(n, v) for v in REF.findall(code)]
+            uses += [(n, v) for v in closure(REF.findall(code), refs)]
     bad = 0
     for n, var in uses:
         later = [k for k in assigned.get(var, []) if k > n]

@@ -84,6 +84,12 @@ else diff "$W/want" "$W/unit" > "$W/out"; fail unit_is_every_unit_tier "make uni
 if python3 tests/suite/prereq_order.py > "$W/out" 2>&1; then pass prereq_vars_set_before_use
 else fail prereq_vars_set_before_use "a fragment read later changes a variable already expanded"; fi
 
+# No file target has a phony normal prerequisite: it would be rebuilt by every tier that names it, under a tier
+# that is reading it (test-smp rewrote shoal-linux.iso while test-linux-vmx's Bochs booted from it).
+if $MAKE -pq --no-print-directory 2>/dev/null | python3 tests/suite/phony_prereqs.py > "$W/out" 2>&1
+then pass no_phony_file_prereqs; sed 's/^/    /' "$W/out"
+else fail no_phony_file_prereqs "a file target is rebuilt on every make run"; fi
+
 # The linker-table check: the kernel linked without blk/delta_boot.c and net/iscsi_cmds.c (only tables name
 # what they define) must fail, naming each registration missing. The objects are copied, so only the link runs.
 if [ -e "$BUILD/shoal.elf" ]; then
