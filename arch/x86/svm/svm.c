@@ -24,7 +24,6 @@
 
 struct hvm_vm {
     struct slpt npt;
-    uint32_t asid;
     uint32_t wp_gen;           /* bumped when write protection is added: every vCPU flushes once */
 };
 
@@ -32,6 +31,8 @@ struct hvm_vcpu {
     struct hvm_vm *vm;
     void *vmcb;                /* identity mapped: virtual == physical */
     int first_run;
+    uint32_t asid;             /* its own: two vCPUs of a guest hold different translations (APM 15.16) */
+    int cpu;                   /* the CPU it entered last (-1: never) */
     uint64_t exit_rip;         /* guest RIP at the last exit */
     uint64_t spec_ctrl;        /* the guest's IA32_SPEC_CTRL while it does not run */
     uint32_t wp_seen;          /* the VM's wp_gen this vCPU's TLB has flushed for */
@@ -107,7 +108,8 @@ static int svm_cpu_enable(int cpu)
     return 0;
 }
 
-/* The VMCB is plain memory, cached by no CPU between runs (APM 15.5): nothing to hand over. */
+/* The VMCB is plain memory, cached by no CPU between runs (APM 15.5) and no clean bits are set (15.15.3):
+ * nothing to hand over. The next CPU flushes the vCPU's ASID before its first VMRUN there (tlb_control). */
 static void svm_vcpu_release(struct hvm_vcpu *v)
 {
     (void)v;
@@ -121,12 +123,6 @@ static int svm_vm_init(struct hvm_vm **out)
     if (slpt_init(&vm->npt, &npt_fmt)) {
         kfree(vm);
         return -ENOMEM;
-    }
-    /* ASIDs are handed out round robin; once they wrap, a reused ASID starts with a TLB flush. */
-    vm->asid = next_asid++;
-    if (next_asid >= max_asid) {
-        next_asid = 1;
-        asids_wrapped = 1;
     }
     *out = vm;
     return 0;
@@ -143,28 +139,44 @@ static int svm_map(struct hvm_vm *vm, uint64_t gpa, uint64_t hpa, uint64_t len, 
     return slpt_map(&vm->npt, gpa, hpa, len, prot);
 }
 
-/* Protection added: each vCPU flushes this ASID's translations at its next VMRUN (APM 15.16.1), before
+/* Protection added: each vCPU flushes its ASID's translations at its next VMRUN (APM 15.16.1), before
  * the guest can write through a stale writable one. Lifting it needs no flush: a nested fault is not
  * kept, the retried access walks the tables again. */
 static int svm_write_protect(struct hvm_vm *vm, uint64_t gpa, uint64_t len, int on)
 {
     int rc = slpt_write_protect(&vm->npt, gpa, len, on);
     if (on)
-        vm->wp_gen++;
+        __atomic_add_fetch(&vm->wp_gen, 1, __ATOMIC_SEQ_CST);
     return rc;
 }
 
-/* TLB_CONTROL for this entry: 1 flushes every ASID, 3 only this guest's where the CPU can (FlushByAsid). */
-static uint8_t tlb_control(struct hvm_vcpu *v)
+/*
+ * TLB_CONTROL for this entry: 1 flushes every ASID, 3 only this vCPU's where the CPU can (FlushByAsid).
+ * This vCPU's ASID is flushed when it arrives from another CPU (what this CPU cached of it may be stale:
+ * the guest's INVLPGs ran elsewhere, protection was added meanwhile) and once after protection was added.
+ */
+static uint8_t tlb_control(struct hvm_vcpu *v, uint32_t wp_gen)
 {
     static int by_asid = -1;
+    int me = smp_this_cpu();
     if (by_asid < 0)
         by_asid = (cpuid(0x8000000A, 0).edx >> 6) & 1;
-    if ((v->first_run && asids_wrapped) || last_asid[smp_this_cpu()] != v->vm->asid)
+    if ((v->first_run && asids_wrapped) || last_asid[me] != v->asid)
         return 1;
-    if (v->wp_seen != v->vm->wp_gen)
+    if (v->cpu != me || v->wp_seen != wp_gen)
         return by_asid ? 3 : 1;
     return 0;
+}
+
+/* ASIDs are handed out round robin, one per vCPU; once they wrap, a reused ASID starts with a TLB flush. */
+static uint32_t asid_alloc(void)
+{
+    uint32_t a = next_asid++;
+    if (next_asid >= max_asid) {
+        next_asid = 1;
+        asids_wrapped = 1;
+    }
+    return a;
 }
 
 static void put_seg(void *vmcb, unsigned off, const struct seg *s)
@@ -258,7 +270,7 @@ static void setup_controls(struct hvm_vcpu *v)
         INTERCEPT_XSETBV | INTERCEPT_RDTSCP;    /* RDTSCP: TSC_AUX is the host's, CPUID hides it */
     *vmcb64(vmcb, VMCB_IOPM_BASE) = iopm_pa;
     *vmcb64(vmcb, VMCB_MSRPM_BASE) = msrpm_pa;
-    *vmcb32(vmcb, VMCB_ASID) = v->vm->asid;
+    *vmcb32(vmcb, VMCB_ASID) = v->asid;
     *vmcb64(vmcb, VMCB_VINTR) = 1ull << 24;           /* V_INTR_MASKING: host IF stays the host's */
     *vmcb64(vmcb, VMCB_NP_ENABLE) = 1;
     *vmcb64(vmcb, VMCB_N_CR3) = v->vm->npt.root;
@@ -280,6 +292,8 @@ static int svm_vcpu_init(struct hvm_vm *vm, const struct guest_regs *regs, struc
     v->vm = vm;
     v->vmcb = (void *)(uintptr_t)pa;
     v->first_run = 1;
+    v->asid = asid_alloc();
+    v->cpu = -1;
     v->spec_ctrl = spec_get()->host_spec_ctrl;
     setup_controls(v);
     svm_set_state(v, regs);
@@ -370,12 +384,15 @@ static int svm_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit
     *vmcb64(vmcb, VMCB_RFLAGS) = r->rflags;
     /*
      * Flush on ASID reuse, and whenever this CPU last ran another address space: ASID tagging is
-     * what makes that unnecessary, and emulators (QEMU TCG) do not tag, so two guests' identical
+     * what makes that unnecessary, and emulators (QEMU TCG) do not tag, so two vCPUs' identical
      * virtual addresses (global kernel pages survive the CR3 load) would share translations.
+     * wp_gen is read once (another CPU may add protection now: vm_tlb_shootdown waits for this entry).
      */
-    *vmcb8(vmcb, VMCB_TLB_CONTROL) = tlb_control(v);
-    v->wp_seen = v->vm->wp_gen;
-    last_asid[smp_this_cpu()] = v->vm->asid;
+    uint32_t wp_gen = __atomic_load_n(&v->vm->wp_gen, __ATOMIC_SEQ_CST);
+    *vmcb8(vmcb, VMCB_TLB_CONTROL) = tlb_control(v, wp_gen);
+    v->wp_seen = wp_gen;
+    last_asid[smp_this_cpu()] = v->asid;
+    v->cpu = smp_this_cpu();
     v->first_run = 0;
     spec_enter(v->spec_ctrl, 0);
     svm_enter((uint64_t)(uintptr_t)vmcb, r->gpr, host_area_pa[smp_this_cpu()]);

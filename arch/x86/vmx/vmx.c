@@ -223,14 +223,38 @@ static int vmx_map(struct hvm_vm *vm, uint64_t gpa, uint64_t hpa, uint64_t len, 
     return rc;
 }
 
-/* Protecting needs the VM's cached EPT translations gone: single-context INVEPT (SDM 3C 29.4.3.4). Lifting
- * the protection needs nothing: an EPT violation drops the translations of the faulting address (29.4.3.1). */
+/*
+ * Protecting needs the VM's cached EPT translations gone: single-context INVEPT (SDM 3C 29.4.3.4) here, and
+ * on every other CPU before the VM's next entry there (flush_before_entry; vm_tlb_shootdown makes running
+ * vCPUs exit). Lifting the protection needs nothing: an EPT violation drops the translations of the
+ * faulting address (29.4.3.1).
+ */
 static int vmx_write_protect(struct hvm_vm *vm, uint64_t gpa, uint64_t len, int on)
 {
     int rc = slpt_write_protect(&vm->ept, gpa, len, on);
-    if (on)
+    if (on) {
+        __atomic_add_fetch(&vm->wp_gen, 1, __ATOMIC_SEQ_CST);
         invept(1, vm->eptp);
+    }
     return rc;
+}
+
+/*
+ * Before an entry: a vCPU arriving from another CPU drops what this CPU still caches of it from an earlier
+ * stay (guest-physical and combined mappings of its EPTP, linear ones of its VPID: SDM 3C 29.4.3.1, its
+ * guest's INVLPGs since then ran elsewhere), and a vCPU that has not flushed since protection was added
+ * drops its EPTP's mappings. wp_gen is read once (another CPU may add protection now).
+ */
+static void flush_before_entry(struct hvm_vcpu *v)
+{
+    int me = smp_this_cpu();
+    uint32_t gen = __atomic_load_n(&v->vm->wp_gen, __ATOMIC_SEQ_CST);
+    if (v->tlb_cpu != me || v->wp_seen != gen)
+        invept(1, v->vm->eptp);
+    if (v->tlb_cpu != me && v->vpid)
+        invvpid(1, v->vpid);
+    v->tlb_cpu = me;
+    v->wp_seen = gen;
 }
 
 static int vmx_vcpu_init(struct hvm_vm *vm, const struct guest_regs *regs, struct hvm_vcpu **out)
@@ -259,8 +283,7 @@ static int vmx_vcpu_init(struct hvm_vm *vm, const struct guest_regs *regs, struc
     }
     current_vmcs[smp_this_cpu()] = v->vmcs_pa;
     v->cpu = smp_this_cpu();
-    if (v->vpid)
-        invvpid(1, v->vpid);        /* a reused VPID must not see old translations */
+    v->tlb_cpu = -1;                /* a reused VPID must not see old translations: flushed at first entry */
     vmx_vmcs_setup(v, regs);
     *out = v;
     return 0;
@@ -335,14 +358,17 @@ static int vmx_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit
     uint64_t ticks = (slice_ns * (tsc_hz() / 1000000ull) / 1000ull) >> vmx_caps.preempt_shift;
     load(v);
     /* The VMM completed the exiting instruction: an STI or MOV SS shadow covered only that one
-     * (SDM 3C 25.4.2), so it must not block interrupts at the next instruction. */
-    if (v->launched && r->rip != v->exit_rip)
+     * (SDM 3C 25.4.2), so it must not block interrupts at the next instruction. Not v->launched: VMCLEAR
+     * (a move to another CPU) resets that, and a stale shadow there let `sti; hlt` take its wake-up
+     * interrupt one instruction late. */
+    if (v->exited && r->rip != v->exit_rip)
         vmwrite(GUEST_INTERRUPTIBILITY, vmread(GUEST_INTERRUPTIBILITY) & ~3ull);
     vmwrite(GUEST_RSP, r->gpr[GPR_RSP]);
     vmwrite(GUEST_RIP, r->rip);
     vmwrite(GUEST_RFLAGS, r->rflags);
     if (vmx_caps.pin & PIN_PREEMPT)
         vmwrite(PREEMPT_TIMER, ticks > 0xffffffffull ? 0xffffffffu : (uint32_t)ticks);
+    flush_before_entry(v);
     if (read_cr2() != v->cr2)       /* CR2 is no VMCS field: the guest's lives in the register (3C 27.3) */
         write_cr2(v->cr2);
     spec_enter(v->spec_ctrl, 1);
@@ -355,7 +381,7 @@ static int vmx_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit
         ex->fail.why = vmx_insn_error((uint32_t)ex->raw);
         return 0;
     }
-    v->launched = 1;
+    v->launched = v->exited = 1;
     v->cr2 = read_cr2();
     r->gpr[GPR_RSP] = vmread(GUEST_RSP);
     r->rip = v->exit_rip = vmread(GUEST_RIP);

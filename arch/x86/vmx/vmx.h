@@ -19,6 +19,7 @@ extern const struct slpt_fmt ept_fmt;
 struct hvm_vm {
     struct slpt ept;
     uint64_t eptp;
+    uint32_t wp_gen;                 /* bumped when write protection is added: every vCPU flushes once */
 };
 
 /*
@@ -38,7 +39,10 @@ struct hvm_vcpu {
     uint64_t cr2;                    /* the guest's CR2: not in the VMCS, switched by vmx_vcpu_run */
     uint16_t vpid;
     int launched;
+    int exited;                      /* it ran and left at least once (exit_rip is its) */
     int cpu;                         /* where the VMCS was last current (-1: released) */
+    int tlb_cpu;                     /* where it entered last: what other CPUs cached of it may be stale */
+    uint32_t wp_seen;                /* the VM's wp_gen its CPU's TLB was flushed for */
     uint64_t cr4_guest;              /* what the guest believes CR4 holds (VMXE hidden) */
     uint64_t exit_rip;               /* guest RIP at the last exit */
     uint64_t spec_ctrl;              /* the guest's IA32_SPEC_CTRL while it does not run */
