@@ -27,8 +27,8 @@ const char *vm_state_name(enum vm_state s)
 
 #define TESTGUEST_MEM_MAX (64ull << 30)          /* vm_create's own bound */
 
-/* cpus=A,B,...: CPU indices (as `cpus` lists them). The count, or -EINVAL with an error line. */
-static int parse_cpus(const char *name, const char *v, int *out, int max)
+/* cpus=A,B,...: CPU indices (as `cpus` lists them). The count, or -EINVAL with an error line naming what. */
+static int parse_cpus(const char *what, const char *name, const char *v, int *out, int max)
 {
     int n = 0;
     while (*v) {
@@ -45,7 +45,7 @@ static int parse_cpus(const char *name, const char *v, int *out, int max)
     if (n)
         return n;
 bad:
-    kprintf("error: vm create %s: cpus=: give CPU numbers separated by commas (as `cpus` lists them)\n", name);
+    kprintf("error: vm %s %s: cpus=: give CPU numbers separated by commas (as `cpus` lists them)\n", what, name);
     return -EINVAL;
 }
 
@@ -56,7 +56,7 @@ static int place(const char *name, const char *cpus_s)
     int cpus[VCPU_MAX], n, rc;
     if (!cpus_s || !vm)
         return 0;
-    if ((n = parse_cpus(name, cpus_s, cpus, VCPU_MAX)) < 0)
+    if ((n = parse_cpus("create", name, cpus_s, cpus, VCPU_MAX)) < 0)
         rc = n;
     else if ((rc = vm_place(vm, cpus, n)))
         kprintf("error: vm create %s: cpus=%s: not every CPU named is online with virtualization on\n", name, cpus_s);
@@ -211,6 +211,21 @@ static int vm_control(const char *sub, struct vm *vm)
     return 0;
 }
 
+/* vm pin NAME any|LIST: let the balancer place vm's vCPUs, or pin them (vCPU i on LIST[i % n]). */
+static int vm_pin_cmd(struct vm *vm, const char *list)
+{
+    int cpus[VCPU_MAX], n = 0, rc;
+    if (strcmp(list, "any") && (n = parse_cpus("pin", vm->name, list, cpus, VCPU_MAX)) < 0)
+        return n;
+    if ((rc = vm_pin(vm, cpus, n))) {
+        kprintf("error: vm pin %s: %s\n", vm->name, rc == -EBUSY ? "it is held on its CPU (being moved or migrated)"
+                                                                : "not every CPU named is online with virtualization on");
+        return rc;
+    }
+    kprintf("vm %s pinned to %s\n", vm->name, n ? list : "any CPU");
+    return 0;
+}
+
 static int cmd_vm(int argc, char **argv)
 {
     struct vm *vm;
@@ -228,6 +243,8 @@ static int cmd_vm(int argc, char **argv)
         return vm_migrate_cmd(argc, argv);
     if (!strcmp(argv[1], "dirty") && argc >= 4)
         return vm_dirty_cmd(argc, argv);
+    if (!strcmp(argv[1], "pin") && argc == 4)
+        return (vm = named(argc, argv)) ? vm_pin_cmd(vm, argv[3]) : -ENOENT;
     if (argc != 3 || (strcmp(argv[1], "start") && strcmp(argv[1], "stop") && strcmp(argv[1], "destroy") &&
                       strcmp(argv[1], "stats") && strcmp(argv[1], "console") && strcmp(argv[1], "log")))
         return shell_usage("vm");
@@ -239,6 +256,6 @@ SHELL_COMMAND("vm", "create NAME from IMAGE [mem=] [vcpus=] [quota=] [ip=A.B.C.D
               " | create NAME kernel=MODULE [initrd=MODULE] [cmdline=\"...\"] [mem=256M] [vcpus=N] [cpus=LIST] [disk=MODULE|disk-rw=MODULE]"
               " | create NAME guest=TESTGUEST [mem=64M] [cpus=LIST] | start|stop|destroy|stats|console|log NAME | list"
               " | disk NAME read OFF LEN | disk NAME write OFF LEN BYTE | disk NAME sha256 [OFF LEN]"
-              " | move NAME NEWNAME [hold] | memhash NAME [CHUNK]"
+              " | pin NAME any|LIST | move NAME NEWNAME [hold] | memhash NAME [CHUNK]"
               " | dirty NAME start [check]|collect [list]|stop",
               "create and control virtual machines", cmd_vm);

@@ -42,6 +42,8 @@ int dirty_start(struct vm *vm)
         return -ENOMEM;
     }
     rc = hvm->write_protect(vm->hw, 0, vm->mem_size, 1);
+    if (!rc)
+        rc = vm_tlb_shootdown(vm);           /* vCPUs on other CPUs drop their writable translations */
     if (rc) {
         hvm->write_protect(vm->hw, 0, vm->mem_size, 0);
         kfree(d->bits);
@@ -140,6 +142,8 @@ int dirty_collect(struct vm *vm, uint64_t *bits, size_t nwords)
     }
     memset(d->bits, 0, need * sizeof(uint64_t));
     int rc = reprotect(vm, bits, d->npages);
+    if (!rc && count)
+        rc = vm_tlb_shootdown(vm);
     if (rc)
         return rc;
     d->collects++;

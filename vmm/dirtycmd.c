@@ -85,10 +85,7 @@ static int dirty_print_collect(struct vm *vm, int list)
 /* start [check]: write-protect all RAM; with check, also a checksum of every page (slow: a debugging aid). */
 static int dirty_print_start(struct vm *vm, int check)
 {
-    int rc = vm_refuse_elsewhere(vm, "vm dirty");
-    if (rc)
-        return rc;
-    rc = dirty_start(vm);
+    int rc = dirty_start(vm);
     if (!rc && check && (rc = dirty_check_start(vm)))
         dirty_stop(vm);
     if (rc)

@@ -49,7 +49,7 @@ static struct vcpu *runnable(int idx, int cpu, uint64_t now)
     if (!vm || vm->state != VM_RUNNING || idx % VCPU_MAX >= vm->nvcpus)
         return NULL;
     v = vm->vcpu[idx % VCPU_MAX];
-    if (v->home != cpu || v->halted || (vm->throttle_pct && owner[idx] == v && now < rest_until[idx]))
+    if (v->home != cpu || v->halted || v->move_to >= 0 || (vm->throttle_pct && owner[idx] == v && now < rest_until[idx]))
         return NULL;
     return v;
 }
@@ -93,10 +93,11 @@ static int pick(int cpu)
 
 int sched_run_cpu(int cpu)
 {
-    int idx = pick(cpu);
+    int idx;
     uint64_t t0, now;
     struct vcpu *v;
-    if (idx < 0)
+    sched_hand_over(cpu);
+    if ((idx = pick(cpu)) < 0)
         return 0;
     v = owner[idx];
     cursor[cpu] = idx + 1;
@@ -110,6 +111,7 @@ int sched_run_cpu(int cpu)
     if (v->vm->throttle_pct)
         rest_until[idx] = now + (now - t0) * v->vm->throttle_pct / (100 - v->vm->throttle_pct);
     update_rate(v->vm, idx - idx % VCPU_MAX, now);
+    sched_after_slice(v, cpu);
     return 1;
 }
 
@@ -120,6 +122,7 @@ void sched_throttle(struct vm *vm, unsigned pct)
 
 int sched_poll(void)
 {
+    sched_balance();
     return sched_run_cpu(0);
 }
 

@@ -15,6 +15,30 @@ struct vm;
  */
 void sched_throttle(struct vm *vm, unsigned pct);
 
+struct vcpu;
+
+/*
+ * Moving vCPUs between CPUs (vmm/balance.c). A vCPU's hardware state lives on its CPU (v->home): a move is
+ * asked for (sched_move) and done by that CPU once the vCPU is between slices (sched_hand_over: VMCLEAR on
+ * Intel, x87/SSE state to memory), then the new CPU is kicked; its first entry there flushes what that CPU
+ * may still cache of the vCPU (the backends). Unpinned vCPUs (no cpus=) are spread by the balancer; the
+ * stress mode (`sched stress on`) moves each unpinned vCPU on after every slice.
+ */
+/* Ask v's CPU to hand v to cpu (nothing when cpu is v's own or not usable). */
+void sched_move(struct vcpu *v, int cpu);
+/* On cpu, under the big lock: hand over every vCPU of cpu that is asked to move. */
+void sched_hand_over(int cpu);
+/* On cpu, after v's slice there: where the stress mode sends it next. */
+void sched_after_slice(struct vcpu *v, int cpu);
+/* On the boot CPU, often: every 50 ms, move an unpinned runnable vCPU from the busiest CPU to the idlest
+ * when they differ by 2 runnable vCPUs or more. */
+void sched_balance(void);
+/* The stress mode and the balancer on (1) or off (0); `sched stress|balance on|off`. */
+void sched_set_stress(int on);
+void sched_set_balance(int on);
+/* A vCPU woken from HLT by another CPU entered on cpu ns after the wake-up (for `sched`). */
+void sched_note_wake(int cpu, uint64_t ns);
+
 /* On the boot CPU: run the next runnable vCPU placed on it for one slice. 1 if one ran, 0 when none could. */
 int sched_poll(void);
 /* The same on CPU cpu (an AP's work, under the big lock; the slice lets it go while the guest runs). */

@@ -52,8 +52,6 @@ static const char *unmovable(struct vm *src)
             return "it has a writable disk (its writes cannot move yet)";
     if (src->mig)
         return "it is being migrated";
-    if (vm_runs_elsewhere(src))
-        return "it runs on another CPU (moves from the boot CPU only, yet)";
     return src->state == VM_STOPPED ? "it has stopped" : NULL;
 }
 
@@ -119,11 +117,14 @@ static struct vm *copy_vm(struct vm *src, const char *newname, int corrupt, size
 static int vm_move(struct vm *src, const char *newname, int hold, int corrupt)
 {
     enum vm_state was = src->state;
-    const char *no = unmovable(src);
+    const char *no;
     char why[160];
     size_t len = 0;
     struct vm *dst;
 
+    if (vm_gather(src, "vm move"))           /* its vCPUs' state is read here */
+        return -EBUSY;
+    no = unmovable(src);
     if (no || vm_find(newname)) {
         kprintf("error: vm move %s: %s\n", src->name, no ? no : "a VM of the new name exists");
         return no ? -EINVAL : -EEXIST;

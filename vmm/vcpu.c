@@ -7,6 +7,7 @@
 #include "arch/x86/spec.h"
 #include "arch/x86/smp.h"
 #include "kernel/biglock.h"
+#include "vmm/sched.h"
 
 
 static int bitmap_highest(const struct vcpu *v)
@@ -38,11 +39,15 @@ int vcpu_irq_waiting(struct vcpu *v)
     return highest_irq(v) >= 0;
 }
 
-/* A vCPU another CPU runs learns of a new event at once: the IPI makes it exit (or wakes that CPU). */
+/* A vCPU another CPU runs learns of a new event at once: the IPI makes it exit (or wakes that CPU). One
+ * woken there from HLT notes when, for the wake-up latency (sched_note_wake). */
 static void notify(struct vcpu *v)
 {
-    if (v->home != smp_this_cpu())
-        smp_kick(v->home);
+    if (v->home == smp_this_cpu())
+        return;
+    if (!v->halted && v->on_cpu < 0 && !v->wake_ns)
+        v->wake_ns = time_ns();
+    smp_kick(v->home);
 }
 
 void vcpu_kick(struct vcpu *v)
@@ -195,6 +200,16 @@ void vcpu_flush_xstate(struct vcpu *v)
         xstate_save(v->fpu);
 }
 
+void vcpu_leave_cpu(struct vcpu *v)
+{
+    int me = smp_this_cpu();
+    if (xstate_owner[me] == v) {
+        xstate_save(v->fpu);
+        xstate_owner[me] = NULL;
+    }
+    hvm->vcpu_release(v->hw);
+}
+
 void vcpu_drop_xstate(struct vcpu *v)
 {
     for (int i = 0; i < SMP_MAX_CPUS; i++) {
@@ -214,13 +229,20 @@ void vcpu_run_slice(struct vcpu *v, uint64_t slice_ns)
 
     take_xstate(v);
     apply_pending(v);
+    if (v->wake_ns) {
+        sched_note_wake(smp_this_cpu(), time_ns() - v->wake_ns);
+        v->wake_ns = 0;
+    }
     while (vm->state == VM_RUNNING && !v->halted) {
         uint64_t t0 = time_ns();
         vm->running = v;
         deliver_events(v);
         xstate_load_xcr0(v->regs.xcr0);
         depth = big_unlock_all();        /* guest code runs beside the other CPUs' exit handling */
+        v->in_guest = 1;                 /* then a full barrier, then the backend reads wp_gen */
+        __atomic_add_fetch(&v->entries, 1, __ATOMIC_SEQ_CST);
         rc = hvm->vcpu_run(v->hw, &v->regs, &ex, end > t0 ? end - t0 : 0);
+        __atomic_store_n(&v->in_guest, 0, __ATOMIC_SEQ_CST);
         big_relock(depth);
         vm->running = v;                 /* another CPU's vCPU of this VM may have set it meanwhile */
         if (rc < 0) {

@@ -11,6 +11,8 @@
 #include "kernel/time.h"
 #include "kernel/biglock.h"
 #include "arch/x86/smp.h"
+#include "arch/x86/cpu.h"
+#include "vmm/sched.h"
 
 static struct vm *vms[VM_MAX];
 static int next_id = 1;
@@ -60,7 +62,7 @@ static int add_vcpus(struct vm *vm, int n, const struct guest_regs *regs)
         v->regs = *regs;
         v->full_valid = 1;
         v->halted = v->wait_sipi = i > 0;   /* application processors wait for INIT/SIPI */
-        v->on_cpu = v->last_cpu = -1;
+        v->on_cpu = v->last_cpu = v->pin = v->move_to = -1;
         vm->vcpu[vm->nvcpus++] = v;
         if (!(v->fpu = xstate_alloc()) || hvm->vcpu_init(vm->hw, regs, &v->hw))
             return -ENOMEM;
@@ -140,27 +142,110 @@ int vm_place(struct vm *vm, const int *cpus, int n)
     for (int i = 0; n > 0 && i < vm->nvcpus; i++) {
         struct vcpu *v = vm->vcpu[i];
         if (cpus[i % n] != v->home)
-            hvm->vcpu_release(v->hw);          /* created here: its state goes back to memory for the other CPU */
-        v->home = cpus[i % n];
+            vcpu_leave_cpu(v);                 /* created here: its state goes back to memory for the other CPU */
+        v->home = v->pin = cpus[i % n];
     }
     return 0;
 }
 
-int vm_refuse_elsewhere(struct vm *vm, const char *what)
+int vm_pin(struct vm *vm, const int *cpus, int n)
 {
+    for (int i = 0; i < n; i++) {
+        const struct cpu *c = smp_cpu(cpus[i]);
+        if (!c || c->state != CPU_ONLINE || c->hvm_rc)
+            return -EINVAL;
+    }
+    if (vm->held)
+        return -EBUSY;
+    for (int i = 0; i < vm->nvcpus; i++) {
+        struct vcpu *v = vm->vcpu[i];
+        v->pin = n ? cpus[i % n] : -1;
+        if (n)
+            sched_move(v, v->pin);
+    }
+    return 0;
+}
+
+/* vm_gather's refusal: -EBUSY with an error line naming what (a command) and the vCPU not here. */
+static int refuse_elsewhere(struct vm *vm, const char *what)
+{
+    for (int i = 0; i < vm->nvcpus; i++) {
+        struct vcpu *v = vm->vcpu[i];
+        if (v->home == smp_this_cpu())
+            continue;
+        if (v->pin >= 0)
+            kprintf("error: %s %s: its vCPU %d is pinned to CPU %d (cpus=); %s needs it on CPU %d\n", what,
+                    vm->name, i, v->pin, what, smp_this_cpu());
+        else
+            kprintf("error: %s %s: its vCPU %d did not come from CPU %d in time\n", what, vm->name, i, v->home);
+        return -EBUSY;
+    }
+    return -EBUSY;
+}
+
+int vm_gather(struct vm *vm, const char *what)
+{
+    int me = smp_this_cpu();
+    uint64_t t0 = time_ns();
     for (int i = 0; i < vm->nvcpus; i++)
-        if (vm->vcpu[i]->home != smp_this_cpu()) {
-            kprintf("error: %s %s: its vCPU %d runs on CPU %d; %s works only for VMs on the boot CPU yet\n",
-                    what, vm->name, i, vm->vcpu[i]->home, what);
-            return -EBUSY;
+        if (vm->vcpu[i]->pin >= 0 && vm->vcpu[i]->pin != me)
+            return refuse_elsewhere(vm, what);
+    vm->held = 1;
+    for (int i = 0; i < vm->nvcpus; i++)
+        sched_move(vm->vcpu[i], me);
+    for (int i = 0; i < vm->nvcpus; i++)
+        while (vm->vcpu[i]->home != me) {
+            int depth;
+            if (time_ns() - t0 > 2000000000ull)
+                return refuse_elsewhere(vm, what);
+            depth = big_unlock_all();        /* its CPU hands it over under the lock */
+            for (uint64_t w = time_ns(); time_ns() - w < 100000ull;)
+                cpu_pause();
+            big_relock(depth);
         }
     return 0;
 }
 
+/* Whether v may still run on a translation cached before the caller's change: in guest mode elsewhere,
+ * on the entry it was in when the change was made. */
+static int may_hold_stale(const struct vcpu *v, int cpu, uint32_t entry, int me)
+{
+    return cpu >= 0 && cpu != me && __atomic_load_n(&v->in_guest, __ATOMIC_SEQ_CST) &&
+           v->on_cpu == cpu && v->entries == entry;
+}
+
+int vm_tlb_shootdown(struct vm *vm)
+{
+    int me = smp_this_cpu(), cpu[VCPU_MAX], released = 0, depth = 0, rc = 0;
+    uint32_t entry[VCPU_MAX];
+    uint64_t t0 = time_ns();
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);  /* the backend's wp_gen bump before the reads below */
+    for (int i = 0; i < vm->nvcpus; i++) {
+        struct vcpu *v = vm->vcpu[i];
+        cpu[i] = v->on_cpu;
+        entry[i] = v->entries;
+        if (may_hold_stale(v, cpu[i], entry[i], me))
+            smp_kick(cpu[i]);                 /* the IPI makes it exit */
+    }
+    for (int i = 0; i < vm->nvcpus && !rc; i++)
+        while (may_hold_stale(vm->vcpu[i], cpu[i], entry[i], me)) {
+            if (time_ns() - t0 > 1000000000ull) {
+                log_err("vm %s: CPU %d does not leave vCPU %d's guest mode", vm->name, cpu[i], i);
+                rc = -ETIMEDOUT;
+                break;
+            }
+            if (!released++)
+                depth = big_unlock_all();     /* its exit may need the lock (a timer interrupt takes it) */
+            cpu_pause();
+        }
+    if (released)
+        big_relock(depth);
+    return rc;
+}
+
 static void release_here(void *arg)
 {
-    struct vcpu *v = arg;
-    hvm->vcpu_release(v->hw);
+    vcpu_leave_cpu(arg);
 }
 
 /* The big lock is let go while waiting: the other CPU needs it to finish its slice. */

@@ -52,9 +52,16 @@ struct vcpu {
     int exc_pending;
     uint64_t tsc_offset;             /* guest TSC - host TSC (0 unless the vCPU was restored from a record) */
     uint64_t run_ns;                 /* time spent in the guest */
-    int home;                        /* the CPU that runs it (vm create cpus=; 0: the boot CPU) */
+    int home;                        /* the CPU that runs it and holds its hardware state (0: the boot CPU) */
+    int pin;                         /* the CPU vm create cpus= put it on (-1: any; the balancer moves it) */
+    volatile int move_to;            /* the CPU it goes to once off its own (-1: none): sched_move */
     volatile int on_cpu;             /* the CPU inside a slice of it now, -1 between slices */
     int last_cpu;                    /* where its last slice ran (-1: never) */
+    uint64_t moves;                  /* how often it changed CPU */
+    uint64_t moved_ns;               /* when it last did */
+    volatile int in_guest;           /* in guest mode now (or about to enter) */
+    volatile uint32_t entries;       /* bumped before each entry: vm_tlb_shootdown waits for it to change */
+    uint64_t wake_ns;                /* when another CPU woke it from HLT (0: not waiting to run) */
     int put_pending;                 /* regs to be loaded by its own CPU before its next entry */
     int sipi_pending;                /* a startup IPI from another CPU, applied by its own CPU */
     uint8_t sipi_vector;
@@ -121,6 +128,7 @@ struct vm {
     } unassigned;
     void *mig;                        /* the migration session moving it (vmm/mig/): start and stop refused */
     unsigned throttle_pct;            /* share of its CPU time it is held off (sched_throttle), 0..99 */
+    int held;                         /* its vCPUs stay on the CPU vm_gather brought them to */
     char create_args[384];            /* `vm create`'s arguments after the name, NUL-separated (vm move) */
     int create_argc;
 };
@@ -212,6 +220,9 @@ struct mmio_range *vm_find_mmio(struct vm *vm, uint64_t gpa);
 
 /* Store the hardware's x87/SSE/AVX and debug registers in v->fpu when v owns them (before saving v). */
 void vcpu_flush_xstate(struct vcpu *v);
+/* On v's CPU, before v moves to another: its x87/SSE/AVX registers and its backend state (VMCS: VMCLEAR)
+ * go back to memory, so that the next CPU can load them. */
+void vcpu_leave_cpu(struct vcpu *v);
 /* Forget v as the owner of the hardware's x87/SSE/AVX registers: before freeing v. */
 void vcpu_drop_xstate(struct vcpu *v);
 /* Raise an external interrupt vector on vcpu (wakes it from HLT). Safe from timer callbacks. */
@@ -243,11 +254,25 @@ int vm_wait_off_cpus(struct vm *vm);
 /* Run the vCPUs of vm on CPUs cpus[0..n) (vCPU i on cpus[i % n]), before it first runs. 0, or -EINVAL for a
  * CPU that is not online, -EBUSY once it has run. */
 int vm_place(struct vm *vm, const int *cpus, int n);
+/* Pin a running or new VM's vCPUs: vCPU i to cpus[i % n] (each moves there after its slice), or, with n 0,
+ * to none (the balancer places them). 0, -EINVAL for a CPU that is not online, -EBUSY when vm is held
+ * (vm_gather). */
+int vm_pin(struct vm *vm, const int *cpus, int n);
 /* Whether a vCPU of vm runs on a CPU other than the caller's (its hardware state is out of reach here). */
 int vm_runs_elsewhere(const struct vm *vm);
-/* -EBUSY with an error line naming what (a command) when vm runs elsewhere: saving its state, tracking its
- * dirty pages and migrating it need its vCPUs here (planned). 0 otherwise. */
-int vm_refuse_elsewhere(struct vm *vm, const char *what);
+/*
+ * Bring vm's vCPUs to the calling CPU and keep them there (the balancer leaves a held VM alone): what needs
+ * their hardware state here (saving it, migrating it) calls this first. 0, or -EBUSY with an error line
+ * naming what when a vCPU is pinned elsewhere (cpus=) or did not come within 2 s.
+ */
+int vm_gather(struct vm *vm, const char *what);
+/*
+ * After protection was added to vm's second-level tables: returns once no vCPU of vm can still use a
+ * translation cached before (each one in guest mode on another CPU was made to exit; its next entry there
+ * flushes, as every entry after a change does: the backends' wp_gen). The big lock is let go while
+ * waiting. 0, or -ETIMEDOUT when a CPU did not answer in 1 s (the change must not count as done).
+ */
+int vm_tlb_shootdown(struct vm *vm);
 
 /* Exit dispatch: handle ex for v. 0 to continue, 1 to leave the slice, negative to stop the VM (reason set). */
 int exit_dispatch(struct vcpu *v, struct vm_exit *ex);

@@ -88,9 +88,12 @@ def check_errors(c, t):
     require("usage: vm dirty NAME start [check]|collect [list]|stop" in out, "a bad subcommand: " + out)
 
 
-def check_rounds(c, t):
+def check_rounds(c, t, placement=""):
+    """The rounds above; placement (e.g. "cpus=1") puts dirtier32 on another CPU than the shell's: the
+    protection the shell's CPU adds must then be flushed there too (vm_tlb_shootdown)."""
     start = len(c.output())
-    require("created" in c.command("vm create dt guest=dirtier32 mem=8M", t), "vm create dirtier32 failed")
+    require("created" in c.command("vm create dt guest=dirtier32 mem=8M " + placement, t),
+            "vm create dirtier32 failed")
     check_errors(c, t)
     c.command("vm start dt", t)
     wait_round(c, t, "dt", 0, start)

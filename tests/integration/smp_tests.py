@@ -6,6 +6,7 @@ Each boot checks `cpus` (every CPU online or the reason it is not; each online C
 APIC ID it reads itself and its virtualization extension on), the `info` line, maxcpus=, and that test
 guests still run. Logs: DIR/test-logs/smp/NAME.console.log."""
 
+import hashlib
 import os
 import re
 import sys
@@ -15,6 +16,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Console, require, qemu_argv, bochs_start, boot_check, main,  # noqa: E402
                      QEMU_BOOT_S, QEMU_CMD_S, BOCHS_BOOT_S, BOCHS_CMD_S)
+import dirty_tests  # noqa: E402
 import linux_guest  # noqa: E402
 import linux_tests  # noqa: E402
 import linux_vmx_tests  # noqa: E402
@@ -163,9 +165,79 @@ def check_parallel(c, t, ncpus):
         c.command("vm destroy " + n, t)
 
 
-# Commands that need a VM's vCPUs on the boot CPU (yet), and what the refusal says.
-REFUSED = [("vm dirty r start", r"error: vm dirty r: its vCPU 0 runs on CPU 1"),
-           ("vm move r r2", r"it runs on another CPU"),
+def sched(c, t):
+    """`sched`: (moves, {cpu: (vCPUs, runnable, wake-ups, avg us or None, max us or None)}, text)."""
+    out = c.command("sched", t)
+    m = re.search(r"^sched: balance (on|off), stress (on|off), (\d+) vCPU moves$", out, re.M)
+    require(m, "no summary line in `sched`:\n" + out)
+    per = {}
+    for cpu, n, run, w, avg, mx in re.findall(r"^cpu (\d+): (\d+) vCPUs, (\d+) runnable, (\d+) cross-CPU wake-ups"
+                                             r"(?: \(to entry: avg (\d+) us, max (\d+) us\))?$", out, re.M):
+        per[int(cpu)] = (int(n), int(run), int(w), int(avg) if avg else None, int(mx) if mx else None)
+    require(per, "no CPU lines in `sched`:\n" + out)
+    return int(m.group(3)), per, out
+
+
+def check_stress(c, t):
+    """`sched stress on`: unpinned self-checking guests and the RAM verifier move to the next CPU after every
+    slice (VMCS or VMCB handed over, TLBs flushed on arrival) and still pass their own checks; `sched` counts
+    the moves; `sched stress off` ends them."""
+    require("stress on" in c.command("sched stress on", t), "sched stress on was refused")
+    before = sched(c, t)[0]
+    start = len(c.output())
+    names = [("s%d" % i, g, m) for i, (g, m) in enumerate(PLACED_SELF_CHECKING)]
+    for n, g, _ in names + [("sv", "victim32", "")]:
+        require("created" in c.command("vm create %s guest=%s mem=4M" % (n, g), t), "vm create " + n)
+        c.command("vm start " + n, t)
+    wait_all(c, start, [("%s's verdict" % g, r"\[%s\] %s" % (n, m)) for n, g, m in names], t)
+    wait_all(c, start, [("%s to exit 0" % g, r"vm %s stopped: exited with code 0" % n) for n, g, _ in names] +
+             [("the verifier's tenth round", r"\[sv\] report 2=10\n")], t)
+    out = c.command("vm list", t)
+    require(re.search(r"^sv\s+running", out, re.M), "the verifier stopped while moving:\n" + out)
+    moves = sched(c, t)[0] - before
+    require(moves >= 20, "only %d vCPU moves under the stress mode" % moves)
+    require("stress off" in c.command("sched stress off", t), "sched stress off was refused")
+    print("    stress: %d vCPU moves while %d self-checking guests and the RAM verifier ran" % (moves, len(names)),
+          flush=True)
+    for n, _, _ in names + [("sv", "", "")]:
+        c.command("vm destroy " + n, t)
+
+
+def check_balanced(c, t):
+    """Two unpinned spin guests on a two-CPU host: the balancer puts one on each CPU (`sched`: one runnable
+    vCPU per CPU) and together they get more than one CPU's time."""
+    for n in ("b0", "b1"):
+        require("created" in c.command("vm create %s guest=spin32 mem=4M" % n, t), "vm create " + n)
+        c.command("vm start " + n, t)
+    shares, out = spin_shares(c, t, ["b0", "b1"])
+    _, per, text = sched(c, t)
+    require(per[0][1] == 1 and per[1][1] == 1, "the balancer did not spread them:\n" + text)
+    total = sum(shares.values())
+    print("    balanced: 2 unpinned spin guests: CPU%% %s (sum %d%%)" % (shares, total), flush=True)
+    require(total >= 125, "not parallel: %s\n%s" % (shares, out))
+    for n in ("b0", "b1"):
+        c.command("vm destroy " + n, t)
+
+
+def check_wake_latency(c, t):
+    """The timer guests placed on other CPUs halted and were woken by the boot CPU's device timers: `sched`
+    counts those cross-CPU wake-ups and how long each took to reach guest entry (printed, not judged)."""
+    _, per, out = sched(c, t)
+    woken = {cpu: v for cpu, v in per.items() if cpu > 0 and v[2] > 0}
+    require(woken, "no cross-CPU wake-up counted:\n" + out)
+    print("    wake-up to entry across CPUs: " + "; ".join("cpu %d: %d wake-ups, avg %d us, max %d us" % (
+        cpu, v[2], v[3], v[4]) for cpu, v in sorted(woken.items())), flush=True)
+
+
+def check_dirty_elsewhere(c, t):
+    """dirtier32 on CPU 1 while the shell on CPU 0 tracks its pages: every page it writes is reported, none
+    changes unreported (the protection added on CPU 0 is flushed on CPU 1)."""
+    dirty_tests.check_rounds(c, t, "cpus=1")
+
+
+# Commands that need a VM's vCPUs on the boot CPU, refused for one pinned elsewhere, and what the refusal says.
+REFUSED = [("vm migrate r 10.0.0.2 key=k", r"error: vm migrate r: its vCPU 0 is pinned to CPU 1"),
+           ("vm move r r2", r"error: vm move r: its vCPU 0 is pinned to CPU 1"),
            ("vm create bad guest=hello64 cpus=9", r"error: vm create bad: cpus=9: not every CPU named is online"),
            ("vm create bad guest=hello64 cpus=1,", r"error: vm create bad: cpus=: give CPU numbers"),
            ("vm create bad guest=hello64 cpus=0,9", r"error: vm create bad: cpus=0,9: not every CPU named")]
@@ -199,12 +271,16 @@ def qemu_smp(r, smp, append, want):
         r.check(r.name + "-guests", lambda: check_guests(c, QEMU_CMD_S))
         if want[0] > 2:
             r.check(r.name + "-placed-guests", lambda: check_placed_guests(c, QEMU_CMD_S, want[0]))
+            r.check(r.name + "-wake-latency", lambda: check_wake_latency(c, QEMU_CMD_S))
             r.check(r.name + "-refusals", lambda: check_refusals(c, QEMU_CMD_S))
+            r.check(r.name + "-stress", lambda: check_stress(c, QEMU_CMD_S))
+            r.check(r.name + "-dirty-elsewhere", lambda: check_dirty_elsewhere(c, QEMU_CMD_S))
         if want[0] == 2:
             # Two emulated CPUs, as the machines running the suite have two cores: with more, emulated CPUs
             # holding the big lock wait for a host core and the others wait for them (lock-holder preemption,
             # which real hardware does not have), and the shares measure the host's load, not shoal.
             r.check(r.name + "-parallel", lambda: check_parallel(c, QEMU_CMD_S, 2))
+            r.check(r.name + "-balanced", lambda: check_balanced(c, QEMU_CMD_S))
 
 
 def t_svm_4cpus(r):
@@ -230,8 +306,12 @@ def t_vmx_2cpus(r):
         r.check(r.name + "-ipis", lambda: check_ipis_repeat(c, BOCHS_CMD_S))
         r.check(r.name + "-guests", lambda: check_guests(c, BOCHS_CMD_S))
         r.check(r.name + "-placed-guests", lambda: check_placed_guests(c, BOCHS_CMD_S, 2))
+        r.check(r.name + "-wake-latency", lambda: check_wake_latency(c, BOCHS_CMD_S))
         r.check(r.name + "-parallel", lambda: check_parallel(c, BOCHS_CMD_S, 2))
+        r.check(r.name + "-balanced", lambda: check_balanced(c, BOCHS_CMD_S))
         r.check(r.name + "-refusals", lambda: check_refusals(c, BOCHS_CMD_S))
+        r.check(r.name + "-stress", lambda: check_stress(c, BOCHS_CMD_S))
+        r.check(r.name + "-dirty-elsewhere", lambda: check_dirty_elsewhere(c, BOCHS_CMD_S))
 
 
 def local_timer_ticks(c):
@@ -240,11 +320,31 @@ def local_timer_ticks(c):
     return [int(x) for x in line.split()]
 
 
+def shell_cmd(c, cmd, want):
+    """Run a shoal command from inside the attached guest console (detach, run, attach again)."""
+    return shell_value(c, lambda: require(want in c.command(cmd, QEMU_CMD_S), "%s: no %r" % (cmd, want)))
+
+
+def shell_value(c, fn, t=QEMU_CMD_S, gap=0.03):
+    """fn() at the shoal prompt, the guest console detached meanwhile and attached again after."""
+    c.send("\x1d")
+    c.expect(r"\[detached from g\]\nshoal> ", t, "the detach line")
+    try:
+        return fn()
+    finally:
+        c.send("vm console g\r")
+        c.expect(r"attached to g", t, "the console attach line")
+        time.sleep(1)
+        type_slowly(c, "", gap)
+
+
 def t_svm_linux_placed(r):
     """A 2-vCPU Linux guest placed on CPUs 1 and 2 (the boot CPU keeps the I/O): it boots (its second vCPU
     started by INIT/SIPI from the first, on another CPU), both vCPUs' timers tick, two sha256sum of its disk
     in parallel agree with the image, and `reboot -f` (a reset from the boot CPU's poll loop, the registers
-    loaded by each vCPU's own CPU) brings it up again on the same CPUs."""
+    loaded by each vCPU's own CPU) brings it up again on the same CPUs. Between: unpinned (`vm pin g any`)
+    under the stress mode, its vCPUs moving after every slice, the two sums still agree and both timers tick;
+    pinned again (`vm pin g 1,2`), they go back."""
     d, disk = GUEST + "/std", GUEST + "/disk.img"
     want = linux_guest.file_sha256(disk)
     with Console(r.name, r.logdir) as c:
@@ -286,6 +386,25 @@ def t_svm_linux_placed(r):
                 m.group(1), m.group(2), want))
         r.check(r.name + "-parallel-sha256", parallel_sha)
 
+        def stress():
+            shell_cmd(c, "vm pin g any", "vm g pinned to any CPU")
+            shell_cmd(c, "sched stress on", "stress on")
+            before = ticks_moves()
+            parallel_sha()
+            a = local_timer_ticks(c)
+            time.sleep(3)
+            b = local_timer_ticks(c)
+            require(len(a) == 2 and all(y > x for x, y in zip(a, b)), "local timer ticks %s -> %s" % (a, b))
+            moved = ticks_moves() - before
+            require(moved >= 50, "only %d vCPU moves while the guest ran under the stress mode" % moved)
+            shell_cmd(c, "sched stress off", "stress off")
+            shell_cmd(c, "vm pin g 1,2", "vm g pinned to 1,2")
+            print("    linux under stress: two sha256sum agree after %d vCPU moves" % moved, flush=True)
+
+        def ticks_moves():
+            return shell_value(c, lambda: sched(c, QEMU_CMD_S)[0])
+        r.check(r.name + "-stress-sha256", stress)
+
         def reboot():
             type_slowly(c, "reboot -f")
             c.expect(r"Linux version", GUEST_UP_S, "the kernel booting again")
@@ -305,7 +424,8 @@ def t_svm_linux_placed(r):
 def t_vmx_linux_placed(r):
     """Under VMX (Bochs, 2 CPUs): a 2-vCPU Linux guest with vCPU 0 on the boot CPU and vCPU 1 on CPU 1 (its
     VMCS handed over between CPUs, its SIPI sent from the boot CPU to CPU 1) boots, sees both CPUs, and both
-    vCPUs' timers tick."""
+    vCPUs' timers tick; unpinned under the stress mode (each vCPU's VMCS cleared and loaded on the other CPU
+    after every slice) two processes' sums are right and both timers tick; pinned again, they go back."""
     vm = linux_vmx_tests
     with Console(r.name, r.logdir) as c:
         r.console = c
@@ -330,7 +450,29 @@ def t_vmx_linux_placed(r):
             require(len(a) == 2 and all(y > x for x, y in zip(a, b)), "local timer ticks %s -> %s" % (a, b))
         r.check(r.name + "-both-timers", ticks)
 
+        def stress():
+            def at_shell(cmd, want):
+                shell_value(c, lambda: require(want in c.command(cmd, BOCHS_CMD_S), "%s: no %r" % (cmd, want)),
+                            BOCHS_CMD_S, vm.GAP)
+            at_shell("vm pin g any", "vm g pinned to any CPU")
+            at_shell("sched stress on", "stress on")
+            before = shell_value(c, lambda: sched(c, BOCHS_CMD_S)[0], BOCHS_CMD_S, vm.GAP)
+            want = hashlib.md5("".join("%d\n" % i for i in range(1, 3001)).encode()).hexdigest()
+            sums = vm.value(c, "MD5", "for i in 1 2; do (seq 1 3000 | md5sum > /tmp/m$i &); done; sleep 1; "
+                                      "while pgrep md5sum >/dev/null; do sleep 1; done; cut -c1-32 /tmp/m1 /tmp/m2 | "
+                                      "tr '\\n' ,", r"[0-9a-f,]+")
+            require(sums.split(",")[:2] == [want, want], "md5 of seq 1 3000 in two processes: %s, want %s" % (
+                sums, want))
+            ticks()
+            moved = shell_value(c, lambda: sched(c, BOCHS_CMD_S)[0], BOCHS_CMD_S, vm.GAP) - before
+            require(moved >= 20, "only %d vCPU moves while the guest ran under the stress mode" % moved)
+            at_shell("sched stress off", "stress off")
+            at_shell("vm pin g 0,1", "vm g pinned to 0,1")
+            print("    linux under stress (VMX): both sums right after %d vCPU moves" % moved, flush=True)
+        r.check(r.name + "-stress", stress)
+
         def placed():
+            time.sleep(2)
             c.send("\x1d")
             c.expect(r"\[detached from g\]\nshoal> ", BOCHS_CMD_S, "the detach line")
             out = c.command("vm list", BOCHS_CMD_S)

@@ -117,7 +117,16 @@ void spec_vm_switch(void) { }
 static const struct cpu only_cpu = { .index = 0, .state = CPU_ONLINE, .up = 1 };
 int smp_this_cpu(void) { return 0; }
 const struct cpu *smp_cpu(int i) { return i == 0 ? &only_cpu : NULL; }
-void smp_kick(int i) { (void)i; }
+void (*hvm_fake_on_kick)(int cpu);
+void smp_kick(int i)
+{
+    if (hvm_fake_on_kick)
+        hvm_fake_on_kick(i);
+}
+#include "vmm/sched.h"
+/* What vm.c and vcpu.c tell the scheduler's mover (vmm/balance.c, tested in test-unit-vmm-sched). */
+void sched_move(struct vcpu *v, int cpu) { (void)v; (void)cpu; }
+void sched_note_wake(int cpu, uint64_t ns) { (void)cpu; (void)ns; }
 int smp_call(int i, void (*fn)(void *arg), void *arg, uint64_t timeout_ns)
 {
     (void)timeout_ns;

@@ -24,6 +24,8 @@ struct hvm_vcpu {
 extern const struct hvm_ops hvm_fake_ops;
 /* Queue ex as the next exit v's backend reports. */
 void hvm_fake_exit(struct hvm_vcpu *hw, struct vm_exit ex);
+/* Called by smp_kick (the fake has one CPU; a test plays the others). */
+extern void (*hvm_fake_on_kick)(int cpu);
 /* Live fake page allocations (guest RAM): 0 after every VM is destroyed. */
 extern long hvm_fake_pages;
 #endif

@@ -36,6 +36,15 @@ static int fake_protect(struct hvm_vm *vm, uint64_t gpa, uint64_t len, int on)
 static const struct hvm_ops fake_hvm = { .map = fake_map, .write_protect = fake_protect };
 const struct hvm_ops *hvm = &fake_hvm;
 
+/* The cross-CPU flush (vmm/vm.c): counted, and made to fail when a test says so. */
+static int shootdowns, shootdown_rc;
+int vm_tlb_shootdown(struct vm *vm)
+{
+    (void)vm;
+    shootdowns++;
+    return shootdown_rc;
+}
+
 #define MEM    (2 * CHUNK_SIZE)
 #define NPAGES (MEM / PAGE_SIZE)
 #define NWORDS (NPAGES / 64)
@@ -106,10 +115,12 @@ static void log_round_trip(int fragmented)
     CHECK(gpa_ptr_w(&vm, 9 * PAGE_SIZE, 1) != NULL);
     CHECK_EQ(gpa_read(&vm, 11 * PAGE_SIZE, buf, sizeof(buf)), 0);          /* reads mark nothing */
     CHECK(gpa_ptr(&vm, 12 * PAGE_SIZE, 1) != NULL);
-    int protects = hw.protects;
+    int protects = hw.protects, shot = shootdowns;
     collect_exactly(all, 6);
     CHECK(hw.protects > protects);                                          /* the flush came with it */
+    CHECK_EQ(shootdowns, shot + 1);                                         /* on every CPU */
     collect_exactly(all, 0);
+    CHECK_EQ(shootdowns, shot + 1);                                         /* nothing protected: none */
     CHECK_EQ(dirty_faults(&vm), 3);
     dirty_stop(&vm);
     CHECK_EQ(count_writable(), NPAGES);
@@ -117,6 +128,29 @@ static void log_round_trip(int fragmented)
 }
 
 TEST(dirty_log_round_trip_chunks) { log_round_trip(0); }
+
+/* Protection counts only once every CPU dropped its writable translations: start shoots them down and
+ * fails (everything writable again) when a CPU does not answer; a collect that cannot fails too. */
+TEST(dirty_protection_is_shot_down)
+{
+    static uint64_t bits[NWORDS];
+    int shot = shootdowns;
+    vm_new(0);
+    shootdown_rc = -ETIMEDOUT;
+    CHECK_EQ(dirty_start(&vm), -ETIMEDOUT);
+    CHECK_EQ(shootdowns, shot + 1);
+    CHECK_EQ(count_writable(), NPAGES);
+    CHECK_EQ(dirty_collect(&vm, bits, NWORDS), -EINVAL);                    /* not tracking */
+    shootdown_rc = 0;
+    CHECK_EQ(dirty_start(&vm), 0);
+    CHECK_EQ(shootdowns, shot + 2);
+    CHECK_EQ(dirty_fault(&vm, 7 * PAGE_SIZE), 1);
+    shootdown_rc = -ETIMEDOUT;
+    CHECK_EQ(dirty_collect(&vm, bits, NWORDS), -ETIMEDOUT);
+    shootdown_rc = 0;
+    dirty_stop(&vm);
+    vm_gone();
+}
 TEST(dirty_log_round_trip_single_pages) { log_round_trip(1); }
 
 /* Faults the log does not own go on to the MMIO/unassigned path; bad collects change nothing. */

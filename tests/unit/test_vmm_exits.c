@@ -467,3 +467,46 @@ TEST(vm_create_refuses_bad_names_sizes_and_duplicates)
     vm_destroy(a);
     CHECK_EQ(hvm_fake_pages, 0);
 }
+
+/* Another CPU answering a kick the way vcpu_run_slice does: its vCPU leaves guest mode. */
+static struct vcpu *kicked_vcpu;
+static int kicks_seen;
+static void leave_guest(int cpu)
+{
+    kicks_seen++;
+    if (kicked_vcpu && kicked_vcpu->on_cpu == cpu) {
+        kicked_vcpu->in_guest = 0;
+        kicked_vcpu->entries++;
+    }
+}
+
+/* A shootdown kicks each CPU with one of the VM's vCPUs in guest mode and returns once it left that entry;
+ * a vCPU between entries or on the caller's CPU needs no kick; a CPU that never answers fails it in 1 s. */
+TEST(a_shootdown_waits_for_every_cpu_in_guest_mode)
+{
+    struct vm *vm = make_vm("sd");
+    struct vcpu *v = vm->vcpu[0];
+    hvm_fake_on_kick = leave_guest;
+    kicked_vcpu = v;
+    kicks_seen = 0;
+    v->on_cpu = 1;
+    v->in_guest = 1;
+    v->entries = 7;
+    CHECK_EQ(vm_tlb_shootdown(vm), 0);
+    CHECK_EQ(kicks_seen, 1);
+    CHECK_EQ(v->in_guest, 0);
+    CHECK_EQ(vm_tlb_shootdown(vm), 0);                /* not in guest mode now: no kick */
+    CHECK_EQ(kicks_seen, 1);
+    v->on_cpu = 0;                                     /* the caller's own CPU: nothing to wait for */
+    v->in_guest = 1;
+    CHECK_EQ(vm_tlb_shootdown(vm), 0);
+    CHECK_EQ(kicks_seen, 1);
+    kicked_vcpu = NULL;                                /* a CPU that does not answer */
+    v->on_cpu = 1;
+    CHECK_EQ(vm_tlb_shootdown(vm), -ETIMEDOUT);
+    CHECK_EQ(kicks_seen, 2);
+    v->on_cpu = -1;
+    v->in_guest = 0;
+    hvm_fake_on_kick = NULL;
+    vm_destroy(vm);
+}

@@ -1,4 +1,5 @@
-/* Host unit tests of the vCPU scheduler (vmm/sched.c) over fake VMs whose slices cost what each test says. */
+/* Host unit tests of the vCPU scheduler (vmm/sched.c) and mover (vmm/balance.c) over fake VMs whose slices cost
+ * what each test says, on fake CPUs. */
 #define TEST_SUITE "vmm_sched"
 #include <stdlib.h>
 #include "tests/unit/test.h"
@@ -19,6 +20,19 @@ void smp_set_work(int (*fn)(int cpu)) { (void)fn; }
 void smp_set_load_fn(void (*fn)(int cpu, int *vcpus, uint64_t *exits_per_sec)) { (void)fn; }
 uint64_t time_ns(void) { return now_ns; }
 
+/* Fake CPUs 0..ncpus-1, all online with the extension on; kicks and hand-overs are recorded. */
+static int ncpus = 1, kicks[4], left[VM_MAX];
+static struct cpu fake_cpus[4] = { { .index = 0 }, { .index = 1 }, { .index = 2 }, { .index = 3 } };
+const struct cpu *smp_cpu(int i) { return i >= 0 && i < ncpus ? &fake_cpus[i] : NULL; }
+int smp_listed(void) { return ncpus; }
+int smp_online(void) { return ncpus; }
+int smp_this_cpu(void) { return 0; }
+void smp_kick(int i) { if (i >= 0 && i < 4) kicks[i]++; }
+void vcpu_leave_cpu(struct vcpu *v) { left[v->vm->id]++; }
+int shell_usage(const char *name) { (void)name; return -1; }
+void console_write(const char *s, size_t n);
+void console_write(const char *s, size_t n) { (void)s; (void)n; }
+
 /* A slice of VM i's vCPU lasts slice_cost[i]: shorter when it stops early, longer when an exit overran. */
 void vcpu_run_slice(struct vcpu *v, uint64_t slice_ns)
 {
@@ -35,6 +49,7 @@ static struct vm *add_vm(int i, uint64_t cost)
     vm->nvcpus = 1;
     vm->vcpu[0] = calloc(1, sizeof(struct vcpu));
     vm->vcpu[0]->vm = vm;
+    vm->vcpu[0]->pin = vm->vcpu[0]->move_to = vm->vcpu[0]->last_cpu = vm->vcpu[0]->on_cpu = -1;
     fake_vms[i] = vm;
     slice_cost[i] = cost;
     held[i] = 0;
@@ -153,4 +168,93 @@ TEST(placed_vcpus_run_only_on_their_cpu)
     CHECK_EQ(a->vcpu[0]->last_cpu, 0);
     CHECK_EQ(sched_run_cpu(2), 0);                  /* nothing placed there */
     drop_vms();
+}
+
+/* A move asked for is done by the vCPU's own CPU between slices: its state goes back to memory there (once),
+ * its home changes, the new CPU is kicked and runs it from then on; the old one no longer does. */
+TEST(a_moved_vcpu_is_handed_over_by_its_cpu)
+{
+    struct vm *a;
+    ncpus = 2;
+    memset(kicks, 0, sizeof(kicks));
+    memset(left, 0, sizeof(left));
+    a = add_vm(0, 10 * MS);
+    CHECK_EQ(sched_run_cpu(0), 1);
+    sched_move(a->vcpu[0], 1);
+    CHECK_EQ(a->vcpu[0]->home, 0);                     /* not before its CPU hands it over */
+    CHECK_EQ(sched_run_cpu(1), 0);
+    CHECK_EQ(sched_run_cpu(0), 0);                     /* hands over, runs nothing */
+    CHECK_EQ(a->vcpu[0]->home, 1);
+    CHECK_EQ(left[0], 1);
+    CHECK_EQ(kicks[1], 1);
+    CHECK_EQ(a->vcpu[0]->moves, 1);
+    CHECK_EQ(sched_run_cpu(1), 1);
+    CHECK_EQ(a->vcpu[0]->last_cpu, 1);
+    sched_move(a->vcpu[0], 3);                         /* no such CPU: stays */
+    sched_move(a->vcpu[0], 1);                         /* where it is: nothing */
+    CHECK_EQ(sched_run_cpu(1), 1);
+    CHECK_EQ(left[0], 1);
+    drop_vms();
+    ncpus = 1;
+}
+
+/* Three runnable unpinned vCPUs on CPU 0 of two: the balancer moves one (not more: 2 against 1 is as even as
+ * it gets), never a pinned one, never a halted one's load; with four CPUs, one each. */
+TEST(the_balancer_spreads_unpinned_runnable_vcpus)
+{
+    struct vm *v[4];
+    ncpus = 2;
+    for (int i = 0; i < 3; i++)
+        v[i] = add_vm(i, 10 * MS);
+    v[0]->vcpu[0]->pin = 0;
+    for (int k = 0; k < 40; k++) {                     /* 2 s of the fake clock */
+        sched_run_cpu(0);
+        sched_run_cpu(1);
+        now_ns += 40 * MS;
+        sched_balance();
+    }
+    CHECK_EQ(v[0]->vcpu[0]->home, 0);
+    CHECK_EQ((v[1]->vcpu[0]->home == 1) + (v[2]->vcpu[0]->home == 1), 1);
+    v[3] = add_vm(3, 10 * MS);
+    v[3]->vcpu[0]->halted = 1;                         /* asleep: no load, not moved */
+    ncpus = 4;
+    v[0]->vcpu[0]->pin = -1;
+    for (int k = 0; k < 80; k++) {
+        for (int c = 0; c < 4; c++)
+            sched_run_cpu(c);
+        now_ns += 40 * MS;
+        sched_balance();
+    }
+    int on[4] = { 0 };
+    for (int i = 0; i < 3; i++)
+        on[v[i]->vcpu[0]->home]++;
+    CHECK(on[0] <= 1 && on[1] <= 1 && on[2] + on[3] >= 1);
+    CHECK_EQ(v[3]->vcpu[0]->home, 0);
+    CHECK_EQ(v[3]->vcpu[0]->moves, 0);
+    drop_vms();
+    ncpus = 1;
+}
+
+/* The stress mode moves an unpinned vCPU on after every slice, round the CPUs; a pinned one stays. */
+TEST(the_stress_mode_moves_after_every_slice)
+{
+    struct vm *a, *b;
+    ncpus = 3;
+    a = add_vm(0, 10 * MS);
+    b = add_vm(1, 10 * MS);
+    b->vcpu[0]->pin = 0;
+    sched_set_stress(1);
+    for (int k = 0; k < 12; k++)
+        for (int c = 0; c < 3; c++)
+            sched_run_cpu(c);
+    CHECK(a->vcpu[0]->moves >= 6);
+    CHECK_EQ(a->vcpu[0]->moves, held[0] / (10 * MS));  /* one move per slice */
+    CHECK_EQ(b->vcpu[0]->home, 0);
+    CHECK_EQ(b->vcpu[0]->moves, 0);
+    sched_set_stress(0);
+    int cpu = a->vcpu[0]->home;
+    CHECK_EQ(sched_run_cpu(cpu), 1);
+    CHECK_EQ(a->vcpu[0]->home, cpu);
+    drop_vms();
+    ncpus = 1;
 }

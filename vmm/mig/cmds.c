@@ -166,7 +166,7 @@ int vm_migrate_cmd(int argc, char **argv)
         kprintf("error: vm migrate %s: give key= (or boot with migrate_key=)\n", vm->name);
         return -EINVAL;
     }
-    if (vm_refuse_elsewhere(vm, "vm migrate"))
+    if (vm_gather(vm, "vm migrate"))
         return -EBUSY;
     return mig_src_start(vm, host, port, &o);
 }

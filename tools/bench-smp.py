@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+# SMP benchmark (issue 13): shoal under QEMU multi-threaded TCG with as many CPUs as this machine has cores;
+# each figure measured on one CPU and on all of them in the same run, printed as a ratio; no assertions.
+"""Three measurements, each in one boot of shoal (QEMU -smp N, N = this machine's cores, SVM):
+  spin   N spin32 guests (their work counters: iterations / 65536, not time) for WINDOW s, first all pinned
+         to CPU 0 (`vm pin`), then one per CPU; ratio all/one (goal: >= 0.9 x N).
+  linux  a 2-vCPU Linux guest (the std kernel, its disk) runs two sha256sum of its disk in parallel, timed by
+         the guest's own clock (caches dropped first): both vCPUs on CPU 0, then on CPUs 0 and 1; ratio one/all.
+  boot   4 Linux guests (1 vCPU, 128 MiB) started at once: `vm start` of the first to the last /init marker,
+         all pinned to CPU 0, then unpinned (the balancer spreads them); ratio one/all.
+Each is measured ROUNDS times, alternating one CPU and all CPUs, and the medians are printed.
+Usage: bench-smp.py [--build build] [--guest build/guest] [--rounds 2] [--window 10] [--only spin,linux,boot]"""
+
+import argparse
+import os
+import re
+import statistics
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
+from console import Console  # noqa: E402
+from harness import QEMU_BOOT_S, QEMU_CMD_S, qemu_argv  # noqa: E402
+import linux_guest  # noqa: E402
+
+UP_S = 900                      # four nested TCG guests booting on one emulated CPU: generous
+NCPUS = os.cpu_count() or 1
+
+
+def boot(a, name, modules=(), mem="1G"):
+    c = Console("bench-smp-" + name, a.logdir)
+    extra = ["-kernel", a.build + "/shoal.elf", "-accel", "tcg,thread=multi", "-smp", str(NCPUS)]
+    if modules:
+        extra += ["-initrd", ",".join(modules)]
+    c.start(qemu_argv(mem, extra, cpu="EPYC"))
+    c.boot(QEMU_BOOT_S)
+    return c
+
+
+def work(c, names):
+    return sum(int(re.search(r"testdev: echo (\d+)", c.command("vm stats " + n, QEMU_CMD_S)).group(1))
+               for n in names)
+
+
+def spin_rate(c, names, cpus, window):
+    """Pin names to cpus (round robin), let them settle, return their work per second over window s."""
+    for i, n in enumerate(names):
+        c.command("vm pin %s %d" % (n, cpus[i % len(cpus)]), QEMU_CMD_S)
+    time.sleep(2)
+    w0, t0 = work(c, names), time.monotonic()
+    time.sleep(window)
+    return (work(c, names) - w0) / (time.monotonic() - t0)
+
+
+def bench_spin(a):
+    c = boot(a, "spin")
+    names = ["s%d" % i for i in range(NCPUS)]
+    for n in names:
+        c.command("vm create %s guest=spin32 mem=4M" % n, QEMU_CMD_S)
+        c.command("vm start " + n, QEMU_CMD_S)
+    one, every = [], []
+    for _ in range(a.rounds):
+        one.append(spin_rate(c, names, [0], a.window))
+        every.append(spin_rate(c, names, list(range(NCPUS)), a.window))
+    c.close()
+    o, e = statistics.median(one), statistics.median(every)
+    print("spin   %d spin guests: on 1 CPU %.0f units/s, on %d CPUs %.0f units/s: ratio %.2f (goal >= %.1f)"
+          % (NCPUS, o, NCPUS, e, e / o, 0.9 * NCPUS), flush=True)
+
+
+def sha_seconds(c, pin):
+    """Both vCPUs of g pinned as pin says; seconds (guest clock) for two parallel sha256sum of its disk."""
+    linux_guest_detach(c)
+    c.command("vm pin g " + pin, QEMU_CMD_S)
+    c.send("vm console g\r")
+    c.expect(r"attached to g", QEMU_CMD_S, "the console attach line")
+    time.sleep(1)
+    linux_guest.type_slowly(c, "")
+    t = linux_guest.guest_value(
+        c, "SECS", "sync; echo 3 > /proc/sys/vm/drop_caches; a=$(cut -d' ' -f1 /proc/uptime); "
+        "sha256sum /dev/vda > /tmp/a & sha256sum /dev/vda > /tmp/b; wait; b=$(cut -d' ' -f1 /proc/uptime); "
+        "awk -v a=$a -v b=$b 'BEGIN{print b - a}'", r"[0-9.]+", UP_S)
+    return float(t)
+
+
+def linux_guest_detach(c):
+    c.send("\x1d")
+    c.expect(r"\[detached from g\]\nshoal> ", QEMU_CMD_S, "the detach line")
+
+
+def bench_linux(a):
+    d, disk = a.guest + "/std", a.guest + "/disk.img"
+    c = boot(a, "linux", [d + "/vmlinuz", d + "/initrd.img", disk])
+    c.command("vm create g kernel=vmlinuz initrd=initrd.img mem=256M vcpus=2 disk=disk.img", QEMU_CMD_S)
+    c.command("vm start g", QEMU_CMD_S)
+    c.expect(r"SHOAL-GUEST-UP", UP_S, "the guest's /init marker")
+    time.sleep(2)
+    c.send("vm console g\r")
+    c.expect(r"attached to g", QEMU_CMD_S, "the console attach line")
+    linux_guest.type_slowly(c, "")
+    one, every = [], []
+    for _ in range(a.rounds):
+        one.append(sha_seconds(c, "0"))
+        every.append(sha_seconds(c, "0,1"))
+    c.close()
+    o, e = statistics.median(one), statistics.median(every)
+    print("linux  2-vCPU guest, two sha256sum of its disk: on 1 CPU %.1f s, on 2 CPUs %.1f s: ratio %.2f "
+          "(2 at best)" % (o, e, o / e), flush=True)
+
+
+def boot_seconds(c, round_no, pin):
+    names = ["b%d%d" % (round_no, i) for i in range(4)]
+    for n in names:
+        c.command("vm create %s kernel=vmlinuz initrd=initrd.img mem=128M%s" % (n, " cpus=0" if pin else ""),
+                  QEMU_CMD_S)
+    start = len(c.output())
+    t0 = time.monotonic()
+    for n in names:
+        c.command("vm start " + n, QEMU_CMD_S)
+    deadline = t0 + UP_S
+    while not all(re.search(r"\[%s\] [^\n]*SHOAL-GUEST-UP" % n, c.output()[start:]) for n in names):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the guests did not all come up in %d s" % UP_S)
+        time.sleep(0.2)
+    secs = time.monotonic() - t0
+    for n in names:
+        c.command("vm destroy " + n, QEMU_CMD_S)
+    return secs
+
+
+def bench_boot(a):
+    d = a.guest + "/std"
+    c = boot(a, "boot", [d + "/vmlinuz", d + "/initrd.img"], "1500M")
+    one, every = [], []
+    for r in range(a.rounds):
+        one.append(boot_seconds(c, 2 * r, True))
+        every.append(boot_seconds(c, 2 * r + 1, False))
+    c.close()
+    o, e = statistics.median(one), statistics.median(every)
+    print("boot   4 Linux guests started at once: on 1 CPU %.1f s, on %d CPUs %.1f s: ratio %.2f"
+          % (o, NCPUS, e, o / e), flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--guest", default="build/guest")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--window", type=float, default=10)
+    ap.add_argument("--only", default="spin,linux,boot")
+    a = ap.parse_args()
+    a.logdir = os.path.join(a.build, "bench-logs", "smp")
+    os.makedirs(a.logdir, exist_ok=True)
+    print("bench-smp: shoal under QEMU TCG (SVM) with %d CPUs, this machine's cores; logs in %s" % (NCPUS, a.logdir),
+          flush=True)
+    if NCPUS < 2:
+        print("bench-smp: one core here: nothing to compare")
+        return 0
+    for what in a.only.split(","):
+        {"spin": bench_spin, "linux": bench_linux, "boot": bench_boot}[what](a)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
