@@ -10,13 +10,16 @@ import hashlib
 import os
 import re
 import sys
+import tempfile
 import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Console, require, qemu_argv, bochs_start, boot_check, main,  # noqa: E402
+from harness import (Console, require, qemu_argv, bochs_start, boot_check, main, free_port,  # noqa: E402
                      QEMU_BOOT_S, QEMU_CMD_S, BOCHS_BOOT_S, BOCHS_CMD_S)
 import dirty_tests  # noqa: E402
+import vmm_tests  # noqa: E402
+import pool_tests  # noqa: E402
 import linux_guest  # noqa: E402
 import linux_tests  # noqa: E402
 import linux_vmx_tests  # noqa: E402
@@ -274,6 +277,7 @@ def qemu_smp(r, smp, append, want):
             r.check(r.name + "-wake-latency", lambda: check_wake_latency(c, QEMU_CMD_S))
             r.check(r.name + "-refusals", lambda: check_refusals(c, QEMU_CMD_S))
             r.check(r.name + "-stress", lambda: check_stress(c, QEMU_CMD_S))
+            r.check(r.name + "-isolation-8vms", lambda: vmm_tests.check_isolation(c, QEMU_CMD_S, [1, 2, 3, 0]))
             r.check(r.name + "-dirty-elsewhere", lambda: check_dirty_elsewhere(c, QEMU_CMD_S))
         if want[0] == 2:
             # Two emulated CPUs, as the machines running the suite have two cores: with more, emulated CPUs
@@ -311,6 +315,7 @@ def t_vmx_2cpus(r):
         r.check(r.name + "-balanced", lambda: check_balanced(c, BOCHS_CMD_S))
         r.check(r.name + "-refusals", lambda: check_refusals(c, BOCHS_CMD_S))
         r.check(r.name + "-stress", lambda: check_stress(c, BOCHS_CMD_S))
+        r.check(r.name + "-isolation-8vms", lambda: vmm_tests.check_isolation(c, BOCHS_CMD_S, [1, 0]))
         r.check(r.name + "-dirty-elsewhere", lambda: check_dirty_elsewhere(c, BOCHS_CMD_S))
 
 
@@ -481,8 +486,45 @@ def t_vmx_linux_placed(r):
         r.check(r.name + "-placed-destroy", placed)
 
 
+def t_svm_clones_spread(r):
+    """Three web guests cloned from the golden image over iSCSI (a host tgtd) boot at once, each pinned to
+    its own CPU (1, 2, 3; the network, iSCSI and the pool stay on the boot CPU): each serves the page naming
+    itself through QEMU's port forwards, and `vm list` shows each on its CPU."""
+    require(os.path.exists(pool_tests.GOLDEN), "no %s (make golden-image)" % pool_tests.GOLDEN)
+    tgt = pool_tests.Target(tempfile.mkdtemp(prefix="shoal-smp-pool."))
+    webs = {"web1": 1, "web2": 2, "web3": 3}
+    ports = {n: free_port() for n in webs}
+    fwd = ",".join("hostfwd=tcp:127.0.0.1:%d-%s:80" % (p, pool_tests.WEBS[n]) for n, p in ports.items())
+    try:
+        with Console(r.name, r.logdir) as c:
+            r.console = c
+            c.start(qemu_argv("1G", ["-kernel", r.build + "/shoal.elf", "-accel", "tcg,thread=multi", "-smp", "4",
+                                     "-netdev", "user,id=n0," + fwd, "-device", "e1000,netdev=n0"], cpu="EPYC"))
+            boot_check(r, c, QEMU_BOOT_S)
+            r.check(r.name + "-pool-add", lambda: pool_tests.pool_add(c, tgt))
+
+            def boot_three():
+                t0 = time.monotonic()
+                for n, cpu in webs.items():
+                    pool_tests.create_start(c, n, "cpus=%d" % cpu)
+                pool_tests.wait_web_up(c, list(webs))
+                print("    three clones on CPUs 1-3 up in %.0f s" % (time.monotonic() - t0), flush=True)
+            r.check(r.name + "-three-up", boot_three)
+            r.check(r.name + "-pages", lambda: pool_tests.page_names(ports))
+
+            def placed():
+                out = c.command("vm list", QEMU_CMD_S)
+                for n, cpu in webs.items():
+                    require(re.search(r"^%s\s+running\s.*\s%d$" % (n, cpu), out, re.M),
+                            "%s is not running on CPU %d:\n%s" % (n, cpu, out))
+            r.check(r.name + "-placed", placed)
+    finally:
+        tgt.stop()
+
+
 TESTS = [("vmx-bochs-linux-placed", t_vmx_linux_placed), ("vmx-bochs-2cpus", t_vmx_2cpus), ("svm-qemu-4cpus", t_svm_4cpus), ("svm-qemu-maxcpus", t_svm_maxcpus),
-         ("svm-qemu-maxcpus1", t_svm_maxcpus1), ("svm-qemu-linux-placed", t_svm_linux_placed)]
+         ("svm-qemu-maxcpus1", t_svm_maxcpus1), ("svm-qemu-linux-placed", t_svm_linux_placed),
+         ("svm-qemu-clones-spread", t_svm_clones_spread)]
 
 if __name__ == "__main__":
     sys.exit(main(TESTS, "smp", required=("shoal.elf", "shoal.iso", "shoal-linux.iso", GUEST + "/std/vmlinuz")))

@@ -27,8 +27,8 @@ SELF_CHECKING = [
 ]
 
 
-def run_guest(c, t, name, guest, mem="4M"):
-    out = c.command("vm create %s guest=%s mem=%s" % (name, guest, mem), t)
+def run_guest(c, t, name, guest, mem="4M", extra=""):
+    out = c.command(("vm create %s guest=%s mem=%s " % (name, guest, mem) + extra).strip(), t)
     require("created" in out, "vm create %s failed:\n%s" % (guest, out))
     c.command("vm start " + name, t)
 
@@ -104,18 +104,20 @@ def walker_verdict(text):
     return "walker made %d probes outside its RAM, saw no data" % want
 
 
-def check_isolation(c, t):
+def check_isolation(c, t, cpus=None):
     """7 victims pattern all of their RAM and re-verify it every 200 ms; a walker looks for their pattern
     in its own RAM, patterns its own, then reads and writes at another VM's host address and every MiB
     outside its RAM (8 VMs at once). The walker never sees a victim's bytes or any data outside its RAM,
-    and every victim verifies all of its RAM again afterwards."""
+    and every victim verifies all of its RAM again afterwards. cpus: VM i (the walker last) is pinned to
+    cpus[i % len(cpus)]."""
     names = ["v%d" % i for i in range(7)]
+    place = (lambda i: "cpus=%d" % cpus[i % len(cpus)]) if cpus else (lambda i: "")
     start = len(c.output())
-    for n in names:
-        run_guest(c, t, n, "victim32")
+    for i, n in enumerate(names):
+        run_guest(c, t, n, "victim32", extra=place(i))
     before = victim_rounds(c, t, names, {}, "before the walker")
     wstart = len(c.output())
-    run_guest(c, t, "w", "walker32")
+    run_guest(c, t, "w", "walker32", extra=place(len(names)))
     c.expect(r"vm w stopped: [^\n]*\n", t * 4, "the walker to stop")
     verdict = walker_verdict(c.output()[wstart:])
     after = victim_rounds(c, t, names, before, "after the walker")
