@@ -8,15 +8,22 @@
          by the guest's own clock: both vCPUs on CPU 0, then on CPUs 0 and 1; ratio one/all.
   boot   4 Linux guests (1 vCPU, 128 MiB) started at once: `vm start` of the first to the last /init marker,
          all pinned to CPU 0, then unpinned (the balancer spreads them); ratio one/all.
+  http   three web clones of the golden image (iSCSI from a host tgtd) against one alone, all on CPU 0, then the
+         three spread over the CPUs: requests per second in all from a load generator here (CONNS connections
+         per guest, each a loop of GETs through QEMU's port forwards) over WINDOW s; ratios three/one.
 Each is measured ROUNDS times, alternating one CPU and all CPUs, and the medians are printed.
-Usage: bench-smp.py [--build build] [--guest build/guest] [--rounds 2] [--window 10] [--only spin,linux,boot]"""
+Usage: bench-smp.py [--build build] [--guest build/guest] [--golden build/golden/demo.img] [--rounds 2]
+                    [--window 10] [--only spin,linux,boot,http]"""
 
 import argparse
 import os
 import re
 import statistics
 import sys
+import tempfile
+import threading
 import time
+import urllib.request
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
@@ -146,13 +153,78 @@ def bench_boot(a):
           % (o, NCPUS, e, o / e), flush=True)
 
 
+CONNS = 4
+
+
+def load(ports, window):
+    """CONNS loops of GETs per port for window s; requests per second answered in all."""
+    done, stop = [0], time.monotonic() + window
+    lock = threading.Lock()
+
+    def loop(port):
+        while time.monotonic() < stop:
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=10) as f:
+                    f.read()
+                with lock:
+                    done[0] += 1
+            except OSError:
+                time.sleep(0.1)
+    threads = [threading.Thread(target=loop, args=(p,)) for p in ports for _ in range(CONNS)]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return done[0] / (time.monotonic() - t0)
+
+
+def bench_http(a):
+    os.environ["SHOAL_GOLDEN"] = os.path.abspath(a.golden)
+    import pool_tests
+    tgt = pool_tests.Target(tempfile.mkdtemp(prefix="shoal-bench-smp."))
+    names = ["web1", "web2", "web3"]
+    ports = {n: pool_tests.free_port() for n in names}
+    fwd = ",".join("hostfwd=tcp:127.0.0.1:%d-%s:80" % (p, pool_tests.WEBS[n]) for n, p in ports.items())
+    try:
+        c = Console("bench-smp-http", a.logdir)
+        c.start(qemu_argv("1G", ["-kernel", a.build + "/shoal.elf", "-accel", "tcg,thread=multi", "-smp",
+                                 str(NCPUS), "-netdev", "user,id=n0," + fwd, "-device", "e1000,netdev=n0"],
+                          cpu="EPYC"))
+        c.boot(QEMU_BOOT_S)
+        pool_tests.pool_add(c, tgt)
+        pool_tests.create_start(c, "web1", "cpus=0")
+        pool_tests.wait_web_up(c, ["web1"])
+        load([ports["web1"]], 3)                         # warm the caches
+        alone = [load([ports["web1"]], a.window) for _ in range(a.rounds)]
+        for n in names[1:]:
+            pool_tests.create_start(c, n, "cpus=0")
+        pool_tests.wait_web_up(c, names[1:])
+        load(list(ports.values()), 3)
+        one, every = [], []
+        for _ in range(a.rounds):
+            for n in names:
+                c.command("vm pin %s 0" % n, QEMU_CMD_S)
+            one.append(load(list(ports.values()), a.window))
+            for i, n in enumerate(names):
+                c.command("vm pin %s %d" % (n, i % NCPUS), QEMU_CMD_S)
+            every.append(load(list(ports.values()), a.window))
+        c.close()
+    finally:
+        tgt.stop()
+    s, o, e = statistics.median(alone), statistics.median(one), statistics.median(every)
+    print("http   one clone alone on 1 CPU %.0f req/s; three on 1 CPU %.0f req/s in all: ratio %.2f (goal >= 0.9); "
+          "three over %d CPUs %.0f req/s: ratio %.2f" % (s, o, o / s, NCPUS, e, e / s), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default="build")
     ap.add_argument("--guest", default="build/guest")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--window", type=float, default=10)
-    ap.add_argument("--only", default="spin,linux,boot")
+    ap.add_argument("--golden", default="build/golden/demo.img")
+    ap.add_argument("--only", default="spin,linux,boot,http")
     a = ap.parse_args()
     a.logdir = os.path.join(a.build, "bench-logs", "smp")
     os.makedirs(a.logdir, exist_ok=True)
@@ -162,7 +234,7 @@ def main():
         print("bench-smp: one core here: nothing to compare")
         return 0
     for what in a.only.split(","):
-        {"spin": bench_spin, "linux": bench_linux, "boot": bench_boot}[what](a)
+        {"spin": bench_spin, "linux": bench_linux, "boot": bench_boot, "http": bench_http}[what](a)
     return 0
 
 
