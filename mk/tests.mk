@@ -10,7 +10,7 @@ TIER_LIMIT_UNIT         ?= 600
 TIER_LIMIT_test-linux   ?= 1800
 TIER_LIMIT_test-pool    ?= 1800
 TIER_LIMIT_test-linux-vmx ?= 1200
-TIER_LIMIT_test-smp ?= 1200
+TIER_LIMIT_test-smp ?= 1800
 tier_limit = $(or $(TIER_LIMIT_$(1)),$(if $(filter test-unit-% test-fuzz-%,$(1)),$(TIER_LIMIT_UNIT)),$(TIER_LIMIT_DEFAULT))
 # Tiers run TEST_JOBS at a time: the unit and fuzz tiers first (a broken build or test shows within minutes), then
 # the slow emulator tiers, longest first, then the rest, which fill in around them.
