@@ -7,6 +7,7 @@
 #include "vmm/exits.h"
 #include "kernel/errno.h"
 #include <stdlib.h>
+#include <string.h>
 
 /* CPUID and XSETBV read host control registers (ring 0 only): counted stand-ins, so dispatch is what is
  * tested here; their own logic runs under the emulator tiers. */
@@ -508,5 +509,44 @@ TEST(a_shootdown_waits_for_every_cpu_in_guest_mode)
     v->on_cpu = -1;
     v->in_guest = 0;
     hvm_fake_on_kick = NULL;
+    vm_destroy(vm);
+}
+
+/* The mover (vmm/balance.c, tested in test-unit-vmm-sched): a move takes effect at once when the test says
+ * so (playing the CPU the vCPU leaves), else never. */
+static int moves_at_once;
+void sched_move(struct vcpu *v, int cpu)
+{
+    if (moves_at_once)
+        v->home = cpu;
+}
+
+/* vm pin names online CPUs only and `any` unpins; vm_gather brings a VM's vCPUs to the caller's CPU and holds
+ * them (then vm pin is refused), refuses one pinned elsewhere, and gives up on one that does not come. */
+TEST(pin_and_gather)
+{
+    struct vm *vm = make_vm("pg");
+    struct vcpu *v = vm->vcpu[0];
+    int one = 1, zero = 0;
+    CHECK_EQ(vm_pin(vm, &one, 1), -EINVAL);            /* the fake host has CPU 0 only */
+    CHECK_EQ(v->pin, -1);
+    CHECK_EQ(vm_pin(vm, &zero, 1), 0);
+    CHECK_EQ(v->pin, 0);
+    CHECK_EQ(vm_pin(vm, NULL, 0), 0);
+    CHECK_EQ(v->pin, -1);
+    v->pin = 1;                                        /* as if pinned to a CPU of a bigger host */
+    v->home = 1;
+    CHECK_EQ(vm_gather(vm, "vm move"), -EBUSY);
+    CHECK(strstr(host_console_text(), "error: vm move pg: its vCPU 0 is pinned to CPU 1") != NULL);
+    CHECK_EQ(vm->held, 0);
+    v->pin = -1;                                       /* unpinned, its CPU never hands it over */
+    CHECK_EQ(vm_gather(vm, "vm move"), -EBUSY);
+    CHECK(strstr(host_console_text(), "did not come from CPU 1 in time") != NULL);
+    moves_at_once = 1;
+    CHECK_EQ(vm_gather(vm, "vm move"), 0);
+    CHECK_EQ(v->home, 0);
+    CHECK_EQ(vm->held, 1);
+    CHECK_EQ(vm_pin(vm, &zero, 1), -EBUSY);
+    moves_at_once = 0;
     vm_destroy(vm);
 }
