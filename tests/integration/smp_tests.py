@@ -20,6 +20,7 @@ from harness import (Console, require, qemu_argv, bochs_start, boot_check, main,
 import dirty_tests  # noqa: E402
 import vmm_tests  # noqa: E402
 import pool_tests  # noqa: E402
+import vmstate_tests  # noqa: E402
 import linux_guest  # noqa: E402
 import linux_tests  # noqa: E402
 import linux_vmx_tests  # noqa: E402
@@ -232,6 +233,21 @@ def check_wake_latency(c, t):
         cpu, v[2], v[3], v[4]) for cpu, v in sorted(woken.items())), flush=True)
 
 
+def check_move_gathered(c, t):
+    """carryon64 (its count in memory, R12 and XMM1) under the stress mode, moving between CPUs after every
+    slice, then `vm move`d twice: each move first brings its vCPU to the boot CPU (vm_gather), and the copy
+    carries on counting with its registers intact, as on a one-CPU host."""
+    require("stress on" in c.command("sched stress on", t), "sched stress on was refused")
+    try:
+        before = sched(c, t)[0]
+        vmstate_tests.check_move(c, t)
+        moved = sched(c, t)[0] - before
+        require(moved >= 10, "carryon64 moved between CPUs only %d times" % moved)
+    finally:
+        c.command("sched stress off", t)
+    c.command("vm destroy g3", t)
+
+
 def check_dirty_elsewhere(c, t):
     """dirtier32 on CPU 1 while the shell on CPU 0 tracks its pages: every page it writes is reported, none
     changes unreported (the protection added on CPU 0 is flushed on CPU 1)."""
@@ -278,6 +294,7 @@ def qemu_smp(r, smp, append, want):
             r.check(r.name + "-refusals", lambda: check_refusals(c, QEMU_CMD_S))
             r.check(r.name + "-stress", lambda: check_stress(c, QEMU_CMD_S))
             r.check(r.name + "-isolation-8vms", lambda: vmm_tests.check_isolation(c, QEMU_CMD_S, [1, 2, 3, 0]))
+            r.check(r.name + "-move-gathered", lambda: check_move_gathered(c, QEMU_CMD_S))
             r.check(r.name + "-dirty-elsewhere", lambda: check_dirty_elsewhere(c, QEMU_CMD_S))
         if want[0] == 2:
             # Two emulated CPUs, as the machines running the suite have two cores: with more, emulated CPUs
@@ -316,6 +333,7 @@ def t_vmx_2cpus(r):
         r.check(r.name + "-refusals", lambda: check_refusals(c, BOCHS_CMD_S))
         r.check(r.name + "-stress", lambda: check_stress(c, BOCHS_CMD_S))
         r.check(r.name + "-isolation-8vms", lambda: vmm_tests.check_isolation(c, BOCHS_CMD_S, [1, 0]))
+        r.check(r.name + "-move-gathered", lambda: check_move_gathered(c, BOCHS_CMD_S))
         r.check(r.name + "-dirty-elsewhere", lambda: check_dirty_elsewhere(c, BOCHS_CMD_S))
 
 
