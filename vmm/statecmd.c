@@ -114,7 +114,8 @@ static struct vm *copy_vm(struct vm *src, const char *newname, int corrupt, size
     return dst;
 }
 
-static int vm_move(struct vm *src, const char *newname, int hold, int corrupt)
+/* vm_move once src's vCPUs are here. */
+static int move_here(struct vm *src, const char *newname, int hold, int corrupt)
 {
     enum vm_state was = src->state;
     const char *no;
@@ -122,8 +123,6 @@ static int vm_move(struct vm *src, const char *newname, int hold, int corrupt)
     size_t len = 0;
     struct vm *dst;
 
-    if (vm_gather(src, "vm move"))           /* its vCPUs' state is read here */
-        return -EBUSY;
     no = unmovable(src);
     if (no || vm_find(newname)) {
         kprintf("error: vm move %s: %s\n", src->name, no ? no : "a VM of the new name exists");
@@ -142,6 +141,17 @@ static int vm_move(struct vm *src, const char *newname, int hold, int corrupt)
         vm_destroy(src);
     }
     return 0;
+}
+
+static int vm_move(struct vm *src, const char *newname, int hold, int corrupt)
+{
+    int rc;
+    if (vm_gather(src, "vm move"))           /* its vCPUs' state is read here */
+        return -EBUSY;
+    rc = move_here(src, newname, hold, corrupt);
+    if (rc)
+        src->held = 0;                       /* it keeps running: the balancer may move it again */
+    return rc;
 }
 
 /* A size: digits with an optional K, M or G. 0 when malformed. */

@@ -196,8 +196,10 @@ int vm_gather(struct vm *vm, const char *what)
     for (int i = 0; i < vm->nvcpus; i++)
         while (vm->vcpu[i]->home != me) {
             int depth;
-            if (time_ns() - t0 > 2000000000ull)
+            if (time_ns() - t0 > 2000000000ull) {
+                vm->held = 0;
                 return refuse_elsewhere(vm, what);
+            }
             depth = big_unlock_all();        /* its CPU hands it over under the lock */
             for (uint64_t w = time_ns(); time_ns() - w < 100000ull;)
                 cpu_pause();

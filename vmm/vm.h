@@ -128,7 +128,8 @@ struct vm {
     } unassigned;
     void *mig;                        /* the migration session moving it (vmm/mig/): start and stop refused */
     unsigned throttle_pct;            /* share of its CPU time it is held off (sched_throttle), 0..99 */
-    int held;                         /* its vCPUs stay on the CPU vm_gather brought them to */
+    int held;                         /* its vCPUs stay on the CPU vm_gather brought them to, until what
+                                         gathered them (vm move, a migration) fails or ends */
     char create_args[384];            /* `vm create`'s arguments after the name, NUL-separated (vm move) */
     int create_argc;
 };

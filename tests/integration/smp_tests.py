@@ -245,6 +245,9 @@ def check_move_gathered(c, t):
         require(moved >= 10, "carryon64 moved between CPUs only %d times" % moved)
     finally:
         c.command("sched stress off", t)
+    out = c.command("vm move g3 g3", t)                  # refused after the gather: no longer held there
+    require("error: vm move g3: a VM of the new name exists" in out, "vm move g3 g3: " + out)
+    require("vm g3 pinned to 1" in c.command("vm pin g3 1", t), "g3 is still held after a refused move")
     c.command("vm destroy g3", t)
 
 

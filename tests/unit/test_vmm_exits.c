@@ -542,6 +542,7 @@ TEST(pin_and_gather)
     v->pin = -1;                                       /* unpinned, its CPU never hands it over */
     CHECK_EQ(vm_gather(vm, "vm move"), -EBUSY);
     CHECK(strstr(host_console_text(), "did not come from CPU 1 in time") != NULL);
+    CHECK_EQ(vm->held, 0);                             /* given up: not held either */
     moves_at_once = 1;
     CHECK_EQ(vm_gather(vm, "vm move"), 0);
     CHECK_EQ(v->home, 0);

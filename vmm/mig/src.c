@@ -61,6 +61,7 @@ static void src_release(struct mig_src *s, struct vm *vm)
     s->tracking = 0;
     sched_throttle(vm, 0);
     vm->mig = NULL;
+    vm->held = 0;                        /* vm_gather's: the balancer may move it again */
 }
 
 /* Put the guest back as it was (tracking off, running again if it ran) and end the session. */
