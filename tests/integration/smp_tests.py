@@ -27,7 +27,7 @@ import linux_vmx_tests  # noqa: E402
 from linux_guest import type_slowly  # noqa: E402
 
 GUEST = os.path.abspath(os.environ.get("SHOAL_GUEST_DIR", "build/guest"))
-GUEST_UP_S = 240          # the emulated hypervisor runs the emulated guest: generous
+GUEST_UP_S = 480          # the emulated hypervisor runs the emulated guest beside other tiers' emulators: generous
 
 SUMMARY = re.compile(r"cpus: (\d+) online of (\d+) listed \((\d+) not present, (\d+) left out by maxcpus=(\d+), "
                      r"(\d+) failed\)")
@@ -365,21 +365,23 @@ def shell_value(c, fn, t=QEMU_CMD_S, gap=0.03):
 
 
 def t_svm_linux_placed(r):
-    """A 2-vCPU Linux guest placed on CPUs 1 and 2 (the boot CPU keeps the I/O): it boots (its second vCPU
+    """A 2-vCPU Linux guest placed on CPUs 1 and 0 (its boot vCPU off the boot CPU, which also keeps the I/O;
+    two emulated CPUs, as the machines running the suite have two cores: with three, beside the other
+    tiers' emulators, lock-holder preemption slowed its boot past the timeout): it boots (its second vCPU
     started by INIT/SIPI from the first, on another CPU), both vCPUs' timers tick, two sha256sum of its disk
     in parallel agree with the image, and `reboot -f` (a reset from the boot CPU's poll loop, the registers
     loaded by each vCPU's own CPU) brings it up again on the same CPUs. Between: unpinned (`vm pin g any`)
     under the stress mode, its vCPUs moving after every slice, the two sums still agree and both timers tick;
-    pinned again (`vm pin g 1,2`), they go back."""
+    pinned again (`vm pin g 1,0`), they go back."""
     d, disk = GUEST + "/std", GUEST + "/disk.img"
     want = linux_guest.file_sha256(disk)
     with Console(r.name, r.logdir) as c:
         r.console = c
         linux_tests.start(r, c, [d + "/vmlinuz", d + "/initrd.img", disk], "1G",
-                          ["-accel", "tcg,thread=multi", "-smp", "3"])
+                          ["-accel", "tcg,thread=multi", "-smp", "2"])
 
         def create():
-            out = c.command("vm create g kernel=vmlinuz initrd=initrd.img mem=256M vcpus=2 disk=disk.img cpus=1,2",
+            out = c.command("vm create g kernel=vmlinuz initrd=initrd.img mem=256M vcpus=2 disk=disk.img cpus=1,0",
                             QEMU_CMD_S)
             require("vm g created" in out, out)
             c.command("vm start g", QEMU_CMD_S)
@@ -407,7 +409,7 @@ def t_svm_linux_placed(r):
             type_slowly(c, "(sha256sum /dev/vda > /tmp/a &); sha256sum /dev/vda > /tmp/b; sleep 1; "
                            "while pgrep sha256sum >/dev/null; do sleep 1; done; echo SH""A=$(cut -c1-64 /tmp/a)"
                            ",$(cut -c1-64 /tmp/b)")
-            m = c.expect(r"SHA=([0-9a-f]{64}),([0-9a-f]{64})", 240, "both sums")
+            m = c.expect(r"SHA=([0-9a-f]{64}),([0-9a-f]{64})", GUEST_UP_S, "both sums")
             require(m.group(1) == want and m.group(2) == want, "sums %s, %s; the image's %s" % (
                 m.group(1), m.group(2), want))
         r.check(r.name + "-parallel-sha256", parallel_sha)
@@ -424,7 +426,7 @@ def t_svm_linux_placed(r):
             moved = ticks_moves() - before
             require(moved >= 50, "only %d vCPU moves while the guest ran under the stress mode" % moved)
             shell_cmd(c, "sched stress off", "stress off")
-            shell_cmd(c, "vm pin g 1,2", "vm g pinned to 1,2")
+            shell_cmd(c, "vm pin g 1,0", "vm g pinned to 1,0")
             print("    linux under stress: two sha256sum agree after %d vCPU moves" % moved, flush=True)
 
         def ticks_moves():
@@ -442,7 +444,7 @@ def t_svm_linux_placed(r):
             c.send("\x1d")
             c.expect(r"\[detached from g\]\nshoal> ", QEMU_CMD_S, "the detach line")
             out = c.command("vm list", QEMU_CMD_S)
-            require(re.search(r"^g\s+running\s.*\s1,2$", out, re.M), "g is not running on CPUs 1,2:\n" + out)
+            require(re.search(r"^g\s+running\s.*\s1,0$", out, re.M), "g is not running on CPUs 1,0:\n" + out)
         r.check(r.name + "-reboot", reboot)
         r.check(r.name + "-destroy", lambda: require("destroyed" in c.command("vm destroy g", QEMU_CMD_S), "destroy"))
 
@@ -509,17 +511,18 @@ def t_vmx_linux_placed(r):
 
 def t_svm_clones_spread(r):
     """Three web guests cloned from the golden image over iSCSI (a host tgtd) boot at once, each pinned to
-    its own CPU (1, 2, 3; the network, iSCSI and the pool stay on the boot CPU): each serves the page naming
-    itself through QEMU's port forwards, and `vm list` shows each on its CPU."""
+    its own CPU (1, 2 and the boot CPU, which also keeps the network, iSCSI and the pool; three emulated CPUs
+    on the suite's two cores, not more): each serves the page naming itself through QEMU's port forwards,
+    and `vm list` shows each on its CPU."""
     require(os.path.exists(pool_tests.GOLDEN), "no %s (make golden-image)" % pool_tests.GOLDEN)
     tgt = pool_tests.Target(tempfile.mkdtemp(prefix="shoal-smp-pool."))
-    webs = {"web1": 1, "web2": 2, "web3": 3}
+    webs = {"web1": 1, "web2": 2, "web3": 0}
     ports = {n: free_port() for n in webs}
     fwd = ",".join("hostfwd=tcp:127.0.0.1:%d-%s:80" % (p, pool_tests.WEBS[n]) for n, p in ports.items())
     try:
         with Console(r.name, r.logdir) as c:
             r.console = c
-            c.start(qemu_argv("1G", ["-kernel", r.build + "/shoal.elf", "-accel", "tcg,thread=multi", "-smp", "4",
+            c.start(qemu_argv("1G", ["-kernel", r.build + "/shoal.elf", "-accel", "tcg,thread=multi", "-smp", "3",
                                      "-netdev", "user,id=n0," + fwd, "-device", "e1000,netdev=n0"], cpu="EPYC"))
             boot_check(r, c, QEMU_BOOT_S)
             r.check(r.name + "-pool-add", lambda: pool_tests.pool_add(c, tgt))
@@ -529,7 +532,7 @@ def t_svm_clones_spread(r):
                 for n, cpu in webs.items():
                     pool_tests.create_start(c, n, "cpus=%d" % cpu)
                 pool_tests.wait_web_up(c, list(webs))
-                print("    three clones on CPUs 1-3 up in %.0f s" % (time.monotonic() - t0), flush=True)
+                print("    three clones on CPUs 1, 2, 0 up in %.0f s" % (time.monotonic() - t0), flush=True)
             r.check(r.name + "-three-up", boot_three)
             r.check(r.name + "-pages", lambda: pool_tests.page_names(ports))
 
