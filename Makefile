@@ -44,15 +44,21 @@ LWIP_SRC      := $(LWIP_DIR)/src
 LWIP_STAMP    := $(LWIP_SRC)/core/init.c
 MBEDTLS_DIR   := build/mbedtls
 MBEDTLS_STAMP := $(MBEDTLS_DIR)/library/ssl_tls.c
+TLS_INC       := -I$(MBEDTLS_DIR)/include -DMBEDTLS_CONFIG_FILE='"net/tls/mbedtls_config.h"'
+# SHA-256 and MD5 (kernel/sha256.h, kernel/md5.h) are mbedTLS's: every host build that hashes compiles HASH_SRC
+# (the wrappers and mbedTLS's files) with HASH_CFLAGS; UNIT_BIN and FUZZ_BIN then wait for the fetch.
+HASH_SRC      := kernel/sha256.c kernel/md5.c $(patsubst %,$(MBEDTLS_DIR)/library/%.c,sha256 md5 platform_util)
+HASH_CFLAGS   := $(TLS_INC)
 
 # ---- Test tier macros: each fragment declares a unit or fuzz tier with one $(eval $(call ...)). ----
 comma := ,
 
 # UNIT_BIN: host test binary build/unit/$(1) compiled and linked from $(2) (test files first, then the product
 # sources and shims), with $(HOSTCFLAGS) (ASan + UBSan, fatal) and the extra flags $(4); also rebuilt when the
-# files $(3) (headers) change.
+# files $(3) (headers) change. Sources fetched into $(MBEDTLS_DIR) (HASH_SRC) make the fetch come first.
+MBEDTLS_FIRST = $(if $(filter $(MBEDTLS_DIR)/%,$(1)),$(MBEDTLS_STAMP))
 define UNIT_BIN
-$(BUILD)/unit/$(1): $(2) $(3)
+$(BUILD)/unit/$(1): $(2) $(3) | $(call MBEDTLS_FIRST,$(2))
 	@mkdir -p $$(dir $$@)
 	$$(HOSTCC) $$(HOSTCFLAGS) $(4) -o $$@ $(2)
 endef
@@ -75,7 +81,7 @@ FUZZ_LONG ?= 600
 
 # FUZZ_BIN: fuzzer build/fuzz/$(1) from $(2) (the harness first), extra flags $(4); also rebuilt when $(3) changes.
 define FUZZ_BIN
-$(BUILD)/fuzz/$(1): $(2) $(3)
+$(BUILD)/fuzz/$(1): $(2) $(3) | $(call MBEDTLS_FIRST,$(2))
 	@mkdir -p $$(dir $$@)
 	clang $$(FUZZ_CFLAGS) $(4) -o $$@ $(2)
 endef
@@ -106,12 +112,13 @@ endef
 
 # SEEDED_FUZZ_TIER: FUZZ_TIER $(1) of fuzzer $(1)_fuzz from $(3) (rebuilt when $(4) changes) printing PASS/FAIL $(2),
 # 10 s by default, libFuzzer options $(5), whose corpus build/fuzz/$(1)_seeds writes: the harness built for the
-# host with -D$(6), which writes its seed inputs into the directory it is given.
+# host with -D$(6), which writes its seed inputs into the directory it is given. Optional: $(7) extra flags of both.
 define SEEDED_FUZZ_TIER
-$(BUILD)/fuzz/$(1)_seeds: $(3) $(4)
+$(BUILD)/fuzz/$(1)_seeds: $(3) $(4) | $(call MBEDTLS_FIRST,$(3))
 	@mkdir -p $$(dir $$@)
-	$$(HOSTCC) $$(HOSTCFLAGS) -D$(6) -o $$@ $(3)
-$(call FUZZ_TIER,$(1),$(1)_fuzz,$(3),$(4),$(2),10,$(5),,$(BUILD)/fuzz/$(1)_seeds,$(BUILD)/fuzz/$(1)_seeds $$(FUZZ_CORPUS))
+	$$(HOSTCC) $$(HOSTCFLAGS) $(7) -D$(6) -o $$@ $(3)
+$(call FUZZ_TIER,$(1),$(1)_fuzz,$(3),$(4),$(2),10,$(5),$(7),$(BUILD)/fuzz/$(1)_seeds,\
+    $(BUILD)/fuzz/$(1)_seeds $$(FUZZ_CORPUS))
 endef
 
 .PHONY: fuzz
@@ -123,10 +130,10 @@ include $(sort $(wildcard mk/*.mk))
 
 # Host unit tests of the kernel's portable parts (fragments add sources and test files to the two lists).
 KERNEL_UNIT_SRC += kernel/printf.c kernel/kstring.c kernel/param.c kernel/lineedit.c kernel/shell.c \
-                   kernel/multiboot.c kernel/memmap.c kernel/pmm.c kernel/log.c kernel/timer.c
+                   kernel/multiboot.c kernel/memmap.c kernel/pmm.c kernel/log.c kernel/timer.c $(HASH_SRC)
 KERNEL_UNIT_TESTS += $(wildcard tests/unit/test_kernel_*.c)
 $(eval $(call UNIT_TIER,kernel,kernel_tests,$(KERNEL_UNIT_TESTS) $(KERNEL_UNIT_SRC) $(HOST_SHIM),\
-    $(wildcard tests/unit/*.h kernel/*.h)))
+    $(wildcard tests/unit/*.h kernel/*.h),$(HASH_CFLAGS)))
 
 # `make unit`: every unit tier, the fragments' and the one above (a prerequisite list is expanded where it is read,
 # so this rule comes after every fragment).

@@ -13,9 +13,9 @@ $(eval $(call UNIT_TIER,blk-cache,blk_cache_tests,tests/unit/test_blk_cache.c $(
 .PHONY: bench-blk
 BENCH_BLK_COW := $(if $(wildcard blk/cow.c),blk/cow.c blk/delta_ram.c)
 BENCH_BLK_SRC := tools/bench-blk.c blk/cache.c blk/blk.c $(BENCH_BLK_COW) tools/iscsi/posix.c \
-                 $(wildcard net/iscsi/*.c) kernel/crc32c.c kernel/md5.c kernel/sha256.c kernel/printf.c \
+                 $(wildcard net/iscsi/*.c) kernel/crc32c.c $(HASH_SRC) kernel/printf.c \
                  kernel/kstring.c kernel/log.c kernel/param.c kernel/timer.c kernel/random.c tests/unit/host_shim.c
-$(BUILD)/bench-blk: $(BENCH_BLK_SRC) $(wildcard blk/*.h net/iscsi/*.h kernel/*.h tools/iscsi/*.h)
+$(BUILD)/bench-blk: $(BENCH_BLK_SRC) $(wildcard blk/*.h net/iscsi/*.h kernel/*.h tools/iscsi/*.h) | $(MBEDTLS_STAMP)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(ISCSI_TOOL_FLAGS) $(if $(BENCH_BLK_COW),-DBENCH_HAVE_COW) -o $@ $(BENCH_BLK_SRC)
 

@@ -8,5 +8,5 @@ test-pool: $(BUILD)/shoal.elf golden-image
 	@$(PYTHON) tests/integration/pool_tests.py --build $(BUILD) --golden $(GOLDEN_DIR)/demo.img
 
 # The block-hash index (pool share) in the host kernel tier: its sort, share counts and lookup.
-KERNEL_UNIT_SRC += pool/blockidx.c kernel/sha256.c
+KERNEL_UNIT_SRC += pool/blockidx.c
 KERNEL_UNIT_TESTS += tests/unit/test_pool_blockidx.c

@@ -1,5 +1,5 @@
 /* mbedTLS build configuration for shoal (MBEDTLS_CONFIG_FILE): TLS 1.2, ECDHE-PSK (migration) and
-   ECDHE-ECDSA (the management API), freestanding. */
+   ECDHE-ECDSA (the management API), the kernel's SHA-256 and MD5, freestanding. */
 #ifndef SHOAL_MBEDTLS_CONFIG_H
 #define SHOAL_MBEDTLS_CONFIG_H
 
@@ -36,6 +36,8 @@ void free(void *p);
 #define MBEDTLS_CIPHER_C
 #define MBEDTLS_MD_C
 #define MBEDTLS_SHA256_C
+/* Also the kernel's own hashes: SHA-256 (kernel/sha256.c) and MD5 (kernel/md5.c, iSCSI CHAP only). */
+#define MBEDTLS_MD5_C
 #define MBEDTLS_BIGNUM_C
 #define MBEDTLS_ECP_C
 #define MBEDTLS_ECDH_C

@@ -1,4 +1,5 @@
-/* Unit tests: CRC32C (RFC 3720 B.4), MD5 (RFC 1321 A.5), SHA-256 (FIPS 180 examples), CHAP responses. */
+/* Unit tests: CRC32C (RFC 3720 B.4), MD5 (RFC 1321 A.5), SHA-256 (FIPS 180 examples), both hashes fed in
+   pieces, CHAP responses. */
 #define TEST_SUITE "crypto"
 #include "tests/unit/test.h"
 #include "kernel/crc32c.h"
@@ -79,19 +80,74 @@ TEST(sha256_fips180_vectors)
     sha256(m, strlen(m), d);
     hex(d, 32, h);
     CHECK_STR(h, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-    /* One million 'a', fed in uneven pieces. */
-    struct sha256_ctx c;
-    char a[997];
+    m = "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrst"
+        "nopqrstu";
+    sha256(m, strlen(m), d);
+    hex(d, 32, h);
+    CHECK_STR(h, "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
+}
+
+/* One million 'a' (FIPS 180 and the usual MD5 extension of RFC 1321's suite), fed in uneven pieces. */
+TEST(hash_million_a)
+{
+    struct sha256_ctx s;
+    struct md5_ctx m;
+    uint8_t d[32];
+    char h[65], a[997];
     memset(a, 'a', sizeof(a));
-    sha256_init(&c);
+    sha256_init(&s);
+    md5_init(&m);
     for (size_t left = 1000000; left;) {
         size_t n = left < sizeof(a) ? left : sizeof(a);
-        sha256_update(&c, a, n);
+        sha256_update(&s, a, n);
+        md5_update(&m, a, n);
         left -= n;
     }
-    sha256_final(&c, d);
+    sha256_final(&s, d);
     hex(d, 32, h);
     CHECK_STR(h, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    md5_final(&m, d);
+    hex(d, 16, h);
+    CHECK_STR(h, "7707d6ae4e027c70eea2a935c2296f21");
+}
+
+/* Fed in two pieces cut at every byte, and in pieces of sizes around the 64-byte block (a context used again
+   after its final), both hashes equal their one-shot digest. */
+TEST(hash_pieces_match_one_shot)
+{
+    uint8_t msg[300], want_s[32], want_m[16], d[32];
+    for (size_t i = 0; i < sizeof(msg); i++)
+        msg[i] = (uint8_t)(i * 131 + 7);
+    sha256(msg, sizeof(msg), want_s);
+    md5(msg, sizeof(msg), want_m);
+    struct sha256_ctx s;
+    struct md5_ctx m;
+    for (size_t cut = 0; cut <= sizeof(msg); cut++) {
+        sha256_init(&s);
+        sha256_update(&s, msg, cut);
+        sha256_update(&s, msg + cut, sizeof(msg) - cut);
+        sha256_final(&s, d);
+        CHECK_MEM(d, want_s, 32);
+        md5_init(&m);
+        md5_update(&m, msg, cut);
+        md5_update(&m, msg + cut, sizeof(msg) - cut);
+        md5_final(&m, d);
+        CHECK_MEM(d, want_m, 16);
+    }
+    static const size_t piece[] = { 1, 3, 7, 13, 55, 56, 57, 63, 64, 65, 127, 128, 129, 299 };
+    for (size_t k = 0; k < sizeof(piece) / sizeof(piece[0]); k++) {
+        sha256_init(&s);
+        md5_init(&m);
+        for (size_t at = 0; at < sizeof(msg); at += piece[k]) {
+            size_t n = sizeof(msg) - at < piece[k] ? sizeof(msg) - at : piece[k];
+            sha256_update(&s, msg + at, n);
+            md5_update(&m, msg + at, n);
+        }
+        sha256_final(&s, d);
+        CHECK_MEM(d, want_s, 32);
+        md5_final(&m, d);
+        CHECK_MEM(d, want_m, 16);
+    }
 }
 
 TEST(chap_response_vector)
