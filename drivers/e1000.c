@@ -236,6 +236,12 @@ static int e1000_poll(struct nic *n, nic_rx_fn rx, void *arg, int budget)
     return got;
 }
 
+static int e1000_rx_ready(struct nic *n)
+{
+    struct e1000 *e = n->priv;
+    return (e->rx[e->rx_next].status & DESC_DD) != 0;
+}
+
 static int e1000_link_up(struct nic *n)
 {
     return (rd(n->priv, REG_STATUS) & STATUS_LU) != 0;
@@ -249,6 +255,7 @@ static void e1000_refresh_stats(struct nic *n)
 static const struct nic_ops e1000_ops = {
     .send = e1000_send,
     .poll = e1000_poll,
+    .rx_ready = e1000_rx_ready,
     .link_up = e1000_link_up,
     .refresh_stats = e1000_refresh_stats,
 };

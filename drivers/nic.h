@@ -21,6 +21,9 @@ struct nic_ops {
     int (*send)(struct nic *n, const void *frame, size_t len);
     /* Hand up to budget received frames to rx(arg, ...) and refill the ring. Returns the frames handed up. */
     int (*poll)(struct nic *n, nic_rx_fn rx, void *arg, int budget);
+    /* 1 when a received frame waits for poll, else 0. Reads only the ring in memory (no device register),
+     * so that it is cheap enough to ask at every VM exit. */
+    int (*rx_ready)(struct nic *n);
     /* 1 when the link is up, 0 when down. */
     int (*link_up)(struct nic *n);
     /* Fold hardware counters into n->stats (optional; NULL when the driver counts everything itself). */

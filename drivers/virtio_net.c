@@ -264,13 +264,21 @@ static int vnet_poll(struct nic *n, nic_rx_fn rx, void *arg, int budget)
     return got;
 }
 
+static int vnet_rx_ready(struct nic *n)
+{
+    struct vnet *v = n->priv;
+    return v->rx.last_used != v->rx.used->idx;
+}
+
 static int vnet_link_up(struct nic *n)
 {
     struct vnet *v = n->priv;
     return (*(volatile uint16_t *)(v->device + 6) & NET_S_LINK_UP) != 0;
 }
 
-static const struct nic_ops vnet_ops = { .send = vnet_send, .poll = vnet_poll, .link_up = vnet_link_up };
+static const struct nic_ops vnet_ops = {
+    .send = vnet_send, .poll = vnet_poll, .rx_ready = vnet_rx_ready, .link_up = vnet_link_up,
+};
 
 /* Fill the RX queue with every buffer, writable by the device. */
 static void rx_fill(struct vq *q)

@@ -145,6 +145,25 @@ int shell_add_poller(int (*fn)(void))
     return 0;
 }
 
+static int (*waiting[4])(void);
+static int nwaiting;
+
+int shell_add_waiting(int (*fn)(void))
+{
+    if (nwaiting == (int)(sizeof(waiting) / sizeof(waiting[0])))
+        return -ENOSPC;
+    waiting[nwaiting++] = fn;
+    return 0;
+}
+
+int shell_io_waiting(void)
+{
+    for (int i = 0; i < nwaiting; i++)
+        if (waiting[i]())
+            return 1;
+    return 0;
+}
+
 int shell_add_poll(void (*fn)(void))
 {
     if (npoll == 8)

@@ -49,6 +49,13 @@ int shell_add_poll(void (*fn)(void));
  * At most 16; returns 0 or -ENOSPC.
  */
 int shell_add_poller(int (*fn)(void));
+/*
+ * Register a check that work waits for the poll loop (a frame from the host NIC): fn returns nonzero then.
+ * It is asked at every VM exit on the boot CPU, so it must read memory only. At most 4; 0 or -ENOSPC.
+ */
+int shell_add_waiting(int (*fn)(void));
+/* Nonzero when a registered check says work waits for the poll loop (see shell_add_waiting). */
+int shell_io_waiting(void);
 /* Time the shell loop has spent halted with nothing to do (the CPU's idle time), in ns. */
 uint64_t shell_idle_ns(void);
 #endif

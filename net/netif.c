@@ -205,6 +205,12 @@ static void link_follow(void)
 #define NET_BUSY_NS 50000000ull
 static uint64_t last_frame_ns;
 
+/* A frame waits in the host NIC's ring (the poll loop's next round takes it). */
+static int net_rx_waiting(void)
+{
+    return host_nic->ops->rx_ready && host_nic->ops->rx_ready(host_nic);
+}
+
 static int net_poller(void)
 {
     net_poll();
@@ -364,6 +370,7 @@ static int net_init(void)
     }
     int rc = use_dhcp ? net_dhcp_start() : net_set_static(cfg_ip, cfg_prefix, cfg_gw[0] ? cfg_gw : NULL);
     shell_add_poller(net_poller);
+    shell_add_waiting(net_rx_waiting);
     return rc;
 }
 INIT_HOOK(INIT_NET, net_init);

@@ -177,6 +177,7 @@ static int cmd_sched(int argc, char **argv)
     }
     kprintf("sched: balance %s, stress %s, %llu vCPU moves\n", balance_on ? "on" : "off",
             stress_on ? "on" : "off", (unsigned long long)moves_total);
+    kprintf("sched: %llu slices on the boot CPU ended early for I/O\n", (unsigned long long)sched_io_yields());
     for (int c = 0; c < smp_listed(); c++)
         if (usable(c))
             print_cpu(c);
@@ -184,7 +185,7 @@ static int cmd_sched(int argc, char **argv)
 }
 SHELL_COMMAND("sched", "[stress|balance on|off]",
               "vCPU placement: the balancer, the stress mode (unpinned vCPUs move after every slice), "
-              "moves and cross-CPU wake-up latency per CPU", cmd_sched);
+              "moves, slices ended early for I/O, and cross-CPU wake-up latency per CPU", cmd_sched);
 
 static int stress_param(const char *v)
 {

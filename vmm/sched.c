@@ -19,6 +19,39 @@ static uint64_t used[SLOTS];
 static uint64_t rest_until[SLOTS];  /* a throttled vCPU does not run before this (sched_throttle) */
 static uint64_t floor_ns[SMP_MAX_CPUS];   /* per CPU: least time charged to a runnable vCPU at its last pick */
 static int cursor[SMP_MAX_CPUS];          /* per CPU: ties go round robin from here */
+static int halted_here[SMP_MAX_CPUS];     /* per CPU: its halted vCPUs at its last pick */
+
+/*
+ * I/O arriving while a vCPU runs on the boot CPU. The poll loop there (host NIC, lwIP, the switch) runs
+ * only between slices, so a frame for a halted guest would wait until the running vCPU's slice ends, up to
+ * SCHED_SLICE_NS. Instead the slice ends at the first exit after a frame arrived (sched_io_yield), and while
+ * a halted vCPU waits on the boot CPU a timer forces an exit at least every IO_TICK_NS, so that a neighbour
+ * that seldom exits (a compute loop) cannot hold the frame back. The woken vCPU then runs first: it has
+ * used less time than the one that yielded (charge_floor).
+ */
+#define IO_TICK_NS 1000000ull
+static struct timer io_tick;
+static int io_tick_on;
+static uint64_t io_yields;
+
+static void io_tick_fn(struct timer *t, void *arg)
+{
+    if (io_tick_on)
+        timer_arm(t, IO_TICK_NS, io_tick_fn, arg);
+}
+
+int sched_io_yield(const struct vcpu *v)
+{
+    if (v->on_cpu != 0 || !shell_io_waiting())
+        return 0;
+    io_yields++;
+    return 1;
+}
+
+uint64_t sched_io_yields(void)
+{
+    return io_yields;
+}
 
 static uint64_t slot_used(int idx, const struct vcpu *v)
 {
@@ -54,6 +87,17 @@ static struct vcpu *runnable(int idx, int cpu, uint64_t now)
     return v;
 }
 
+/* 1 when slot idx holds a vCPU of a running VM halted on cpu (one that I/O may wake). */
+static int halted_on(int idx, int cpu)
+{
+    struct vm *vm = vm_slot(idx / VCPU_MAX);
+    struct vcpu *v;
+    if (!vm || vm->state != VM_RUNNING || idx % VCPU_MAX >= vm->nvcpus)
+        return 0;
+    v = vm->vcpu[idx % VCPU_MAX];
+    return v->home == cpu && v->halted;
+}
+
 /*
  * Take over a slot for a new vCPU, and keep a vCPU that was halted or stopped from banking time: it
  * restarts at most one slice behind the others, so a waking vCPU runs soon but cannot then hold the
@@ -75,19 +119,22 @@ static void charge_floor(int idx, struct vcpu *v)
 /* The runnable slot on cpu charged least (round robin among equals), or -1. */
 static int pick(int cpu)
 {
-    int best = -1;
+    int best = -1, halted = 0;
     uint64_t now = time_ns();
     for (int k = 0; k < SLOTS; k++) {
         int idx = (cursor[cpu] + k) % SLOTS;
         struct vcpu *v = runnable(idx, cpu, now);
-        if (!v)
+        if (!v) {
+            halted += halted_on(idx, cpu);
             continue;
+        }
         charge_floor(idx, v);
         if (best < 0 || used[idx] < used[best])
             best = idx;
     }
     if (best >= 0 && used[best] > floor_ns[cpu])
         floor_ns[cpu] = used[best];
+    halted_here[cpu] = halted;
     return best;
 }
 
@@ -104,7 +151,13 @@ int sched_run_cpu(int cpu)
     t0 = time_ns();
     v->on_cpu = cpu;
     v->last_cpu = cpu;
+    if ((io_tick_on = cpu == 0 && halted_here[0] > 0))
+        timer_arm(&io_tick, IO_TICK_NS, io_tick_fn, NULL);
     vcpu_run_slice(v, SCHED_SLICE_NS);
+    if (io_tick_on) {
+        io_tick_on = 0;
+        timer_cancel(&io_tick);
+    }
     v->on_cpu = -1;
     now = time_ns();
     used[idx] += now - t0;

@@ -39,6 +39,14 @@ void sched_set_balance(int on);
 /* A vCPU woken from HLT by another CPU entered on cpu ns after the wake-up (for `sched`). */
 void sched_note_wake(int cpu, uint64_t ns);
 
+/*
+ * Asked by v's slice after each exit: 1 (and counted) when v runs on the boot CPU and I/O work waits for its
+ * poll loop (shell_io_waiting: a frame from the host NIC), so the slice ends there; else 0.
+ */
+int sched_io_yield(const struct vcpu *v);
+/* Slices ended that way since boot (for `sched`). */
+uint64_t sched_io_yields(void);
+
 /* On the boot CPU: run the next runnable vCPU placed on it for one slice. 1 if one ran, 0 when none could. */
 int sched_poll(void);
 /* The same on CPU cpu (an AP's work, under the big lock; the slice lets it go while the guest runs). */

@@ -254,7 +254,7 @@ void vcpu_run_slice(struct vcpu *v, uint64_t slice_ns)
         v->full_valid = 0;
         v->exits[ex.code < EXIT_CODE_COUNT ? ex.code : EXIT_UNKNOWN]++;
         vm->exits_total++;
-        if (exit_dispatch(v, &ex) != 0 || time_ns() >= end)
+        if (exit_dispatch(v, &ex) != 0 || time_ns() >= end || sched_io_yield(v))
             break;
     }
 }

@@ -26,6 +26,8 @@ extern const struct hvm_ops hvm_fake_ops;
 void hvm_fake_exit(struct hvm_vcpu *hw, struct vm_exit ex);
 /* Called by smp_kick (the fake has one CPU; a test plays the others). */
 extern void (*hvm_fake_on_kick)(int cpu);
+/* What sched_io_yield answers the run loop after each exit (0 by default: no I/O waits). */
+extern int hvm_fake_io_waiting;
 /* Live fake page allocations (guest RAM): 0 after every VM is destroyed. */
 extern long hvm_fake_pages;
 #endif

@@ -106,6 +106,26 @@ TEST(port_io_reaches_the_registered_device_and_moves_rip)
     vm_destroy(vm);
 }
 
+/* I/O waiting for the boot CPU's poll loop ends the slice at the next exit; the later exits wait their turn. */
+TEST(a_slice_ends_at_the_first_exit_once_io_waits)
+{
+    struct vm *vm = make_vm("ioyield");
+    struct port_dev d = { 0 };
+    struct pio_range r = { 0x500, 4, port_in, port_out, &d };
+    struct vcpu *v = vm->vcpu[0];
+    CHECK_EQ(vm_register_pio(vm, &r), 0);
+    for (int i = 0; i < 3; i++)
+        hvm_fake_exit(v->hw, io_exit(0x500, 1, 0));
+    hvm_fake_io_waiting = 1;
+    run(v);
+    CHECK_EQ(d.writes, 1);
+    hvm_fake_io_waiting = 0;
+    run(v);
+    CHECK_EQ(d.writes, 3);
+    CHECK_EQ(vm->state, VM_RUNNING);
+    vm_destroy(vm);
+}
+
 TEST(unclaimed_ports_read_all_ones_and_32_bit_reads_zero_the_upper_half)
 {
     struct vm *vm = make_vm("pio-none");

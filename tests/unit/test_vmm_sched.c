@@ -20,6 +20,18 @@ void smp_set_work(int (*fn)(int cpu)) { (void)fn; }
 void smp_set_load_fn(void (*fn)(int cpu, int *vcpus, uint64_t *exits_per_sec)) { (void)fn; }
 uint64_t time_ns(void) { return now_ns; }
 
+/* The I/O hooks: whether work waits for the poll loop, and the I/O tick's timer (armed or not). */
+static int io_waiting, tick_armed, tick_during[VM_MAX];
+int shell_io_waiting(void) { return io_waiting; }
+void timer_arm(struct timer *t, uint64_t ns, void (*fn)(struct timer *, void *), void *arg)
+{
+    t->deadline = now_ns + ns;
+    t->fn = fn;
+    t->arg = arg;
+    t->armed = tick_armed = 1;
+}
+void timer_cancel(struct timer *t) { t->armed = tick_armed = 0; }
+
 /* Fake CPUs 0..ncpus-1, all online with the extension on; kicks and hand-overs are recorded. */
 static int ncpus = 1, kicks[4], left[VM_MAX];
 static struct cpu fake_cpus[4] = { { .index = 0 }, { .index = 1 }, { .index = 2 }, { .index = 3 } };
@@ -39,6 +51,7 @@ void vcpu_run_slice(struct vcpu *v, uint64_t slice_ns)
     (void)slice_ns;
     now_ns += slice_cost[v->vm->id];
     held[v->vm->id] += slice_cost[v->vm->id];
+    tick_during[v->vm->id] = tick_armed;
 }
 
 static struct vm *add_vm(int i, uint64_t cost)
@@ -257,4 +270,56 @@ TEST(the_stress_mode_moves_after_every_slice)
     CHECK_EQ(a->vcpu[0]->home, cpu);
     drop_vms();
     ncpus = 1;
+}
+
+/* Slices on the boot CPU run with the I/O tick while a halted vCPU there waits for I/O, and only then. */
+TEST(the_io_tick_runs_only_while_a_halted_vcpu_waits)
+{
+    add_vm(7, SCHED_SLICE_NS);
+    CHECK(sched_poll() == 1);
+    CHECK(!tick_during[7]);
+    add_vm(8, SCHED_SLICE_NS);
+    fake_vms[8]->vcpu[0]->halted = 1;
+    CHECK(sched_poll() == 1);
+    CHECK(tick_during[7]);
+    CHECK(!tick_armed);                                /* cancelled when the slice ended */
+    fake_vms[8]->vcpu[0]->home = 1;                    /* halted elsewhere: not the boot CPU's to wake */
+    CHECK(sched_poll() == 1);
+    CHECK(!tick_during[7]);
+    drop_vms();
+}
+
+/* I/O waiting ends slices on the boot CPU (which runs the poll loop) only, and each is counted. */
+TEST(io_waiting_ends_slices_on_the_boot_cpu_only)
+{
+    struct vcpu *v = add_vm(9, SCHED_SLICE_NS)->vcpu[0];
+    uint64_t n0 = sched_io_yields();
+    v->on_cpu = 0;
+    io_waiting = 0;
+    CHECK(sched_io_yield(v) == 0);
+    io_waiting = 1;
+    CHECK(sched_io_yield(v) == 1);
+    v->on_cpu = 1;
+    CHECK(sched_io_yield(v) == 0);
+    CHECK_U64(sched_io_yields(), n0 + 1);
+    io_waiting = 0;
+    drop_vms();
+}
+
+/* The vCPU the I/O woke runs next, before the neighbour whose slice it cut short. */
+TEST(a_vcpu_woken_by_io_runs_before_the_one_that_yielded)
+{
+    add_vm(10, SCHED_SLICE_NS);
+    add_vm(11, SCHED_SLICE_NS);
+    share_of(10, 11, 100 * MS);
+    fake_vms[11]->vcpu[0]->halted = 1;
+    for (int i = 0; i < 50; i++)
+        CHECK(sched_poll() == 1);                      /* 10 computes alone while 11 waits */
+    slice_cost[10] = MS / 3;                           /* a frame came: 10's slice ends early */
+    CHECK(sched_poll() == 1);
+    fake_vms[11]->vcpu[0]->halted = 0;                 /* the poll loop delivered it to 11 */
+    held[10] = held[11] = 0;
+    CHECK(sched_poll() == 1);
+    CHECK(held[11] > 0 && held[10] == 0);
+    drop_vms();
 }
