@@ -20,11 +20,15 @@ static uint64_t rest_until[SLOTS];  /* a throttled vCPU does not run before this
 static uint64_t floor_ns[SMP_MAX_CPUS];   /* per CPU: least time charged to a runnable vCPU at its last pick */
 static int cursor[SMP_MAX_CPUS];          /* per CPU: ties go round robin from here */
 static int halted_here[SMP_MAX_CPUS];     /* per CPU: its halted vCPUs at its last pick */
+static int runnable_here[SMP_MAX_CPUS];   /* per CPU: its runnable vCPUs at its last pick */
 
 /*
  * I/O arriving while a vCPU runs on the boot CPU. The poll loop there (host NIC, lwIP, the switch) runs
  * only between slices, so a frame for a halted guest would wait until the running vCPU's slice ends, up to
- * SCHED_SLICE_NS. Instead the slice ends at the first exit after a frame arrived (sched_io_yield), and while
+ * SCHED_SLICE_NS. Instead the slice ends at the first exit after a frame arrived (sched_io_yield) when that
+ * may help: a halted vCPU there may be the frame's, or the running one is alone (its own frame, at the
+ * cost of a poll round); not when only busy vCPUs share the CPU (a frame for one of them would only cut
+ * the running slice short and switch to another, whose turn it was anyway). And while
  * a halted vCPU waits on the boot CPU a timer forces an exit at least every IO_TICK_NS, so that a neighbour
  * that seldom exits (a compute loop) cannot hold the frame back. The woken vCPU then runs first: it has
  * used less time than the one that yielded (charge_floor).
@@ -42,7 +46,7 @@ static void io_tick_fn(struct timer *t, void *arg)
 
 int sched_io_yield(const struct vcpu *v)
 {
-    if (v->on_cpu != 0 || !shell_io_waiting())
+    if (v->on_cpu != 0 || (runnable_here[0] > 1 && !halted_here[0]) || !shell_io_waiting())
         return 0;
     io_yields++;
     return 1;
@@ -119,7 +123,7 @@ static void charge_floor(int idx, struct vcpu *v)
 /* The runnable slot on cpu charged least (round robin among equals), or -1. */
 static int pick(int cpu)
 {
-    int best = -1, halted = 0;
+    int best = -1, halted = 0, ready = 0;
     uint64_t now = time_ns();
     for (int k = 0; k < SLOTS; k++) {
         int idx = (cursor[cpu] + k) % SLOTS;
@@ -128,6 +132,7 @@ static int pick(int cpu)
             halted += halted_on(idx, cpu);
             continue;
         }
+        ready++;
         charge_floor(idx, v);
         if (best < 0 || used[idx] < used[best])
             best = idx;
@@ -135,6 +140,7 @@ static int pick(int cpu)
     if (best >= 0 && used[best] > floor_ns[cpu])
         floor_ns[cpu] = used[best];
     halted_here[cpu] = halted;
+    runnable_here[cpu] = ready;
     return best;
 }
 

@@ -40,8 +40,9 @@ void sched_set_balance(int on);
 void sched_note_wake(int cpu, uint64_t ns);
 
 /*
- * Asked by v's slice after each exit: 1 (and counted) when v runs on the boot CPU and I/O work waits for its
- * poll loop (shell_io_waiting: a frame from the host NIC), so the slice ends there; else 0.
+ * Asked by v's slice after each exit: 1 (and counted) when v runs on the boot CPU, I/O work waits for its
+ * poll loop (shell_io_waiting: a frame from the host NIC), and a vCPU there is halted or v runs alone, so
+ * the slice ends there; else 0 (also when only busy vCPUs share the CPU).
  */
 int sched_io_yield(const struct vcpu *v);
 /* Slices ended that way since boot (for `sched`). */

@@ -289,12 +289,14 @@ TEST(the_io_tick_runs_only_while_a_halted_vcpu_waits)
     drop_vms();
 }
 
-/* I/O waiting ends slices on the boot CPU (which runs the poll loop) only, and each is counted. */
+/* I/O waiting ends slices on the boot CPU (which runs the poll loop) only, and each is counted; not when
+ * only busy vCPUs share it. */
 TEST(io_waiting_ends_slices_on_the_boot_cpu_only)
 {
     struct vcpu *v = add_vm(9, SCHED_SLICE_NS)->vcpu[0];
     uint64_t n0 = sched_io_yields();
-    v->on_cpu = 0;
+    CHECK(sched_poll() == 1);                          /* 9 alone on the boot CPU */
+    v->on_cpu = 0;                                     /* as inside its slice */
     io_waiting = 0;
     CHECK(sched_io_yield(v) == 0);
     io_waiting = 1;
@@ -302,6 +304,14 @@ TEST(io_waiting_ends_slices_on_the_boot_cpu_only)
     v->on_cpu = 1;
     CHECK(sched_io_yield(v) == 0);
     CHECK_U64(sched_io_yields(), n0 + 1);
+    add_vm(12, SCHED_SLICE_NS);
+    CHECK(sched_poll() == 1);                          /* two busy vCPUs, none halted */
+    v->on_cpu = 0;                                     /* (sched_poll's slice ended with -1) */
+    CHECK(sched_io_yield(v) == 0);
+    fake_vms[12]->vcpu[0]->halted = 1;
+    CHECK(sched_poll() == 1);                          /* one halted: the frame may be its */
+    v->on_cpu = 0;
+    CHECK(sched_io_yield(v) == 1);
     io_waiting = 0;
     drop_vms();
 }
