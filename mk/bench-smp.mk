@@ -3,3 +3,6 @@
 .PHONY: bench-smp
 bench-smp: $(BUILD)/shoal.elf guest-images golden-image
 	@$(PYTHON) tools/bench-smp.py --build $(BUILD) --guest $(GUEST_DIR) --golden $(GOLDEN_DIR)/demo.img
+
+# The HTTP load generator.
+DEPS_PKGS += wrk
