@@ -1,7 +1,7 @@
 #!/bin/sh
 # make bench-blk: the block-layer benchmark rows (build/bench-blk) beside qemu-io, and shared-cache fetches from a tgtd LUN.
 # Prints measurements and ratios only; never fails on times. Starts its own tgtd on a private control port and
-# TCP port (as tests/integration/iscsi_tgtd.sh does) and always stops it by PID.
+# TCP port (tools/tgtd.sh, as tests/integration/iscsi_tgtd.sh) and always stops it by PID.
 BUILD=${BUILD:-build}
 BENCH=$BUILD/bench-blk
 W=$(mktemp -d /tmp/shoal-bench-blk.XXXXXX)
@@ -11,38 +11,18 @@ IQN=iqn.2026-01.org.shoal:benchblk
 TGT_PID=""
 LOG=$W/tgtd.log
 
-adm() { tgtadm -C "$CTL" --lld iscsi "$@"; }
+. tools/tgtd.sh
 
-stop_tgtd() {
-    [ -n "$TGT_PID" ] || return 0
-    adm --op update --mode target --tid 1 -n state -v offline >/dev/null 2>&1
-    adm --op delete --force --mode target --tid 1 >/dev/null 2>&1
-    adm --op delete --mode system >/dev/null 2>&1
-    i=0
-    while kill -0 "$TGT_PID" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-    kill -0 "$TGT_PID" 2>/dev/null && kill -9 "$TGT_PID" 2>/dev/null
-    wait "$TGT_PID" 2>/dev/null
-    TGT_PID=""
-}
-cleanup() { stop_tgtd; rm -rf "$W"; }
+cleanup() { stop_tgtd 1; rm -rf "$W"; }
 trap cleanup EXIT INT TERM
 
-start_tgtd() {
-    command -v tgtd >/dev/null && command -v tgtadm >/dev/null || return 1
-    tgtd -f -C "$CTL" --iscsi portal=127.0.0.1:$PORT >>"$LOG" 2>&1 &
-    TGT_PID=$!
-    i=0
-    while [ $i -lt 50 ]; do
-        if adm --op show --mode target >/dev/null 2>&1; then
-            adm --op new --mode target --tid 1 -T $IQN &&
-            adm --op new --mode logicalunit --tid 1 --lun 1 -b "$W/img64.raw" &&
-            adm --op update --mode logicalunit --tid 1 --lun 1 --params readonly=1 &&
-            adm --op bind --mode target --tid 1 -I ALL
-            return $?
-        fi
-        sleep 0.1; i=$((i + 1))
-    done
-    return 1
+# tgtd with the 64 MiB image as target 1, LUN 1, read-only.
+start_target() {
+    start_tgtd &&
+    adm --op new --mode target --tid 1 -T $IQN &&
+    adm --op new --mode logicalunit --tid 1 --lun 1 -b "$W/img64.raw" &&
+    adm --op update --mode logicalunit --tid 1 --lun 1 --params readonly=1 &&
+    adm --op bind --mode target --tid 1 -I ALL
 }
 
 echo "bench-blk: $(nproc) CPUs, $(uname -r); shoal built -O2 without sanitizers; $(qemu-io --version 2>/dev/null | head -n 1)"
@@ -57,7 +37,7 @@ else
 fi
 "$BENCH" seqread "$W/base.raw"
 
-if start_tgtd >>"$LOG" 2>&1; then
+if start_target >>"$LOG" 2>if start_tgtd >>"$LOG" 2>&1; then1; then
     "$BENCH" clones "$W/img64.raw" "iscsi://127.0.0.1:$PORT/$IQN/1" 32
 else
     echo "clones: tgtd unavailable (see below); reading a host file base instead"

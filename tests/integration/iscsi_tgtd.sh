@@ -14,18 +14,7 @@ LOG=$W/tgtd.log
 pass() { echo "PASS iscsi_tgtd.$1"; }
 FAILED=0
 fail() { FAILED=1; echo "FAIL iscsi_tgtd.$1: $2"; [ -f "$W/out.txt" ] && tail -n 8 "$W/out.txt" | sed 's/^/    /'; }
-adm() { tgtadm -C "$CTL" --lld iscsi "$@"; }
-
-start_tgtd() {
-    tgtd -f -C "$CTL" --iscsi portal=127.0.0.1:$PORT >>"$LOG" 2>&1 &
-    TGT_PID=$!
-    i=0
-    while [ $i -lt 50 ]; do
-        adm --op show --mode target >/dev/null 2>&1 && return 0
-        sleep 0.1; i=$((i + 1))
-    done
-    return 1
-}
+. tools/tgtd.sh
 
 setup_targets() {
     adm --op new --mode target --tid 1 -T $IQN:golden &&
@@ -51,23 +40,8 @@ setup_targets() {
     done
 }
 
-# Stop tgtd the way TESTING.md says: targets offline, deleted with --force, then the system; kill -9 last.
-stop_tgtd() {
-    [ -n "$TGT_PID" ] || return 0
-    for t in 1 2 3; do
-        adm --op update --mode target --tid $t -n state -v offline >/dev/null 2>&1
-        adm --op delete --force --mode target --tid $t >/dev/null 2>&1
-    done
-    adm --op delete --mode system >/dev/null 2>&1
-    i=0
-    while kill -0 "$TGT_PID" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-    kill -0 "$TGT_PID" 2>/dev/null && kill -9 "$TGT_PID" 2>/dev/null
-    wait "$TGT_PID" 2>/dev/null
-    TGT_PID=""
-}
-
 cleanup() {
-    stop_tgtd
+    stop_tgtd "1 2 3"
     [ -n "$SILENT_PID" ] && kill "$SILENT_PID" 2>/dev/null
     rm -rf "$W"
 }
