@@ -510,19 +510,20 @@ def t_vmx_linux_placed(r):
 
 
 def t_svm_clones_spread(r):
-    """Three web guests cloned from the golden image over iSCSI (a host tgtd) boot at once, each pinned to
-    its own CPU (1, 2 and the boot CPU, which also keeps the network, iSCSI and the pool; three emulated CPUs
-    on the suite's two cores, not more): each serves the page naming itself through QEMU's port forwards,
-    and `vm list` shows each on its CPU."""
+    """Three web guests cloned from the golden image over iSCSI (a host tgtd) boot at once, pinned over both
+    CPUs (1, the boot CPU, which also keeps the network, iSCSI and the pool, and 1 again): each serves the
+    page naming itself through QEMU's port forwards, and `vm list` shows each on its CPU. Two emulated CPUs,
+    as many as the suite's machine has cores: with three beside another tier's emulator, the Linux guests
+    stalled for minutes (host threads spinning on shoal's lock while its holder waits for a core)."""
     require(os.path.exists(pool_tests.GOLDEN), "no %s (make golden-image)" % pool_tests.GOLDEN)
     tgt = pool_tests.Target(tempfile.mkdtemp(prefix="shoal-smp-pool."))
-    webs = {"web1": 1, "web2": 2, "web3": 0}
+    webs = {"web1": 1, "web2": 0, "web3": 1}
     ports = {n: free_port() for n in webs}
     fwd = ",".join("hostfwd=tcp:127.0.0.1:%d-%s:80" % (p, pool_tests.WEBS[n]) for n, p in ports.items())
     try:
         with Console(r.name, r.logdir) as c:
             r.console = c
-            c.start(qemu_argv("1G", ["-kernel", r.build + "/shoal.elf", "-accel", "tcg,thread=multi", "-smp", "3",
+            c.start(qemu_argv("1G", ["-kernel", r.build + "/shoal.elf", "-accel", "tcg,thread=multi", "-smp", "2",
                                      "-netdev", "user,id=n0," + fwd, "-device", "e1000,netdev=n0"], cpu="EPYC"))
             boot_check(r, c, QEMU_BOOT_S)
             r.check(r.name + "-pool-add", lambda: pool_tests.pool_add(c, tgt))
@@ -532,7 +533,7 @@ def t_svm_clones_spread(r):
                 for n, cpu in webs.items():
                     pool_tests.create_start(c, n, "cpus=%d" % cpu)
                 pool_tests.wait_web_up(c, list(webs))
-                print("    three clones on CPUs 1, 2, 0 up in %.0f s" % (time.monotonic() - t0), flush=True)
+                print("    three clones on CPUs 1, 0, 1 up in %.0f s" % (time.monotonic() - t0), flush=True)
             r.check(r.name + "-three-up", boot_three)
             r.check(r.name + "-pages", lambda: pool_tests.page_names(ports))
 
@@ -544,7 +545,7 @@ def t_svm_clones_spread(r):
             r.check(r.name + "-placed", placed)
 
             def io_wakes():
-                # A compute guest beside web3 on the boot CPU: web3's frames end the running slice there
+                # A compute guest beside web2 on the boot CPU: web2's frames end the running slice there
                 # (`sched` counts them) and its page still comes.
                 def io_yields():
                     m = re.search(r"^sched: (\d+) slices on the boot CPU ended early for I/O$",
@@ -555,10 +556,10 @@ def t_svm_clones_spread(r):
                 c.command("vm start sp", QEMU_CMD_S)
                 n0 = io_yields()
                 for _ in range(5):
-                    pool_tests.page_names({"web3": ports["web3"]})
+                    pool_tests.page_names({"web2": ports["web2"]})
                 n1 = io_yields()
-                require(n1 > n0, "no slice on the boot CPU ended for I/O while web3 served 5 pages (%d)" % n1)
-                print("    5 pages of web3 beside a spin guest on CPU 0: %d slices ended early for I/O" % (n1 - n0),
+                require(n1 > n0, "no slice on the boot CPU ended for I/O while web2 served 5 pages (%d)" % n1)
+                print("    5 pages of web2 beside a spin guest on CPU 0: %d slices ended early for I/O" % (n1 - n0),
                       flush=True)
                 require("destroyed" in c.command("vm destroy sp", QEMU_CMD_S), "destroy sp")
             r.check(r.name + "-io-wakes", io_wakes)
