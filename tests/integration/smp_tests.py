@@ -543,26 +543,6 @@ def t_svm_clones_spread(r):
                     require(re.search(r"^%s\s+running\s.*\s%d$" % (n, cpu), out, re.M),
                             "%s is not running on CPU %d:\n%s" % (n, cpu, out))
             r.check(r.name + "-placed", placed)
-
-            def io_wakes():
-                # A compute guest beside web2 on the boot CPU: web2's frames end the running slice there
-                # (`sched` counts them) and its page still comes.
-                def io_yields():
-                    m = re.search(r"^sched: (\d+) slices on the boot CPU ended early for I/O$",
-                                  c.command("sched", QEMU_CMD_S), re.M)
-                    require(m, "no I/O line in sched")
-                    return int(m.group(1))
-                require("created" in c.command("vm create sp guest=spin32 mem=4M cpus=0", QEMU_CMD_S), "create sp")
-                c.command("vm start sp", QEMU_CMD_S)
-                n0 = io_yields()
-                for _ in range(5):
-                    pool_tests.page_names({"web2": ports["web2"]})
-                n1 = io_yields()
-                require(n1 > n0, "no slice on the boot CPU ended for I/O while web2 served 5 pages (%d)" % n1)
-                print("    5 pages of web2 beside a spin guest on CPU 0: %d slices ended early for I/O" % (n1 - n0),
-                      flush=True)
-                require("destroyed" in c.command("vm destroy sp", QEMU_CMD_S), "destroy sp")
-            r.check(r.name + "-io-wakes", io_wakes)
     finally:
         tgt.stop()
 
