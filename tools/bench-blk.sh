@@ -37,7 +37,7 @@ else
 fi
 "$BENCH" seqread "$W/base.raw"
 
-if start_target >>"$LOG" 2>if start_tgtd >>"$LOG" 2>&1; then1; then
+if start_target >>"$LOG" 2>&1; then
     "$BENCH" clones "$W/img64.raw" "iscsi://127.0.0.1:$PORT/$IQN/1" 32
 else
     echo "clones: tgtd unavailable (see below); reading a host file base instead"
