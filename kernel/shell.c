@@ -158,10 +158,13 @@ int shell_add_waiting(int (*fn)(void))
 
 int shell_io_waiting(void)
 {
-    for (int i = 0; i < nwaiting; i++)
-        if (waiting[i]())
-            return 1;
-    return 0;
+    int most = 0;
+    for (int i = 0; i < nwaiting && most < SHELL_WAIT_HANDED; i++) {
+        int w = waiting[i]();
+        if (w > most)
+            most = w;
+    }
+    return most;
 }
 
 int shell_add_poll(void (*fn)(void))

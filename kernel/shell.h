@@ -50,11 +50,15 @@ int shell_add_poll(void (*fn)(void));
  */
 int shell_add_poller(int (*fn)(void));
 /*
- * Register a check that work waits for the poll loop (a frame from the host NIC): fn returns nonzero then.
- * It is asked at every VM exit on the boot CPU, so it must read memory only. At most 4; 0 or -ENOSPC.
+ * Register a check that work waits for the poll loop: fn returns SHELL_WAIT_FRAME for a frame from the host
+ * NIC (it may wake a halted vCPU), SHELL_WAIT_HANDED for work another CPU handed over (it waits for this
+ * CPU), else 0. It is asked at every VM exit on the boot CPU, so it must read memory only. At most 4; 0 or
+ * -ENOSPC.
  */
+#define SHELL_WAIT_FRAME  1
+#define SHELL_WAIT_HANDED 2
 int shell_add_waiting(int (*fn)(void));
-/* Nonzero when a registered check says work waits for the poll loop (see shell_add_waiting). */
+/* The highest answer of the registered checks (see shell_add_waiting): 0 when nothing waits. */
 int shell_io_waiting(void);
 /* Time the shell loop has spent halted with nothing to do (the CPU's idle time), in ns. */
 uint64_t shell_idle_ns(void);

@@ -1,6 +1,6 @@
 # virtio 1.x devices on virtio-mmio (vmm/dev/), the RAM disk (blk/ram.c) and the virtual switch (net/vswitch.c):
 # a host unit tier and fuzzers.
-VIRTIO_KSRC := vmm/dev/virtqueue.c vmm/dev/virtio_mmio.c vmm/dev/virtio_blk.c vmm/dev/virtio_net.c
+VIRTIO_KSRC := vmm/dev/virtqueue.c vmm/dev/virtio_mmio.c vmm/dev/virtio_kick.c vmm/dev/virtio_blk.c vmm/dev/virtio_net.c
 
 VIRTIO_UNIT_SRC   := $(VIRTIO_KSRC) blk/blk.c blk/ram.c net/vswitch.c kernel/printf.c kernel/kstring.c kernel/log.c \
                      tests/unit/virtio_fake.c tests/unit/blk_mock.c vmm/devreg.c

@@ -208,7 +208,7 @@ static uint64_t last_frame_ns;
 /* A frame waits in the host NIC's ring (the poll loop's next round takes it). */
 static int net_rx_waiting(void)
 {
-    return host_nic->ops->rx_ready && host_nic->ops->rx_ready(host_nic);
+    return host_nic->ops->rx_ready && host_nic->ops->rx_ready(host_nic) ? SHELL_WAIT_FRAME : 0;
 }
 
 static int net_poller(void)

@@ -1,6 +1,7 @@
 /* Moving vCPUs between CPUs: the hand-over, the balancer, the stress mode, wake-up latency, and `sched`. */
 #include "vmm/sched.h"
 #include "vmm/vm.h"
+#include "vmm/dev/virtio_mmio.h"
 #include "kernel/shell.h"
 #include "kernel/printf.h"
 #include "kernel/kstring.h"
@@ -178,6 +179,8 @@ static int cmd_sched(int argc, char **argv)
     kprintf("sched: balance %s, stress %s, %llu vCPU moves\n", balance_on ? "on" : "off",
             stress_on ? "on" : "off", (unsigned long long)moves_total);
     kprintf("sched: %llu slices on the boot CPU ended early for I/O\n", (unsigned long long)sched_io_yields());
+    kprintf("sched: %llu virtio notifications from other CPUs handed to the boot CPU\n",
+            (unsigned long long)virtio_kick_handed());
     for (int c = 0; c < smp_listed(); c++)
         if (usable(c))
             print_cpu(c);

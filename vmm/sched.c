@@ -28,9 +28,10 @@ static int runnable_here[SMP_MAX_CPUS];   /* per CPU: its runnable vCPUs at its 
  * SCHED_SLICE_NS. Instead the slice ends at the first exit after a frame arrived (sched_io_yield) when that
  * may help: a halted vCPU there may be the frame's, or the running one is alone (its own frame, at the
  * cost of a poll round); not when only busy vCPUs share the CPU (a frame for one of them would only cut
- * the running slice short and switch to another, whose turn it was anyway). And while
- * a halted vCPU waits on the boot CPU a timer forces an exit at least every IO_TICK_NS, so that a neighbour
- * that seldom exits (a compute loop) cannot hold the frame back. The woken vCPU then runs first: it has
+ * the running slice short and switch to another, whose turn it was anyway). Work another CPU handed over
+ * (vmm/dev/virtio_kick.c) always ends the slice: that CPU kicked this one for it. And while a halted vCPU
+ * waits on the boot CPU a timer forces an exit at least every IO_TICK_NS, so that a neighbour that seldom
+ * exits (a compute loop) cannot hold the frame back. The woken vCPU then runs first: it has
  * used less time than the one that yielded (charge_floor).
  */
 #define IO_TICK_NS 1000000ull
@@ -46,7 +47,8 @@ static void io_tick_fn(struct timer *t, void *arg)
 
 int sched_io_yield(const struct vcpu *v)
 {
-    if (v->on_cpu != 0 || (runnable_here[0] > 1 && !halted_here[0]) || !shell_io_waiting())
+    int w = v->on_cpu == 0 ? shell_io_waiting() : 0;
+    if (!w || (w == SHELL_WAIT_FRAME && runnable_here[0] > 1 && !halted_here[0]))
         return 0;
     io_yields++;
     return 1;

@@ -40,9 +40,10 @@ void sched_set_balance(int on);
 void sched_note_wake(int cpu, uint64_t ns);
 
 /*
- * Asked by v's slice after each exit: 1 (and counted) when v runs on the boot CPU, I/O work waits for its
- * poll loop (shell_io_waiting: a frame from the host NIC), and a vCPU there is halted or v runs alone, so
- * the slice ends there; else 0 (also when only busy vCPUs share the CPU).
+ * Asked by v's slice after each exit: 1 (and counted) when v runs on the boot CPU and work waits for its
+ * poll loop (shell_io_waiting): work another CPU handed over (virtio notifications), or a frame from the
+ * host NIC while a vCPU there is halted or v runs alone; the slice ends there. Else 0 (also for a frame
+ * when only busy vCPUs share the CPU).
  */
 int sched_io_yield(const struct vcpu *v);
 /* Slices ended that way since boot (for `sched`). */

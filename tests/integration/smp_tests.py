@@ -182,6 +182,19 @@ def sched(c, t):
     return int(m.group(3)), per, out
 
 
+def check_io_handed(c):
+    """The guest's disk requests from its vCPU on CPU 1 went to the boot CPU's poll loop (the I/O context)
+    through the pending list, not into the block layers on CPU 1: `sched` counts them (at the shoal prompt,
+    the guest console attached again after)."""
+    def handed():
+        out = c.command("sched", QEMU_CMD_S)
+        m = re.search(r"^sched: (\d+) virtio notifications from other CPUs handed to the boot CPU$", out, re.M)
+        require(m and int(m.group(1)) > 0, "no notification handed to the boot CPU:\n" + out)
+        return int(m.group(1))
+    n = shell_value(c, handed)
+    print("    %d virtio notifications handed from CPU 1 to the boot CPU" % n, flush=True)
+
+
 def check_stress(c, t):
     """`sched stress on`: unpinned self-checking guests and the RAM verifier move to the next CPU after every
     slice (VMCS or VMCB handed over, TLBs flushed on arrival) and still pass their own checks; `sched` counts
@@ -413,6 +426,7 @@ def t_svm_linux_placed(r):
             require(m.group(1) == want and m.group(2) == want, "sums %s, %s; the image's %s" % (
                 m.group(1), m.group(2), want))
         r.check(r.name + "-parallel-sha256", parallel_sha)
+        r.check(r.name + "-io-handed", lambda: check_io_handed(c))
 
         def stress():
             shell_cmd(c, "vm pin g any", "vm g pinned to any CPU")

@@ -6,6 +6,7 @@
 #include "vmm/sched.h"
 #include "vmm/vm.h"
 #include "kernel/time.h"
+#include "kernel/shell.h"
 #include "arch/x86/smp.h"
 
 #define MS 1000000ull
@@ -19,6 +20,7 @@ int shell_add_poller(int (*fn)(void)) { (void)fn; return 0; }
 void smp_set_work(int (*fn)(int cpu)) { (void)fn; }
 void smp_set_load_fn(void (*fn)(int cpu, int *vcpus, uint64_t *exits_per_sec)) { (void)fn; }
 uint64_t time_ns(void) { return now_ns; }
+uint64_t virtio_kick_handed(void) { return 0; }
 
 /* The I/O hooks: whether work waits for the poll loop, and the I/O tick's timer (armed or not). */
 static int io_waiting, tick_armed, tick_during[VM_MAX];
@@ -299,7 +301,7 @@ TEST(io_waiting_ends_slices_on_the_boot_cpu_only)
     v->on_cpu = 0;                                     /* as inside its slice */
     io_waiting = 0;
     CHECK(sched_io_yield(v) == 0);
-    io_waiting = 1;
+    io_waiting = SHELL_WAIT_FRAME;
     CHECK(sched_io_yield(v) == 1);
     v->on_cpu = 1;
     CHECK(sched_io_yield(v) == 0);
@@ -308,6 +310,9 @@ TEST(io_waiting_ends_slices_on_the_boot_cpu_only)
     CHECK(sched_poll() == 1);                          /* two busy vCPUs, none halted */
     v->on_cpu = 0;                                     /* (sched_poll's slice ended with -1) */
     CHECK(sched_io_yield(v) == 0);
+    io_waiting = SHELL_WAIT_HANDED;                    /* but work another CPU handed over: always */
+    CHECK(sched_io_yield(v) == 1);
+    io_waiting = SHELL_WAIT_FRAME;
     fake_vms[12]->vcpu[0]->halted = 1;
     CHECK(sched_poll() == 1);                          /* one halted: the frame may be its */
     v->on_cpu = 0;

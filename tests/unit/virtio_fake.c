@@ -79,6 +79,13 @@ int vm_register_mmio(struct vm *vm, const struct mmio_range *r)
 void vm_irq_set(struct vm *vm, int gsi, int level) { (void)vm; (void)gsi; (void)level; }
 void vm_irq_pulse(struct vm *vm, int gsi) { (void)vm; irq_pulses++; last_gsi = gsi; }
 
+/* One vCPU's exits on CPU fake_cpu; kicks between CPUs counted; the shell's poll loop is the test's to run. */
+int fake_cpu, fake_kicks[4];
+int smp_this_cpu(void) { return fake_cpu; }
+void smp_kick(int i) { if (i >= 0 && i < 4) fake_kicks[i]++; }
+int shell_add_poller(int (*fn)(void)) { (void)fn; return 0; }
+int shell_add_waiting(int (*fn)(void)) { (void)fn; return 0; }
+
 void fake_vm_new(void)
 {
     memset(&fvm, 0, sizeof(fvm));

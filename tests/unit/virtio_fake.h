@@ -19,6 +19,8 @@ extern void (*fake_write_hook)(uint64_t gpa, size_t len);
 /* Pages the devices marked dirty (gpa_write, gpa_ptr_w, gmem_mark_dirty), one byte a page; tests clear it. */
 extern uint8_t fake_dirty[RAM_SIZE / 4096];
 /* A fresh VM of RAM_SIZE zeroed bytes, no windows, no hooks. */
+/* The CPU the fake vCPU's exits run on (0: the boot CPU, the default) and the kicks each CPU got. */
+extern int fake_cpu, fake_kicks[4];
 void fake_vm_new(void);
 /* Run the destroy hooks, newest first (as vm_destroy does). */
 void fake_vm_destroy(void);

@@ -307,6 +307,7 @@ static void vblk_destroy(struct vm *vm, void *arg)
 {
     struct vblk *d = arg;
     (void)vm;
+    virtio_kick_forget(&d->mmio);
     d->dead = 1;
     if (d->inflight == 0)
         kfree(d);                      /* else the last completion frees it */
@@ -315,7 +316,9 @@ static void vblk_destroy(struct vm *vm, void *arg)
 /* Requests still at the disk (a reset drops their completions; their data may still arrive). */
 static int vblk_quiesce(struct vm *vm, void *dp)
 {
+    struct vblk *d = dp;
     (void)vm;
+    virtio_kick_flush(&d->mmio);       /* notifications from other CPUs first: their requests count too */
     return virtio_blk_inflight(dp);
 }
 

@@ -86,6 +86,7 @@ void virtio_mmio_reset(struct virtio_mmio *m)
 {
     memset(&m->st, 0, sizeof(m->st));
     m->st.version = VIRTIO_MMIO_STATE_VERSION;
+    m->kicked = 0;                            /* the queues restart: recorded notifications mean nothing */
     for (int i = 0; i < VIRTIO_QUEUES_MAX; i++)
         m->qgen[i]++;
     if (m->ops->reset)
@@ -194,7 +195,8 @@ static void reg_write(struct virtio_mmio *m, uint64_t off, uint32_t v)
     case R_QUEUE_NUM: if (qwritable) q->num = (uint16_t)(v > VQ_NUM_MAX ? 0 : v); break;
     case R_QUEUE_READY: if (q) write_queue_ready(m, q, v); break;
     case R_QUEUE_NOTIFY:
-        if (v < (uint32_t)m->ops->nqueues && m->st.q[v].ready && virtio_mmio_live(m))
+        if (v < (uint32_t)m->ops->nqueues && m->st.q[v].ready && virtio_mmio_live(m) &&
+            !virtio_kick_defer(m, (int)v))
             m->ops->notify(m->dev, (int)v);
         break;
     case R_INT_ACK: m->st.isr &= ~v; break;

@@ -61,7 +61,27 @@ struct virtio_mmio {
      * taken under an older one is stale. Live state, not part of the snapshot; never goes back. */
     uint32_t qgen[VIRTIO_QUEUES_MAX];
     uint32_t complaints;           /* guest faults seen (log lines are rate-limited by it) */
+    /* Notifications from vCPUs on other CPUs waiting for the boot CPU (vmm/dev/virtio_kick.c): one bit per
+     * queue, and m's link in the pending list. Live state, not part of the snapshot (quiesce flushes it). */
+    uint32_t kicked;
+    int kick_queued;
+    struct virtio_mmio *kick_next;
 };
+
+/*
+ * QueueNotify for queue q (valid, ready, device live) from a vCPU: on the boot CPU returns 0 (the caller
+ * hands it to the device now); on another CPU records it for the boot CPU's poll loop, kicks that CPU and
+ * returns 1.
+ */
+int virtio_kick_defer(struct virtio_mmio *m, int q);
+/* Hand m's recorded notifications to its device now (on the boot CPU: quiesce) and take m off the list. */
+void virtio_kick_flush(struct virtio_mmio *m);
+/* Drop m's recorded notifications and take it off the list (the device is destroyed). */
+void virtio_kick_forget(struct virtio_mmio *m);
+/* The boot CPU's poll loop: flush every device on the list. 1 when there was one, else 0. */
+int virtio_kick_poll(void);
+/* Notifications from vCPUs on other CPUs handed to the boot CPU since boot (for `sched`). */
+uint64_t virtio_kick_handed(void);
 
 /* Register m's window for slot on vm (ops, dev filled by the caller). 0, -EINVAL bad slot, or what
  * vm_register_mmio returns. */

@@ -156,10 +156,20 @@ static const struct virtio_dev_ops vnet_ops = {
     .features = (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_STATUS),
 };
 
+/* Frames the guest queued from another CPU go out before the last copy (nothing stays in flight). */
+static int vnet_quiesce(struct vm *vm, void *dp)
+{
+    struct vnet *d = dp;
+    (void)vm;
+    virtio_kick_flush(&d->mmio);
+    return 0;
+}
+
 static void vnet_destroy(struct vm *vm, void *arg)
 {
     struct vnet *d = arg;
     (void)vm;
+    virtio_kick_forget(&d->mmio);
     vswitch_port_remove(vswitch_default(), d->port);
     kfree(d);
 }
@@ -221,7 +231,7 @@ int virtio_net_attach(struct vm *vm, int slot, const uint8_t mac[6])
     d->mmio.dev = d;
     ksnprintf(d->name, sizeof(d->name), "%s.%d", vm->name, slot);
     d->port = vswitch_port_add(vswitch_default(), d->name, vnet_rx, d, mac);
-    struct vm_dev reg = { "virtio-net", virtio_net_snapshot, vnet_post_restore, NULL, virtio_mmio_vm_reset,
+    struct vm_dev reg = { "virtio-net", virtio_net_snapshot, vnet_post_restore, vnet_quiesce, virtio_mmio_vm_reset,
                           vnet_destroy, d };
     int rc = d->port < 0 ? d->port : virtio_mmio_register(&d->mmio, vm, slot);
     if (rc == 0)
