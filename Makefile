@@ -25,7 +25,7 @@ HOSTCFLAGS := -std=c11 -D_GNU_SOURCE -DSHOAL_HOST -O1 -g -Wall -Wextra -Werror -
               $(SANITIZE) -fno-omit-frame-pointer -MMD -MP
 
 # Product folders: the kernel links every .c and .S file in each of them; this is the one list of product
-# sources (fragments add only generated third-party sources, lwIP and mbedTLS from build/, to KSRC).
+# sources (fragments add only generated third-party sources, lwIP, mbedTLS and zlib from build/, to KSRC).
 # The folder order is the link order, and so the order of same-level init hooks, shell commands and pollers.
 PRODUCT_DIRS := boot arch/x86 arch/x86/svm arch/x86/vmx kernel drivers net/api blk blk/fs net/iscsi \
                 vmm vmm/mig vmm/dev net net/port net/tls pool
@@ -49,16 +49,25 @@ TLS_INC       := -I$(MBEDTLS_DIR)/include -DMBEDTLS_CONFIG_FILE='"net/tls/mbedtl
 # (the wrappers and mbedTLS's files) with HASH_CFLAGS; UNIT_BIN and FUZZ_BIN then wait for the fetch.
 HASH_SRC      := kernel/sha256.c kernel/md5.c $(patsubst %,$(MBEDTLS_DIR)/library/%.c,sha256 md5 platform_util)
 HASH_CFLAGS   := $(TLS_INC)
+# zlib (mk/zlib.mk): deflate for migration pages (kernel/zpage.h). Host builds that compress pages compile
+# ZPAGE_SRC (the wrapper and zlib's files) with ZPAGE_CFLAGS.
+ZLIB_DIR      := build/zlib
+ZLIB_STAMP    := $(ZLIB_DIR)/deflate.c
+ZLIB_INC      := -I$(ZLIB_DIR) -DZ_SOLO -DZLIB_CONST
+ZLIB_FILES    := $(patsubst %,$(ZLIB_DIR)/%.c,adler32 crc32 deflate inflate inftrees inffast trees zutil)
+ZPAGE_SRC     := kernel/zpage.c $(ZLIB_FILES)
+ZPAGE_CFLAGS  := $(ZLIB_INC)
 
 # ---- Test tier macros: each fragment declares a unit or fuzz tier with one $(eval $(call ...)). ----
 comma := ,
 
 # UNIT_BIN: host test binary build/unit/$(1) compiled and linked from $(2) (test files first, then the product
 # sources and shims), with $(HOSTCFLAGS) (ASan + UBSan, fatal) and the extra flags $(4); also rebuilt when the
-# files $(3) (headers) change. Sources fetched into $(MBEDTLS_DIR) (HASH_SRC) make the fetch come first.
-MBEDTLS_FIRST = $(if $(filter $(MBEDTLS_DIR)/%,$(1)),$(MBEDTLS_STAMP))
+# files $(3) (headers) change. Sources fetched into $(MBEDTLS_DIR) (HASH_SRC) or $(ZLIB_DIR) (ZPAGE_SRC) make
+# that fetch come first.
+FETCH_FIRST = $(if $(filter $(MBEDTLS_DIR)/%,$(1)),$(MBEDTLS_STAMP)) $(if $(filter $(ZLIB_DIR)/%,$(1)),$(ZLIB_STAMP))
 define UNIT_BIN
-$(BUILD)/unit/$(1): $(2) $(3) | $(call MBEDTLS_FIRST,$(2))
+$(BUILD)/unit/$(1): $(2) $(3) | $(call FETCH_FIRST,$(2))
 	@mkdir -p $$(dir $$@)
 	$$(HOSTCC) $$(HOSTCFLAGS) $(4) -o $$@ $(2)
 endef
@@ -81,7 +90,7 @@ FUZZ_LONG ?= 600
 
 # FUZZ_BIN: fuzzer build/fuzz/$(1) from $(2) (the harness first), extra flags $(4); also rebuilt when $(3) changes.
 define FUZZ_BIN
-$(BUILD)/fuzz/$(1): $(2) $(3) | $(call MBEDTLS_FIRST,$(2))
+$(BUILD)/fuzz/$(1): $(2) $(3) | $(call FETCH_FIRST,$(2))
 	@mkdir -p $$(dir $$@)
 	clang $$(FUZZ_CFLAGS) $(4) -o $$@ $(2)
 endef
@@ -114,7 +123,7 @@ endef
 # 10 s by default, libFuzzer options $(5), whose corpus build/fuzz/$(1)_seeds writes: the harness built for the
 # host with -D$(6), which writes its seed inputs into the directory it is given. Optional: $(7) extra flags of both.
 define SEEDED_FUZZ_TIER
-$(BUILD)/fuzz/$(1)_seeds: $(3) $(4) | $(call MBEDTLS_FIRST,$(3))
+$(BUILD)/fuzz/$(1)_seeds: $(3) $(4) | $(call FETCH_FIRST,$(3))
 	@mkdir -p $$(dir $$@)
 	$$(HOSTCC) $$(HOSTCFLAGS) $(7) -D$(6) -o $$@ $(3)
 $(call FUZZ_TIER,$(1),$(1)_fuzz,$(3),$(4),$(2),10,$(5),$(7),$(BUILD)/fuzz/$(1)_seeds,\

@@ -13,10 +13,19 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 sh "$here/tools/deps.sh" --source "$pkg"
 mkdir -p "$build/$pkg-src"
 orig=$(ls "$build/$pkg-src/${pkg}_"*.orig.tar.* 2>/dev/null | head -n 1)
+# Each version the sources list, in apt's order, until one downloads: the newest may name a pool (a security
+# update) that the machine's mirror does not carry.
+fetch_any() {
+    (cd "$build/$pkg-src" && apt-get source --download-only "$pkg" >/dev/null 2>&1) && return 0
+    for v in $(apt-cache showsrc "$pkg" 2>/dev/null | sed -n 's/^Version: //p'); do
+        (cd "$build/$pkg-src" && apt-get source --download-only "$pkg=$v" >/dev/null 2>&1) && return 0
+    done
+    return 1
+}
 if [ -z "$orig" ]; then
     # apt-get source may fail to update index files if deb-src was just added by another run: retry update once.
-    (cd "$build/$pkg-src" && apt-get source --download-only "$pkg" >/dev/null) || {
-        apt-get update -qq && (cd "$build/$pkg-src" && apt-get source --download-only "$pkg" >/dev/null); }
+    fetch_any || { apt-get update -qq && fetch_any; } || {
+        echo "fetch-source: no version of $pkg could be downloaded (apt-get source $pkg)" >&2; exit 1; }
     orig=$(ls "$build/$pkg-src/${pkg}_"*.orig.tar.* | head -n 1)
 fi
 tmp="$dest.tmp.$$"

@@ -4,8 +4,9 @@
  * drives it as a hostile source and a busy host could: HASHES and DATA frames built from eight page
  * templates (so that contents repeat and the index finds them) or raw bytes, writes by the other guest
  * after its pages were indexed, index scans. The oracle: whatever a HASHES frame did not ask for holds
- * exactly the content the entry's hash names (or zeros for a zero entry), every DATA lands as sent, and
- * nothing reads or writes outside a page or block. ASan and UBSan are fatal.
+ * exactly the content the entry's hash names (or zeros for a zero entry), every DATA lands as sent (deflated
+ * ones too), a DATA refused (a deflate stream with a flipped byte) changes nothing, and nothing reads or
+ * writes outside a page or block. ASan and UBSan are fatal.
  * SEEDS: write a seed input using every operation.
  */
 #include <stdint.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include "tests/unit/mig_dst_shim.h"
 #include "kernel/sha256.h"
+#include "kernel/zpage.h"
 #include "blk/delta.h"
 
 #define TEMPLATES 8
@@ -103,12 +105,45 @@ static int hashes_op(struct mig_dst *d, struct input *in)
     return 0;
 }
 
+/* The DATA frame in frame (len bytes, a raw page) deflated, with one byte of its stream flipped when flip >= 0. */
+static uint32_t deflate_frame(uint32_t len, int flip, unsigned mask)
+{
+    static struct zpage *z;
+    struct mig_data_hdr h;
+    uint8_t page[MIG_PAGE];
+    if (!z && !(z = zpage_new(ZPAGE_COMPRESS)))
+        abort();
+    memcpy(&h, frame, sizeof(h));
+    memcpy(page, frame + sizeof(h), MIG_PAGE);
+    uint32_t n = zpage_compress(z, page, frame + sizeof(h), MIG_PAGE);
+    if (!n)
+        abort();                                /* every template compresses */
+    h.enc = MIG_ENC_DEFLATE;
+    memcpy(frame, &h, sizeof(h));
+    if (flip >= 0)
+        frame[sizeof(h) + (uint32_t)flip % n] ^= (uint8_t)(mask | 1);
+    (void)len;
+    return (uint32_t)sizeof(h) + n;
+}
+
+/* A DATA frame of a template, as it is or deflated (perhaps with a flipped byte): a frame taken lands as sent
+ * (unless flipped), a frame refused leaves the page or block as it was. */
 static int data_op(struct mig_dst *d, struct input *in)
 {
-    unsigned kind = byte(in) & 1, index = word(in), t = byte(in) % TEMPLATES;
-    int rc = mig_dst_data(d, frame, shim_data(frame, kind, index, tpl[t]));
-    if (!rc && memcmp(target(d, kind, index), tpl[t], MIG_PAGE))
+    unsigned b = byte(in), kind = b & 1, index = word(in), t = byte(in) % TEMPLATES;
+    uint32_t len = shim_data(frame, kind, index, tpl[t]);
+    int flip = b & 4 ? (int)word(in) : -1;
+    if (b & 2)
+        len = deflate_frame(len, flip, byte(in));
+    const uint8_t *old = kind == MIG_KIND_BLOCK && !d->delta ? NULL : target(d, kind, index);
+    static uint8_t before[MIG_PAGE];
+    if (old)
+        memcpy(before, old, MIG_PAGE);
+    int rc = mig_dst_data(d, frame, len);
+    if (!rc && !(b & 2 && flip >= 0) && memcmp(target(d, kind, index), tpl[t], MIG_PAGE))
         abort();
+    if (rc && old && memcmp(target(d, kind, index), before, MIG_PAGE))
+        abort();                                /* refused, yet changed */
     return rc;
 }
 
@@ -167,6 +202,8 @@ int main(int argc, char **argv)
         0, 2 << 1, 0, 0, 3, 1, 0, 5, 2, 0, 0x80,/* HASHES pages 0 (t3), 1 (t5), 2 (zero) */
         0, 1 | 1 << 1, 3, 0, 5, 1, 0, 0x43,     /* HASHES blocks 3 (t5), 1 (nobody has it) */
         1, 1, 1, 0, 6,                          /* DATA block 1 */
+        1, 2, 3, 0, 4,                          /* DATA page 3 = template 4, deflated */
+        1, 6, 3, 0, 2, 9, 0, 0x10,              /* DATA page 3 = template 2, deflated, byte 9 flipped */
         4, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0,        /* a raw, short HASHES */
     };
     char path[512];

@@ -4,7 +4,8 @@
  * with mig_hdr_parse; a frame it accepts is decoded by its type's decoder, and whatever a decoder accepts
  * must keep its promises: counts within MIG_BATCH, pointers inside the payload, HELLO's name and
  * arguments NUL-terminated inside their fields. Every accepted HASHES entry's hash also goes through the
- * content index (mig_idx_put / mig_idx_get), which must find what it kept. ASan and UBSan are fatal.
+ * content index (mig_idx_put / mig_idx_get), which must find what it kept; every accepted deflated DATA page
+ * is expanded (kernel/zpage.c over zlib), which must fill one page or refuse. ASan and UBSan are fatal.
  * SEEDS: write a seed stream of every frame type.
  */
 #include <stdint.h>
@@ -14,6 +15,8 @@
 #include <stdlib.h>
 #include "vmm/mig/wire.h"
 #include "vmm/mig/pageidx.h"
+#include "kernel/zpage.h"
+#include "kernel/errno.h"
 
 static void inside(const void *p, size_t n, const uint8_t *base, size_t len)
 {
@@ -36,6 +39,18 @@ static void hashes(const uint8_t *p, uint32_t len, struct mig_idx *x)
         if (mig_idx_get(x, e[i].hash) != (e[i].index & MIG_INDEX_MASK) + 1 && !x->dropped)
             abort();                                 /* kept, yet not found */
     }
+}
+
+/* A deflated page from the peer: expanded into exactly one page, or refused; ASan catches any stray access. */
+static void expand(const uint8_t *q, uint32_t n)
+{
+    static struct zpage *z;
+    static uint8_t page[MIG_PAGE];
+    if (!z && !(z = zpage_new(ZPAGE_EXPAND)))
+        abort();
+    int rc = zpage_expand(z, q, n, page);
+    if (rc != 0 && rc != -EPROTO)
+        abort();
 }
 
 static void frame(uint32_t type, const uint8_t *p, uint32_t len, struct mig_idx *x)
@@ -61,10 +76,13 @@ static void frame(uint32_t type, const uint8_t *p, uint32_t len, struct mig_idx 
             inside(q, (h.n + 7) / 8, p, len);
     } else if (type == MIG_DATA) {
         struct mig_data_hdr h;
-        if (!mig_data_decode(p, len, &h, &q, &why)) {
-            inside(q, MIG_PAGE, p, len);
-            if (h.index > MIG_INDEX_MASK)
+        uint32_t n;
+        if (!mig_data_decode(p, len, &h, &q, &n, &why)) {
+            inside(q, n, p, len);
+            if (h.index > MIG_INDEX_MASK || (h.enc == MIG_ENC_RAW) != (n == MIG_PAGE) || n > MIG_PAGE)
                 abort();
+            if (h.enc == MIG_ENC_DEFLATE)
+                expand(q, n);
         }
     } else if (type == MIG_STATE) {
         struct mig_state_hdr h;
@@ -146,6 +164,17 @@ int main(int argc, char **argv)
     memcpy(p, &d, sizeof(d));
     memset(p + sizeof(d), 7, MIG_PAGE);
     put(MIG_DATA, p, sizeof(d) + MIG_PAGE);
+    static uint8_t text[MIG_PAGE];                     /* the same page deflated */
+    struct zpage *z = zpage_new(ZPAGE_COMPRESS);
+    for (unsigned i = 0; i < MIG_PAGE; i++)
+        text[i] = (uint8_t)("mov %rax, 8(%rbp)\n"[i % 18] + i / 512);
+    uint32_t n = z ? zpage_compress(z, text, p + sizeof(d), MIG_PAGE) : 0;
+    zpage_free(z);
+    if (!n)
+        return 1;
+    d.enc = MIG_ENC_DEFLATE;
+    memcpy(p, &d, sizeof(d));
+    put(MIG_DATA, p, sizeof(d) + n);
     put(MIG_FINAL, NULL, 0);
     memcpy(p, &st, sizeof(st));
     memset(p + sizeof(st), 1, 16);

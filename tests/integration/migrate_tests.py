@@ -43,6 +43,13 @@ def migrated(c, name, t):
     return m.group(1)
 
 
+def compressed(line):
+    """(pages and blocks sent deflated, their size in % of the original) from an outcome line."""
+    m = re.search(r", (\d+) of those compressed to (\d+)% of their size,", line)
+    require(m, "no compression figures in: " + line)
+    return int(m.group(1)), int(m.group(2))
+
+
 def refused(c, name, t, reason):
     """Wait for the source's error line for name; it must name reason and say the guest keeps running."""
     m = c.expect(r"error: vm migrate %s: ([^\n]*)\n" % name, t, "the refusal of migrating " + name)
@@ -70,8 +77,9 @@ def check_migrate(c, t, ip):
     require(first > before, "g2 restarted its count (%d after g's %d)" % (first, before))
     second = ticks_after(c, t, "g2", first)
     print("    %s; ticks: g %d, g2 %d then %d" % (line, before, first, second), flush=True)
-    c.command("vm migrate g2 %s:%d key=%s as=g3" % (ip, PORT, KEY), t)
+    c.command("vm migrate g2 %s:%d key=%s as=g3 compress=off" % (ip, PORT, KEY), t)
     line = migrated(c, "g2", MIGRATE_S)
+    require(compressed(line)[0] == 0, "compress=off, yet pages went compressed: " + line)
     vms = listed(c, t)
     require("g2" not in vms and vms.get("g3") == "running", "after the migration vm list shows %s" % vms)
     ticks_after(c, t, "g3", second)
@@ -274,6 +282,8 @@ def check_linux(c):
     c.command("migrate listen %d key=%s local=off" % (PORT, KEY), t)
     c.command("vm migrate g %s:%d key=%s as=g2 hold" % (ip, PORT, KEY), t)
     line = migrated(c, "g", MIGRATE_S)
+    n, pct = compressed(line)
+    require(n > 0 and pct < 100, "a Linux guest's pages went uncompressed: " + line)
     src, dst = memhash_total_any(c, MIGRATE_S, "g", "256M"), memhash_total_any(c, MIGRATE_S, "g2", "256M")
     require(src == dst, "RAM of g (%s) and g2 (%s) differ after the migration" % (src, dst))
     c.command("vm start g2", t)

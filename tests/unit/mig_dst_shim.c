@@ -4,6 +4,7 @@
 #include "tests/unit/mig_dst_shim.h"
 #include "blk/delta.h"
 #include "kernel/heap.h"
+#include "kernel/zpage.h"
 
 static struct vm vms[VM_MAX];
 static uint8_t *ram[VM_MAX];
@@ -90,6 +91,7 @@ void shim_dst_free(struct mig_dst *d)
     mig_idx_free(&d->idx);
     free(d->have);
     free(d->seen);
+    zpage_free(d->z);
     free(d);
 }
 

@@ -4,6 +4,7 @@
 #include "tests/unit/test.h"
 #include "tests/unit/mig_dst_shim.h"
 #include "kernel/sha256.h"
+#include "kernel/zpage.h"
 #include "kernel/errno.h"
 #include "blk/delta.h"
 
@@ -85,6 +86,30 @@ TEST(received_pages_and_zero_pages)
     CHECK(!wanted(d, 0) && !wanted(d, 1));
     CHECK_MEM(shim_page(1, 4), a, MIG_PAGE);
     CHECK(shim_page(1, 7)[0] == 0 && shim_page(1, 7)[MIG_PAGE - 1] == 0);
+    shim_dst_free(d);
+}
+
+/* A deflated DATA page lands expanded; a stream that does not expand to one page is refused with a reason and
+ * leaves the page as it was. */
+TEST(deflated_data_lands_and_a_bad_stream_changes_nothing)
+{
+    struct mig_dst *d = shim_dst_new(8, 0, 0);
+    struct zpage *z = zpage_new(ZPAGE_COMPRESS);
+    uint8_t a[MIG_PAGE], b[MIG_PAGE];
+    struct mig_data_hdr h = { MIG_KIND_PAGE, MIG_ENC_DEFLATE, 2 };
+    fill(a, 6);
+    fill(b, 7);
+    uint32_t n = zpage_compress(z, a, frame + sizeof(h), MIG_PAGE);
+    CHECK(n > 0 && n < MIG_PAGE);
+    memcpy(frame, &h, sizeof(h));
+    CHECK_EQ(mig_dst_data(d, frame, (uint32_t)sizeof(h) + n), 0);
+    CHECK_MEM(shim_page(1, 2), a, MIG_PAGE);
+    CHECK_EQ(d->expanded, 1);
+    n = zpage_compress(z, b, frame + sizeof(h), MIG_PAGE);
+    CHECK_EQ(mig_dst_data(d, frame, (uint32_t)sizeof(h) + n - 1), -EPROTO);     /* its last byte cut off */
+    CHECK(d->io.why && strstr(d->io.why, "does not expand"));
+    CHECK_MEM(shim_page(1, 2), a, MIG_PAGE);
+    zpage_free(z);
     shim_dst_free(d);
 }
 

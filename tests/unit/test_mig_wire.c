@@ -35,7 +35,9 @@ TEST(header_types_and_lengths)
     mig_hdr_put(h, MIG_DATA, sizeof(struct mig_data_hdr) + MIG_PAGE);
     CHECK_EQ(mig_hdr_parse(h, &type, &len, &why), 0);
     CHECK_EQ(type, MIG_DATA);
-    mig_hdr_put(h, MIG_DATA, MIG_PAGE);                       /* a page without its index */
+    mig_hdr_put(h, MIG_DATA, sizeof(struct mig_data_hdr) + MIG_PAGE + 1);   /* more than a page */
+    CHECK_EQ(mig_hdr_parse(h, &type, &len, &why), -EPROTO);
+    mig_hdr_put(h, MIG_DATA, sizeof(struct mig_data_hdr));    /* an index without its page */
     CHECK_EQ(mig_hdr_parse(h, &type, &len, &why), -EPROTO);
     CHECK_STR(why, "frame length wrong for its type");
     mig_hdr_put(h, 0, 0);
@@ -56,7 +58,8 @@ TEST(hello_checks_every_field)
     struct mig_hello h = good_hello();
     CHECK_EQ(hello_rc(&h), 0);
     CHECK_STR(mig_hello_arg(&h, 2), "ip=10.0.2.21");
-    h = good_hello(); h.version = 2;               CHECK_EQ(hello_rc(&h), -EPROTO);
+    h = good_hello(); h.version = MIG_VERSION + 1; CHECK_EQ(hello_rc(&h), -EPROTO);
+    h = good_hello(); h.version = 1;               CHECK_EQ(hello_rc(&h), -EPROTO);   /* no deflated DATA */
     h = good_hello(); h.nvcpus = 0;                CHECK_EQ(hello_rc(&h), -EPROTO);
     h = good_hello(); h.mem_size = 4097;           CHECK_EQ(hello_rc(&h), -EPROTO);
     h = good_hello(); h.mem_size = 1ull << 50;     CHECK_EQ(hello_rc(&h), -EPROTO);
@@ -95,10 +98,23 @@ TEST(hashes_want_data_state_bounds)
 
     struct mig_data_hdr d = { MIG_KIND_PAGE, 0, MIG_INDEX_MASK + 1 }, dg;
     memcpy(p, &d, sizeof(d));
-    CHECK_EQ(mig_data_decode(p, sizeof(d) + MIG_PAGE, &dg, &q, &why), -EPROTO);
+    uint32_t blen = 0;
+    CHECK_EQ(mig_data_decode(p, sizeof(d) + MIG_PAGE, &dg, &q, &blen, &why), -EPROTO);
     d.index = 3; memcpy(p, &d, sizeof(d));
-    CHECK_EQ(mig_data_decode(p, sizeof(d) + MIG_PAGE, &dg, &q, &why), 0);
+    CHECK_EQ(mig_data_decode(p, sizeof(d) + MIG_PAGE, &dg, &q, &blen, &why), 0);
     CHECK(q == p + sizeof(d));
+    CHECK_EQ(blen, MIG_PAGE);
+    CHECK_EQ(mig_data_decode(p, sizeof(d) + 100, &dg, &q, &blen, &why), -EPROTO);   /* raw, yet short */
+    CHECK_STR(why, "DATA of the wrong size for its encoding");
+    d.enc = MIG_ENC_DEFLATE; memcpy(p, &d, sizeof(d));
+    CHECK_EQ(mig_data_decode(p, sizeof(d) + 100, &dg, &q, &blen, &why), 0);
+    CHECK_EQ(blen, 100);
+    CHECK_EQ(dg.enc, MIG_ENC_DEFLATE);
+    CHECK_EQ(mig_data_decode(p, sizeof(d) + MIG_PAGE, &dg, &q, &blen, &why), -EPROTO); /* deflated, not smaller */
+    CHECK_EQ(mig_data_decode(p, sizeof(d), &dg, &q, &blen, &why), -EPROTO);            /* no stream at all */
+    d.enc = 2; memcpy(p, &d, sizeof(d));
+    CHECK_EQ(mig_data_decode(p, sizeof(d) + 100, &dg, &q, &blen, &why), -EPROTO);
+    CHECK_STR(why, "DATA in an unknown encoding");
 
     struct mig_state_hdr s = { 100, 90 }, sg;
     memcpy(p, &s, sizeof(s));

@@ -129,11 +129,11 @@ static int bandwidth_arg(const char *s, uint64_t *out)
     return 1;
 }
 
-/* `vm migrate NAME HOST[:PORT] [key=K] [downtime=MS] [bandwidth=MB/s] [rounds=N] [throttle=off] [as=NEWNAME]
- * [hold]`. */
+/* `vm migrate NAME HOST[:PORT] [key=K] [downtime=MS] [bandwidth=MB/s] [rounds=N] [throttle=off] [compress=off]
+ * [as=NEWNAME] [hold]`. */
 int vm_migrate_cmd(int argc, char **argv)
 {
-    struct mig_src_opts o = { NULL, boot_key, 300, 0, 0, 30, 0 };
+    struct mig_src_opts o = { NULL, boot_key, 300, 0, 0, 30, 0, 0 };
     char host[48];
     uint16_t port = MIG_PORT_DEFAULT;
     uint64_t v;
@@ -154,6 +154,7 @@ int vm_migrate_cmd(int argc, char **argv)
         else if (!strncmp(argv[i], "as=", 3)) o.as = argv[i] + 3, m = 1;
         else if (!strcmp(argv[i], "hold")) o.hold = 1, m = 1;
         else if (!strcmp(argv[i], "throttle=off")) o.no_throttle = 1, m = 1;
+        else if (!strcmp(argv[i], "compress=off")) o.no_compress = 1, m = 1;
         else if ((m = num_arg(argv[i], "downtime=", &v, 60000)) == 1) o.downtime_ms = (uint32_t)v;
         else if (!m && !strncmp(argv[i], "bandwidth=", 10)) m = bandwidth_arg(argv[i] + 10, &o.bandwidth);
         else if (!m && (m = num_arg(argv[i], "rounds=", &v, 1000)) == 1) o.max_rounds = (uint32_t)v;

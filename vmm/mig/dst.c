@@ -1,6 +1,7 @@
 /* A migration destination session's lifecycle: check HELLO, create the VM, take rounds and state, restore, run. */
 #include "vmm/mig/dst.h"
 #include "vmm/statecmd.h"
+#include "kernel/zpage.h"
 #include "vmm/vmstate.h"
 #include "vmm/linux.h"
 #include "vmm/dev/devices.h"
@@ -43,6 +44,7 @@ static void dst_free(struct mig_dst *d)
     kfree(d->have);
     kfree(d->seen);
     kfree(d->state);
+    zpage_free(d->z);
     kfree(d);
 }
 
@@ -190,10 +192,11 @@ static int go(struct mig_dst *d, const uint8_t *p)
         d->running = d->vm;
         d->announce_ns = time_ns();
     }
-    kprintf("migrate: %s from %s is %s here (%llu pages received, %llu found here, %llu zero, %llu delta blocks "
-            "received, %llu bytes in; %llu pages of this host's guests and disks indexed, %llu golden blocks read "
-            "here)\n", d->name, d->peer, flags & MIG_GO_HOLD ? "held paused" : "running", (unsigned long long)d->recv,
-            (unsigned long long)d->found, (unsigned long long)d->zero, (unsigned long long)d->blocks,
+    kprintf("migrate: %s from %s is %s here (%llu pages and %llu delta blocks received, %llu of them compressed, "
+            "%llu found here, %llu zero, %llu bytes in; %llu pages of this host's guests and disks indexed, %llu "
+            "golden blocks read here)\n", d->name, d->peer, flags & MIG_GO_HOLD ? "held paused" : "running",
+            (unsigned long long)d->recv, (unsigned long long)d->blocks, (unsigned long long)d->expanded,
+            (unsigned long long)d->found, (unsigned long long)d->zero,
             (unsigned long long)d->io.bytes_in, (unsigned long long)d->scanned, (unsigned long long)d->golden);
     d->vm = NULL;
     d->phase = D_CLOSING;

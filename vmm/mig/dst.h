@@ -5,6 +5,8 @@
 #include "vmm/mig/pageidx.h"
 #include "vmm/vm.h"
 
+struct zpage;
+
 enum dst_phase { D_HELLO, D_ROUNDS, D_FINAL, D_READY, D_CLOSING, D_ANNOUNCE, D_DONE };
 
 struct mig_dst {
@@ -19,7 +21,9 @@ struct mig_dst {
     struct mig_idx idx;                    /* contents held here -> where */
     uint8_t *state;
     uint32_t state_total, state_got, round;
-    uint64_t t0, zero, found, recv, blocks, refound, golden;
+    uint64_t t0, zero, found, recv, blocks, refound, golden, expanded;   /* expanded: DATA that came deflated */
+    struct zpage *z;                       /* expands deflated DATA (made at the first one) */
+    uint8_t zbuf[MIG_PAGE];                /* a page expanded, before it is stored */
     struct mig_gold *gold;                 /* reads of golden blocks (dstgold.c), when the image is indexed */
     int want_pending;                      /* a WANT waits for golden reads (want_hdr, want_bits) */
     struct mig_want_hdr want_hdr;

@@ -2,6 +2,7 @@
 #include "vmm/mig/dst.h"
 #include "blk/delta.h"
 #include "kernel/sha256.h"
+#include "kernel/zpage.h"
 #include "kernel/kstring.h"
 #include "kernel/errno.h"
 
@@ -139,11 +140,20 @@ int mig_dst_data(struct mig_dst *d, const uint8_t *p, uint32_t len)
 {
     struct mig_data_hdr h;
     const uint8_t *page;
+    uint32_t n;
     uint8_t hash[32], *dst;
-    if (mig_data_decode(p, len, &h, &page, &d->io.why))
+    if (mig_data_decode(p, len, &h, &page, &n, &d->io.why))
         return -EPROTO;
     if (!index_ok(d, h.kind, h.index))
         return bad(d, "DATA names a page or block outside the VM", -EPROTO);
+    if (h.enc == MIG_ENC_DEFLATE) {            /* expanded aside: a bad stream leaves the page as it was */
+        if (!d->z && !(d->z = zpage_new(ZPAGE_EXPAND)))
+            return bad(d, "no memory here to expand compressed pages", -ENOMEM);
+        if (zpage_expand(d->z, page, n, d->zbuf))
+            return bad(d, "a compressed DATA page does not expand to one page", -EPROTO);
+        page = d->zbuf;
+        d->expanded++;
+    }
     if (!(dst = mig_dst_at_w(d, h.kind, h.index)))
         return bad(d, "the disk delta has no room here (quota or delta_budget)", -ENOMEM);
     memcpy(dst, page, MIG_PAGE);

@@ -57,12 +57,13 @@ struct mig_src_opts {
     int hold;                                  /* leave both paused after the hand-over */
     uint32_t max_rounds;                       /* give up converging after this many (default 30) */
     int no_throttle;                           /* throttle=off: never slow the guest to converge */
+    int no_compress;                           /* compress=off: every page travels as it is */
 };
 
 /* Start migrating vm to host:port. 0 (progress and outcome go to the console), or <0 after a one-line error. */
 int mig_src_start(struct vm *vm, const char *host, uint16_t port, const struct mig_src_opts *o);
-/* `vm migrate NAME HOST[:PORT] [key=K] [downtime=MS] [bandwidth=MB/s] [rounds=N] [throttle=off] [as=NEWNAME]
- * [hold]`. */
+/* `vm migrate NAME HOST[:PORT] [key=K] [downtime=MS] [bandwidth=MB/s] [rounds=N] [throttle=off] [compress=off]
+ * [as=NEWNAME] [hold]`. */
 int vm_migrate_cmd(int argc, char **argv);
 /* Start a destination session on a channel a listener accepted (takes ch). */
 void mig_dst_start(struct tls_chan *ch);

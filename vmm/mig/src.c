@@ -10,6 +10,7 @@
 #include "net/tls/chan.h"
 #include "net/tools.h"
 #include "kernel/heap.h"
+#include "kernel/zpage.h"
 #include "kernel/kstring.h"
 #include "kernel/printf.h"
 #include "kernel/errno.h"
@@ -43,6 +44,7 @@ static void src_free(struct mig_src *s)
             srcs[i] = NULL;
     kfree(s->todo);
     kfree(s->state);
+    zpage_free(s->z);
     kfree(s);
 }
 
@@ -290,11 +292,13 @@ static void handed_over(struct mig_src *s)
     struct vm *vm = src_vm(s);
     uint64_t down = ms_since(s->pause_t0), total = ms_since(s->t0);
     kprintf("vm %s migrated to %s as %s: %llu bytes sent, %llu pages of %llu sent (%llu found there, %llu zero), "
-            "%llu delta blocks sent, %u rounds, downtime %llu ms, total %llu ms%s\n",
+            "%llu delta blocks sent, %llu of those compressed to %llu%% of their size, %u rounds, downtime %llu ms, "
+            "total %llu ms%s\n",
             s->name, s->peer, s->as, (unsigned long long)s->io.bytes_out, (unsigned long long)s->sent,
             (unsigned long long)s->npages, (unsigned long long)s->found, (unsigned long long)s->zero,
-            (unsigned long long)s->blocks, s->round + 1, (unsigned long long)down, (unsigned long long)total,
-            s->o.hold ? "; both held paused" : "");
+            (unsigned long long)s->blocks, (unsigned long long)s->zpages,
+            (unsigned long long)(s->zin ? s->zout * 100 / s->zin : 0), s->round + 1, (unsigned long long)down,
+            (unsigned long long)total, s->o.hold ? "; both held paused" : "");
     if (vm) {
         src_release(s, vm);
         if (!s->o.hold)
@@ -486,10 +490,13 @@ int mig_src_start(struct vm *vm, const char *host, uint16_t port, const struct m
     s->delta = disk ? cow_delta(disk) : NULL;
     s->disk_blocks = disk ? (disk->sectors + 7) / 8 : 0;
     s->t0 = time_ns();
+    if (!o->no_compress && !(s->z = zpage_new(ZPAGE_COMPRESS)))
+        kprintf("vm migrate %s: no memory to compress pages; they travel as they are\n", vm->name);
     s->connecting = 1;
     rc = tls_connect_psk(&ip, port, &psk, 0, connected, s);
     tls_psk_wipe(&psk);
     if (rc) {
+        zpage_free(s->z);
         kfree(s);
         kprintf("error: vm migrate %s: could not connect to %s (%d)\n", vm->name, host, rc);
         return rc;

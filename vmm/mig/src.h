@@ -4,6 +4,8 @@
 #include "vmm/mig/mig.h"
 #include "vmm/vm.h"
 
+struct zpage;
+
 #define MIG_WINDOW      8                  /* HASHES batches awaiting their WANT */
 #define MIG_STEP        256                /* entries per batch: hashed in one poll call */
 
@@ -38,6 +40,10 @@ struct mig_src {
     uint32_t seq, round;
     uint64_t t0, round_t0, round_bytes0, round_hashed0, pause_t0, quiesce_end;
     uint64_t hashed, zero, found, sent, blocks, dirty_prev, stalled;
+    struct zpage *z;                       /* deflates DATA pages (NULL: compress=off, or no memory for it) */
+    uint64_t zpages, zin, zout;            /* pages and blocks sent deflated, their bytes before and after */
+    uint32_t zprobe, zrest;                /* pages in this probe; pages still to send raw (compression paused) */
+    uint64_t zprobe_in, zprobe_out;
     uint8_t *state;
     size_t state_len, state_off;
 };

@@ -2,6 +2,7 @@
 #include "vmm/mig/src.h"
 #include "blk/delta.h"
 #include "kernel/sha256.h"
+#include "kernel/zpage.h"
 #include "kernel/kstring.h"
 #include "kernel/errno.h"
 
@@ -138,6 +139,40 @@ int mig_src_want(struct mig_src *s, const uint8_t *p, uint32_t len)
     return 0;
 }
 
+/*
+ * Compression pays while pages shrink. Pages go through deflate in probes of Z_PROBE; a probe that saved
+ * less than an eighth of its bytes (random data, content already compressed) sends the next Z_REST pages as
+ * they are, without spending the CPU on them, and then tries again.
+ */
+#define Z_PROBE 64u
+#define Z_REST  1024u
+
+/* c deflated into out (less than MIG_PAGE bytes): its length, or 0 when it goes as it is. */
+static uint32_t deflated(struct mig_src *s, const uint8_t *c, uint8_t *out)
+{
+    if (!s->z || !c)
+        return 0;
+    if (s->zrest) {
+        s->zrest--;
+        return 0;
+    }
+    uint32_t n = zpage_compress(s->z, c, out, MIG_PAGE);
+    s->zprobe_in += MIG_PAGE;
+    s->zprobe_out += n ? n : MIG_PAGE;
+    if (++s->zprobe == Z_PROBE) {
+        if (s->zprobe_in - s->zprobe_out < s->zprobe_in / 8)
+            s->zrest = Z_REST;
+        s->zprobe = 0;
+        s->zprobe_in = s->zprobe_out = 0;
+    }
+    if (n) {
+        s->zpages++;
+        s->zin += MIG_PAGE;
+        s->zout += n;
+    }
+    return n;
+}
+
 /* Send the oldest answered batch's next wanted entry. 1 sent, 0 the batch is finished, <0. */
 static int send_wanted(struct mig_src *s, struct mig_batch *b)
 {
@@ -148,17 +183,20 @@ static int send_wanted(struct mig_src *s, struct mig_batch *b)
     uint64_t index = b->idx[b->next++];
     const uint8_t *c = content(s, b->kind, index);
     uint8_t *p = mig_io_begin(&s->io, MIG_DATA);
-    struct mig_data_hdr h = { b->kind, 0, index };
-    memcpy(p, &h, sizeof(h));
-    if (c)
+    struct mig_data_hdr h = { b->kind, MIG_ENC_RAW, index };
+    uint32_t n = deflated(s, c, p + sizeof(h));
+    if (n)
+        h.enc = MIG_ENC_DEFLATE;
+    else if (c)
         memcpy(p + sizeof(h), c, MIG_PAGE);
     else
         memset(p + sizeof(h), 0, MIG_PAGE);
+    memcpy(p, &h, sizeof(h));
     if (b->kind == MIG_KIND_PAGE)
         s->sent++;
     else
         s->blocks++;
-    int rc = mig_io_send(&s->io, sizeof(h) + MIG_PAGE);
+    int rc = mig_io_send(&s->io, (uint32_t)sizeof(h) + (n ? n : MIG_PAGE));
     return rc < 0 ? rc : 1;
 }
 

@@ -11,7 +11,7 @@ static const struct { const char *name; uint32_t min, max; } types[MIG_TYPE_END]
     [MIG_HASHES]  = { "HASHES", sizeof(struct mig_hashes_hdr),
                       sizeof(struct mig_hashes_hdr) + MIG_BATCH * sizeof(struct mig_entry) },
     [MIG_WANT]    = { "WANT", sizeof(struct mig_want_hdr), sizeof(struct mig_want_hdr) + MIG_BATCH / 8 },
-    [MIG_DATA]    = { "DATA", sizeof(struct mig_data_hdr) + MIG_PAGE, sizeof(struct mig_data_hdr) + MIG_PAGE },
+    [MIG_DATA]    = { "DATA", sizeof(struct mig_data_hdr) + 1, sizeof(struct mig_data_hdr) + MIG_PAGE },
     [MIG_ROUND]   = { "ROUND", sizeof(struct mig_round), sizeof(struct mig_round) },
     [MIG_FINAL]   = { "FINAL", 0, 0 },
     [MIG_STATE]   = { "STATE", sizeof(struct mig_state_hdr) + 1, sizeof(struct mig_state_hdr) + MIG_STATE_CHUNK },
@@ -136,17 +136,22 @@ int mig_want_decode(const uint8_t *p, uint32_t len, struct mig_want_hdr *h, cons
     return 0;
 }
 
-int mig_data_decode(const uint8_t *p, uint32_t len, struct mig_data_hdr *h, const uint8_t **page,
-                    const char **why)
+int mig_data_decode(const uint8_t *p, uint32_t len, struct mig_data_hdr *h, const uint8_t **body,
+                    uint32_t *body_len, const char **why)
 {
-    if (len != sizeof(*h) + MIG_PAGE)
+    if (len <= sizeof(*h) || len > sizeof(*h) + MIG_PAGE)
         return bad(why, "DATA of the wrong size");
     memcpy(h, p, sizeof(*h));
     if (h->kind != MIG_KIND_PAGE && h->kind != MIG_KIND_BLOCK)
         return bad(why, "DATA of an unknown kind");
     if (h->index > MIG_INDEX_MASK)
         return bad(why, "DATA index out of range");
-    *page = p + sizeof(*h);
+    if (h->enc != MIG_ENC_RAW && h->enc != MIG_ENC_DEFLATE)
+        return bad(why, "DATA in an unknown encoding");
+    *body_len = len - (uint32_t)sizeof(*h);
+    if ((h->enc == MIG_ENC_RAW) != (*body_len == MIG_PAGE))
+        return bad(why, "DATA of the wrong size for its encoding");
+    *body = p + sizeof(*h);
     return 0;
 }
 

@@ -10,14 +10,14 @@
  * little-endian (x86 hosts only). The source speaks first:
  *   S: HELLO (VM shape, CPU, name, how it was created)   D: ACCEPT, or REFUSE (reason)
  *   rounds: S: HASHES (a batch of page / delta-block hashes)  D: WANT (which of them it lacks)
- *           S: DATA (each wanted page or block)   S: ROUND (end of a round, for the progress line)
+ *           S: DATA (each wanted page or block, as it is or deflated)   S: ROUND (end of a round)
  *   final:  S: FINAL (the VM is paused), HASHES/WANT/DATA for the rest, STATE (the vCPU and device
  *           record, in chunks), COMMIT                    D: READY, or REFUSE (its restore's reason)
  *   S: GO (start it; or keep it paused: hold)             D: RUNNING
  * Either side may send REFUSE at any time: the session ends, the source keeps its guest.
  */
 
-#define MIG_VERSION      1
+#define MIG_VERSION      2                     /* 2: DATA may be deflated */
 #define MIG_HDR          8
 #define MIG_MAX_PAYLOAD  (64u * 1024)
 #define MIG_PAGE         4096u
@@ -66,9 +66,11 @@ struct mig_want_hdr {
     uint32_t seq, n;                           /* then (n + 7) / 8 bitmap bytes: bit i set = send entry i */
 } __attribute__((packed));
 
+enum mig_enc { MIG_ENC_RAW = 0, MIG_ENC_DEFLATE = 1 };   /* how a DATA frame's page travels */
+
 struct mig_data_hdr {
-    uint32_t kind, pad;
-    uint64_t index;                            /* then MIG_PAGE bytes */
+    uint32_t kind, enc;                        /* enc: MIG_ENC_* */
+    uint64_t index;                            /* then MIG_PAGE bytes (RAW), or fewer (DEFLATE: kernel/zpage.h) */
 } __attribute__((packed));
 
 struct mig_round {
@@ -94,8 +96,10 @@ int mig_hashes_decode(const uint8_t *p, uint32_t len, struct mig_hashes_hdr *h, 
                       const char **why);
 int mig_want_decode(const uint8_t *p, uint32_t len, struct mig_want_hdr *h, const uint8_t **bits,
                     const char **why);
-int mig_data_decode(const uint8_t *p, uint32_t len, struct mig_data_hdr *h, const uint8_t **page,
-                    const char **why);
+/* DATA: *body is the page (RAW: MIG_PAGE bytes) or its deflate stream (DEFLATE: 1..MIG_PAGE-1 bytes, not yet
+ * expanded: the caller does that, and refuses a stream that is not exactly one page); *body_len its length. */
+int mig_data_decode(const uint8_t *p, uint32_t len, struct mig_data_hdr *h, const uint8_t **body,
+                    uint32_t *body_len, const char **why);
 int mig_state_decode(const uint8_t *p, uint32_t len, struct mig_state_hdr *h, const uint8_t **chunk,
                      const char **why);
 /* A REFUSE's reason into out[n] (non-printable bytes become '?', always NUL-terminated). */
