@@ -252,6 +252,7 @@ static void final_over(struct mig_src *s)
 {
     size_t max = vm_state_max(s->vm);
     struct snap sn = { kmalloc(max), max, 0, 1, 0, NULL };
+    s->final_t = time_ns();
     progress(s, "final round", 0);
     if (!sn.buf || max > MIG_STATE_MAX) {
         kfree(sn.buf);
@@ -284,13 +285,13 @@ static void send_state(struct mig_src *s)
     }
     mig_io_frame(&s->io, MIG_COMMIT, NULL, 0);
     s->phase = S_COMMIT;
-    s->round_t0 = time_ns();
+    s->round_t0 = s->commit_t = time_ns();
 }
 
 static void handed_over(struct mig_src *s)
 {
     struct vm *vm = src_vm(s);
-    uint64_t down = ms_since(s->pause_t0), total = ms_since(s->t0);
+    uint64_t now = time_ns(), down = ms_since(s->pause_t0), total = ms_since(s->t0);
     kprintf("vm %s migrated to %s as %s: %llu bytes sent, %llu pages of %llu sent (%llu found there, %llu zero), "
             "%llu delta blocks sent, %llu of those compressed to %llu%% of their size, %u rounds, downtime %llu ms, "
             "total %llu ms%s\n",
@@ -299,6 +300,11 @@ static void handed_over(struct mig_src *s)
             (unsigned long long)s->blocks, (unsigned long long)s->zpages,
             (unsigned long long)(s->zin ? s->zout * 100 / s->zin : 0), s->round + 1, (unsigned long long)down,
             (unsigned long long)total, s->o.hold ? "; both held paused" : "");
+    kprintf("vm %s: the downtime's steps: disk requests and last pages %llu ms, state record %llu ms, restore "
+            "there %llu ms, start %llu ms\n", s->name, (unsigned long long)((s->final_t - s->pause_t0) / 1000000),
+            (unsigned long long)((s->commit_t - s->final_t) / 1000000),
+            (unsigned long long)((s->ready_t - s->commit_t) / 1000000),
+            (unsigned long long)((now - s->ready_t) / 1000000));
     if (vm) {
         src_release(s, vm);
         if (!s->o.hold)
@@ -333,7 +339,7 @@ static int src_frame(struct mig_src *s, uint32_t type, const uint8_t *p, uint32_
             break;
         mig_io_frame(&s->io, MIG_GO, &flags, sizeof(flags));
         s->phase = S_GO;
-        s->round_t0 = time_ns();
+        s->round_t0 = s->ready_t = time_ns();
         return 0;
     case MIG_RUNNING:
         if (s->phase != S_GO)

@@ -39,6 +39,7 @@ struct mig_src {
     unsigned head, count;                  /* batches outstanding, oldest at head */
     uint32_t seq, round;
     uint64_t t0, round_t0, round_bytes0, round_hashed0, pause_t0, quiesce_end;
+    uint64_t final_t, commit_t, ready_t;   /* the downtime's steps: last pages sent, COMMIT queued, READY in */
     uint64_t hashed, zero, found, sent, blocks, dirty_prev, stalled;
     struct zpage *z;                       /* deflates DATA pages (NULL: compress=off, or no memory for it) */
     uint64_t zpages, zin, zout;            /* pages and blocks sent deflated, their bytes before and after */
