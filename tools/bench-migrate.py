@@ -252,7 +252,7 @@ def shoal_migrated(src):
         raise TestFailure(line)
     f = re.search(r": (\d+) bytes sent, .*, (\d+) rounds, downtime (\d+) ms, total (\d+) ms", line)
     s = src.c.expect(r"vm g: the downtime's steps: disk requests and last pages (\d+) ms, state record (\d+) ms, "
-                     r"[^\n]*", CMD_S, "the downtime's steps")
+                     r"restore there \d+ ms, start \d+ ms", CMD_S, "the downtime's steps")
     sent_ms = int(s.group(1)) + int(s.group(2))
     return int(f.group(1)), int(f.group(3)), int(f.group(4)), int(f.group(2)), line + "\n    " + s.group(0), sent_ms
 

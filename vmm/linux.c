@@ -589,6 +589,23 @@ struct blk_dev *linux_vm_disk(struct vm *vm)
     return l ? l->o.disk : NULL;
 }
 
+int linux_vm_boot_pieces(struct vm *vm, const uint8_t **ptr, uint64_t *len, int max)
+{
+    struct lx_vm *l = vm_platform_data(vm, &lx_platform);
+    int n = 0;
+    if (!l)
+        return 0;
+    if (!l->p.pvh && n < max) {
+        ptr[n] = (const uint8_t *)l->o.kernel + l->p.bz.pm_offset;
+        len[n++] = l->p.bz.pm_size;
+    }
+    if (l->o.initrd && l->o.initrd_len && n < max) {
+        ptr[n] = l->o.initrd;
+        len[n++] = l->o.initrd_len;
+    }
+    return n;
+}
+
 /* A module disk: read-only in place (disk=), or a private writable copy (disk-rw=). */
 int linux_vm_create_cmd(int argc, char **argv)
 {

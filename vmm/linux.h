@@ -48,6 +48,12 @@ int linux_vm_create(const struct linux_spec *spec, struct vm **out);
 /* The virtio-blk disk of a Linux VM, or NULL (no disk, not a Linux VM). */
 struct blk_dev *linux_vm_disk(struct vm *vm);
 /*
+ * What vm's loader copied into its RAM, each piece from a page boundary there: a bzImage's protected-mode
+ * part and the initrd (a PVH kernel's segments are not given). Up to max pieces into ptr[]/len[] (the boot
+ * modules: valid while vm exists); returns how many (0: not a Linux VM).
+ */
+int linux_vm_boot_pieces(struct vm *vm, const uint8_t **ptr, uint64_t *len, int max);
+/*
  * Arguments of every `vm create` form. Each returns 0, or prints one error line naming the value and why
  * it is refused and returns a negative errno. linux_parse_mem_range: a size min..max bytes that the host's
  * free memory can hold (who: "a Linux guest", "a VM", for the message; -ENOMEM when it cannot). linux_parse_mem: 72M..3G for Linux.

@@ -2,7 +2,8 @@
 /*
  * The input is a stream of frames as a source (or a destination) could send them. Each header is checked
  * with mig_hdr_parse; a frame it accepts is decoded by its type's decoder, and whatever a decoder accepts
- * must keep its promises: counts within MIG_BATCH, pointers inside the payload, HELLO's name and
+ * must keep its promises: counts within MIG_BATCH, pointers inside the payload, HASHES entries that encode
+ * back to the same bytes (a zero entry without its hash), HELLO's name and
  * arguments NUL-terminated inside their fields. Every accepted HASHES entry's hash also goes through the
  * content index (mig_idx_put / mig_idx_get), which must find what it kept; every accepted deflated DATA page
  * is expanded (kernel/zpage.c over zlib), which must fill one page or refuse. ASan and UBSan are fatal.
@@ -26,14 +27,24 @@ static void inside(const void *p, size_t n, const uint8_t *base, size_t len)
 
 static void hashes(const uint8_t *p, uint32_t len, struct mig_idx *x)
 {
+    static struct mig_entry e[MIG_BATCH];
+    static uint8_t again[MIG_MAX_PAYLOAD];
     struct mig_hashes_hdr h;
-    const struct mig_entry *e;
     const char *why;
-    if (mig_hashes_decode(p, len, &h, &e, &why))
+    uint32_t n = sizeof(h);
+    if (mig_hashes_decode(p, len, &h, e, &why))
         return;
     if (h.n == 0 || h.n > MIG_BATCH)
         abort();
-    inside(e, (size_t)h.n * sizeof(*e), p, len);
+    memcpy(again, p, sizeof(h));
+    for (uint32_t i = 0; i < h.n; i++) {
+        static const uint8_t none[MIG_HASH];
+        if ((e[i].index & MIG_ENTRY_ZERO) && memcmp(e[i].hash, none, MIG_HASH))
+            abort();                                 /* a zero entry's hash reads as zeros */
+        n += mig_entry_put(again + n, &e[i]);
+    }
+    if (n != len || memcmp(again, p, len))
+        abort();                                     /* encoding what was decoded gives the same bytes */
     for (uint32_t i = 0; i < h.n; i++) {
         mig_idx_put(x, e[i].hash, (e[i].index & MIG_INDEX_MASK) + 1);
         if (mig_idx_get(x, e[i].hash) != (e[i].index & MIG_INDEX_MASK) + 1 && !x->dropped)
@@ -156,8 +167,10 @@ int main(int argc, char **argv)
     e[0].index = 5;
     e[1].index = 6 | MIG_ENTRY_ZERO;
     memcpy(p, &hh, sizeof(hh));
-    memcpy(p + sizeof(hh), e, sizeof(e));
-    put(MIG_HASHES, p, sizeof(hh) + sizeof(e));
+    uint32_t hl = sizeof(hh);
+    for (int i = 0; i < 2; i++)
+        hl += mig_entry_put(p + hl, &e[i]);
+    put(MIG_HASHES, p, hl);
     memcpy(p, &w, sizeof(w));
     p[sizeof(w)] = 1;
     put(MIG_WANT, p, sizeof(w) + 1);

@@ -122,9 +122,11 @@ void shim_sent_clear(struct mig_dst *d)
 uint32_t shim_hashes(uint8_t *buf, uint32_t kind, uint32_t n, const struct mig_entry *e)
 {
     struct mig_hashes_hdr h = { 7, kind, n, 0 };
+    uint32_t at = sizeof(h);
     memcpy(buf, &h, sizeof(h));
-    memcpy(buf + sizeof(h), e, (size_t)n * sizeof(*e));
-    return (uint32_t)(sizeof(h) + (size_t)n * sizeof(*e));
+    for (uint32_t i = 0; i < n; i++)
+        at += mig_entry_put(buf + at, &e[i]);
+    return at;
 }
 
 uint32_t shim_data(uint8_t *buf, uint32_t kind, uint64_t index, const uint8_t *page)

@@ -55,6 +55,31 @@ TEST(found_here_is_copied_not_wanted)
     shim_dst_free(d);
 }
 
+/* Whole pages of what the new VM's loader copied in (its boot modules, indexed first) are found there; the
+ * partial last page of a piece is not indexed. */
+TEST(boot_pieces_are_found_whole_pages_only)
+{
+    struct mig_dst *d = shim_dst_new(8, 0, 0);
+    static uint8_t kernel[2 * MIG_PAGE + 100], initrd[MIG_PAGE];
+    uint8_t tail[MIG_PAGE];
+    fill(kernel, 3), fill(kernel + MIG_PAGE, 4), fill(initrd, 5);
+    memset(tail, 0, sizeof(tail));
+    memset(kernel + 2 * MIG_PAGE, 0x77, 100);
+    memcpy(tail, kernel + 2 * MIG_PAGE, 100);
+    d->boot[0] = kernel, d->boot_len[0] = sizeof(kernel);
+    d->boot[1] = initrd, d->boot_len[1] = sizeof(initrd);
+    d->nboot = 2;
+    CHECK_EQ(mig_dst_scan(d, 64), 3);                  /* 2 + 1 whole pages, before anything else */
+    struct mig_entry e[3] = { entry(1, kernel + MIG_PAGE), entry(2, initrd), entry(3, tail) };
+    CHECK_EQ(mig_dst_hashes(d, frame, shim_hashes(frame, MIG_KIND_PAGE, 3, e)), 0);
+    CHECK(!wanted(d, 0) && !wanted(d, 1));
+    CHECK(wanted(d, 2));
+    CHECK_MEM(shim_page(1, 1), kernel + MIG_PAGE, MIG_PAGE);
+    CHECK_MEM(shim_page(1, 2), initrd, MIG_PAGE);
+    CHECK_EQ(d->found, 2);
+    shim_dst_free(d);
+}
+
 /* The other guest overwrote the page after it was indexed: the stale hint is caught by hashing again. */
 TEST(a_page_changed_since_indexing_is_wanted)
 {

@@ -78,18 +78,26 @@ TEST(hashes_want_data_state_bounds)
     static uint8_t p[MIG_MAX_PAYLOAD];
     struct mig_hashes_hdr hh = { 7, MIG_KIND_BLOCK, 3, 0 };
     struct mig_hashes_hdr got;
-    const struct mig_entry *e = NULL;
+    static struct mig_entry e[MIG_BATCH];
+    struct mig_entry in[3] = { { 4, { 1 } }, { 5 | MIG_ENTRY_ZERO, { 0 } }, { 6, { 2, 3 } } };
     const uint8_t *q = NULL;
     const char *why;
-    uint32_t len = sizeof(hh) + 3 * sizeof(struct mig_entry);
+    uint32_t len = sizeof(hh);
     memcpy(p, &hh, sizeof(hh));
-    CHECK_EQ(mig_hashes_decode(p, len, &got, &e, &why), 0);
-    CHECK(e == (const struct mig_entry *)(p + sizeof(hh)));
-    CHECK_EQ(mig_hashes_decode(p, len - 1, &got, &e, &why), -EPROTO);          /* count and length disagree */
+    for (int i = 0; i < 3; i++)
+        len += mig_entry_put(p + len, &in[i]);
+    CHECK_EQ(len, sizeof(hh) + 2 * MIG_ENTRY_MAX + MIG_ENTRY_MIN);         /* the zero entry has no hash */
+    CHECK_EQ(mig_hashes_decode(p, len, &got, e, &why), 0);
+    CHECK_MEM(e, in, sizeof(in));
+    CHECK_EQ(mig_hashes_decode(p, len - 1, &got, e, &why), -EPROTO);          /* count and length disagree */
+    CHECK_EQ(mig_hashes_decode(p, len + 1, &got, e, &why), -EPROTO);          /* a byte left over */
+    in[1].index = 5;                                                          /* the flag off: 32 bytes short */
+    memcpy(p + sizeof(hh) + MIG_ENTRY_MAX, &in[1].index, 8);
+    CHECK_EQ(mig_hashes_decode(p, len, &got, e, &why), -EPROTO);
     hh.kind = 2; memcpy(p, &hh, sizeof(hh));
-    CHECK_EQ(mig_hashes_decode(p, len, &got, &e, &why), -EPROTO);
+    CHECK_EQ(mig_hashes_decode(p, len, &got, e, &why), -EPROTO);
     hh.kind = 0; hh.n = MIG_BATCH + 1; memcpy(p, &hh, sizeof(hh));
-    CHECK_EQ(mig_hashes_decode(p, sizeof(hh) + (MIG_BATCH + 1) * 40, &got, &e, &why), -EPROTO);
+    CHECK_EQ(mig_hashes_decode(p, sizeof(hh) + (MIG_BATCH + 1) * 40, &got, e, &why), -EPROTO);
 
     struct mig_want_hdr w = { 7, 9 }, wg;
     memcpy(p, &w, sizeof(w));

@@ -87,6 +87,8 @@ static struct vm *create(struct mig_dst *d, const struct mig_hello *h, const cha
 static uint64_t idx_size(const struct mig_dst *d)
 {
     uint64_t n = d->npages + d->disk_blocks + d->disk_bytes / MIG_PAGE;
+    for (int i = 0; i < d->nboot; i++)
+        n += d->boot_len[i] / MIG_PAGE;
     for (int i = 0; d->scan_slot >= 0 && i < VM_MAX; i++)
         n += vm_slot(i) ? vm_slot(i)->mem_size / MIG_PAGE : 0;
     return n < IDX_MAX ? n : IDX_MAX;
@@ -124,6 +126,8 @@ static int hello(struct mig_dst *d, const uint8_t *p, uint32_t len)
     }
     if (!why && d->scan_slot >= 0 && (disk = linux_vm_disk(d->vm)) && (d->disk = ramdisk_image(disk)))
         d->disk_bytes = disk->sectors * 512;
+    if (!why && d->scan_slot >= 0)
+        d->nboot = linux_vm_boot_pieces(d->vm, d->boot, d->boot_len, MIG_BOOT_PIECES);
     if (!why && d->delta && clone_image(&h))
         mig_gold_open(d, clone_image(&h));           /* only when this host indexed that image */
     d->npages = h.mem_size / MIG_PAGE;
@@ -247,7 +251,7 @@ static int dst_step(struct mig_dst *d)
     const uint8_t *p;
     int rc = 0, work = 0;
     if (d->phase == D_ROUNDS && d->scan_slot >= 0 &&
-        (d->scan_slot < VM_MAX || d->disk_scan < d->disk_bytes / MIG_PAGE))
+        (d->boot_piece < d->nboot || d->scan_slot < VM_MAX || d->disk_scan < d->disk_bytes / MIG_PAGE))
         work = mig_dst_scan(d, 256) > 0;         /* this host's guests, a slice per turn, ahead of the frames */
     for (int frames = 0; frames < 64; frames++) {
         if ((rc = mig_io_flush(&d->io)) != 0)

@@ -7,6 +7,8 @@
 
 struct zpage;
 
+#define MIG_BOOT_PIECES 2                  /* kernel and initrd, as the loader copied them (linux_vm_boot_pieces) */
+
 enum dst_phase { D_HELLO, D_ROUNDS, D_FINAL, D_READY, D_CLOSING, D_ANNOUNCE, D_DONE };
 
 struct mig_dst {
@@ -33,6 +35,10 @@ struct mig_dst {
     uint64_t scan_pfn, scanned;            /* next page of it; pages indexed from this host's guests */
     const uint8_t *disk;                   /* the new VM's read-only RAM disk (module disk=), or NULL */
     uint64_t disk_bytes, disk_scan;        /* its size; the next block to index */
+    const uint8_t *boot[MIG_BOOT_PIECES];  /* what the new VM's loader copied in (kernel, initrd: modules) */
+    uint64_t boot_len[MIG_BOOT_PIECES];
+    int nboot, boot_piece;                 /* pieces; the one being indexed */
+    uint64_t boot_scan;                    /* its next page to index */
     struct vm *running;                    /* after GO: the guest, announced MIG_ANNOUNCES times */
     int announced;
     uint64_t announce_ns;                  /* when the next announce goes */
@@ -44,8 +50,10 @@ void mig_dst_start_cut(struct tls_chan *ch, uint32_t cut, int local);
 /* Where contents this host's guests hold are indexed (locations of kind MIG_LOC_GUEST). */
 #define MIG_LOC_GUEST 2
 #define MIG_LOC_DISK  3                    /* a 4 KiB block of the new VM's read-only RAM disk */
-/* Index up to max pages of this host's guests' RAM, then of the new VM's read-only RAM disk (zero pages
- * skipped). Returns pages looked at. */
+#define MIG_LOC_BOOT  4                    /* piece << 32 | page of what the new VM's loader copied in */
+/* Index up to max pages: first of what the new VM's loader copied in (the boot modules themselves, which
+ * stay as they are: a freshly booted guest keeps much of its compressed kernel in RAM), then this host's
+ * guests' RAM, then the new VM's read-only RAM disk (zero pages skipped). Returns pages looked at. */
 int mig_dst_scan(struct mig_dst *d, int max);
 /* Answer one HASHES frame: fill what can be found here, queue the WANT for the rest (at once, or once the
  * golden reads it started are back: want_pending). 0 or -EPROTO/-ENOMEM with d->io.why set. */

@@ -18,6 +18,11 @@ static int bad(struct mig_dst *d, const char *why, int err)
  * of this host (slot << 32 | page; any VM now in that slot: the caller checks the content's hash). */
 static const uint8_t *at(struct mig_dst *d, uint32_t kind, uint64_t index)
 {
+    if (kind == MIG_LOC_BOOT) {
+        uint64_t piece = index >> 32, page = index & 0xffffffffu;
+        return piece < (uint64_t)d->nboot && page < d->boot_len[piece] / MIG_PAGE ? d->boot[piece] + page * MIG_PAGE
+                                                                               : NULL;
+    }
     if (kind == MIG_LOC_DISK)
         return d->disk && index < d->disk_bytes / MIG_PAGE ? d->disk + index * MIG_PAGE : NULL;
     if (kind == MIG_LOC_GUEST) {
@@ -91,11 +96,11 @@ static int fill_zero(struct mig_dst *d, uint32_t kind, uint64_t index)
 
 int mig_dst_hashes(struct mig_dst *d, const uint8_t *p, uint32_t len)
 {
+    static struct mig_entry e[MIG_BATCH];     /* one frame at a time (sessions run one after another) */
     struct mig_hashes_hdr h;
-    const struct mig_entry *e;
     uint8_t *bits;
     int rc;
-    if (mig_hashes_decode(p, len, &h, &e, &d->io.why))
+    if (mig_hashes_decode(p, len, &h, e, &d->io.why))
         return -EPROTO;
     bits = d->want_bits;
     memset(bits, 0, (h.n + 7) / 8);
@@ -195,6 +200,17 @@ static void scan_one(struct mig_dst *d, const uint64_t *p, uint64_t loc)
 int mig_dst_scan(struct mig_dst *d, int max)
 {
     int n = 0;
+    while (n < max && d->boot_piece < d->nboot) {
+        if (d->boot_scan >= d->boot_len[d->boot_piece] / MIG_PAGE) {   /* whole pages only */
+            d->boot_piece++;
+            d->boot_scan = 0;
+            continue;
+        }
+        scan_one(d, (const uint64_t *)(d->boot[d->boot_piece] + d->boot_scan * MIG_PAGE),
+                 LOC(MIG_LOC_BOOT, (uint64_t)d->boot_piece << 32 | d->boot_scan));
+        d->boot_scan++;
+        n++;
+    }
     while (n < max && d->scan_slot >= 0 && d->scan_slot < VM_MAX) {
         struct vm *vm = vm_slot(d->scan_slot);
         if (!vm || d->scan_pfn >= vm->mem_size / MIG_PAGE) {

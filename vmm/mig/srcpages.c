@@ -81,8 +81,8 @@ static int send_batch(struct mig_src *s)
     struct mig_batch *b = &s->b[(s->head + s->count) % MIG_WINDOW];
     uint8_t *p = mig_io_begin(&s->io, MIG_HASHES);
     struct mig_hashes_hdr h = { ++s->seq, 0, 0, 0 };
-    struct mig_entry *e = (struct mig_entry *)(p + sizeof(h));
-    uint32_t kind;
+    struct mig_entry e;
+    uint32_t kind, at = sizeof(h);
     uint64_t index;
     while (h.n < MIG_STEP) {
         uint64_t keep_page = s->cursor, keep_blk = s->blk_cursor;
@@ -94,8 +94,9 @@ static int send_batch(struct mig_src *s)
             break;
         }
         h.kind = kind;
-        entry(s, &e[h.n], kind, index);
-        if (e[h.n].index & MIG_ENTRY_ZERO)
+        entry(s, &e, kind, index);
+        at += mig_entry_put(p + at, &e);
+        if (e.index & MIG_ENTRY_ZERO)
             b->zero[h.n / 8] |= (uint8_t)(1u << (h.n % 8));
         else
             b->zero[h.n / 8] &= (uint8_t)~(1u << (h.n % 8));
@@ -110,7 +111,7 @@ static int send_batch(struct mig_src *s)
     b->next = 0;
     b->answered = 0;
     s->count++;
-    int rc = mig_io_send(&s->io, (uint32_t)(sizeof(h) + h.n * sizeof(struct mig_entry)));
+    int rc = mig_io_send(&s->io, at);
     return rc < 0 ? rc : 1;
 }
 

@@ -9,7 +9,7 @@ static const struct { const char *name; uint32_t min, max; } types[MIG_TYPE_END]
     [MIG_ACCEPT]  = { "ACCEPT", 0, 0 },
     [MIG_REFUSE]  = { "REFUSE", 1, MIG_REASON },
     [MIG_HASHES]  = { "HASHES", sizeof(struct mig_hashes_hdr),
-                      sizeof(struct mig_hashes_hdr) + MIG_BATCH * sizeof(struct mig_entry) },
+                      sizeof(struct mig_hashes_hdr) + MIG_BATCH * MIG_ENTRY_MAX },
     [MIG_WANT]    = { "WANT", sizeof(struct mig_want_hdr), sizeof(struct mig_want_hdr) + MIG_BATCH / 8 },
     [MIG_DATA]    = { "DATA", sizeof(struct mig_data_hdr) + 1, sizeof(struct mig_data_hdr) + MIG_PAGE },
     [MIG_ROUND]   = { "ROUND", sizeof(struct mig_round), sizeof(struct mig_round) },
@@ -110,18 +110,42 @@ const char *mig_hello_arg(const struct mig_hello *h, uint32_t i)
     return p;
 }
 
-int mig_hashes_decode(const uint8_t *p, uint32_t len, struct mig_hashes_hdr *h, const struct mig_entry **e,
+int mig_hashes_decode(const uint8_t *p, uint32_t len, struct mig_hashes_hdr *h, struct mig_entry *e,
                       const char **why)
 {
+    uint32_t at = sizeof(*h);
     if (len < sizeof(*h))
         return bad(why, "HASHES too short");
     memcpy(h, p, sizeof(*h));
     if (h->kind != MIG_KIND_PAGE && h->kind != MIG_KIND_BLOCK)
         return bad(why, "HASHES of an unknown kind");
-    if (h->n == 0 || h->n > MIG_BATCH || len != sizeof(*h) + (uint64_t)h->n * sizeof(struct mig_entry))
+    if (h->n == 0 || h->n > MIG_BATCH)
+        return bad(why, "HASHES entry count out of range");
+    for (uint32_t i = 0; i < h->n; i++) {
+        if (len - at < MIG_ENTRY_MIN)
+            return bad(why, "HASHES entry count does not match its length");
+        memcpy(&e[i].index, p + at, 8);
+        at += 8;
+        memset(e[i].hash, 0, MIG_HASH);
+        if (e[i].index & MIG_ENTRY_ZERO)
+            continue;
+        if (len - at < MIG_HASH)
+            return bad(why, "HASHES entry count does not match its length");
+        memcpy(e[i].hash, p + at, MIG_HASH);
+        at += MIG_HASH;
+    }
+    if (at != len)
         return bad(why, "HASHES entry count does not match its length");
-    *e = (const struct mig_entry *)(p + sizeof(*h));
     return 0;
+}
+
+uint32_t mig_entry_put(uint8_t *out, const struct mig_entry *e)
+{
+    memcpy(out, &e->index, 8);
+    if (e->index & MIG_ENTRY_ZERO)
+        return MIG_ENTRY_MIN;
+    memcpy(out + 8, e->hash, MIG_HASH);
+    return MIG_ENTRY_MAX;
 }
 
 int mig_want_decode(const uint8_t *p, uint32_t len, struct mig_want_hdr *h, const uint8_t **bits,

@@ -17,7 +17,7 @@
  * Either side may send REFUSE at any time: the session ends, the source keeps its guest.
  */
 
-#define MIG_VERSION      2                     /* 2: DATA may be deflated */
+#define MIG_VERSION      2                     /* 2: DATA may be deflated, a zero entry has no hash */
 #define MIG_HDR          8
 #define MIG_MAX_PAYLOAD  (64u * 1024)
 #define MIG_PAGE         4096u
@@ -53,10 +53,14 @@ struct mig_hello {
     char args[MIG_ARGS];                       /* argc NUL-terminated words */
 } __attribute__((packed));
 
+/* A HASHES entry as the decoder gives it. On the wire: the u64 index, then the hash unless MIG_ENTRY_ZERO
+ * (a zero page travels as 8 bytes: most of a fresh guest's RAM). */
 struct mig_entry {
     uint64_t index;                            /* page or block number | MIG_ENTRY_ZERO */
     uint8_t hash[MIG_HASH];                    /* zeros when MIG_ENTRY_ZERO */
 } __attribute__((packed));
+#define MIG_ENTRY_MIN    8u                    /* wire bytes of a zero entry */
+#define MIG_ENTRY_MAX    (8u + MIG_HASH)       /* of any other */
 
 struct mig_hashes_hdr {
     uint32_t seq, kind, n, pad;
@@ -92,8 +96,11 @@ void mig_hdr_put(uint8_t h[MIG_HDR], uint32_t type, uint32_t len);
  * *why naming the bad field; nothing they return points outside p[0..len).
  */
 int mig_hello_decode(const uint8_t *p, uint32_t len, struct mig_hello *h, const char **why);
-int mig_hashes_decode(const uint8_t *p, uint32_t len, struct mig_hashes_hdr *h, const struct mig_entry **e,
+/* HASHES: its n entries decoded into e[MIG_BATCH] (the walk must end exactly at len). */
+int mig_hashes_decode(const uint8_t *p, uint32_t len, struct mig_hashes_hdr *h, struct mig_entry *e,
                       const char **why);
+/* Write e's wire form at out (room for MIG_ENTRY_MAX); returns its length. */
+uint32_t mig_entry_put(uint8_t *out, const struct mig_entry *e);
 int mig_want_decode(const uint8_t *p, uint32_t len, struct mig_want_hdr *h, const uint8_t **bits,
                     const char **why);
 /* DATA: *body is the page (RAW: MIG_PAGE bytes) or its deflate stream (DEFLATE: 1..MIG_PAGE-1 bytes, not yet
