@@ -111,6 +111,10 @@ def check_failures(c, t, ip):
         vms = listed(c, t)
         require(set(vms) == {"g3"} and vms["g3"] == "running", "after a cut at %s vm list shows %s" % (frame, vms))
         c.command("migrate stop %d" % port, t)
+    # a listener's options are its own: one that cuts at HASHES beside PORT's leaves PORT's sessions alone
+    out = c.command("migrate listen %d key=%s cut=HASHES" % (PORT + 5, KEY), t)
+    require("listening" in out, "no listener:\n" + out)
+    mark = len(c.output())
     c.command("vm migrate g3 %s:%d key=%s as=g6 bandwidth=6K" % (ip, PORT, KEY), t)   # slow: ~6 s of hashes
     c.expect(r"migrate: receiving g6 from ", MIGRATE_S, "the slow migration's start")
     out = c.command("migrate status", t)
@@ -126,6 +130,8 @@ def check_failures(c, t, ip):
             "error: vm migrate g3: cancelled by the operator; g3 keeps running here" in out and
             re.search(r"migrate: from [^\n]*: g6: cancelled by the operator; nothing of it is kept here", out),
             "cancel did not end both sessions with their lines:\n" + out)
+    require("link cut" not in c.output()[mark:], "PORT's session took the cut= of the listener beside it")
+    c.command("migrate stop %d" % (PORT + 5), t)
     last = ticks_after(c, t, "g3", 0)
     ticks_after(c, t, "g3", last)
     vms = listed(c, t)

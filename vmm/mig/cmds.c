@@ -13,14 +13,15 @@
 
 static char boot_key[80];                      /* migrate_key=: the default key=, here and as a source */
 static uint16_t boot_port;                     /* migrate_listen= */
-static uint32_t cut_type;                      /* test hook of `migrate listen ... cut=FRAME` */
-static int look_local = 1;                     /* `migrate listen ... local=off`: not among this host's guests */
+/* Each listener's options ride in its accept argument: the frame type of the `cut=FRAME` test hook (0: none)
+ * and whether to look among this host's guests (`local=off` clears it). */
+#define LISTEN_OPTS(cut, local) ((void *)(uintptr_t)((uintptr_t)(cut) << 1 | ((local) ? 1u : 0u)))
 
 static void accepted(struct tls_chan *ch, void *arg)
 {
-    (void)arg;
+    uintptr_t o = (uintptr_t)arg;
     kprintf("migrate: %s connected (%s)\n", tls_peer(ch), tls_cipher(ch));
-    mig_dst_start_cut(ch, cut_type, look_local);
+    mig_dst_start_cut(ch, (uint32_t)(o >> 1), (int)(o & 1));
 }
 
 /* A port number: 1..65535. */
@@ -33,14 +34,14 @@ static int port_arg(const char *s, uint16_t *port)
     return 0;
 }
 
-static int listen_on(uint16_t port, const char *key)
+static int listen_on(uint16_t port, const char *key, void *opts)
 {
     int rc;
     if (!key || !*key) {
         kprintf("error: migrate listen: give key= (or boot with migrate_key=)\n");
         return -EINVAL;
     }
-    if ((rc = tls_listen(port, key, accepted, NULL))) {
+    if ((rc = tls_listen(port, key, accepted, opts))) {
         kprintf("error: migrate listen %u: %s\n", port, rc == -EEXIST ? "already listening on that port"
                                                       : rc == -EINVAL ? "bad key" : "the network refused");
         return rc;
@@ -64,8 +65,8 @@ static int migrate_cmd(int argc, char **argv)
     uint16_t port = MIG_PORT_DEFAULT;
     const char *key = boot_key;
     if (argc >= 2 && !strcmp(argv[1], "listen") && argc <= 6) {
-        cut_type = 0;
-        look_local = 1;
+        uint32_t cut_type = 0;
+        int look_local = 1;
         for (int i = 2; i < argc; i++)
             if (!strcmp(argv[i], "local=off"))
                 look_local = 0;
@@ -75,7 +76,7 @@ static int migrate_cmd(int argc, char **argv)
                 continue;
             else if (port_arg(argv[i], &port))
                 return shell_usage("migrate");
-        return listen_on(port, key);
+        return listen_on(port, key, LISTEN_OPTS(cut_type, look_local));
     }
     if (argc >= 2 && !strcmp(argv[1], "stop") && argc <= 3) {
         if (argc == 3 && port_arg(argv[2], &port))
@@ -197,7 +198,7 @@ static int mig_init(void)
 {
     int rc = shell_add_poller(mig_poll);
     if (!rc && boot_port)
-        listen_on(boot_port, boot_key);
+        listen_on(boot_port, boot_key, LISTEN_OPTS(0, 1));
     return rc;
 }
 INIT_HOOK(INIT_VMM, mig_init);
