@@ -46,6 +46,7 @@ DEFINE_CR(0)
 DEFINE_CR(2)
 DEFINE_CR(3)
 DEFINE_CR(4)
+DEFINE_CR(8)                              /* the task priority: TPR[7:4] (SDM 3A 10.8.6.5) */
 #undef DEFINE_CR
 
 static inline void irq_enable(void) { __asm__ volatile("sti" ::: "memory"); }

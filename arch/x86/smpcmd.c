@@ -2,6 +2,7 @@
 #include "arch/x86/smp.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/lapic.h"
+#include "kernel/biglock.h"
 #include "kernel/shell.h"
 #include "kernel/printf.h"
 #include "kernel/time.h"
@@ -67,6 +68,7 @@ static int cmd_cpus(int argc, char **argv)
         return shell_usage("cpus");
     smp_describe(line, sizeof(line));
     kprintf("cpus: %s\n", line);
+    kprintf("cpus: %llu waits for the big lock ended in a halt until woken\n", (unsigned long long)big_lock_sleeps());
     for (int i = 0; i < smp_listed(); i++) {
         const struct cpu *c = smp_cpu(i);
         if (c->state == CPU_ONLINE)

@@ -3,13 +3,17 @@
  * reset command stops a test guest) with seeded random values and widths, reads and writes every MSR of
  * the architectural, hypervisor and AMD ranges (#GP skipped), writes and reads random values over every
  * device window (the LAPIC's ICR excepted: an INIT to itself would park it for good) and over
- * unassigned space, then triple-faults. shoal gives it the full Linux device set (testguest.c).
+ * unassigned space, then triple-faults. shoal gives it the full Linux device set (testguest.c). First it
+ * raises its CR8 (TPR) to 15: without a TPR shadow that is the CPU's own TPR, which must not stay that way
+ * in the host after its exits (the host's timer would never interrupt again).
  * Progress lines: "hostile: ports done", "msrs done", "mmio done".
  * guest modes: 64
  */
 #include "tests/guests/guest.h"
 guest_main:
     cli
+    mov $15, %eax
+    mov %rax, %cr8                     /* every interrupt class blocked, as far as the CPU's TPR goes */
     lea handlers, %rdi
     mov $256, %ecx
 1:  movq $ignore, (%rdi)               /* every vector: ignored (NMIs, stray exceptions) ... */

@@ -318,6 +318,18 @@ def qemu_smp(r, smp, append, want):
             # which real hardware does not have), and the shares measure the host's load, not shoal.
             r.check(r.name + "-parallel", lambda: check_parallel(c, QEMU_CMD_S, 2))
             r.check(r.name + "-balanced", lambda: check_balanced(c, QEMU_CMD_S))
+        if "lock_spins=1" in append:
+            r.check(r.name + "-lock-halts", lambda: check_lock_halts(c, QEMU_CMD_S))
+
+
+def check_lock_halts(c, t):
+    """With lock_spins=1 every contended wait for the big lock halts until the unlock that serves it sends
+    the wake-up: the checks above ran through that path (a lost wake-up would have hung them), and `cpus`
+    counts the halts."""
+    out = c.command("cpus", t)
+    m = re.search(r"^cpus: (\d+) waits for the big lock ended in a halt until woken$", out, re.M)
+    require(m and int(m.group(1)) > 0, "no wait for the big lock halted:\n" + out)
+    print("    %s waits for the big lock halted until woken" % m.group(1), flush=True)
 
 
 def t_svm_4cpus(r):
@@ -326,8 +338,8 @@ def t_svm_4cpus(r):
 
 def t_svm_maxcpus(r):
     """Three CPUs present and a fourth hot-plug slot (the MADT lists it disabled); maxcpus=2 leaves the
-    third out."""
-    qemu_smp(r, "3,maxcpus=4", "maxcpus=2", (2, 4, 1, 1, 2, 0))
+    third out. lock_spins=1: every contended wait for the big lock halts until woken."""
+    qemu_smp(r, "3,maxcpus=4", "maxcpus=2 lock_spins=1", (2, 4, 1, 1, 2, 0))
 
 
 def t_svm_maxcpus1(r):

@@ -371,9 +371,13 @@ static int vmx_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit
     flush_before_entry(v);
     if (read_cr2() != v->cr2)       /* CR2 is no VMCS field: the guest's lives in the register (3C 27.3) */
         write_cr2(v->cr2);
+    if (v->cr8)                     /* the guest's TPR while it runs: it may block the host's vectors then */
+        write_cr8(v->cr8);
     spec_enter(v->spec_ctrl, 1);
     int failed = vmx_enter(r->gpr, v->launched);
     v->spec_ctrl = spec_exit(v->spec_ctrl);
+    if ((v->cr8 = read_cr8()) != 0)  /* the host's TPR is 0: a guest's MOV to CR8 must not outlive its run */
+        write_cr8(0);
     if (failed) {
         memset(ex, 0, sizeof(*ex));
         ex->code = EXIT_FAIL_ENTRY;

@@ -37,6 +37,9 @@ struct hvm_vcpu {
     uint64_t vmcs_pa;
     uint64_t msr_page_pa;            /* guest area at offset 0, host area at VMX_HOST_MSR_OFF */
     uint64_t cr2;                    /* the guest's CR2: not in the VMCS, switched by vmx_vcpu_run */
+    uint64_t cr8;                    /* the guest's CR8 (TPR): without a TPR shadow or CR8 exiting its MOV to
+                                        CR8 writes the physical TPR, switched like CR2 (SDM 3C 25.3); it is
+                                        not part of the vCPU record (Linux leaves CR8 at 0) */
     uint16_t vpid;
     int launched;
     int exited;                      /* it ran and left at least once (exit_rip is its) */
