@@ -1,5 +1,6 @@
 /* Fuzz harness for virtio-blk over virtio-mmio: register writes, rings and requests against an async mock disk whose
- * completions the input reorders, with queue reconfiguration and resets between submission and completion. */
+ * completions the input reorders, with queue reconfiguration and resets between submission and completion, and
+ * notifications from a vCPU on another CPU queued for the boot CPU's poll loop (vmm/dev/virtio_kick.c). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,7 +96,7 @@ static void op_disk(struct in *in, struct blk_mock *mock)
 static void run_op(struct in *in, struct blk_mock *mock)
 {
     uint64_t val;
-    switch (take(in, 1) % 12) {
+    switch (take(in, 1) % 14) {
     case 0: { uint32_t a = (take(in, 2) * 8) % 0x40000; uint32_t v = take(in, 4); memcpy(ram + a, &v, 4); break; }
     case 1: op_desc(in); break;
     case 2: avail_push((uint16_t)(take(in, 1) % 16)); break;
@@ -106,6 +107,8 @@ static void run_op(struct in *in, struct blk_mock *mock)
     case 7: case 8: op_request(in); break;
     case 9: op_reconfigure(in); break;
     case 10: (void)driver_init(1); break;
+    case 11: fake_cpu = (int)(take(in, 1) & 1); break;   /* the vCPU's next exits on CPU 1: notifies queue */
+    case 12: (void)virtio_kick_poll(); break;            /* the boot CPU's poll loop takes them */
     default: op_disk(in, mock); break;
     }
 }
@@ -122,9 +125,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fake_write_hook = write_check;
     for (int i = 0; i < OPS_MAX && in.n; i++)
         run_op(&in, mock);
+    fake_cpu = 0;
     blk_mock_drain(mock);
     fake_write_hook = NULL;
-    fake_vm_destroy();
+    fake_vm_destroy();                                   /* drops notifications still queued (forget) */
     mock->dev.ops->close(&mock->dev);
     return 0;
 }
