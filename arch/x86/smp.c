@@ -204,24 +204,30 @@ int smp_this_cpu(void)
     return id < 256 && apic_index[id] ? apic_index[id] - 1 : 0;
 }
 
-/* An IPI with VEC_SMP_CALL: run the mailbox's function, then say done. */
+/* An IPI with VEC_SMP_CALL: run the call in the mailbox, if the caller has not withdrawn it, then say done. */
 static void call_irq(struct trap_frame *tf)
 {
     struct cpu *c = &cpus[smp_this_cpu()];
-    void (*fn)(void *) = c->call_fn;
+    void *arg;
+    void (*fn)(void *) = mailbox_take(&c->call, &arg);
     (void)tf;
     if (!fn)
         return;
-    c->call_fn = NULL;
-    fn(c->call_arg);
-    __atomic_store_n(&c->call_done, 1, __ATOMIC_RELEASE);
+    fn(arg);
+    mailbox_done(&c->call);
+}
+
+/* smp_call's deadline: the time_ns() past which it gives up. */
+static int call_expired(void *deadline)
+{
+    return time_ns() > *(uint64_t *)deadline;
 }
 
 int smp_call(int i, void (*fn)(void *arg), void *arg, uint64_t timeout_ns)
 {
     struct cpu *c;
-    uint64_t t0;
-    int depth;
+    uint64_t deadline;
+    int depth, rc;
     if (i < 0 || i >= nlisted || cpus[i].state != CPU_ONLINE)
         return -ENODEV;
     if (i == smp_this_cpu()) {
@@ -229,16 +235,13 @@ int smp_call(int i, void (*fn)(void *arg), void *arg, uint64_t timeout_ns)
         return 0;
     }
     c = &cpus[i];
-    c->call_done = 0;
-    c->call_arg = arg;
-    __atomic_store_n(&c->call_fn, fn, __ATOMIC_RELEASE);
+    mailbox_post(&c->call, fn, arg);
     depth = big_unlock_all();                  /* it may be waiting for the lock, interrupts off */
     lapic_send_ipi(c->apic_id, VEC_SMP_CALL);
-    for (t0 = time_ns(); !__atomic_load_n(&c->call_done, __ATOMIC_ACQUIRE); cpu_pause())
-        if (time_ns() - t0 > timeout_ns)
-            break;
+    deadline = time_ns() + timeout_ns;
+    rc = mailbox_wait(&c->call, call_expired, &deadline) ? -ETIMEDOUT : 0;
     big_relock(depth);
-    return c->call_done ? 0 : -ETIMEDOUT;
+    return rc;
 }
 
 /* An AP's life after the trampoline: its tables, LAPIC and extension, then sleep until an IPI. */

@@ -2,6 +2,7 @@
 #ifndef SHOAL_ARCH_SMP_H
 #define SHOAL_ARCH_SMP_H
 #include <stdint.h>
+#include "arch/x86/smpcall.h"
 
 #define SMP_MAX_CPUS 128
 
@@ -35,9 +36,7 @@ struct cpu {
     volatile int up;                  /* set by the AP itself */
     volatile uint64_t idle_ns;        /* time spent halted */
     volatile uint64_t wakeups;
-    void (*volatile call_fn)(void *arg);   /* smp_call's mailbox */
-    void *volatile call_arg;
-    volatile int call_done;
+    struct smp_mailbox call;          /* smp_call's (arch/x86/smpcall.h) */
     volatile int kicked;              /* a kick arrived since it last looked for work */
 };
 
@@ -52,9 +51,10 @@ int smp_listed(void);
 /* The calling CPU's index (its local APIC ID looked up; 0 before smp_init). */
 int smp_this_cpu(void);
 /*
- * Run fn(arg) on online CPU i (at once when i is the caller) and wait up to timeout_ns for it to finish.
- * 0, -ENODEV for a CPU that is not online, -ETIMEDOUT when it did not answer (fn may still run later: it
- * must stay safe to run).
+ * Run fn(arg) on online CPU i (at once when i is the caller) and wait for it to finish. 0; -ENODEV for a CPU
+ * that is not online; -ETIMEDOUT when that CPU did not take the call within timeout_ns, which is then
+ * withdrawn: fn never runs after smp_call returned, so arg may be on the caller's stack. A call the CPU took
+ * is waited for to its end (fn must be short).
  */
 int smp_call(int i, void (*fn)(void *arg), void *arg, uint64_t timeout_ns);
 /* Make CPU i look for work now: an IPI that makes a guest running there exit, or wakes it from HLT. Nothing
