@@ -167,6 +167,7 @@ int sched_run_cpu(int cpu)
         timer_cancel(&io_tick);
     }
     v->on_cpu = -1;
+    smp_stack_check();                  /* exit handling is the deepest the host goes */
     now = time_ns();
     used[idx] += now - t0;
     if (v->vm->throttle_pct)

@@ -4,6 +4,7 @@
 #include "arch/x86/lapic.h"
 #include "arch/x86/traps.h"
 #include "arch/x86/hvm.h"
+#include "arch/x86/stackmark.h"
 #include "drivers/acpi.h"
 #include "kernel/kernel.h"
 #include "kernel/bootinfo.h"
@@ -16,7 +17,8 @@
 #include "kernel/param.h"
 #include "kernel/biglock.h"
 
-#define AP_STACK_PAGES   4
+#define AP_STACK_PAGES   8               /* 32 KiB, as the boot CPU's */
+#define BOOT_STACK_SIZE  32768           /* boot/entry.S */
 #define AP_UP_WAIT_NS    2000000000ull   /* emulated CPUs on a busy host start slowly: generous */
 #define EFER_KEEP        (EFER_SCE | EFER_LME | EFER_NXE)
 
@@ -326,7 +328,9 @@ static int ap_prepare(struct cpu *c)
     int rc = hvm_cpu_prepare(c->index);
     if (!stack || !(c->tables = gdt_tables_alloc()) || rc)
         return rc ? rc : -ENOMEM;
+    c->stack_base = stack;
     c->stack_top = stack + AP_STACK_PAGES * PAGE_SIZE;
+    stack_mark_paint(c->stack_base, c->stack_top);
     p->far32_off = (uint32_t)tramp_pa + (uint32_t)(ap_tramp_pm32 - ap_tramp_start);
     p->far32_sel = 0x08;
     p->far64_off = (uint32_t)tramp_pa + (uint32_t)(ap_tramp_lm64 - ap_tramp_start);
@@ -374,12 +378,40 @@ static void ap_start(struct cpu *c)
         log_warn("smp: cpu %d (apic id %u): virtualization not enabled (%d)", c->index, c->apic_id, c->hvm_rc);
 }
 
+extern char boot_stack_top[];
+
+/* The boot CPU's stack: painted below what the calls up to here use (a red margin under RSP kept). */
+static void boot_stack_mark(struct cpu *c)
+{
+    uint64_t rsp;
+    __asm__ volatile("mov %%rsp, %0" : "=r"(rsp));
+    c->stack_top = (uint64_t)(uintptr_t)boot_stack_top;
+    c->stack_base = c->stack_top - BOOT_STACK_SIZE;
+    stack_mark_paint(c->stack_base, (rsp - 512) & ~7ull);
+}
+
+uint64_t smp_stack_used(int i, uint64_t *size)
+{
+    const struct cpu *c = smp_cpu(i);
+    *size = c && c->stack_base ? c->stack_top - c->stack_base : 0;
+    return *size ? stack_mark_used(c->stack_base, c->stack_top) : 0;
+}
+
+void smp_stack_check(void)
+{
+    const struct cpu *c = &cpus[smp_this_cpu()];
+    if (c->stack_base && stack_mark_check(c->stack_base))
+        panic("cpu %d: its stack [%#llx, %#llx) overflowed", c->index, (unsigned long long)c->stack_base,
+              (unsigned long long)c->stack_top);
+}
+
 /* The table: the boot CPU first, then every other MADT entry in MADT order. */
 static void list_cpus(const struct acpi_info *ai)
 {
     uint32_t bsp = lapic_id();
     cpus[0] = (struct cpu){ .index = 0, .apic_id = bsp, .state = CPU_ONLINE, .up = 1, .online_ns = time_ns() };
     apic_index[bsp & 0xff] = 1;
+    boot_stack_mark(&cpus[0]);
     for (int i = 0; ai && i < ai->ncpus && nlisted < SMP_MAX_CPUS; i++) {
         const struct acpi_cpu *a = &ai->cpus[i];
         struct cpu *c = &cpus[nlisted];

@@ -30,7 +30,7 @@ struct cpu {
     uint32_t apic_id;
     enum cpu_state state;
     int hvm_rc;                       /* its virtualization extension: 0 on, else negative errno */
-    uint64_t stack_top;
+    uint64_t stack_base, stack_top;   /* its stack [base, top), painted for the high-water mark */
     struct cpu_tables *tables;        /* its GDT, TSS and IST stacks (arch/x86/gdt.c) */
     uint64_t online_ns;               /* time_ns() when it came up */
     volatile int up;                  /* set by the AP itself */
@@ -42,6 +42,10 @@ struct cpu {
 
 /* Start every CPU the MADT lists (boot CPU: after lapic_init and hvm_init). Returns CPUs online. */
 int smp_init(void);
+/* The most bytes of CPU i's stack ever used since smp_init (its size in *size), 0 for a CPU not started. */
+uint64_t smp_stack_used(int i, uint64_t *size);
+/* Stop the calling CPU with a panic if its stack ever reached its bottom (memory below may be damaged). */
+void smp_stack_check(void);
 /* Online CPUs (1 before smp_init). */
 int smp_online(void);
 /* The i-th entry of the CPU table (i < smp_listed()), or NULL. */

@@ -40,7 +40,7 @@ static const char *state_name(enum cpu_state s)
 static void print_online(const struct cpu *c)
 {
     struct cpu_answer a = { 0 };
-    uint64_t t0 = time_ns(), up = t0 - c->online_ns, eps;
+    uint64_t t0 = time_ns(), up = t0 - c->online_ns, eps, size, used = smp_stack_used(c->index, &size);
     int vcpus;
     int rc = smp_call(c->index, answer, &a, ANSWER_NS);
     uint64_t us = (time_ns() - t0) / 1000;
@@ -57,7 +57,8 @@ static void print_online(const struct cpu *c)
     else if (up)
         kprintf(", idle %llu%%", (unsigned long long)(shell_idle_ns() * 100 / time_ns()));
     smp_load(c->index, &vcpus, &eps);
-    kprintf(", %d vCPUs, %llu exits/s\n", vcpus, (unsigned long long)eps);
+    kprintf(", %d vCPUs, %llu exits/s, stack %llu of %llu KiB used at most\n", vcpus, (unsigned long long)eps,
+            (unsigned long long)(used + 1023) / 1024, (unsigned long long)size / 1024);
 }
 
 static int cmd_cpus(int argc, char **argv)

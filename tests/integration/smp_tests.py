@@ -51,9 +51,12 @@ def check_cpus(c, t, want, vendor):
     require(len(online) == want[0], "%d online CPUs answered, expected %d:\n%s" % (len(online), want[0], out))
     ids = [a for _, a, _, _, _ in online]
     require(len(set(ids)) == len(ids), "APIC IDs repeat:\n" + out)
-    for idx, madt_id, said_id, virt, _ in online:
+    for idx, madt_id, said_id, virt, rest in online:
         require(madt_id == said_id, "cpu %s answered from APIC ID %s, not %s:\n%s" % (idx, said_id, madt_id, out))
         require(virt == "on (%s)" % vendor, "cpu %s: virtualization %s, not on (%s)" % (idx, virt, vendor))
+        m = re.search(r"stack (\d+) of (\d+) KiB used at most$", rest)   # painted at start: some used, not all
+        require(m and 0 < int(m.group(1)) < int(m.group(2)) and int(m.group(2)) >= 32,
+                "cpu %s: no stack high-water mark, or a full stack:\n%s" % (idx, out))
     print("    %s" % out.splitlines()[0].strip(), flush=True)
     return out
 
@@ -157,7 +160,7 @@ def check_parallel(c, t, ncpus):
     total = sum(shares.values())
     placed = c.command("cpus", t)
     for i in range(ncpus):
-        m = re.search(r"^cpu %d apic-id \d+: online, .*, (\d+) vCPUs, (\d+) exits/s$" % i, placed, re.M)
+        m = re.search(r"^cpu %d apic-id \d+: online, .*, (\d+) vCPUs, (\d+) exits/s, stack " % i, placed, re.M)
         require(m and m.group(1) == "1", "`cpus` does not count one vCPU on CPU %d:\n%s" % (i, placed))
     print("    %d spin guests, one per CPU: CPU%% %s (sum %d%%)" % (ncpus, shares, total), flush=True)
     require(total >= 125 and min(shares.values()) >= 25, "not parallel: %s\n%s" % (shares, out))

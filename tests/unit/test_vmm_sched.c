@@ -42,6 +42,8 @@ int smp_listed(void) { return ncpus; }
 int smp_online(void) { return ncpus; }
 int smp_this_cpu(void) { return 0; }
 void smp_kick(int i) { if (i >= 0 && i < 4) kicks[i]++; }
+static int stack_checks;
+void smp_stack_check(void) { stack_checks++; }
 void vcpu_leave_cpu(struct vcpu *v) { left[v->vm->id]++; }
 int shell_usage(const char *name) { (void)name; return -1; }
 void console_write(const char *s, size_t n);
@@ -175,8 +177,10 @@ TEST(placed_vcpus_run_only_on_their_cpu)
     CHECK(held[0] > 0);
     CHECK_EQ(held[1], 0);
     held[0] = 0;
+    stack_checks = 0;
     for (int i = 0; i < 5; i++)
         runs += sched_run_cpu(1);
+    CHECK_EQ(stack_checks, 5);                      /* the CPU's stack is checked after every slice */
     CHECK_EQ(held[0], 0);
     CHECK(held[1] == 5 * 10 * MS);
     CHECK_EQ(b->vcpu[0]->last_cpu, 1);
