@@ -1,5 +1,6 @@
 /* AMD-V backend: enable SVM, build VMCBs, run guests and normalise #VMEXITs (APM vol. 2, chapter 15). */
 #include "arch/x86/svm/svm.h"
+#include "arch/x86/asid.h"
 #include "arch/x86/svm/vmcb.h"
 #include "arch/x86/hvm.h"
 #include "arch/x86/cpu.h"
@@ -31,8 +32,7 @@ struct hvm_vcpu {
     struct hvm_vm *vm;
     void *vmcb;                /* identity mapped: virtual == physical */
     int first_run;
-    uint32_t asid;             /* its own: two vCPUs of a guest hold different translations (APM 15.16) */
-    int cpu;                   /* the CPU it entered last (-1: never) */
+    struct asid_vcpu tag;      /* its ASID, given by the CPU it runs on (arch/x86/asid.h, APM 15.16) */
     uint64_t exit_rip;         /* guest RIP at the last exit */
     uint64_t spec_ctrl;        /* the guest's IA32_SPEC_CTRL while it does not run */
     uint32_t wp_seen;          /* the VM's wp_gen this vCPU's TLB has flushed for */
@@ -40,9 +40,9 @@ struct hvm_vcpu {
 
 static uint64_t iopm_pa, msrpm_pa;                 /* shared by every CPU */
 static uint64_t hsave_pa[SMP_MAX_CPUS], host_area_pa[SMP_MAX_CPUS];   /* one pair per CPU (APM 15.30.4) */
-static uint32_t max_asid, next_asid = 1;
-static uint32_t last_asid[SMP_MAX_CPUS];   /* the address space each CPU entered last */
-static int asids_wrapped;
+static uint32_t max_asid;
+static struct asid_cpu asid_cpus[SMP_MAX_CPUS];    /* each CPU's ASID generation */
+static uint32_t last_asid[SMP_MAX_CPUS];           /* the ASID each CPU entered last: unique there */
 
 static int svm_probe(void)
 {
@@ -89,6 +89,8 @@ static int svm_cpu_prepare(int cpu)
             return -ENOMEM;
         hvm_msr_pass_through((uint8_t *)(uintptr_t)msrpm_pa, msrpm_pass);
         max_asid = cpuid(0x8000000A, 0).ebx;
+        if (max_asid < 2)
+            return -ENODEV;                  /* no ASID a guest could run under (ASID 0 is the host's) */
     }
     if (!hsave_pa[cpu])
         hsave_pa[cpu] = zeroed_pages(1, 0);
@@ -151,9 +153,12 @@ static int svm_write_protect(struct hvm_vm *vm, uint64_t gpa, uint64_t len, int 
 }
 
 /*
- * TLB_CONTROL for this entry: 1 flushes every ASID, 3 only this vCPU's where the CPU can (FlushByAsid).
- * This vCPU's ASID is flushed when it arrives from another CPU (what this CPU cached of it may be stale:
- * the guest's INVLPGs ran elsewhere, protection was added meanwhile) and once after protection was added.
+ * The vCPU's ASID on this CPU and TLB_CONTROL for this entry: 1 flushes every ASID, 3 only this vCPU's where
+ * the CPU can (FlushByAsid), once after protection was added. ASIDs are unique per CPU (asid.h): a vCPU
+ * arriving from another CPU gets one unused here since the last full flush. Every ASID is flushed when this
+ * CPU begins a new generation of them, and whenever it last ran another vCPU: ASID tagging is what makes
+ * that unnecessary, but emulators (QEMU TCG) do not tag, so two vCPUs' identical virtual addresses (global
+ * kernel pages survive the CR3 load) would share translations.
  */
 static uint8_t tlb_control(struct hvm_vcpu *v, uint32_t wp_gen)
 {
@@ -161,22 +166,11 @@ static uint8_t tlb_control(struct hvm_vcpu *v, uint32_t wp_gen)
     int me = smp_this_cpu();
     if (by_asid < 0)
         by_asid = (cpuid(0x8000000A, 0).edx >> 6) & 1;
-    if ((v->first_run && asids_wrapped) || last_asid[me] != v->asid)
+    if (asid_enter(&asid_cpus[me], &v->tag, me, max_asid) == ASID_FLUSH_ALL || last_asid[me] != v->tag.asid)
         return 1;
-    if (v->cpu != me || v->wp_seen != wp_gen)
+    if (v->wp_seen != wp_gen)
         return by_asid ? 3 : 1;
     return 0;
-}
-
-/* ASIDs are handed out round robin, one per vCPU; once they wrap, a reused ASID starts with a TLB flush. */
-static uint32_t asid_alloc(void)
-{
-    uint32_t a = next_asid++;
-    if (next_asid >= max_asid) {
-        next_asid = 1;
-        asids_wrapped = 1;
-    }
-    return a;
 }
 
 static void put_seg(void *vmcb, unsigned off, const struct seg *s)
@@ -270,7 +264,6 @@ static void setup_controls(struct hvm_vcpu *v)
         INTERCEPT_XSETBV | INTERCEPT_RDTSCP;    /* RDTSCP: TSC_AUX is the host's, CPUID hides it */
     *vmcb64(vmcb, VMCB_IOPM_BASE) = iopm_pa;
     *vmcb64(vmcb, VMCB_MSRPM_BASE) = msrpm_pa;
-    *vmcb32(vmcb, VMCB_ASID) = v->asid;
     *vmcb64(vmcb, VMCB_VINTR) = 1ull << 24;           /* V_INTR_MASKING: host IF stays the host's */
     *vmcb64(vmcb, VMCB_NP_ENABLE) = 1;
     *vmcb64(vmcb, VMCB_N_CR3) = v->vm->npt.root;
@@ -292,8 +285,7 @@ static int svm_vcpu_init(struct hvm_vm *vm, const struct guest_regs *regs, struc
     v->vm = vm;
     v->vmcb = (void *)(uintptr_t)pa;
     v->first_run = 1;
-    v->asid = asid_alloc();
-    v->cpu = -1;
+    v->tag.cpu = -1;
     v->spec_ctrl = spec_get()->host_spec_ctrl;
     setup_controls(v);
     svm_set_state(v, regs);
@@ -382,17 +374,12 @@ static int svm_vcpu_run(struct hvm_vcpu *v, struct guest_regs *r, struct vm_exit
     *vmcb64(vmcb, VMCB_RSP) = r->gpr[GPR_RSP];
     *vmcb64(vmcb, VMCB_RIP) = r->rip;
     *vmcb64(vmcb, VMCB_RFLAGS) = r->rflags;
-    /*
-     * Flush on ASID reuse, and whenever this CPU last ran another address space: ASID tagging is
-     * what makes that unnecessary, and emulators (QEMU TCG) do not tag, so two vCPUs' identical
-     * virtual addresses (global kernel pages survive the CR3 load) would share translations.
-     * wp_gen is read once (another CPU may add protection now: vm_tlb_shootdown waits for this entry).
-     */
+    /* wp_gen is read once (another CPU may add protection now: vm_tlb_shootdown waits for this entry). */
     uint32_t wp_gen = __atomic_load_n(&v->vm->wp_gen, __ATOMIC_SEQ_CST);
     *vmcb8(vmcb, VMCB_TLB_CONTROL) = tlb_control(v, wp_gen);
+    *vmcb32(vmcb, VMCB_ASID) = v->tag.asid;
     v->wp_seen = wp_gen;
-    last_asid[smp_this_cpu()] = v->asid;
-    v->cpu = smp_this_cpu();
+    last_asid[smp_this_cpu()] = v->tag.asid;
     v->first_run = 0;
     spec_enter(v->spec_ctrl, 0);
     svm_enter((uint64_t)(uintptr_t)vmcb, r->gpr, host_area_pa[smp_this_cpu()]);
