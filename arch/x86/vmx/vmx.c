@@ -44,7 +44,8 @@
 struct vmx_caps vmx_caps;
 static uint64_t msr_bitmap_pa;                   /* shared by every CPU */
 static uint64_t vmxon_pa[SMP_MAX_CPUS];          /* each CPU's VMXON region (SDM 3C 24.11.5) */
-static uint16_t next_vpid = 1;
+#define VPID_COUNT      65536           /* VPIDs 1..65535 (SDM 3C 28.1) */
+static struct asid_cpu vpid_cpus[SMP_MAX_CPUS];   /* each CPU hands out its own VPIDs */
 static uint64_t current_vmcs[SMP_MAX_CPUS];   /* the VMCS VMPTRLD made current on each CPU */
 
 /*
@@ -240,10 +241,12 @@ static int vmx_write_protect(struct hvm_vm *vm, uint64_t gpa, uint64_t len, int 
 }
 
 /*
- * Before an entry: a vCPU arriving from another CPU drops what this CPU still caches of it from an earlier
- * stay (guest-physical and combined mappings of its EPTP, linear ones of its VPID: SDM 3C 29.4.3.1, its
- * guest's INVLPGs since then ran elsewhere), and a vCPU that has not flushed since protection was added
- * drops its EPTP's mappings. wp_gen is read once (another CPU may add protection now).
+ * Before an entry: a vCPU arriving from another CPU drops what this CPU still caches of its EPTP from an
+ * earlier stay (guest-physical and combined mappings: SDM 3C 29.4.3.1, its guest's INVLPGs since then ran
+ * elsewhere), and a vCPU that has not flushed since protection was added drops its EPTP's mappings. A vCPU
+ * new to this CPU gets a VPID nobody else has here (asid.h: two vCPUs of a guest with one VPID and one
+ * EPTP would share linear translations), flushed first: in an earlier generation another vCPU had it.
+ * wp_gen is read once (another CPU may add protection now).
  */
 static void flush_before_entry(struct hvm_vcpu *v)
 {
@@ -251,8 +254,11 @@ static void flush_before_entry(struct hvm_vcpu *v)
     uint32_t gen = __atomic_load_n(&v->vm->wp_gen, __ATOMIC_SEQ_CST);
     if (v->tlb_cpu != me || v->wp_seen != gen)
         invept(1, v->vm->eptp);
-    if (v->tlb_cpu != me && v->vpid)
+    if (vmx_caps.has_vpid && asid_enter(&vpid_cpus[me], &v->tag, me, VPID_COUNT) != ASID_KEPT) {
+        v->vpid = (uint16_t)v->tag.asid;
+        vmwrite(VPID, v->vpid);
         invvpid(1, v->vpid);
+    }
     v->tlb_cpu = me;
     v->wp_seen = gen;
 }
@@ -272,9 +278,7 @@ static int vmx_vcpu_init(struct hvm_vm *vm, const struct guest_regs *regs, struc
     memset((void *)(uintptr_t)v->msr_page_pa, 0, PAGE_SIZE);
     v->vm = vm;
     v->spec_ctrl = spec_get()->host_spec_ctrl;
-    v->vpid = vmx_caps.has_vpid ? next_vpid++ : 0;
-    if (!next_vpid)
-        next_vpid = 1;
+    v->tag.cpu = -1;                /* its VPID comes at its first entry (flush_before_entry) */
     if (vmclear(v->vmcs_pa) || vmptrld(v->vmcs_pa)) {
         pmm_free(v->msr_page_pa, 1);
         pmm_free(v->vmcs_pa, 1);
@@ -283,7 +287,7 @@ static int vmx_vcpu_init(struct hvm_vm *vm, const struct guest_regs *regs, struc
     }
     current_vmcs[smp_this_cpu()] = v->vmcs_pa;
     v->cpu = smp_this_cpu();
-    v->tlb_cpu = -1;                /* a reused VPID must not see old translations: flushed at first entry */
+    v->tlb_cpu = -1;                /* its EPTP's old translations are flushed at its first entry */
     vmx_vmcs_setup(v, regs);
     *out = v;
     return 0;

@@ -2,6 +2,7 @@
 #ifndef SHOAL_VMX_H
 #define SHOAL_VMX_H
 #include <stdint.h>
+#include "arch/x86/asid.h"
 #include "arch/x86/slpt.h"
 #include "arch/x86/hvm.h"
 
@@ -40,7 +41,8 @@ struct hvm_vcpu {
     uint64_t cr8;                    /* the guest's CR8 (TPR): without a TPR shadow or CR8 exiting its MOV to
                                         CR8 writes the physical TPR, switched like CR2 (SDM 3C 25.3); it is
                                         not part of the vCPU record (Linux leaves CR8 at 0) */
-    uint16_t vpid;
+    uint16_t vpid;                   /* 0 until its first entry */
+    struct asid_vcpu tag;            /* its VPID, given by the CPU it enters (arch/x86/asid.h) */
     int launched;
     int exited;                      /* it ran and left at least once (exit_rip is its) */
     int cpu;                         /* where the VMCS was last current (-1: released) */
