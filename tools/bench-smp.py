@@ -81,6 +81,7 @@ def sha_seconds(c, pin):
     of zeros at once (CPU work: no disk, whose I/O goes through the boot CPU)."""
     linux_guest_detach(c)
     c.command("vm pin g " + pin, QEMU_CMD_S)
+    c.command("cpus clear", QEMU_CMD_S)
     c.send("vm console g\r")
     c.expect(r"attached to g", QEMU_CMD_S, "the console attach line")
     time.sleep(1)
@@ -92,6 +93,13 @@ def sha_seconds(c, pin):
         "b=$(cut -d' ' -f1 /proc/uptime); awk -v a=$a -v b=$b 'BEGIN{print b - a}'" % (HASH_MIB, HASH_MIB),
         r"[0-9.]+", UP_S)
     return float(t)
+
+
+def lock_lines(c, what):
+    """Print each CPU's big-lock line from `cpus` (waits and holds since the last `cpus clear`)."""
+    out = c.command("cpus", QEMU_CMD_S)
+    for line in re.findall(r"^cpu \d+ big lock: .*$", out, re.M):
+        print("       %s: %s" % (what, line), flush=True)
 
 
 def linux_guest_detach(c):
@@ -113,6 +121,10 @@ def bench_linux(a):
     for _ in range(a.rounds):
         one.append(sha_seconds(c, "0"))
         every.append(sha_seconds(c, "0,1"))
+        linux_guest_detach(c)
+        lock_lines(c, "linux on 2 CPUs")
+        c.send("vm console g\r")
+        c.expect(r"attached to g", QEMU_CMD_S, "the console attach line")
     c.close()
     o, e = statistics.median(one), statistics.median(every)
     print("linux  2-vCPU guest, two processes hashing %d MiB each: on 1 CPU %.1f s, on 2 CPUs %.1f s: ratio %.2f "
@@ -199,7 +211,9 @@ def bench_http(a):
             one.append(load(list(ports.values()), a.window))
             for i, n in enumerate(names):
                 c.command("vm pin %s %d" % (n, i % NCPUS), QEMU_CMD_S)
+            c.command("cpus clear", QEMU_CMD_S)
             every.append(load(list(ports.values()), a.window))
+            lock_lines(c, "http over %d CPUs" % NCPUS)
             print("http   round: web1 alone %.0f, three on CPU 0 %.0f, three over %d CPUs %.0f req/s"
                   % (alone[-1], one[-1], NCPUS, every[-1]), flush=True)
         sched = re.search(r"^sched: (\d+) slices.*$", c.command("sched", QEMU_CMD_S), re.M)

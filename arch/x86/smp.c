@@ -85,117 +85,6 @@ static int set_maxcpus(const char *v)
 }
 BOOT_PARAM("maxcpus", "start at most N CPUs, the boot CPU included (1: the boot CPU alone)", set_maxcpus);
 
-/*
- * The big lock (kernel/biglock.h): a ticket lock that remembers its owner for recursion. With lock_spins=N
- * a waiter spins N rounds, then halts until the unlock that serves its ticket sends it VEC_LOCK_WAKE: on a host
- * that runs more emulated or virtual CPUs than it has cores (shoal nested under TCG or an overcommitted
- * hypervisor), a spinning waiter would take the core from the holder it waits for. While halted, its TPR
- * blocks every other host vector (they stay pending and come once it holds the lock and enables
- * interrupts, as before). sleeper[t % SMP_MAX_CPUS] names the CPU (+1) halted for ticket t; at most one
- * ticket per CPU is out, so the slots never collide. The waiter publishes itself, then checks the ticket
- * again; the unlocker serves, then reads the slot: each is a full barrier (seq_cst), so one of the two sees
- * the other and no wake-up is lost.
- */
-static uint32_t lock_spins = UINT32_MAX;    /* lock_spins=; the default never halts */
-static volatile uint32_t lock_next, lock_serving;
-static volatile int lock_owner = -1;
-static int lock_depth;
-static volatile int sleeper[SMP_MAX_CPUS];
-static uint64_t lock_sleeps;
-
-/* Halt until ticket t is served (interrupts off on entry and on return; only VEC_LOCK_WAKE gets through). */
-static void lock_sleep(uint32_t t, int me)
-{
-    volatile int *slot = &sleeper[t % SMP_MAX_CPUS];
-    uint64_t tpr = read_cr8();
-    write_cr8(TPR_LOCK_WAIT);
-    __atomic_store_n(slot, me + 1, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&lock_serving, __ATOMIC_SEQ_CST) != t) {
-        __atomic_fetch_add(&lock_sleeps, 1, __ATOMIC_RELAXED);
-        __asm__ volatile("sti; hlt; cli" ::: "memory");
-    }
-    __atomic_store_n(slot, 0, __ATOMIC_SEQ_CST);
-    write_cr8(tpr);
-}
-
-static void lock_wake_irq(struct trap_frame *tf)
-{
-    (void)tf;                                  /* the HLT in lock_sleep is over: nothing else to do */
-}
-
-uint64_t big_lock_sleeps(void)
-{
-    return __atomic_load_n(&lock_sleeps, __ATOMIC_RELAXED);
-}
-
-static int set_lock_spins(const char *v)
-{
-    uint64_t n;
-    if (kstrtou64(v, &n, 0) || n < 1 || n > (1u << 30))
-        return -EINVAL;
-    lock_spins = (uint32_t)n;
-    return 0;
-}
-BOOT_PARAM("lock_spins", "rounds (1..2^30) a CPU spins for the big lock before it halts until woken (default: "
-           "it never halts); for shoal nested on a host with fewer cores than emulated CPUs", set_lock_spins);
-
-void big_lock(void)
-{
-    int me = smp_this_cpu();
-    uint64_t f;
-    uint32_t t;
-    if (lock_owner == me) {
-        lock_depth++;
-        return;
-    }
-    f = irq_save();
-    t = __atomic_fetch_add(&lock_next, 1, __ATOMIC_ACQUIRE);
-    for (uint32_t spins = 0; __atomic_load_n(&lock_serving, __ATOMIC_ACQUIRE) != t;) {
-        if (++spins < lock_spins || lock_spins == UINT32_MAX) {
-            cpu_pause();
-            continue;
-        }
-        lock_sleep(t, me);
-        spins = 0;
-    }
-    lock_owner = me;
-    lock_depth = 1;
-    irq_restore(f);
-}
-
-void big_unlock(void)
-{
-    uint64_t f = irq_save();
-    if (--lock_depth == 0) {
-        uint32_t next = lock_serving + 1;
-        lock_owner = -1;
-        __atomic_store_n(&lock_serving, next, __ATOMIC_SEQ_CST);
-        int w = __atomic_load_n(&sleeper[next % SMP_MAX_CPUS], __ATOMIC_SEQ_CST);
-        if (w)
-            lapic_send_ipi(cpus[w - 1].apic_id, VEC_LOCK_WAKE);
-    }
-    irq_restore(f);
-}
-
-int big_unlock_all(void)
-{
-    int depth;
-    if (lock_owner != smp_this_cpu())
-        return 0;
-    depth = lock_depth;
-    lock_depth = 1;
-    big_unlock();
-    return depth;
-}
-
-void big_relock(int depth)
-{
-    if (!depth)
-        return;
-    big_lock();
-    lock_depth = depth;
-}
-
 int smp_online(void) { return nonline; }
 int smp_listed(void) { return nlisted; }
 const struct cpu *smp_cpu(int i) { return i >= 0 && i < nlisted ? &cpus[i] : NULL; }
@@ -435,7 +324,7 @@ int smp_init(void)
     irq_register(VEC_SMP_CALL, call_irq);
     irq_register(VEC_KICK, kick_irq);
     irq_register(VEC_AP_TICK, tick_irq);
-    irq_register(VEC_LOCK_WAKE, lock_wake_irq);
+    big_lock_setup();
     if (!ai || ai->ncpus <= 1)
         return nonline;
     if (!(tramp_pa = find_tramp_page())) {

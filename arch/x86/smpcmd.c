@@ -7,6 +7,8 @@
 #include "kernel/printf.h"
 #include "kernel/time.h"
 #include "kernel/errno.h"
+#include "kernel/kstring.h"
+#include "kernel/ksyms.h"
 
 #define ANSWER_NS  1000000000ull
 
@@ -61,10 +63,40 @@ static void print_online(const struct cpu *c)
             (unsigned long long)(used + 1023) / 1024, (unsigned long long)size / 1024);
 }
 
+/* "name+0xoff" for a code address, or the address itself. */
+static void site_name(uint64_t addr, char *buf, size_t size)
+{
+    uint64_t off;
+    const char *name = addr ? ksyms_lookup(addr, &off) : NULL;
+    if (name)
+        ksnprintf(buf, size, "%s+0x%llx", name, (unsigned long long)off);
+    else
+        ksnprintf(buf, size, "%#llx", (unsigned long long)addr);
+}
+
+/* The CPU's waits for the big lock and its holds of it: the longest hold names where it began and ended. */
+static void print_lock(int cpu)
+{
+    struct big_lock_stats s;
+    char from[64], to[64];
+    big_lock_stats(cpu, &s);
+    site_name(s.hold_from, from, sizeof(from));
+    site_name(s.hold_to, to, sizeof(to));
+    kprintf("cpu %d big lock: %llu waits, %llu us on average, longest %llu us; held %llu%% of %llu ms, longest "
+            "%llu us (from %s to %s)\n", cpu, (unsigned long long)s.waits,
+            (unsigned long long)(s.waits ? s.wait_ns / s.waits / 1000 : 0), (unsigned long long)s.wait_max_ns / 1000,
+            (unsigned long long)(s.span_ns ? s.held_ns * 100 / s.span_ns : 0), (unsigned long long)s.span_ns / 1000000,
+            (unsigned long long)s.hold_max_ns / 1000, from, to);
+}
+
 static int cmd_cpus(int argc, char **argv)
 {
     char line[128];
-    (void)argv;
+    if (argc == 2 && !strcmp(argv[1], "clear")) {
+        big_lock_stats_clear();
+        kprintf("cpus: big lock figures cleared\n");
+        return 0;
+    }
     if (argc > 1)
         return shell_usage("cpus");
     smp_describe(line, sizeof(line));
@@ -72,11 +104,13 @@ static int cmd_cpus(int argc, char **argv)
     kprintf("cpus: %llu waits for the big lock ended in a halt until woken\n", (unsigned long long)big_lock_sleeps());
     for (int i = 0; i < smp_listed(); i++) {
         const struct cpu *c = smp_cpu(i);
-        if (c->state == CPU_ONLINE)
+        if (c->state == CPU_ONLINE) {
             print_online(c);
-        else
+            print_lock(i);
+        } else
             kprintf("cpu %d apic-id %u: %s\n", c->index, c->apic_id, state_name(c->state));
     }
     return 0;
 }
-SHELL_COMMAND("cpus", "", "every CPU: online or why not, and each online CPU's answer to an IPI", cmd_cpus);
+SHELL_COMMAND("cpus", "[clear]", "every CPU: online or why not, its answer to an IPI, its waits for and holds of the "
+              "big lock (clear: count those from zero again)", cmd_cpus);

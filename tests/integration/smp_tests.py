@@ -33,6 +33,8 @@ SUMMARY = re.compile(r"cpus: (\d+) online of (\d+) listed \((\d+) not present, (
                      r"(\d+) failed\)")
 ONLINE = re.compile(r"^cpu (\d+) apic-id (\d+): online, [^\n]*answered in \d+ us \(apic-id (\d+)\), "
                     r"virtualization (on \((?:SVM|VMX)\)|off)([^\n]*)$", re.M)
+LOCK = re.compile(r"^cpu (\d+) big lock: (\d+) waits, (\d+) us on average, longest (\d+) us; held (\d+)% of (\d+) ms, "
+                  r"longest (\d+) us \(from (\S+) to (\S+)\)$", re.M)
 
 
 def cpus(c, t):
@@ -57,6 +59,11 @@ def check_cpus(c, t, want, vendor):
         m = re.search(r"stack (\d+) of (\d+) KiB used at most$", rest)   # painted at start: some used, not all
         require(m and 0 < int(m.group(1)) < int(m.group(2)) and int(m.group(2)) >= 32,
                 "cpu %s: no stack high-water mark, or a full stack:\n%s" % (idx, out))
+    locks = {m[0]: m for m in LOCK.findall(out)}
+    require(sorted(locks) == sorted(i for i, _, _, _, _ in online), "not one big-lock line per online CPU:\n" + out)
+    boot = locks["0"]                  # the boot CPU has held the lock (its shell runs under it), from somewhere
+    require(int(boot[4]) > 0 and int(boot[6]) > 0 and "+0x" in boot[7] and "+0x" in boot[8],
+            "the boot CPU's big-lock line shows no hold, or no place it began and ended:\n" + out)
     print("    %s" % out.splitlines()[0].strip(), flush=True)
     return out
 
@@ -333,6 +340,15 @@ def check_lock_halts(c, t):
     m = re.search(r"^cpus: (\d+) waits for the big lock ended in a halt until woken$", out, re.M)
     require(m and int(m.group(1)) > 0, "no wait for the big lock halted:\n" + out)
     print("    %s waits for the big lock halted until woken" % m.group(1), flush=True)
+    waits = {cpu: int(n) for cpu, n, *_ in LOCK.findall(out)}
+    require(sum(waits.values()) > 0, "`cpus` counts no wait for the big lock, though some halted:\n" + out)
+    spans = [int(x[5]) for x in LOCK.findall(out)]
+    require("cleared" in c.command("cpus clear", t), "`cpus clear` did not say it cleared")
+    after = LOCK.findall(c.command("cpus", t))
+    require(after and all(int(x[5]) < min(spans) for x in after),
+            "after `cpus clear` the figures still cover %s ms (before: %s):\n%s" % ([x[5] for x in after], spans, out))
+    for line in LOCK.finditer(out):
+        print("    %s" % line.group(0), flush=True)
 
 
 def t_svm_4cpus(r):
