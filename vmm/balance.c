@@ -18,8 +18,10 @@ static int balance_on = 1;
 static int stress_on;
 static uint64_t moves_total;
 
-/* Per CPU: wake-ups of halted vCPUs by another CPU, and how long they took to enter. */
-static struct { uint64_t count, sum_ns, max_ns; } wake[SMP_MAX_CPUS];
+/* Per CPU: wake-ups of halted vCPUs there, by another CPU ([0]) and by itself ([1]), and how long they took
+ * to enter. */
+struct wake_acct { uint64_t count, sum_ns, max_ns; };
+static struct wake_acct wake[SMP_MAX_CPUS][2];
 
 static int usable(int cpu)
 {
@@ -125,14 +127,24 @@ void sched_balance(void)
         sched_move(movable[busy], idle);
 }
 
-void sched_note_wake(int cpu, uint64_t ns)
+void sched_note_wake(int cpu, uint64_t ns, int local)
 {
+    struct wake_acct *w;
     if (cpu < 0 || cpu >= SMP_MAX_CPUS)
         return;
-    wake[cpu].count++;
-    wake[cpu].sum_ns += ns;
-    if (ns > wake[cpu].max_ns)
-        wake[cpu].max_ns = ns;
+    w = &wake[cpu][!!local];
+    w->count++;
+    w->sum_ns += ns;
+    if (ns > w->max_ns)
+        w->max_ns = ns;
+}
+
+static void print_wakes(const struct wake_acct *w, const char *kind)
+{
+    kprintf(", %llu %s wake-ups", (unsigned long long)w->count, kind);
+    if (w->count)
+        kprintf(" (to entry: avg %llu us, max %llu us)", (unsigned long long)(w->sum_ns / w->count / 1000),
+                (unsigned long long)(w->max_ns / 1000));
 }
 
 static void print_cpu(int cpu)
@@ -145,12 +157,9 @@ static void print_cpu(int cpu)
             running += vm->vcpu[k]->home == cpu && runnable_here(vm->vcpu[k]);
         }
     }
-    kprintf("cpu %d: %d vCPUs, %d runnable, %llu cross-CPU wake-ups", cpu, placed, running,
-            (unsigned long long)wake[cpu].count);
-    if (wake[cpu].count)
-        kprintf(" (to entry: avg %llu us, max %llu us)",
-                (unsigned long long)(wake[cpu].sum_ns / wake[cpu].count / 1000),
-                (unsigned long long)(wake[cpu].max_ns / 1000));
+    kprintf("cpu %d: %d vCPUs, %d runnable", cpu, placed, running);
+    print_wakes(&wake[cpu][0], "cross-CPU");
+    print_wakes(&wake[cpu][1], "local");
     kprintf("\n");
 }
 
@@ -188,7 +197,7 @@ static int cmd_sched(int argc, char **argv)
 }
 SHELL_COMMAND("sched", "[stress|balance on|off]",
               "vCPU placement: the balancer, the stress mode (unpinned vCPUs move after every slice), "
-              "moves, slices ended early for I/O, and cross-CPU wake-up latency per CPU", cmd_sched);
+              "moves, slices ended early for I/O, and wake-up latency per CPU (woken by another CPU or by its own)", cmd_sched);
 
 static int stress_param(const char *v)
 {

@@ -36,8 +36,9 @@ void sched_balance(void);
 /* The stress mode and the balancer on (1) or off (0); `sched stress|balance on|off`. */
 void sched_set_stress(int on);
 void sched_set_balance(int on);
-/* A vCPU woken from HLT by another CPU entered on cpu ns after the wake-up (for `sched`). */
-void sched_note_wake(int cpu, uint64_t ns);
+/* A vCPU woken from HLT, by another CPU or (local) by cpu itself, entered on cpu ns after the wake-up (for
+ * `sched`). */
+void sched_note_wake(int cpu, uint64_t ns, int local);
 
 /*
  * Asked by v's slice after each exit: 1 (and counted) when v runs on the boot CPU and work waits for its

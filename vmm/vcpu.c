@@ -40,14 +40,16 @@ int vcpu_irq_waiting(struct vcpu *v)
 }
 
 /* A vCPU another CPU runs learns of a new event at once: the IPI makes it exit (or wakes that CPU). One
- * woken there from HLT notes when, for the wake-up latency (sched_note_wake). */
+ * woken from HLT notes when and whether by its own CPU, for the wake-up latency (sched_note_wake). */
 static void notify(struct vcpu *v)
 {
-    if (v->home == smp_this_cpu())
-        return;
-    if (!v->halted && v->on_cpu < 0 && !v->wake_ns)
+    int local = v->home == smp_this_cpu();
+    if (!v->halted && v->on_cpu < 0 && !v->wake_ns) {
         v->wake_ns = time_ns();
-    smp_kick(v->home);
+        v->wake_local = local;
+    }
+    if (!local)
+        smp_kick(v->home);
 }
 
 void vcpu_kick(struct vcpu *v)
@@ -230,7 +232,7 @@ void vcpu_run_slice(struct vcpu *v, uint64_t slice_ns)
     take_xstate(v);
     apply_pending(v);
     if (v->wake_ns) {
-        sched_note_wake(smp_this_cpu(), time_ns() - v->wake_ns);
+        sched_note_wake(smp_this_cpu(), time_ns() - v->wake_ns, v->wake_local);
         v->wake_ns = 0;
     }
     while (vm->state == VM_RUNNING && !v->halted) {

@@ -61,7 +61,8 @@ struct vcpu {
     uint64_t moved_ns;               /* when it last did */
     volatile int in_guest;           /* in guest mode now (or about to enter) */
     volatile uint32_t entries;       /* bumped before each entry: vm_tlb_shootdown waits for it to change */
-    uint64_t wake_ns;                /* when another CPU woke it from HLT (0: not waiting to run) */
+    uint64_t wake_ns;                /* when it was woken from HLT (0: not waiting to run) */
+    int wake_local;                  /* 1: by its own CPU (a timer there, a vCPU there), 0: by another */
     int put_pending;                 /* regs to be loaded by its own CPU before its next entry */
     int sipi_pending;                /* a startup IPI from another CPU, applied by its own CPU */
     uint8_t sipi_vector;

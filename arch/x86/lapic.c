@@ -58,21 +58,23 @@ static void pic_disable(void)
     outb(0xA1, 0xff);
 }
 
+_Static_assert(TIMER_CPUS == SMP_MAX_CPUS, "one timer list per CPU");
+
+int arch_timer_cpu(void)
+{
+    return smp_this_cpu();
+}
+
 /*
- * Fire once after ns (clamped to one tick): the interrupt runs expired timers and re-arms. Only the boot
- * CPU keeps time: on another CPU (a timer armed while handling a VM exit there) this asks the boot CPU to
- * look at its timers now, by IPI on the timer's own vector; reprogramming the calling CPU's LAPIC would
- * turn its periodic tick into a storm of interrupts.
+ * Fire once on the calling CPU after ns (clamped to one tick): the interrupt runs that CPU's expired timers
+ * and re-arms. Every CPU's LAPIC timer is one-shot on VEC_LAPIC_TIMER with the boot CPU's calibration (one
+ * bus clock for all: SDM 3A 11.5.4); at most TICK_NS apart, its interrupts also end a guest's slice there.
  */
 void arch_timer_program(uint64_t ns)
 {
     uint64_t count;
     if (!timer_hz)
         return;
-    if (smp_this_cpu() != 0) {
-        lapic_send_ipi(smp_cpu(0)->apic_id, VEC_LAPIC_TIMER);
-        return;
-    }
     if (ns > TICK_NS)
         ns = TICK_NS;
     count = ns * timer_hz / 1000000000ull;
@@ -82,7 +84,7 @@ void arch_timer_program(uint64_t ns)
 static void timer_irq(struct trap_frame *tf)
 {
     (void)tf;
-    ticks++;
+    __atomic_add_fetch(&ticks, 1, __ATOMIC_RELAXED);
     big_lock();                        /* timer callbacks touch device and VM state */
     timer_run_expired();
     big_unlock();
@@ -143,10 +145,8 @@ void lapic_ap_init(void)
 {
     wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | (1u << 11));
     wr(LAPIC_SVR, 0x100 | VEC_SPURIOUS);
-    /* The boot CPU keeps time for all; an AP's timer only ends slices: periodic, every TICK_NS, with the
-     * boot CPU's calibration (one bus clock for all: SDM 3A 11.5.4). */
-    wr(LAPIC_TMR_DCR, 0x3);
-    wr(LAPIC_LVT_TMR, LVT_PERIODIC | VEC_AP_TICK);
-    wr(LAPIC_TMR_ICR, timer_hz ? (uint32_t)(TICK_NS * timer_hz / 1000000000ull) : 0);
+    wr(LAPIC_TMR_DCR, 0x3);                                     /* divide by 16, as the boot CPU's */
+    wr(LAPIC_LVT_TMR, VEC_LAPIC_TIMER);                         /* one-shot, unmasked */
     wr(LAPIC_EOI, 0);
+    arch_timer_program(TICK_NS);
 }

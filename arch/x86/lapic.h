@@ -13,7 +13,8 @@ uint32_t lapic_id(void);
 uint64_t lapic_timer_hz(void);
 /* Count of timer interrupts taken. */
 uint64_t lapic_timer_ticks(void);
-/* An application processor's LAPIC: enabled, spurious vector set, its timer periodic (VEC_AP_TICK, 10 ms). */
+/* An application processor's LAPIC: enabled, spurious vector set, its timer one-shot on VEC_LAPIC_TIMER and
+ * armed (it keeps the timers armed on that CPU: kernel/timer.c). */
 void lapic_ap_init(void);
 /* Send INIT, a start-up IPI (the AP starts at page << 12 in real mode), or a fixed-vector IPI to apic_id
  * (SDM 3A 11.6.1); each waits for the ICR to be free before and after (at most 100 ms each). */

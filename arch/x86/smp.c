@@ -70,11 +70,6 @@ static void kick_irq(struct trap_frame *tf)
     cpus[smp_this_cpu()].kicked = 1;
 }
 
-static void tick_irq(struct trap_frame *tf)
-{
-    (void)tf;
-}
-
 static int set_maxcpus(const char *v)
 {
     uint64_t n;
@@ -323,7 +318,6 @@ int smp_init(void)
     list_cpus(ai);
     irq_register(VEC_SMP_CALL, call_irq);
     irq_register(VEC_KICK, kick_irq);
-    irq_register(VEC_AP_TICK, tick_irq);
     big_lock_setup();
     if (!ai || ai->ncpus <= 1)
         return nonline;

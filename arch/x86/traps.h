@@ -17,11 +17,10 @@ struct trap_frame {
 
 /* The host's own vectors. Priority class 0xE for all but the big lock's wake-up, alone in class 0xF: a CPU
  * halted waiting for the lock raises its TPR to class 0xE (SDM 3A 11.8.3.1), so that only that wake-up
- * reaches it and no handler runs inside the wait (arch/x86/smp.c). */
+ * reaches it and no handler runs inside the wait (arch/x86/biglock.c). */
 #define VEC_LAPIC_TIMER 0xE0
 #define VEC_SMP_CALL    0xE1
 #define VEC_KICK        0xE2
-#define VEC_AP_TICK     0xE3
 #define VEC_LOCK_WAKE   0xF0
 #define VEC_SPURIOUS    0xFF
 #define TPR_LOCK_WAIT   0xEu              /* CR8 while halted for the lock: blocks classes 0x0-0xE */

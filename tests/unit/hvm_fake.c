@@ -125,7 +125,7 @@ void smp_kick(int i)
 }
 #include "vmm/sched.h"
 /* What vcpu.c tells the mover (vmm/balance.c, tested in test-unit-vmm-sched); sched_move is the test's own. */
-void sched_note_wake(int cpu, uint64_t ns) { (void)cpu; (void)ns; }
+void sched_note_wake(int cpu, uint64_t ns, int local) { (void)cpu; (void)ns; (void)local; }
 int hvm_fake_io_waiting;
 int sched_io_yield(const struct vcpu *v) { (void)v; return hvm_fake_io_waiting; }
 int smp_call(int i, void (*fn)(void *arg), void *arg, uint64_t timeout_ns)
