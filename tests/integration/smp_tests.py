@@ -115,8 +115,9 @@ PLACED_SELF_CHECKING = [("timer64", r"timer ok"), ("mmio64", r"mmio ok"), ("ioec
 
 
 def check_placed_guests(c, t, ncpus):
-    """Test guests placed on each other CPU (cpus=N) pass their own checks there: timer interrupts from the
-    boot CPU's device timers reach them (kicks), MMIO and port I/O exits are handled, `vm list` says where."""
+    """Test guests placed on each other CPU (cpus=N) pass their own checks there: their timer interrupts (from
+    device timers that fire on their own CPU) reach them, MMIO and port I/O exits are handled, `vm list` says
+    where."""
     start = len(c.output())
     names = []
     for i, (guest, marker) in enumerate(PLACED_SELF_CHECKING):
