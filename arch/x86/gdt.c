@@ -31,9 +31,16 @@ static void set_tss_descriptor(uint64_t *slot, uint64_t base, uint32_t limit)
     slot[1] = base >> 32;
 }
 
-static void tables_fill(struct cpu_tables *t)
+/*
+ * gdt[0], the null descriptor, is never read by the CPU (SDM 3A 3.4.2): it holds the CPU's index, which
+ * gdt_cpu_index reads back through SGDT, without the memory-mapped LAPIC read of its APIC ID (which an
+ * emulator may serialise across CPUs). Guest entries and exits restore the host's GDTR (APM 15.5.1;
+ * VMX: the VMCS's host GDTR base, written on the CPU that loads the VMCS).
+ */
+static void tables_fill(struct cpu_tables *t, int cpu)
 {
     memset(t, 0, sizeof(*t));
+    t->gdt[0] = (uint64_t)cpu;
     t->gdt[1] = 0x00209A0000000000ull;   /* GDT_KCODE: long mode, present, execute/read */
     t->gdt[2] = 0x0000920000000000ull;   /* GDT_KDATA */
     for (int i = 0; i < 3; i++)
@@ -42,12 +49,19 @@ static void tables_fill(struct cpu_tables *t)
     set_tss_descriptor(&t->gdt[3], (uint64_t)(uintptr_t)&t->tss, sizeof(t->tss) - 1);
 }
 
-struct cpu_tables *gdt_tables_alloc(void)
+struct cpu_tables *gdt_tables_alloc(int cpu)
 {
     struct cpu_tables *t = kmalloc(sizeof(*t));
     if (t)
-        tables_fill(t);
+        tables_fill(t, cpu);
     return t;
+}
+
+int gdt_cpu_index(void)
+{
+    struct { uint16_t limit; uint64_t base; } __attribute__((packed)) g;
+    __asm__ volatile("sgdt %0" : "=m"(g));
+    return (int)*(const volatile uint64_t *)(uintptr_t)g.base;
 }
 
 void gdt_load(struct cpu_tables *t)
@@ -74,6 +88,6 @@ void gdt_load(struct cpu_tables *t)
 
 void gdt_init(void)
 {
-    tables_fill(&boot_tables);
+    tables_fill(&boot_tables, 0);
     gdt_load(&boot_tables);
 }

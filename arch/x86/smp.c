@@ -33,7 +33,6 @@ struct ap_params {
 
 static struct cpu cpus[SMP_MAX_CPUS];
 static int nlisted = 1, nonline = 1;
-static uint8_t apic_index[256];          /* APIC ID -> index + 1 (0: unknown) */
 static int max_cpus = SMP_MAX_CPUS;
 static uint64_t tramp_pa;
 static int (*ap_work)(int cpu);
@@ -86,8 +85,8 @@ const struct cpu *smp_cpu(int i) { return i >= 0 && i < nlisted ? &cpus[i] : NUL
 
 int smp_this_cpu(void)
 {
-    uint32_t id = lapic_id();
-    return id < 256 && apic_index[id] ? apic_index[id] - 1 : 0;
+    int i = gdt_cpu_index();
+    return i > 0 && i < nlisted ? i : 0;
 }
 
 /* An IPI with VEC_SMP_CALL: run the call in the mailbox, if the caller has not withdrawn it, then say done. */
@@ -210,7 +209,7 @@ static int ap_prepare(struct cpu *c)
     uint64_t stack = pmm_alloc(AP_STACK_PAGES, 1);
     struct ap_params *p = tramp_params();
     int rc = hvm_cpu_prepare(c->index);
-    if (!stack || !(c->tables = gdt_tables_alloc()) || rc)
+    if (!stack || !(c->tables = gdt_tables_alloc(c->index)) || rc)
         return rc ? rc : -ENOMEM;
     c->stack_base = stack;
     c->stack_top = stack + AP_STACK_PAGES * PAGE_SIZE;
@@ -294,7 +293,6 @@ static void list_cpus(const struct acpi_info *ai)
 {
     uint32_t bsp = lapic_id();
     cpus[0] = (struct cpu){ .index = 0, .apic_id = bsp, .state = CPU_ONLINE, .up = 1, .online_ns = time_ns() };
-    apic_index[bsp & 0xff] = 1;
     boot_stack_mark(&cpus[0]);
     for (int i = 0; ai && i < ai->ncpus && nlisted < SMP_MAX_CPUS; i++) {
         const struct acpi_cpu *a = &ai->cpus[i];
@@ -306,8 +304,6 @@ static void list_cpus(const struct acpi_info *ai)
             c->state = CPU_NOT_PRESENT;
         else if (a->apic_id > 254)
             c->state = CPU_UNSUPPORTED;
-        else
-            apic_index[a->apic_id] = (uint8_t)(nlisted + 1);
         nlisted++;
     }
 }

@@ -52,7 +52,7 @@ int smp_online(void);
 const struct cpu *smp_cpu(int i);
 /* Entries in the CPU table: the boot CPU and every CPU the MADT listed. */
 int smp_listed(void);
-/* The calling CPU's index (its local APIC ID looked up; 0 before smp_init). */
+/* The calling CPU's index (kept in its GDT: gdt_cpu_index; 0 before smp_init). */
 int smp_this_cpu(void);
 /*
  * Run fn(arg) on online CPU i (at once when i is the caller) and wait for it to finish. 0; -ENODEV for a CPU

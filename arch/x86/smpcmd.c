@@ -15,6 +15,7 @@
 /* What a CPU says about itself, filled in on that CPU by smp_call. */
 struct cpu_answer {
     uint32_t apic_id;
+    int index;                 /* smp_this_cpu() there */
     int vmx, svm;
 };
 
@@ -22,6 +23,7 @@ static void answer(void *arg)
 {
     struct cpu_answer *a = arg;
     a->apic_id = lapic_id();
+    a->index = smp_this_cpu();
     a->vmx = !!(read_cr4() & CR4_VMXE);
     a->svm = !!(rdmsr(MSR_EFER) & EFER_SVME);
 }
@@ -38,7 +40,8 @@ static const char *state_name(enum cpu_state s)
     return "?";
 }
 
-/* Online CPUs answer an IPI: the APIC ID they read from their own LAPIC and their extension's enable bit. */
+/* Online CPUs answer an IPI: the APIC ID they read from their own LAPIC, the index they take themselves
+ * for (smp_this_cpu) and their extension's enable bit. */
 static void print_online(const struct cpu *c)
 {
     struct cpu_answer a = { 0 };
@@ -50,9 +53,9 @@ static void print_online(const struct cpu *c)
         kprintf("cpu %d apic-id %u: online, no answer to an IPI (%d)\n", c->index, c->apic_id, rc);
         return;
     }
-    kprintf("cpu %d apic-id %u: online, %s, answered in %llu us (apic-id %u), virtualization %s", c->index,
-            c->apic_id, c->index ? "runs the vCPUs placed on it" : "boot CPU: shell, I/O and the vCPUs placed on it", (unsigned long long)us,
-            a.apic_id, a.vmx ? "on (VMX)" : a.svm ? "on (SVM)" : "off");
+    kprintf("cpu %d apic-id %u: online, %s, answered in %llu us (apic-id %u, cpu %d), virtualization %s",
+            c->index, c->apic_id, c->index ? "runs the vCPUs placed on it" : "boot CPU: shell, I/O and the vCPUs placed on it",
+            (unsigned long long)us, a.apic_id, a.index, a.vmx ? "on (VMX)" : a.svm ? "on (SVM)" : "off");
     if (c->index && up)
         kprintf(", idle %llu%%, %llu wakeups", (unsigned long long)(c->idle_ns * 100 / up),
                 (unsigned long long)c->wakeups);

@@ -28,8 +28,10 @@ struct trap_frame {
 /* Load the boot CPU's GDT with the TSS and its IST stacks. */
 void gdt_init(void);
 struct cpu_tables;
-/* Another CPU's GDT, TSS and IST stacks, ready to load (the boot CPU allocates them). NULL: no memory. */
-struct cpu_tables *gdt_tables_alloc(void);
+/* CPU cpu's GDT, TSS and IST stacks, ready to load (the boot CPU allocates them). NULL: no memory. */
+struct cpu_tables *gdt_tables_alloc(int cpu);
+/* The index of the CPU whose GDT is loaded (the boot GDT and the APs' trampoline GDT say 0). */
+int gdt_cpu_index(void);
 /* Load t on the calling CPU: GDT, segment registers, task register. */
 void gdt_load(struct cpu_tables *t);
 /* Load the IDT idt_init built on the calling CPU (an AP). */

@@ -31,7 +31,7 @@ GUEST_UP_S = 480          # the emulated hypervisor runs the emulated guest besi
 
 SUMMARY = re.compile(r"cpus: (\d+) online of (\d+) listed \((\d+) not present, (\d+) left out by maxcpus=(\d+), "
                      r"(\d+) failed\)")
-ONLINE = re.compile(r"^cpu (\d+) apic-id (\d+): online, [^\n]*answered in \d+ us \(apic-id (\d+)\), "
+ONLINE = re.compile(r"^cpu (\d+) apic-id (\d+): online, [^\n]*answered in \d+ us \(apic-id (\d+), cpu (\d+)\), "
                     r"virtualization (on \((?:SVM|VMX)\)|off)([^\n]*)$", re.M)
 LOCK = re.compile(r"^cpu (\d+) big lock: (\d+) waits, (\d+) us on average, longest (\d+) us; held (\d+)% of (\d+) ms, "
                   r"longest (\d+) us \(from (\S+) to (\S+)\)$", re.M)
@@ -51,16 +51,17 @@ def check_cpus(c, t, want, vendor):
     nums, online, out = cpus(c, t)
     require(nums == list(want), "cpus summary %s, expected %s:\n%s" % (nums, list(want), out))
     require(len(online) == want[0], "%d online CPUs answered, expected %d:\n%s" % (len(online), want[0], out))
-    ids = [a for _, a, _, _, _ in online]
+    ids = [a for _, a, _, _, _, _ in online]
     require(len(set(ids)) == len(ids), "APIC IDs repeat:\n" + out)
-    for idx, madt_id, said_id, virt, rest in online:
+    for idx, madt_id, said_id, said_idx, virt, rest in online:
         require(madt_id == said_id, "cpu %s answered from APIC ID %s, not %s:\n%s" % (idx, said_id, madt_id, out))
+        require(said_idx == idx, "cpu %s takes itself for cpu %s (smp_this_cpu):\n%s" % (idx, said_idx, out))
         require(virt == "on (%s)" % vendor, "cpu %s: virtualization %s, not on (%s)" % (idx, virt, vendor))
         m = re.search(r"stack (\d+) of (\d+) KiB used at most$", rest)   # painted at start: some used, not all
         require(m and 0 < int(m.group(1)) < int(m.group(2)) and int(m.group(2)) >= 32,
                 "cpu %s: no stack high-water mark, or a full stack:\n%s" % (idx, out))
     locks = {m[0]: m for m in LOCK.findall(out)}
-    require(sorted(locks) == sorted(i for i, _, _, _, _ in online), "not one big-lock line per online CPU:\n" + out)
+    require(sorted(locks) == sorted(i for i, *_ in online), "not one big-lock line per online CPU:\n" + out)
     boot = locks["0"]                  # the boot CPU has held the lock (its shell runs under it), from somewhere
     require(int(boot[4]) > 0 and int(boot[6]) > 0 and "+0x" in boot[7] and "+0x" in boot[8],
             "the boot CPU's big-lock line shows no hold, or no place it began and ended:\n" + out)
@@ -71,7 +72,7 @@ def check_cpus(c, t, want, vendor):
 def check_ipis_repeat(c, t, rounds=4):
     """Each `cpus` wakes every standing-by CPU with one IPI: their wakeup counts grow by at least one a call."""
     def wakeups():
-        return {i: int(w) for i, _, _, _, rest in cpus(c, t)[1] for w in re.findall(r"(\d+) wakeups", rest)}
+        return {i: int(w) for i, *_, rest in cpus(c, t)[1] for w in re.findall(r"(\d+) wakeups", rest)}
     first = wakeups()
     require(first, "no CPU stands by")
     last = first
