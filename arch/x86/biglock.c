@@ -170,12 +170,6 @@ void big_relock(int depth)
     lock_depth = depth;
 }
 
-static uint64_t tsc_to_ns(uint64_t t)
-{
-    uint64_t hz = tsc_hz();
-    return hz ? t / hz * 1000000000u + t % hz * 1000000000u / hz : 0;
-}
-
 void big_lock_stats(int cpu, struct big_lock_stats *s)
 {
     const struct lock_acct *a = &acct[cpu >= 0 && cpu < SMP_MAX_CPUS ? cpu : 0];
@@ -183,10 +177,10 @@ void big_lock_stats(int cpu, struct big_lock_stats *s)
     if (cpu < 0 || cpu >= SMP_MAX_CPUS)
         return;
     s->waits = a->waits;
-    s->wait_ns = tsc_to_ns(a->wait_tsc);
-    s->wait_max_ns = tsc_to_ns(a->wait_max);
-    s->held_ns = tsc_to_ns(a->held_tsc);
-    s->hold_max_ns = tsc_to_ns(a->hold_max);
+    s->wait_ns = tsc_cycles_to_ns(a->wait_tsc);
+    s->wait_max_ns = tsc_cycles_to_ns(a->wait_max);
+    s->held_ns = tsc_cycles_to_ns(a->held_tsc);
+    s->hold_max_ns = tsc_cycles_to_ns(a->hold_max);
     s->hold_from = a->hold_from;
     s->hold_to = a->hold_to;
     s->span_ns = time_ns() - acct_since_ns;

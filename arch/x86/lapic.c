@@ -22,7 +22,6 @@
 #define ICR_STARTUP   0x00004600u     /* start-up, vector = page number of the entry */
 #define ICR_FIXED     0x00004000u     /* fixed delivery, level assert */
 #define LVT_MASKED    (1u << 16)
-#define LVT_PERIODIC  (1u << 17)
 #define TICK_NS       10000000ull     /* longest sleep between timer interrupts: 10 ms */
 
 static volatile uint32_t *lapic;

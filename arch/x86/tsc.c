@@ -85,6 +85,11 @@ uint64_t tsc_init(void)
 }
 
 uint64_t tsc_hz(void) { return hz; }
+
+uint64_t tsc_cycles_to_ns(uint64_t cycles)
+{
+    return (uint64_t)(((unsigned __int128)cycles * mult) >> 32);
+}
 const char *tsc_source(void) { return source; }
 
 uint64_t time_ns(void)
