@@ -169,10 +169,12 @@ $(BUILD)/ksyms0.S: tools/gen-ksyms.sh
 $(BUILD)/%.o: $(BUILD)/%.S
 	$(CC) -c -Wa,--noexecstack $< -o $@
 
-# The object list, rewritten only when it changes: an object added, left out or moved relinks both passes.
+# The object list, rewritten only when it changes: an object added, left out or moved relinks both passes. It is
+# recorded relative to BUILD, so naming the same directory another way (an absolute path) relinks nothing.
+KOBJ_LIST = $(patsubst $(BUILD)/%,%,$(KOBJ))
 $(BUILD)/kobjs.txt: FORCE
 	@mkdir -p $(BUILD)
-	@echo '$(KOBJ)' | cmp -s - $@ || echo '$(KOBJ)' > $@
+	@echo '$(KOBJ_LIST)' | cmp -s - $@ || echo '$(KOBJ_LIST)' > $@
 
 .PHONY: FORCE
 FORCE:

@@ -90,6 +90,18 @@ if $MAKE -pq --no-print-directory 2>/dev/null | python3 tests/suite/phony_prereq
 then pass no_phony_file_prereqs; sed 's/^/    /' "$W/out"
 else fail no_phony_file_prereqs "a file target is rebuilt on every make run"; fi
 
+# The object list the link records does not depend on how BUILD is spelled: the kernel built under BUILD=build is
+# up to date when make names the same directory by its absolute path (make-gdb's test does), or that make relinks
+# shoal.elf under the tiers booting it.
+if [ -e "$BUILD/kobjs.txt" ]; then
+    abs=$(cd "$BUILD" && pwd)
+    $MAKE -n --no-print-directory BUILD="$abs" "$abs/kobjs.txt" 2>&1 |
+        sed -n "s/^echo '\([^']*\)' | cmp .*/\1/p" > "$W/kobjs"
+    if [ ! -s "$W/kobjs" ]; then fail build_dir_spelling "make -n $abs/kobjs.txt printed no object list"
+    elif cmp -s "$W/kobjs" "$BUILD/kobjs.txt"; then pass build_dir_spelling
+    else cut -c1-200 "$W/kobjs" > "$W/out"; fail build_dir_spelling "BUILD=$abs records another object list than BUILD=$BUILD"; fi
+else fail build_dir_spelling "no $BUILD/kobjs.txt: build the kernel first"; fi
+
 # The linker-table check: the kernel linked without blk/delta_boot.c and net/iscsi_cmds.c (only tables name
 # what they define) must fail, naming each registration missing. The objects are copied, so only the link runs.
 if [ -e "$BUILD/shoal.elf" ]; then
