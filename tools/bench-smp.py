@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 # SMP benchmark (issue 13): shoal under QEMU multi-threaded TCG with as many CPUs as this machine has cores;
 # each figure measured on one CPU and on all of them in the same run, printed as a ratio; no assertions.
-"""Three measurements, each in one boot of shoal (QEMU -smp N, N = this machine's cores, SVM):
+"""Four measurements, each in one boot of shoal (QEMU -smp N, N = this machine's cores, SVM), after a peer:
+  peer   the linux case's guest booted by QEMU alone (-smp N, no shoal): its two hashing processes pinned to
+         CPU 0 by taskset, then free; ratio one/all: what the emulator here gives CPU work on N CPUs, printed
+         beside the spin and linux ratios.
   spin   N spin32 guests (their work counters: iterations / 65536, not time) for WINDOW s, first all pinned
          to CPU 0 (`vm pin`), then one per CPU; ratio all/one (goal: >= 0.9 x N).
   linux  a 2-vCPU Linux guest (the std kernel) runs two processes hashing 64 MiB of zeros each at once, timed
@@ -13,7 +16,7 @@
          here (CONNS connections per guest through QEMU's port forwards) over WINDOW s; ratios three/one.
 Each is measured ROUNDS times, alternating one CPU and all CPUs, and the medians are printed.
 Usage: bench-smp.py [--build build] [--guest build/guest] [--golden build/golden/demo.img] [--rounds 3]
-                    [--window 10] [--only spin,linux,boot,http]"""
+                    [--window 10] [--only peer,spin,linux,boot,http]"""
 
 import argparse
 import os
@@ -72,8 +75,8 @@ def bench_spin(a):
         every.append(spin_rate(c, names, list(range(NCPUS)), a.window))
     c.close()
     o, e = statistics.median(one), statistics.median(every)
-    print("spin   %d spin guests: on 1 CPU %.0f units/s, on %d CPUs %.0f units/s: ratio %.2f (goal >= %.1f)"
-          % (NCPUS, o, NCPUS, e, e / o, 0.9 * NCPUS), flush=True)
+    print("spin   %d spin guests: on 1 CPU %.0f units/s, on %d CPUs %.0f units/s: ratio %.2f (goal >= %.1f%s)"
+          % (NCPUS, o, NCPUS, e, e / o, 0.9 * NCPUS, peer_note(a)), flush=True)
 
 
 def sha_seconds(c, pin):
@@ -86,13 +89,48 @@ def sha_seconds(c, pin):
     c.expect(r"attached to g", QEMU_CMD_S, "the console attach line")
     time.sleep(1)
     linux_guest.type_slowly(c, "")
-    t = linux_guest.guest_value(
-        c, "SECS", "a=$(cut -d' ' -f1 /proc/uptime); "
+    return hash_seconds(c, "")
+
+
+def hash_seconds(c, prefix):
+    """Seconds by the guest's clock for two processes each hashing HASH_MIB MiB of zeros at once, run under
+    prefix (a taskset) in the Linux guest whose shell c reaches."""
+    return float(linux_guest.guest_value(
+        c, "SECS", "a=$(cut -d' ' -f1 /proc/uptime); %ssh -c '"
         "dd if=/dev/zero bs=1048576 count=%d 2>/dev/null | sha256sum > /tmp/a & "
-        "dd if=/dev/zero bs=1048576 count=%d 2>/dev/null | sha256sum > /tmp/b; wait; "
-        "b=$(cut -d' ' -f1 /proc/uptime); awk -v a=$a -v b=$b 'BEGIN{print b - a}'" % (HASH_MIB, HASH_MIB),
-        r"[0-9.]+", UP_S)
-    return float(t)
+        "dd if=/dev/zero bs=1048576 count=%d 2>/dev/null | sha256sum > /tmp/b; wait'; "
+        "b=$(cut -d' ' -f1 /proc/uptime); awk -v a=$a -v b=$b 'BEGIN{print b - a}'" % (prefix, HASH_MIB, HASH_MIB),
+        r"[0-9.]+", UP_S))
+
+
+def bench_peer(a):
+    """The peer: the linux case's workload in the same Linux guest booted by QEMU alone (no shoal) with as many
+    CPUs, pinned by taskset to CPU 0, then free to spread. Its ratio is what this machine's emulator gives CPU
+    work on N CPUs; the spin and linux ratios are printed against it."""
+    d = a.guest + "/std"
+    c = Console("bench-smp-peer", a.logdir)
+    c.start(qemu_argv("512M", ["-kernel", d + "/vmlinuz", "-initrd", d + "/initrd.img", "-append",
+                               "console=ttyS0 quiet", "-accel", "tcg,thread=multi", "-smp", str(NCPUS)], cpu="EPYC"))
+    c.expect(r"SHOAL-GUEST-UP", UP_S, "the guest's /init marker")
+    time.sleep(2)
+    linux_guest.type_slowly(c, "")
+    n = int(linux_guest.guest_value(c, "NCPU", "nproc", r"\d+", QEMU_CMD_S))
+    if n != NCPUS:
+        raise RuntimeError("the peer's guest sees %d CPUs, not %d" % (n, NCPUS))
+    one, every = [], []
+    for _ in range(a.rounds):
+        one.append(hash_seconds(c, "busybox taskset 1 "))
+        every.append(hash_seconds(c, ""))
+    c.close()
+    o, e = statistics.median(one), statistics.median(every)
+    a.peer = o / e
+    print("peer   QEMU alone (no shoal), the linux case's Linux guest and workload on %d CPUs: pinned to CPU 0 %.1f s, "
+          "spread %.1f s: ratio %.2f, what the emulator here gives CPU work on %d CPUs" % (NCPUS, o, e, a.peer, NCPUS),
+          flush=True)
+
+
+def peer_note(a):
+    return "; QEMU alone %.2f" % a.peer if a.peer else ""
 
 
 def lock_lines(c, what):
@@ -128,7 +166,7 @@ def bench_linux(a):
     c.close()
     o, e = statistics.median(one), statistics.median(every)
     print("linux  2-vCPU guest, two processes hashing %d MiB each: on 1 CPU %.1f s, on 2 CPUs %.1f s: ratio %.2f "
-          "(2 at best)" % (HASH_MIB, o, e, o / e), flush=True)
+          "(2 at best%s)" % (HASH_MIB, o, e, o / e, peer_note(a)), flush=True)
 
 
 def boot_seconds(c, round_no, pin):
@@ -233,8 +271,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--window", type=float, default=10)
     ap.add_argument("--golden", default="build/golden/demo.img")
-    ap.add_argument("--only", default="spin,linux,boot,http")
+    ap.add_argument("--only", default="peer,spin,linux,boot,http")
     a = ap.parse_args()
+    a.peer = None
     a.logdir = os.path.join(a.build, "bench-logs", "smp")
     os.makedirs(a.logdir, exist_ok=True)
     print("bench-smp: shoal under QEMU TCG (SVM) with %d CPUs, this machine's cores; logs in %s" % (NCPUS, a.logdir),
@@ -243,7 +282,7 @@ def main():
         print("bench-smp: one core here: nothing to compare")
         return 0
     for what in a.only.split(","):
-        {"spin": bench_spin, "linux": bench_linux, "boot": bench_boot, "http": bench_http}[what](a)
+        {"peer": bench_peer, "spin": bench_spin, "linux": bench_linux, "boot": bench_boot, "http": bench_http}[what](a)
     return 0
 
 
