@@ -2,9 +2,9 @@
 # SMP benchmark (issue 13): shoal under QEMU multi-threaded TCG with as many CPUs as this machine has cores;
 # each figure measured on one CPU and on all of them in the same run, printed as a ratio; no assertions.
 """Four measurements, each in one boot of shoal (QEMU -smp N, N = this machine's cores, SVM), after a peer:
-  peer   the linux case's guest booted by QEMU alone (-smp N, no shoal): its two hashing processes pinned to
-         CPU 0 by taskset, then free; ratio one/all: what the emulator here gives CPU work on N CPUs, printed
-         beside the spin and linux ratios.
+  peer   the linux case's guest booted by QEMU alone (-smp N, no shoal): the linux case's two hashing processes,
+         and N shell counting loops (CPU work, no I/O), pinned to CPU 0 by taskset, then free; ratios one/all:
+         what the emulator here gives CPU work on N CPUs, printed beside the linux and spin ratios.
   spin   N spin32 guests (their work counters: iterations / 65536, not time) for WINDOW s, first all pinned
          to CPU 0 (`vm pin`), then one per CPU; ratio all/one (goal: >= 0.9 x N).
   linux  a 2-vCPU Linux guest (the std kernel) runs two processes hashing 64 MiB of zeros each at once, timed
@@ -76,7 +76,7 @@ def bench_spin(a):
     c.close()
     o, e = statistics.median(one), statistics.median(every)
     print("spin   %d spin guests: on 1 CPU %.0f units/s, on %d CPUs %.0f units/s: ratio %.2f (goal >= %.1f%s)"
-          % (NCPUS, o, NCPUS, e, e / o, 0.9 * NCPUS, peer_note(a)), flush=True)
+          % (NCPUS, o, NCPUS, e, e / o, 0.9 * NCPUS, peer_note(a, "loop")), flush=True)
 
 
 def sha_seconds(c, pin):
@@ -92,21 +92,29 @@ def sha_seconds(c, pin):
     return hash_seconds(c, "")
 
 
+HASH_JOB = "dd if=/dev/zero bs=1048576 count=%d 2>/dev/null | sha256sum >/dev/null" % HASH_MIB
+LOOP_JOB = "i=0; while [ \\$i -lt %d ]; do i=\\$((i + 1)); done" % 100000
+
+
 def hash_seconds(c, prefix):
     """Seconds by the guest's clock for two processes each hashing HASH_MIB MiB of zeros at once, run under
     prefix (a taskset) in the Linux guest whose shell c reaches."""
+    return jobs_seconds(c, prefix, HASH_JOB, 2)
+
+
+def jobs_seconds(c, prefix, job, n):
+    """Seconds by the guest's clock for n copies of the shell command job at once, run under prefix."""
     return float(linux_guest.guest_value(
-        c, "SECS", "a=$(cut -d' ' -f1 /proc/uptime); %ssh -c '"
-        "dd if=/dev/zero bs=1048576 count=%d 2>/dev/null | sha256sum > /tmp/a & "
-        "dd if=/dev/zero bs=1048576 count=%d 2>/dev/null | sha256sum > /tmp/b; wait'; "
-        "b=$(cut -d' ' -f1 /proc/uptime); awk -v a=$a -v b=$b 'BEGIN{print b - a}'" % (prefix, HASH_MIB, HASH_MIB),
+        c, "SECS", "a=$(cut -d' ' -f1 /proc/uptime); %ssh -c \"%s wait\"; b=$(cut -d' ' -f1 /proc/uptime); "
+        "awk -v a=$a -v b=$b 'BEGIN{print b - a}'" % (prefix, "".join("(%s) & " % job for _ in range(n))),
         r"[0-9.]+", UP_S))
 
 
 def bench_peer(a):
-    """The peer: the linux case's workload in the same Linux guest booted by QEMU alone (no shoal) with as many
-    CPUs, pinned by taskset to CPU 0, then free to spread. Its ratio is what this machine's emulator gives CPU
-    work on N CPUs; the spin and linux ratios are printed against it."""
+    """The peer: the same Linux guest booted by QEMU alone (no shoal) with as many CPUs runs the linux case's
+    workload and NCPUS shell counting loops (CPU work with no I/O, as the spin guests'), each pinned by taskset
+    to CPU 0, then free to spread. Its ratios are what this machine's emulator gives CPU work on NCPUS CPUs;
+    the linux and spin ratios are printed beside them."""
     d = a.guest + "/std"
     c = Console("bench-smp-peer", a.logdir)
     c.start(qemu_argv("512M", ["-kernel", d + "/vmlinuz", "-initrd", d + "/initrd.img", "-append",
@@ -117,20 +125,23 @@ def bench_peer(a):
     n = int(linux_guest.guest_value(c, "NCPU", "nproc", r"\d+", QEMU_CMD_S))
     if n != NCPUS:
         raise RuntimeError("the peer's guest sees %d CPUs, not %d" % (n, NCPUS))
-    one, every = [], []
+    runs = {"hash": ([], []), "loop": ([], [])}
     for _ in range(a.rounds):
-        one.append(hash_seconds(c, "busybox taskset 1 "))
-        every.append(hash_seconds(c, ""))
+        for what, job, k in (("hash", HASH_JOB, 2), ("loop", LOOP_JOB, NCPUS)):
+            runs[what][0].append(jobs_seconds(c, "busybox taskset 1 ", job, k))
+            runs[what][1].append(jobs_seconds(c, "", job, k))
     c.close()
-    o, e = statistics.median(one), statistics.median(every)
-    a.peer = o / e
-    print("peer   QEMU alone (no shoal), the linux case's Linux guest and workload on %d CPUs: pinned to CPU 0 %.1f s, "
-          "spread %.1f s: ratio %.2f, what the emulator here gives CPU work on %d CPUs" % (NCPUS, o, e, a.peer, NCPUS),
-          flush=True)
+    for what, (one, every) in runs.items():
+        o, e = statistics.median(one), statistics.median(every)
+        a.peer[what] = o / e
+        print("peer   QEMU alone (no shoal), %s in its Linux guest: pinned to CPU 0 %.1f s, spread over %d CPUs "
+              "%.1f s: ratio %.2f" % ("two processes hashing %d MiB each" % HASH_MIB if what == "hash" else
+                                      "%d shell counting loops" % NCPUS, o, NCPUS, e, o / e), flush=True)
 
 
-def peer_note(a):
-    return "; QEMU alone %.2f" % a.peer if a.peer else ""
+def peer_note(a, what):
+    """The peer's ratio for what, for the line of the case it stands beside."""
+    return "; QEMU alone %.2f" % a.peer[what] if what in a.peer else ""
 
 
 def lock_lines(c, what):
@@ -166,7 +177,7 @@ def bench_linux(a):
     c.close()
     o, e = statistics.median(one), statistics.median(every)
     print("linux  2-vCPU guest, two processes hashing %d MiB each: on 1 CPU %.1f s, on 2 CPUs %.1f s: ratio %.2f "
-          "(2 at best%s)" % (HASH_MIB, o, e, o / e, peer_note(a)), flush=True)
+          "(2 at best%s)" % (HASH_MIB, o, e, o / e, peer_note(a, "hash")), flush=True)
 
 
 def boot_seconds(c, round_no, pin):
@@ -273,7 +284,7 @@ def main():
     ap.add_argument("--golden", default="build/golden/demo.img")
     ap.add_argument("--only", default="peer,spin,linux,boot,http")
     a = ap.parse_args()
-    a.peer = None
+    a.peer = {}
     a.logdir = os.path.join(a.build, "bench-logs", "smp")
     os.makedirs(a.logdir, exist_ok=True)
     print("bench-smp: shoal under QEMU TCG (SVM) with %d CPUs, this machine's cores; logs in %s" % (NCPUS, a.logdir),
