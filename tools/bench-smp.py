@@ -89,21 +89,16 @@ def sha_seconds(c, pin):
     c.expect(r"attached to g", QEMU_CMD_S, "the console attach line")
     time.sleep(1)
     linux_guest.type_slowly(c, "")
-    return hash_seconds(c, "")
+    return jobs_seconds(c, "", HASH_JOB, 2)
 
 
 HASH_JOB = "dd if=/dev/zero bs=1048576 count=%d 2>/dev/null | sha256sum >/dev/null" % HASH_MIB
 LOOP_JOB = "i=0; while [ \\$i -lt %d ]; do i=\\$((i + 1)); done" % 100000
 
 
-def hash_seconds(c, prefix):
-    """Seconds by the guest's clock for two processes each hashing HASH_MIB MiB of zeros at once, run under
-    prefix (a taskset) in the Linux guest whose shell c reaches."""
-    return jobs_seconds(c, prefix, HASH_JOB, 2)
-
-
 def jobs_seconds(c, prefix, job, n):
-    """Seconds by the guest's clock for n copies of the shell command job at once, run under prefix."""
+    """Seconds by the guest's clock for n copies of the shell command job at once, run under prefix (a
+    taskset, or nothing) in the Linux guest whose shell c reaches."""
     return float(linux_guest.guest_value(
         c, "SECS", "a=$(cut -d' ' -f1 /proc/uptime); %ssh -c \"%s wait\"; b=$(cut -d' ' -f1 /proc/uptime); "
         "awk -v a=$a -v b=$b 'BEGIN{print b - a}'" % (prefix, "".join("(%s) & " % job for _ in range(n))),
