@@ -9,6 +9,7 @@
 #define FADT_HW_REDUCED  (1u << 20)
 #define FADT_RESET_REG_SUP (1u << 10)
 #define FADT_WBINVD   (1u << 0)
+#define FADT_TMR_VAL_EXT (1u << 8)
 #define BOOT_LEGACY_DEVICES 0x1
 #define BOOT_8042     0x2
 #define BOOT_NO_VGA   0x4
@@ -304,20 +305,22 @@ static int dsdt_build(uint8_t *t, size_t cap, const struct acpi_config *c)
     return (int)a.len;
 }
 
-/* Generic Address Structure (ACPI 6.4 5.2.3.2) for one byte-wide I/O port. */
-static void gas_io8(uint8_t *g, uint16_t port)
+/* Generic Address Structure (ACPI 6.4 5.2.3.2) for an I/O port of bytes bytes (1, 2 or 4), accessed whole. */
+static void gas_io(uint8_t *g, uint16_t port, int bytes)
 {
     g[0] = 1;                            /* SystemIO */
-    g[1] = 8;
+    g[1] = (uint8_t)(8 * bytes);
     g[2] = 0;
-    g[3] = 1;                            /* byte access */
+    g[3] = (uint8_t)(bytes == 4 ? 3 : bytes);   /* access size: 1 byte, 2 word, 3 dword */
     put_le64(g + 4, port);
 }
 
 /*
- * FADT revision 6, HW_REDUCED_ACPI: Linux then skips the PM timer, the 8259 and the PIT timer checks
+ * FADT revision 6, HW_REDUCED_ACPI: Linux then skips the 8259 and the PIT timer checks
  * (arch/x86/kernel/acpi/boot.c acpi_reduced_hw_init) and calibrates the LAPIC timer against the TSC,
- * whose rate shoal passes. Reset: 0xFE to the i8042's port 0x64. Poweroff: the sleep registers.
+ * whose rate shoal passes. It still reads X_PM_TMR_BLK (acpi_parse_fadt): the PM timer is its clocksource
+ * when it finds the TSCs unsynchronized, instead of counting ticks. Reset: 0xFE to the i8042's port 0x64.
+ * Poweroff: the sleep registers.
  */
 static int fadt_build(uint8_t *t, size_t cap, uint64_t dsdt)
 {
@@ -328,13 +331,16 @@ static int fadt_build(uint8_t *t, size_t cap, uint64_t dsdt)
     put_le32(t + 40, (uint32_t)dsdt);
     put_le16(t + 46, 9);                                 /* SCI_INT: unused when hardware-reduced */
     put_le16(t + 109, BOOT_LEGACY_DEVICES | BOOT_8042 | BOOT_NO_VGA);
-    put_le32(t + 112, FADT_WBINVD | FADT_RESET_REG_SUP | FADT_HW_REDUCED);
-    gas_io8(t + 116, 0x64);                              /* RESET_REG */
+    put_le32(t + 76, ACPI_PM_TMR_PORT);                  /* PM_TMR_BLK */
+    t[91] = 4;                                           /* PM_TMR_LEN */
+    put_le32(t + 112, FADT_WBINVD | FADT_TMR_VAL_EXT | FADT_RESET_REG_SUP | FADT_HW_REDUCED);
+    gas_io(t + 116, 0x64, 1);                           /* RESET_REG */
     t[128] = 0xFE;                                       /* RESET_VALUE */
     t[131] = 4;                                          /* FADT minor version (ACPI 6.4) */
     put_le64(t + 140, dsdt);                             /* X_DSDT */
-    gas_io8(t + 244, ACPI_SLEEP_CTL_PORT);
-    gas_io8(t + 256, ACPI_SLEEP_STS_PORT);
+    gas_io(t + 208, ACPI_PM_TMR_PORT, 4);                /* X_PM_TMR_BLK */
+    gas_io(t + 244, ACPI_SLEEP_CTL_PORT, 1);
+    gas_io(t + 256, ACPI_SLEEP_STS_PORT, 1);
     memcpy(t + 268, "ShoalHV\0", 8);                     /* hypervisor vendor identity */
     table_finish(t, FADT_LEN);
     return FADT_LEN;

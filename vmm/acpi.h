@@ -8,6 +8,8 @@
 /* The hardware-reduced sleep registers (ACPI 6.4 4.8.3.7): one I/O port each, the platform emulates them. */
 #define ACPI_SLEEP_CTL_PORT  0x600
 #define ACPI_SLEEP_STS_PORT  0x601
+/* The PM timer's 32-bit counter (FADT X_PM_TMR_BLK, TMR_VAL_EXT; vmm/dev/pmtimer.c). */
+#define ACPI_PM_TMR_PORT     0x608
 #define ACPI_SLP_EN          0x20
 #define ACPI_S5_TYP          5
 

@@ -429,7 +429,7 @@ static int lx_sleep_out(void *dev, uint16_t off, int size, uint32_t val)
     return 0;
 }
 
-/* Interrupt chips, legacy devices, the sleep registers, an empty PCI bus, virtio-net (and virtio-blk with a disk). */
+/* Interrupt chips, legacy devices, the PM timer, the sleep registers, an empty PCI bus, virtio-net (and virtio-blk with a disk). */
 static int lx_devices(struct vm *vm, const struct linux_spec *o)
 {
     struct pio_range sleep = { ACPI_SLEEP_CTL_PORT, 2, lx_sleep_in, lx_sleep_out, vm };
@@ -441,7 +441,7 @@ static int lx_devices(struct vm *vm, const struct linux_spec *o)
 
     if ((err = pic_attach(vm)) || (err = ioapic_attach(vm)) || (err = lapic_attach(vm)) ||
         (err = pit_attach(vm)) || (err = rtc_attach(vm)) || (err = i8042_attach(vm)) ||
-        (err = ns16550_attach(vm, 0x3F8, 4)))
+        (err = ns16550_attach(vm, 0x3F8, 4)) || (err = pmtimer_attach(vm)))
         return err;
     if ((err = vm_register_pio(vm, &sleep)) || (err = pci_host_attach(vm, LX_ECAM_BASE)))
         return err;

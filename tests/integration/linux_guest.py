@@ -16,6 +16,20 @@ def type_slowly(c, line, gap=0.03):
         time.sleep(gap)
 
 
+def timed_line(c, line, marker, timeout, gap=0.03):
+    """Type line on the attached guest console, then press Enter and wait for the regex marker in its output;
+    return the match and the seconds by this host's clock from the Enter to the marker (the typing is not
+    counted: the echo of the last character is in before the clock starts)."""
+    for ch in line:
+        c.send(ch)
+        time.sleep(gap)
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    c.send("\r")
+    m = c.expect(marker, timeout, "the line's end marker")
+    return m, time.monotonic() - t0
+
+
 def guest_value(c, name, cmd, pattern, timeout, gap=0.03):
     """Run `echo NAME=[$(cmd)]` in the guest shell and return the value matching pattern."""
     type_slowly(c, 'echo %s""%s=[$(%s)]' % (name[:1], name[1:], cmd), gap)   # the echo reads N""AME: no match

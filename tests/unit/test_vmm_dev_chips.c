@@ -1,4 +1,4 @@
-/* Host unit tests of the chip models: UART, LAPIC, IOAPIC, 8259, PIT, RTC, i8042, and snapshot round trips. */
+/* Host unit tests of the chip models: UART, LAPIC, IOAPIC, 8259, PIT, RTC, i8042, PM timer, snapshot round trips. */
 #define TEST_SUITE "vmm_dev"
 #include <stdlib.h>
 #include "tests/unit/test.h"
@@ -9,6 +9,8 @@
 #include "vmm/dev/i8254.h"
 #include "vmm/dev/mc146818.h"
 #include "vmm/dev/pci_host.h"
+#include "vmm/dev/pmtimer.h"
+#include "vmm/acpi.h"
 #include "drivers/cmos.h"
 
 static uint32_t pin(struct vm *vm, uint16_t port)
@@ -388,6 +390,41 @@ TEST(rtc_bcd_and_modes)
     rtc_write(&r, 0x40, 0xab);
     CHECK_EQ(rtc_read(&r, 0x40), 0xab);
     CHECK_EQ(rtc_read(&r, 0x0d), 0x80);
+    fake_vm_free(vm);
+}
+
+/* A size-byte read of port (the PM timer's reads are 4 bytes wide). */
+static uint32_t pin_n(struct vm *vm, uint16_t port, int size)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < vm->npio; i++)
+        if (port >= vm->pio[i].base && port < vm->pio[i].base + vm->pio[i].count)
+            CHECK_EQ(vm->pio[i].in(vm->pio[i].dev, (uint16_t)(port - vm->pio[i].base), size, &v), 0);
+    return v;
+}
+
+TEST(pmtimer_rate_offset_wrap_and_never_back)
+{
+    struct vm *vm = fake_vm(2);
+    uint64_t last = 0;
+    CHECK_EQ(pmtimer_attach(vm), 0);
+    fake_tsc = 2000000000ull;                                  /* 1 s at the shim's 2 GHz */
+    CHECK_EQ(pin_n(vm, ACPI_PM_TMR_PORT, 4), 3579545u);
+    fake_tsc += 2000000ull;                                    /* 1 ms later */
+    CHECK_EQ(pin_n(vm, ACPI_PM_TMR_PORT, 4), 3583124u);
+    CHECK_EQ(pin_n(vm, ACPI_PM_TMR_PORT + 1, 1), (3583124u >> 8) & 0xff);
+    CHECK_EQ(pin_n(vm, ACPI_PM_TMR_PORT + 3, 2), 0xff00u | (3583124u >> 24));   /* past the register: ones */
+    vm->vcpu[0]->tsc_offset = 2000000000ull;                   /* a restored vCPU's TSC: 2 s ahead */
+    vm->vcpu[1]->tsc_offset = 2000000000ull;
+    CHECK_EQ(pin_n(vm, ACPI_PM_TMR_PORT, 4), 3583124u + 3579545u);
+    vm->running = vm->vcpu[1];
+    vm->vcpu[1]->tsc_offset = 0;                               /* a reader whose TSC is behind the last one's */
+    CHECK_EQ(pin_n(vm, ACPI_PM_TMR_PORT, 4), 3583124u + 3579545u);
+    fake_tsc = 1200ull * 2000000000ull;                        /* 1200 s: past 2^32 counts, the register wraps */
+    CHECK_EQ(pin_n(vm, ACPI_PM_TMR_PORT, 4), (uint32_t)(1200ull * 3579545ull));
+    CHECK_U64(pmtimer_count(3000000000ull, 3000000000ull, &last), 3579545ull);
+    CHECK_U64(pmtimer_count(1500000000ull, 3000000000ull, &last), 3579545ull);   /* never back */
+    CHECK_U64(last, 3579545ull);
     fake_vm_free(vm);
 }
 

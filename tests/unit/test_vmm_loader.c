@@ -373,6 +373,13 @@ TEST(acpi_tables)
     CHECK(get_le64(x + 36) + get_le32(fadt + 4) <= get_le64(x + 44));
     CHECK_EQ(fadt[8], 6);
     CHECK(get_le32(fadt + 112) & (1u << 20));                  /* HW_REDUCED_ACPI */
+    CHECK(get_le32(fadt + 112) & (1u << 8));                   /* TMR_VAL_EXT: a 32-bit PM timer */
+    CHECK_EQ(get_le32(fadt + 76), ACPI_PM_TMR_PORT);            /* PM_TMR_BLK, 4 bytes */
+    CHECK_EQ(fadt[91], 4);
+    CHECK_EQ(fadt[208], 1);                                     /* X_PM_TMR_BLK: SystemIO, 32 bits, dword */
+    CHECK_EQ(fadt[209], 32);
+    CHECK_EQ(fadt[211], 3);
+    CHECK_U64(get_le64(fadt + 212), ACPI_PM_TMR_PORT);
     CHECK_U64(get_le64(fadt + 140), get_le32(fadt + 40));
     CHECK(get_le64(x + 44) + get_le32(madt + 4) <= get_le64(fadt + 140));
     CHECK_EQ(get_le32(madt + 4), 44 + 2 * 8 + 12 + 10);

@@ -33,6 +33,7 @@ int pit_attach(struct vm *vm);                          /* i8254 at 0x40-0x43 (+
 int rtc_attach(struct vm *vm);                          /* mc146818 at 0x70/0x71, host date and time, GSI 8 */
 int i8042_attach(struct vm *vm);                        /* 0x60/0x64; 0xFE to 0x64 resets the VM */
 int ns16550_attach(struct vm *vm, uint16_t port, int gsi);  /* UART; output to the VM's console ring */
+int pmtimer_attach(struct vm *vm);                      /* ACPI PM timer at ACPI_PM_TMR_PORT (vmm/acpi.h) */
 
 /* virtio 1.x devices on virtio-mmio (version 2) at PLAT_VIRTIO_BASE + i * PLAT_VIRTIO_SIZE. */
 int virtio_blk_attach(struct vm *vm, int slot, struct blk_dev *disk);
