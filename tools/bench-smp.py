@@ -99,18 +99,10 @@ LOOP_JOB = "i=0; while [ \\$i -lt %d ]; do i=\\$((i + 1)); done" % 100000
 def jobs_seconds(c, prefix, job, n):
     """Seconds by this host's clock for n copies of the shell command job at once, run under prefix (a taskset,
     or nothing) in the Linux guest whose shell c reaches: from the Enter that starts them to the line that says
-    they are done (the command is typed first, a character at a time). Not the guest's clock: a multi-vCPU
-    guest here finds its TSCs unsynchronized (the emulator's) and, with no other clocksource under shoal,
-    keeps time by counting its ticks, which ran 0.7x to 3.6x real time in the same boot."""
+    they are done. One stopwatch for shoal and the peer alike, whatever clocksource each guest picks (here
+    both find their TSCs unsynchronized: QEMU alone's guest takes its HPET, shoal's the ACPI PM timer)."""
     line = "%ssh -c \"%s wait\"; echo J\"\"OBS=[done]" % (prefix, "".join("(%s) & " % job for _ in range(n)))
-    for ch in line:
-        c.send(ch)
-        time.sleep(0.03)
-    time.sleep(0.5)                        # the echo of the last character is in before the clock starts
-    t0 = time.monotonic()
-    c.send("\r")
-    c.expect(r"JOBS=\[done\]", UP_S, "the jobs' end marker")
-    return time.monotonic() - t0
+    return linux_guest.timed_line(c, line, r"JOBS=\[done\]", UP_S)[1]
 
 
 def bench_peer(a):
