@@ -334,7 +334,7 @@ static int fadt_build(uint8_t *t, size_t cap, uint64_t dsdt)
     put_le32(t + 76, ACPI_PM_TMR_PORT);                  /* PM_TMR_BLK */
     t[91] = 4;                                           /* PM_TMR_LEN */
     put_le32(t + 112, FADT_WBINVD | FADT_TMR_VAL_EXT | FADT_RESET_REG_SUP | FADT_HW_REDUCED);
-    gas_io(t + 116, 0x64, 1);                           /* RESET_REG */
+    gas_io(t + 116, 0x64, 1);                            /* RESET_REG */
     t[128] = 0xFE;                                       /* RESET_VALUE */
     t[131] = 4;                                          /* FADT minor version (ACPI 6.4) */
     put_le64(t + 140, dsdt);                             /* X_DSDT */
