@@ -31,6 +31,27 @@ int vm_dev_register(struct vm *vm, const struct vm_dev *d)
     return 0;
 }
 
+void *vm_dev_new(struct vm *vm, size_t size, const struct vm_dev *reg, int *rc)
+{
+    struct vm_dev d = *reg;
+    if (!(d.dev = kmalloc(size))) {
+        *rc = -ENOMEM;
+        return NULL;
+    }
+    memset(d.dev, 0, size);
+    if ((*rc = vm_dev_register(vm, &d)) < 0) {
+        kfree(d.dev);
+        return NULL;
+    }
+    return d.dev;
+}
+
+void vm_dev_free(struct vm *vm, void *dev)
+{
+    (void)vm;
+    kfree(dev);
+}
+
 int vm_on_destroy(struct vm *vm, void (*fn)(struct vm *vm, void *arg), void *arg)
 {
     struct vm_dev d = { .name = "cleanup", .destroy = fn, .dev = arg };

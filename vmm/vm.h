@@ -137,6 +137,11 @@ struct vm {
 
 /* Register a device (a copy of *d) with vm; the table grows as needed. 0, -EINVAL without a name, -ENOMEM. */
 int vm_dev_register(struct vm *vm, const struct vm_dev *d);
+/* A device's state: size zeroed bytes, registered with vm as *reg describes (its dev is the new state, whatever
+ * reg->dev holds). NULL with *rc set (-ENOMEM, or vm_dev_register's error), nothing left behind. */
+void *vm_dev_new(struct vm *vm, size_t size, const struct vm_dev *reg, int *rc);
+/* A destroy hook for state that holds nothing else: frees dev. */
+void vm_dev_free(struct vm *vm, void *dev);
 /* Run fn(vm, arg) when vm is destroyed (before its memory and vCPUs go): a registry entry with only a
  * destroy hook. -ENOMEM when the table cannot grow. */
 int vm_on_destroy(struct vm *vm, void (*fn)(struct vm *vm, void *arg), void *arg);

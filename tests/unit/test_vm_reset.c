@@ -115,6 +115,27 @@ TEST(registry_walks_reset_in_order_and_destroy_newest_first)
     CHECK(tvm.devs == NULL);
 }
 
+TEST(registry_new_state_is_zeroed_registered_and_freed)
+{
+    struct vm_dev d = { .name = "z", .destroy = vm_dev_free, .dev = &tvm };
+    int rc = 1;
+    uint8_t *z;
+    tvm_new();
+    z = vm_dev_new(&tvm, 64, &d, &rc);
+    CHECK(z != NULL);
+    CHECK_EQ(rc, 0);
+    for (int i = 0; i < 64; i++)
+        CHECK_EQ(z[i], 0);
+    CHECK_EQ(tvm.ndevs, 1);
+    CHECK(tvm.devs[0].dev == z);                        /* the new state, not what reg->dev held */
+    d.name = NULL;
+    CHECK(vm_dev_new(&tvm, 64, &d, &rc) == NULL);       /* refused: nothing registered, nothing leaked */
+    CHECK_EQ(rc, -EINVAL);
+    CHECK_EQ(tvm.ndevs, 1);
+    vm_destroy_devices(&tvm);                           /* vm_dev_free frees it (LeakSanitizer checks) */
+    CHECK(tvm.devs == NULL);
+}
+
 /* ---- virtio-mmio driver side: rings at 0x1000 (desc), 0x2000 (avail), 0x3000 (used), 8 entries ---- */
 #define QSZ 8
 static struct mmio_range *dev_win;

@@ -2,7 +2,6 @@
 #include "vmm/dev/dev.h"
 #include "kernel/kstring.h"
 #include "vmm/dev/devices.h"
-#include "kernel/heap.h"
 #include "kernel/errno.h"
 
 #define KBC_STATE_VERSION 1
@@ -126,12 +125,6 @@ void i8042_snapshot(struct i8042_state *st, struct snap *s)
     SNAP(s, *st);
 }
 
-static void kbc_detach(struct vm *vm, void *arg)
-{
-    (void)vm;
-    kfree(arg);
-}
-
 static void kbc_power_on(struct i8042 *k)
 {
     memset(&k->s, 0, sizeof(k->s));
@@ -155,15 +148,11 @@ static void kbc_snap(void *dev, struct snap *s)
 
 int i8042_attach(struct vm *vm)
 {
-    struct i8042 *k = kzalloc(sizeof(*k));
-    struct vm_dev reg = { "i8042", kbc_snap, NULL, NULL, kbc_vm_reset, kbc_detach, k };
+    struct vm_dev reg = { "i8042", kbc_snap, NULL, NULL, kbc_vm_reset, vm_dev_free, NULL };
     int rc;
+    struct i8042 *k = vm_dev_new(vm, sizeof(*k), &reg, &rc);
     if (!k)
-        return -ENOMEM;
-    if ((rc = vm_dev_register(vm, &reg)) < 0) {
-        kfree(k);
         return rc;
-    }
     k->vm = vm;
     kbc_power_on(k);
     struct pio_range d = { 0x60, 1, data_in, data_out, k }, c = { 0x64, 1, cmd_in, cmd_out, k };

@@ -305,15 +305,11 @@ static void pit_post_restore(struct vm *vm, void *dev)
 
 int pit_attach(struct vm *vm)
 {
-    struct pit *p = kzalloc(sizeof(*p));
-    struct vm_dev reg = { "pit", pit_snap, pit_post_restore, NULL, pit_vm_reset, pit_detach, p };
+    struct vm_dev reg = { "pit", pit_snap, pit_post_restore, NULL, pit_vm_reset, pit_detach, NULL };
     int rc;
+    struct pit *p = vm_dev_new(vm, sizeof(*p), &reg, &rc);
     if (!p)
-        return -ENOMEM;
-    if ((rc = vm_dev_register(vm, &reg)) < 0) {
-        kfree(p);
         return rc;
-    }
     p->vm = vm;
     pit_power_on(p);
     struct pio_range r = { 0x40, 4, pit_in, pit_outp, p }, g = { 0x61, 1, p61_in, p61_out, p };

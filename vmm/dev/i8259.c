@@ -230,15 +230,13 @@ static void pic_snap(void *dev, struct snap *s)
 int pic_attach(struct vm *vm)
 {
     struct vm_irqchip *c = irqchip_get(vm);
+    struct vm_dev reg = { "pic", pic_snap, NULL, NULL, pic_vm_reset, pic_detach, NULL };
     struct pic *p;
     int rc;
-    if (!c || !(p = kzalloc(sizeof(*p))))
+    if (!c)
         return -ENOMEM;
-    struct vm_dev reg = { "pic", pic_snap, NULL, NULL, pic_vm_reset, pic_detach, p };
-    if ((rc = vm_dev_register(vm, &reg)) < 0) {
-        kfree(p);
+    if (!(p = vm_dev_new(vm, sizeof(*p), &reg, &rc)))
         return rc;
-    }
     p->vm = vm;
     pic_power_on(p);
     c->pic = p;

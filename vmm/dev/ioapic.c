@@ -163,14 +163,12 @@ int ioapic_attach(struct vm *vm)
     struct vm_irqchip *c = irqchip_get(vm);
     struct ioapic *io;
     struct mmio_range r = { PLAT_IOAPIC_BASE, 0x1000, ioapic_mmio_read, ioapic_mmio_write, NULL };
+    struct vm_dev reg = { "ioapic", ioapic_snap, NULL, NULL, ioapic_vm_reset, ioapic_detach, NULL };
     int rc;
-    if (!c || !(io = kzalloc(sizeof(*io))))
+    if (!c)
         return -ENOMEM;
-    struct vm_dev reg = { "ioapic", ioapic_snap, NULL, NULL, ioapic_vm_reset, ioapic_detach, io };
-    if ((rc = vm_dev_register(vm, &reg)) < 0) {
-        kfree(io);
+    if (!(io = vm_dev_new(vm, sizeof(*io), &reg, &rc)))
         return rc;
-    }
     io->vm = vm;
     ioapic_power_on(io);
     r.dev = io;

@@ -4,7 +4,6 @@
 #include "vmm/dev/devices.h"
 #include "drivers/cmos.h"
 #include "kernel/time.h"
-#include "kernel/heap.h"
 #include "kernel/errno.h"
 
 #define REG_A 0x0a
@@ -152,12 +151,6 @@ void rtc_snapshot(struct rtc_state *st, struct snap *s)
         s->err = -EINVAL;
 }
 
-static void rtc_detach(struct vm *vm, void *arg)
-{
-    (void)vm;
-    kfree(arg);
-}
-
 /* The RESET pin (datasheet "RESET"): interrupt enables and flags clear; time, mode and NVRAM stay. */
 static void rtc_vm_reset(struct vm *vm, void *arg)
 {
@@ -174,17 +167,13 @@ static void rtc_snap(void *dev, struct snap *s)
 
 int rtc_attach(struct vm *vm)
 {
-    struct rtc *r = kzalloc(sizeof(*r));
-    struct pio_range p = { 0x70, 2, rtc_in, rtc_out, r };
-    struct vm_dev reg = { "rtc", rtc_snap, NULL, NULL, rtc_vm_reset, rtc_detach, r };
+    struct vm_dev reg = { "rtc", rtc_snap, NULL, NULL, rtc_vm_reset, vm_dev_free, NULL };
     int rc;
+    struct rtc *r = vm_dev_new(vm, sizeof(*r), &reg, &rc);
     if (!r)
-        return -ENOMEM;
-    if ((rc = vm_dev_register(vm, &reg)) < 0) {
-        kfree(r);
         return rc;
-    }
     r->vm = vm;
     rtc_init(r);
+    struct pio_range p = { 0x70, 2, rtc_in, rtc_out, r };
     return vm_register_pio(vm, &p);
 }

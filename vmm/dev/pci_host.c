@@ -1,7 +1,6 @@
 /* An empty PCI host bridge: the bridge's own config space through port CF8/CFC and through ECAM. */
 #include "vmm/dev/pci_host.h"
 #include "vmm/dev/dev.h"
-#include "kernel/heap.h"
 #include "kernel/errno.h"
 
 #define CONF1_ENABLE  0x80000000u
@@ -66,12 +65,6 @@ static int ecam_write(void *dev, uint64_t off, int size, uint64_t val)
     return 0;
 }
 
-static void pci_host_free(struct vm *vm, void *arg)
-{
-    (void)vm;
-    kfree(arg);
-}
-
 /* A reset clears CONFIG_ADDRESS (PCI 3.0 3.2.2.3.2: 0 at reset); the bridge holds nothing else. */
 static void pci_host_reset(struct vm *vm, void *arg)
 {
@@ -81,17 +74,13 @@ static void pci_host_reset(struct vm *vm, void *arg)
 
 int pci_host_attach(struct vm *vm, uint64_t ecam_base)
 {
-    uint32_t *addr = kzalloc(sizeof(*addr));
-    struct pio_range pio = { 0xCF8, 8, conf1_in, conf1_out, addr };
+    struct vm_dev reg = { .name = "pci-host", .reset = pci_host_reset, .destroy = vm_dev_free };
     struct mmio_range mmio = { ecam_base, ECAM_SIZE, ecam_read, ecam_write, NULL };
     int rc;
+    uint32_t *addr = vm_dev_new(vm, sizeof(*addr), &reg, &rc);
     if (!addr)
-        return -ENOMEM;
-    struct vm_dev reg = { .name = "pci-host", .reset = pci_host_reset, .destroy = pci_host_free, .dev = addr };
-    if ((rc = vm_dev_register(vm, &reg)) < 0) {
-        kfree(addr);
         return rc;
-    }
+    struct pio_range pio = { 0xCF8, 8, conf1_in, conf1_out, addr };
     if ((rc = vm_register_pio(vm, &pio)) < 0)
         return rc;
     return vm_register_mmio(vm, &mmio);

@@ -3,7 +3,6 @@
 #include "vmm/dev/dev.h"
 #include "vmm/dev/devices.h"
 #include "vmm/acpi.h"
-#include "kernel/heap.h"
 #include "kernel/errno.h"
 
 /*
@@ -43,24 +42,14 @@ static int pmtimer_in(void *dev, uint16_t off, int size, uint32_t *val)
     return 0;
 }
 
-static void pmtimer_destroy(struct vm *vm, void *dev)
-{
-    (void)vm;
-    kfree(dev);
-}
-
 int pmtimer_attach(struct vm *vm)
 {
-    struct pmtimer *p = kzalloc(sizeof(*p));
-    struct pio_range r = { ACPI_PM_TMR_PORT, 4, pmtimer_in, NULL, p };
-    struct vm_dev reg = { .name = "pmtimer", .destroy = pmtimer_destroy, .dev = p };
+    struct vm_dev reg = { .name = "pmtimer", .destroy = vm_dev_free };
     int rc;
+    struct pmtimer *p = vm_dev_new(vm, sizeof(*p), &reg, &rc);
     if (!p)
-        return -ENOMEM;
-    if ((rc = vm_dev_register(vm, &reg)) < 0) {
-        kfree(p);
         return rc;
-    }
     p->vm = vm;
+    struct pio_range r = { ACPI_PM_TMR_PORT, 4, pmtimer_in, NULL, p };
     return vm_register_pio(vm, &r);
 }
