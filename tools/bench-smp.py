@@ -13,7 +13,8 @@
          all pinned to CPU 0, then unpinned (the balancer spreads them); ratio one/all.
   http   three web clones of the golden image (iSCSI from a host tgtd), web1 alone (the others stopped), the
          three on CPU 0, then spread over the CPUs, alternating each round: requests per second in all from wrk
-         here (CONNS connections per guest through QEMU's port forwards) over WINDOW s; ratios three/one.
+         here (CONNS connections per guest through QEMU's port forwards) over WINDOW s; ratios three/one. Its
+         peer first: the same three guests, each in a QEMU of its own (no shoal), all pinned to one host core.
 Each is measured ROUNDS times, alternating one CPU and all CPUs, and the medians are printed.
 Usage: bench-smp.py [--build build] [--guest build/guest] [--golden build/golden/demo.img] [--rounds 3]
                     [--window 10] [--only peer,spin,linux,boot,http]"""
@@ -21,6 +22,8 @@ Usage: bench-smp.py [--build build] [--guest build/guest] [--golden build/golden
 import argparse
 import os
 import re
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -226,9 +229,72 @@ def load(ports, window):
     return total
 
 
+def golden_boot_files(img, into):
+    """The golden image's /boot/vmlinuz and /boot/initrd.img (partition 1, found by sfdisk), copied into into."""
+    dump = subprocess.run(["sfdisk", "-d", img], stdout=subprocess.PIPE, text=True, check=True).stdout
+    start = int(re.search(r"1 : start=\s*(\d+),", dump).group(1))
+    for f in ("vmlinuz", "initrd.img"):
+        subprocess.run(["debugfs", "-R", "dump /boot/%s %s/%s" % (f, into, f), "%s?offset=%d" % (img, start * 512)],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        if not os.path.getsize(os.path.join(into, f)):
+            raise RuntimeError("cannot extract /boot/%s from %s" % (f, img))
+
+
+def peer_web(a, pool_tests, name, port, d):
+    """QEMU alone (no shoal, one emulated CPU) booting the golden image as web guest name, pinned to host core 0
+    by taskset, its port 80 forwarded to port; the disk is QEMU's snapshot of the image (nothing written)."""
+    ip = pool_tests.WEBS[name]
+    log = open(os.path.join(a.logdir, "http-peer-%s.log" % name), "wb")
+    argv = ["taskset", "-c", "0", "qemu-system-x86_64", "-accel", "tcg", "-cpu", "EPYC", "-m", "128M", "-nodefaults",
+            "-display", "none", "-serial", "stdio", "-kernel", d + "/vmlinuz", "-initrd", d + "/initrd.img", "-append",
+            "root=/dev/vda1 rw quiet ip=%s::10.0.2.2:255.255.255.0:%s:eth0:off console=ttyS0" % (ip, name),
+            "-drive", "file=%s,if=virtio,format=raw,snapshot=on" % os.path.abspath(a.golden),
+            "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-%s:80" % (port, ip), "-device", "virtio-net-pci,netdev=n0"]
+    return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL), log.name
+
+
+def bench_http_peer(a, pool_tests):
+    """The http case's peer: the same three web guests, each in its own QEMU alone (no shoal), all pinned to one
+    host core: web1 alone (the others SIGSTOPped), then the three; what this machine's emulator itself gives three
+    guests sharing one core."""
+    names = ["web1", "web2", "web3"]
+    ports = {n: pool_tests.free_port() for n in names}
+    procs = {}
+    d = tempfile.mkdtemp(prefix="shoal-bench-http-peer.")
+    try:
+        golden_boot_files(os.path.abspath(a.golden), d)
+        for n in names:
+            procs[n] = peer_web(a, pool_tests, n, ports[n], d)
+        deadline = time.monotonic() + UP_S
+        for n in names:
+            while b"SHOAL-WEB-UP" not in open(procs[n][1], "rb").read():
+                if procs[n][0].poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("peer web guest %s did not come up (log %s)" % (n, procs[n][1]))
+                time.sleep(1)
+        load(list(ports.values()), 3)                    # warm the caches
+        alone, three = [], []
+        for _ in range(a.rounds):
+            for n in names[1:]:
+                procs[n][0].send_signal(signal.SIGSTOP)
+            alone.append(load([ports["web1"]], a.window))
+            for n in names[1:]:
+                procs[n][0].send_signal(signal.SIGCONT)
+            three.append(load(list(ports.values()), a.window))
+    finally:
+        for p, _ in procs.values():
+            p.kill()
+            p.wait()
+        shutil.rmtree(d, ignore_errors=True)
+    s, t = statistics.median(alone), statistics.median(three)
+    a.peer["http"] = t / s
+    print("peer   QEMU alone (no shoal), three web guests in three QEMUs on one host core: one alone %.0f req/s, "
+          "three %.0f req/s in all: ratio %.2f" % (s, t, t / s), flush=True)
+
+
 def bench_http(a):
     os.environ["SHOAL_GOLDEN"] = os.path.abspath(a.golden)
     import pool_tests
+    bench_http_peer(a, pool_tests)
     tgt = pool_tests.Target(tempfile.mkdtemp(prefix="shoal-bench-smp."))
     names = ["web1", "web2", "web3"]
     ports = {n: pool_tests.free_port() for n in names}
@@ -265,8 +331,8 @@ def bench_http(a):
     finally:
         tgt.stop()
     s, o, e = statistics.median(alone), statistics.median(one), statistics.median(every)
-    print("http   one clone alone on 1 CPU %.0f req/s; three on 1 CPU %.0f req/s in all: ratio %.2f (goal >= 0.9); "
-          "three over %d CPUs %.0f req/s: ratio %.2f; %s" % (s, o, o / s, NCPUS, e, e / s,
+    print("http   one clone alone on 1 CPU %.0f req/s; three on 1 CPU %.0f req/s in all: ratio %.2f (goal >= 0.9%s); "
+          "three over %d CPUs %.0f req/s: ratio %.2f; %s" % (s, o, o / s, peer_note(a, "http"), NCPUS, e, e / s,
                                                            sched.group(0) if sched else "no sched line"), flush=True)
 
 
