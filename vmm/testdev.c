@@ -143,7 +143,12 @@ int testdev_attach(struct vm *vm)
     struct testdev *t = tg && !tg->dev ? kzalloc(sizeof(*t)) : NULL;
     struct pio_range echo = { TESTDEV_PORT, 6, echo_in, echo_out, t };
     struct mmio_range regs = { TESTDEV_MMIO, TESTDEV_MMIO_LEN, regs_read, regs_write, t };
-    struct vm_dev reg = { "testdev", testdev_snapshot, testdev_post_restore, NULL, testdev_reset, testdev_destroy, t };
+    struct vm_dev reg = { .name = "testdev",
+                          .snapshot = testdev_snapshot,
+                          .post_restore = testdev_post_restore,
+                          .reset = testdev_reset,
+                          .destroy = testdev_destroy,
+                          .dev = t };
     int rc;
     if (!tg || tg->dev)
         return -EINVAL;

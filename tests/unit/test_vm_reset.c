@@ -92,9 +92,13 @@ static void fake_destroy(struct vm *vm, void *dev) { (void)vm; note((char)(*(cha
 TEST(registry_walks_reset_in_order_and_destroy_newest_first)
 {
     static char a = 'a', b = 'b', c = 'c';
-    struct vm_dev da = { "a", NULL, NULL, fake_quiesce, fake_reset, fake_destroy, &a };
-    struct vm_dev db = { "b", NULL, NULL, fake_quiesce, fake_reset, fake_destroy, &b };
-    struct vm_dev dc = { "c", NULL, NULL, NULL, NULL, fake_destroy, &c };
+    struct vm_dev da = {
+        .name = "a", .quiesce = fake_quiesce, .reset = fake_reset, .destroy = fake_destroy, .dev = &a
+    };
+    struct vm_dev db = {
+        .name = "b", .quiesce = fake_quiesce, .reset = fake_reset, .destroy = fake_destroy, .dev = &b
+    };
+    struct vm_dev dc = { .name = "c", .destroy = fake_destroy, .dev = &c };
     struct vm_dev dn = { .name = "n" };
     tvm_new();
     ncalls = 0;

@@ -148,7 +148,7 @@ static void kbc_snap(void *dev, struct snap *s)
 
 int i8042_attach(struct vm *vm)
 {
-    struct vm_dev reg = { "i8042", kbc_snap, NULL, NULL, kbc_vm_reset, vm_dev_free, NULL };
+    struct vm_dev reg = { .name = "i8042", .snapshot = kbc_snap, .reset = kbc_vm_reset, .destroy = vm_dev_free };
     int rc;
     struct i8042 *k = vm_dev_new(vm, sizeof(*k), &reg, &rc);
     if (!k)

@@ -305,7 +305,11 @@ static void pit_post_restore(struct vm *vm, void *dev)
 
 int pit_attach(struct vm *vm)
 {
-    struct vm_dev reg = { "pit", pit_snap, pit_post_restore, NULL, pit_vm_reset, pit_detach, NULL };
+    struct vm_dev reg = { .name = "pit",
+                          .snapshot = pit_snap,
+                          .post_restore = pit_post_restore,
+                          .reset = pit_vm_reset,
+                          .destroy = pit_detach };
     int rc;
     struct pit *p = vm_dev_new(vm, sizeof(*p), &reg, &rc);
     if (!p)

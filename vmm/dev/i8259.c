@@ -230,7 +230,7 @@ static void pic_snap(void *dev, struct snap *s)
 int pic_attach(struct vm *vm)
 {
     struct vm_irqchip *c = irqchip_get(vm);
-    struct vm_dev reg = { "pic", pic_snap, NULL, NULL, pic_vm_reset, pic_detach, NULL };
+    struct vm_dev reg = { .name = "pic", .snapshot = pic_snap, .reset = pic_vm_reset, .destroy = pic_detach };
     struct pic *p;
     int rc;
     if (!c)

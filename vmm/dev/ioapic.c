@@ -163,7 +163,9 @@ int ioapic_attach(struct vm *vm)
     struct vm_irqchip *c = irqchip_get(vm);
     struct ioapic *io;
     struct mmio_range r = { PLAT_IOAPIC_BASE, 0x1000, ioapic_mmio_read, ioapic_mmio_write, NULL };
-    struct vm_dev reg = { "ioapic", ioapic_snap, NULL, NULL, ioapic_vm_reset, ioapic_detach, NULL };
+    struct vm_dev reg = {
+        .name = "ioapic", .snapshot = ioapic_snap, .reset = ioapic_vm_reset, .destroy = ioapic_detach
+    };
     int rc;
     if (!c)
         return -ENOMEM;

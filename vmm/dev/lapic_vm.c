@@ -69,7 +69,12 @@ int lapic_attach(struct vm *vm)
 {
     struct vm_irqchip *c = irqchip_get(vm);
     struct mmio_range r = { PLAT_LAPIC_BASE, 0x1000, lapic_mmio_in, lapic_mmio_out, vm };
-    struct vm_dev reg = { "lapic", lapic_snap, lapic_post, NULL, lapic_vm_reset, lapic_detach, vm };
+    struct vm_dev reg = { .name = "lapic",
+                          .snapshot = lapic_snap,
+                          .post_restore = lapic_post,
+                          .reset = lapic_vm_reset,
+                          .destroy = lapic_detach,
+                          .dev = vm };
     int rc;
     if (!c)
         return -ENOMEM;

@@ -167,7 +167,7 @@ static void rtc_snap(void *dev, struct snap *s)
 
 int rtc_attach(struct vm *vm)
 {
-    struct vm_dev reg = { "rtc", rtc_snap, NULL, NULL, rtc_vm_reset, vm_dev_free, NULL };
+    struct vm_dev reg = { .name = "rtc", .snapshot = rtc_snap, .reset = rtc_vm_reset, .destroy = vm_dev_free };
     int rc;
     struct rtc *r = vm_dev_new(vm, sizeof(*r), &reg, &rc);
     if (!r)

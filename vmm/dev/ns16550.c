@@ -259,7 +259,12 @@ int ns16550_attach(struct vm *vm, uint16_t port, int gsi)
 {
     struct ns16550 *u = kzalloc(sizeof(*u));
     struct pio_range r = { port, 8, ns16550_in, ns16550_out, u };
-    struct vm_dev reg = { "uart", uart_snap, uart_post_restore, NULL, uart_vm_reset, uart_detach, u };
+    struct vm_dev reg = { .name = "uart",
+                          .snapshot = uart_snap,
+                          .post_restore = uart_post_restore,
+                          .reset = uart_vm_reset,
+                          .destroy = uart_detach,
+                          .dev = u };
     int rc;
     if (!u)
         return -ENOMEM;

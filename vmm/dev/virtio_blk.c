@@ -339,7 +339,12 @@ int virtio_blk_attach(struct vm *vm, int slot, struct blk_dev *disk)
     d->disk = disk;
     d->mmio.ops = disk->read_only ? &vblk_ops_ro : &vblk_ops_rw;
     d->mmio.dev = d;
-    struct vm_dev reg = { "virtio-blk", virtio_blk_snapshot, NULL, vblk_quiesce, virtio_mmio_vm_reset, vblk_destroy, d };
+    struct vm_dev reg = { .name = "virtio-blk",
+                          .snapshot = virtio_blk_snapshot,
+                          .quiesce = vblk_quiesce,
+                          .reset = virtio_mmio_vm_reset,
+                          .destroy = vblk_destroy,
+                          .dev = d };
     int rc = virtio_mmio_register(&d->mmio, vm, slot);
     if (rc == 0)
         rc = vm_dev_register(vm, &reg);
