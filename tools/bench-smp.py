@@ -15,6 +15,7 @@
          three on CPU 0, then spread over the CPUs, alternating each round: requests per second in all from wrk
          here (CONNS connections per guest through QEMU's port forwards) over WINDOW s; ratios three/one. Its
          peer first: the same three guests, each in a QEMU of its own (no shoal), all pinned to one host core.
+         On one CPU also the share of its time the guests spent in guest mode (`vm stats`), alone and three.
 Each is measured ROUNDS times, alternating one CPU and all CPUs, and the medians are printed.
 Usage: bench-smp.py [--build build] [--guest build/guest] [--golden build/golden/demo.img] [--rounds 3]
                     [--window 10] [--only peer,spin,linux,boot,http]"""
@@ -253,6 +254,20 @@ def peer_web(a, pool_tests, name, port, d):
     return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL), log.name
 
 
+def guest_ms(c, names):
+    """Milliseconds the vCPUs of names have spent in guest mode (`vm stats`), in all."""
+    return sum(int(ms) for n in names
+               for ms in re.findall(r"vcpu \d+: (\d+) ms in guest", c.command("vm stats " + n, QEMU_CMD_S)))
+
+
+def guest_load(c, ports, names, window):
+    """load() on ports, and the share of the wall time the vCPUs of names spent in guest mode meanwhile: on
+    one CPU, what is left is shoal's (exits, switches, the I/O poll loop)."""
+    g0, t0 = guest_ms(c, names), time.monotonic()
+    rate = load(ports, window)
+    return rate, (guest_ms(c, names) - g0) / 1000.0 / (time.monotonic() - t0)
+
+
 def bench_http_peer(a, pool_tests):
     """The http case's peer: the same three web guests, each in its own QEMU alone (no shoal), all pinned to one
     host core: web1 alone (the others SIGSTOPped), then the three; what this machine's emulator itself gives three
@@ -299,7 +314,7 @@ def bench_http(a):
     names = ["web1", "web2", "web3"]
     ports = {n: pool_tests.free_port() for n in names}
     fwd = ",".join("hostfwd=tcp:127.0.0.1:%d-%s:80" % (p, pool_tests.WEBS[n]) for n, p in ports.items())
-    alone, one, every = [], [], []
+    alone, one, every, frac = [], [], [], ([], [])
     try:
         c = Console("bench-smp-http", a.logdir)
         c.start(qemu_argv("1G", ["-kernel", a.build + "/shoal.elf", "-accel", "tcg,thread=multi", "-smp",
@@ -314,18 +329,23 @@ def bench_http(a):
         for _ in range(a.rounds):                        # alternate, so that drift shows in both columns
             for n in names[1:]:
                 c.command("vm stop " + n, QEMU_CMD_S)
-            alone.append(load([ports["web1"]], a.window))
+            rate, f = guest_load(c, [ports["web1"]], names[:1], a.window)
+            alone.append(rate)
+            frac[0].append(f)
             for n in names:
                 c.command("vm pin %s 0" % n, QEMU_CMD_S)
                 c.command("vm start " + n, QEMU_CMD_S)
-            one.append(load(list(ports.values()), a.window))
+            rate, f = guest_load(c, list(ports.values()), names, a.window)
+            one.append(rate)
+            frac[1].append(f)
             for i, n in enumerate(names):
                 c.command("vm pin %s %d" % (n, i % NCPUS), QEMU_CMD_S)
             c.command("cpus clear", QEMU_CMD_S)
             every.append(load(list(ports.values()), a.window))
             lock_lines(c, "http over %d CPUs" % NCPUS)
-            print("http   round: web1 alone %.0f, three on CPU 0 %.0f, three over %d CPUs %.0f req/s"
-                  % (alone[-1], one[-1], NCPUS, every[-1]), flush=True)
+            print("http   round: web1 alone %.0f, three on CPU 0 %.0f, three over %d CPUs %.0f req/s; guest mode "
+                  "%.0f%% / %.0f%% of CPU 0's time" % (alone[-1], one[-1], NCPUS, every[-1], 100 * frac[0][-1],
+                                                     100 * frac[1][-1]), flush=True)
         sched = re.search(r"^sched: (\d+) slices.*$", c.command("sched", QEMU_CMD_S), re.M)
         c.close()
     finally:
@@ -334,6 +354,10 @@ def bench_http(a):
     print("http   one clone alone on 1 CPU %.0f req/s; three on 1 CPU %.0f req/s in all: ratio %.2f (goal >= 0.9%s); "
           "three over %d CPUs %.0f req/s: ratio %.2f; %s" % (s, o, o / s, peer_note(a, "http"), NCPUS, e, e / s,
                                                            sched.group(0) if sched else "no sched line"), flush=True)
+    fs, fo = statistics.median(frac[0]), statistics.median(frac[1])
+    ms = [statistics.median(1000 * f / r for f, r in zip(frac[i], rates)) for i, rates in ((0, alone), (1, one))]
+    print("http   on 1 CPU, guest mode %.0f%% of its time alone, %.0f%% with three (the rest is shoal's); guest time "
+          "per request %.1f ms alone, %.1f ms with three" % (100 * fs, 100 * fo, ms[0], ms[1]), flush=True)
 
 
 def main():
