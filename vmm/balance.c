@@ -188,6 +188,8 @@ static int cmd_sched(int argc, char **argv)
     kprintf("sched: balance %s, stress %s, %llu vCPU moves\n", balance_on ? "on" : "off",
             stress_on ? "on" : "off", (unsigned long long)moves_total);
     kprintf("sched: %llu slices on the boot CPU ended early for I/O\n", (unsigned long long)sched_io_yields());
+    kprintf("sched: %llu slices ended early for a woken vCPU that had used less time\n",
+            (unsigned long long)sched_wake_preempts());
     kprintf("sched: %llu virtio notifications from other CPUs handed to the boot CPU\n",
             (unsigned long long)virtio_kick_handed());
     for (int c = 0; c < smp_listed(); c++)
@@ -197,7 +199,8 @@ static int cmd_sched(int argc, char **argv)
 }
 SHELL_COMMAND("sched", "[stress|balance on|off]",
               "vCPU placement: the balancer, the stress mode (unpinned vCPUs move after every slice), "
-              "moves, slices ended early for I/O, and wake-up latency per CPU (woken by another CPU or by its own)", cmd_sched);
+              "moves, slices ended early for I/O or a woken vCPU, and wake-up latency per CPU (woken by another "
+              "CPU or by its own)", cmd_sched);
 
 static int stress_param(const char *v)
 {

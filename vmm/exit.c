@@ -24,10 +24,15 @@ void vcpu_skip(struct vcpu *v, const struct vm_exit *ex)
     v->regs.rip += ex->inst_len;
 }
 
+/*
+ * A host interrupt: its handler has run (a timer's callback, a kick). The slice goes on unless the vCPU must
+ * leave this CPU (a move, registers another CPU set); whether a woken vCPU or waiting I/O ends it is the
+ * run loop's question (sched_wake_preempt, sched_io_yield), asked after every exit.
+ */
 static int on_none(struct vcpu *v, struct vm_exit *ex)
 {
-    (void)v; (void)ex;
-    return 1;            /* a host interrupt: give the scheduler and I/O a turn */
+    (void)ex;
+    return v->move_to >= 0 || v->put_pending || v->sipi_pending;
 }
 
 /*

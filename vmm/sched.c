@@ -21,6 +21,10 @@ static uint64_t floor_ns[SMP_MAX_CPUS];   /* per CPU: least time charged to a ru
 static int cursor[SMP_MAX_CPUS];          /* per CPU: ties go round robin from here */
 static int halted_here[SMP_MAX_CPUS];     /* per CPU: its halted vCPUs at its last pick */
 static int runnable_here[SMP_MAX_CPUS];   /* per CPU: its runnable vCPUs at its last pick */
+static int running_idx[SMP_MAX_CPUS];     /* per CPU: the slot of the vCPU whose slice runs (or ran last) */
+static int woken_idx[SMP_MAX_CPUS];       /* per CPU: 1 + the slot of a vCPU an event woke from HLT during
+                                             the running slice, or 0 (sched_note_woken) */
+static uint64_t wake_preempts;
 
 /*
  * I/O arriving while a vCPU runs on the boot CPU. The poll loop there (host NIC, lwIP, the switch) runs
@@ -62,6 +66,42 @@ uint64_t sched_io_yields(void)
 static uint64_t slot_used(int idx, const struct vcpu *v)
 {
     return owner[idx] == v ? used[idx] : floor_ns[v->home];
+}
+
+static struct vcpu *runnable(int idx, int cpu, uint64_t now);
+
+void sched_note_woken(const struct vcpu *v)
+{
+    if (v->home >= 0 && v->home < SMP_MAX_CPUS && v->vm->slot >= 0 && v->vm->slot < VM_MAX)
+        woken_idx[v->home] = v->vm->slot * VCPU_MAX + v->id + 1;
+}
+
+int sched_wake_preempt(const struct vcpu *v, uint64_t ran_ns)
+{
+    int cpu = v->on_cpu, idx;
+    struct vcpu *w;
+    uint64_t wu, fl;
+    if (cpu < 0 || cpu >= SMP_MAX_CPUS || !woken_idx[cpu])
+        return 0;
+    idx = woken_idx[cpu] - 1;
+    if (!(w = runnable(idx, cpu, time_ns())) || w == v) {
+        woken_idx[cpu] = 0;                      /* gone, halted again, moved away, or v itself */
+        return 0;
+    }
+    fl = floor_ns[cpu];
+    wu = slot_used(idx, w);
+    if (wu + SCHED_SLICE_NS < fl)
+        wu = fl - SCHED_SLICE_NS;                /* as charge_floor will count a sleeper */
+    if (wu + SCHED_WAKE_GRAN_NS > slot_used(running_idx[cpu], v) + ran_ns)
+        return 0;                                /* not far enough behind yet: asked again next exit */
+    woken_idx[cpu] = 0;
+    wake_preempts++;
+    return 1;
+}
+
+uint64_t sched_wake_preempts(void)
+{
+    return wake_preempts;
 }
 
 static void update_rate(struct vm *vm, int base, uint64_t now)
@@ -159,6 +199,8 @@ int sched_run_cpu(int cpu)
     t0 = time_ns();
     v->on_cpu = cpu;
     v->last_cpu = cpu;
+    running_idx[cpu] = idx;
+    woken_idx[cpu] = 0;                 /* a wake-up before the pick counted in it */
     if ((io_tick_on = cpu == 0 && halted_here[0] > 0))
         timer_arm(&io_tick, IO_TICK_NS, io_tick_fn, NULL);
     vcpu_run_slice(v, SCHED_SLICE_NS);

@@ -50,6 +50,25 @@ int sched_io_yield(const struct vcpu *v);
 /* Slices ended that way since boot (for `sched`). */
 uint64_t sched_io_yields(void);
 
+/*
+ * Wake-up preemption. An event (an interrupt, an IPI, a SIPI), raised on any CPU, woke v from HLT (or its
+ * wait for a SIPI), maybe while another vCPU's slice runs on v's CPU (vcpu_kick, vcpu_raise_irq, vcpu_sipi;
+ * from another CPU the kick makes that slice exit): noted here, for that slice's next exit. Events for a
+ * vCPU that was runnable anyway are not noted: busy vCPUs keep their whole slices. A host interrupt alone
+ * does not end a slice (vmm/exit.c).
+ */
+void sched_note_woken(const struct vcpu *v);
+/*
+ * Asked by v's slice after each exit, ran_ns into it: 1 (and counted) when a vCPU noted by sched_note_woken
+ * since the slice began is still runnable there and has used at least SCHED_WAKE_GRAN_NS less time than v
+ * (with this slice so far): the slice ends and the scheduler runs the one that used least, so a sleeper
+ * woken by its timer, a disk completion or a sibling's IPI need not wait out a neighbour's slice. Else 0.
+ */
+#define SCHED_WAKE_GRAN_NS 1000000ull
+int sched_wake_preempt(const struct vcpu *v, uint64_t ran_ns);
+/* Slices ended that way since boot (for `sched`). */
+uint64_t sched_wake_preempts(void);
+
 /* On the boot CPU: run the next runnable vCPU placed on it for one slice. 1 if one ran, 0 when none could. */
 int sched_poll(void);
 /* The same on CPU cpu (an AP's work, under the big lock; the slice lets it go while the guest runs). */

@@ -40,23 +40,27 @@ int vcpu_irq_waiting(struct vcpu *v)
 }
 
 /* A vCPU another CPU runs learns of a new event at once: the IPI makes it exit (or wakes that CPU). One
- * woken from HLT notes when and whether by its own CPU, for the wake-up latency (sched_note_wake). */
-static void notify(struct vcpu *v)
+ * woken from HLT notes when and whether by its own CPU, for the wake-up latency (sched_note_wake); woke says
+ * the event ended its HLT (or its wait for a SIPI): the slice running on its CPU may end for it. */
+static void notify(struct vcpu *v, int woke)
 {
     int local = v->home == smp_this_cpu();
     if (!v->halted && v->on_cpu < 0 && !v->wake_ns) {
         v->wake_ns = time_ns();
         v->wake_local = local;
     }
+    if (woke && v->on_cpu < 0)
+        sched_note_woken(v);             /* wake-up preemption, on its CPU */
     if (!local)
         smp_kick(v->home);
 }
 
 void vcpu_kick(struct vcpu *v)
 {
-    if ((v->regs.rflags & RFLAGS_IF) && !v->wait_sipi)
+    int woke = v->halted && (v->regs.rflags & RFLAGS_IF) && !v->wait_sipi;
+    if (woke)
         v->halted = 0;
-    notify(v);
+    notify(v, woke);
 }
 
 void vcpu_init_signal(struct vcpu *v)
@@ -99,7 +103,7 @@ void vcpu_sipi(struct vcpu *v, uint8_t vector)
     v->exc_pending = 0;
     v->wait_sipi = 0;
     v->halted = 0;
-    notify(v);
+    notify(v, 1);
 }
 
 void vcpu_put_later(struct vcpu *v)
@@ -126,10 +130,11 @@ static void apply_pending(struct vcpu *v)
 
 void vcpu_raise_irq(struct vcpu *v, uint8_t vector)
 {
+    int woke = v->halted && (v->regs.rflags & RFLAGS_IF);
     __atomic_fetch_or(&v->irq_pending[vector / 64], 1ull << (vector % 64), __ATOMIC_SEQ_CST);
-    if (v->regs.rflags & RFLAGS_IF)
+    if (woke)
         v->halted = 0;                   /* HLT ends when an unmasked interrupt arrives */
-    notify(v);
+    notify(v, woke);
 }
 
 void vcpu_queue_exception(struct vcpu *v, uint8_t vector, int has_error, uint32_t error)
@@ -225,7 +230,7 @@ void vcpu_drop_xstate(struct vcpu *v)
 void vcpu_run_slice(struct vcpu *v, uint64_t slice_ns)
 {
     struct vm *vm = v->vm;
-    uint64_t end = time_ns() + slice_ns;
+    uint64_t end = time_ns() + slice_ns, now;
     struct vm_exit ex;
     int depth, rc;
 
@@ -256,7 +261,8 @@ void vcpu_run_slice(struct vcpu *v, uint64_t slice_ns)
         v->full_valid = 0;
         v->exits[ex.code < EXIT_CODE_COUNT ? ex.code : EXIT_UNKNOWN]++;
         vm->exits_total++;
-        if (exit_dispatch(v, &ex) != 0 || time_ns() >= end || sched_io_yield(v))
+        if (exit_dispatch(v, &ex) != 0 || (now = time_ns()) >= end || sched_io_yield(v) ||
+            sched_wake_preempt(v, now + slice_ns - end))
             break;
     }
 }

@@ -96,6 +96,7 @@ struct vm *vm_create(const char *name, uint64_t mem_size, int nvcpus, const stru
     }
     kstrlcpy(vm->name, name, sizeof(vm->name));
     vm->id = next_id++;
+    vm->slot = slot;
     vms[slot] = vm;
     rc = hvm->vm_init(&vm->hw);
     if (!rc)

@@ -92,6 +92,7 @@ struct mem_chunk {
 struct vm {
     char name[VM_NAME_MAX];
     int id;
+    int slot;                         /* its index in the VM table (vm_slot) */
     enum vm_state state;
     char stop_reason[192];
     int exit_code;

@@ -267,6 +267,38 @@ def check_wake_latency(c, t):
         for cpu, v in sorted(woken.items())), flush=True)
 
 
+def wake_preempts(c, t):
+    m = re.search(r"^sched: (\d+) slices ended early for a woken vCPU that had used less time$", c.command("sched", t),
+                  re.M)
+    require(m, "`sched` has no count of slices ended for a woken vCPU")
+    return int(m.group(1))
+
+
+def check_wake_preempt(c, t, cpu):
+    """A spin guest and timer64 (ten rounds: arm a 2 ms timer, HLT) share CPU cpu. Each time its timer wakes
+    the halted timer guest, the spin guest's slice ends at its next exit (the sleeper has used less time), so
+    the sleeper does not wait out a 10 ms slice: `sched` counts those slices, at least one per round but the
+    first few."""
+    for n, g in (("wps", "spin32"), ("wpt", "timer64")):
+        require("created" in c.command("vm create %s guest=%s mem=4M cpus=%d" % (n, g, cpu), t), "vm create " + n)
+    c.command("vm start wps", t)
+    deadline = time.monotonic() + t
+    while not re.search(r"testdev: echo [1-9]", c.command("vm stats wps", t)):   # the spin guest is running
+        require(time.monotonic() < deadline, "spin32 on CPU %d did no work in %d s" % (cpu, t))
+        time.sleep(0.5)
+    before, start = wake_preempts(c, t), len(c.output())
+    c.command("vm start wpt", t)
+    wait_all(c, start, [("timer64 beside a spin guest", r"\[wpt\] timer ok"),
+                        ("timer64 to exit 0", r"vm wpt stopped: exited with code 0")], t)
+    n = wake_preempts(c, t) - before
+    _, per, _ = sched(c, t)
+    for name in ("wps", "wpt"):
+        c.command("vm destroy " + name, t)
+    print("    cpu %d: %d slices of the spin guest ended for the woken timer guest; local wake-ups there: %d, "
+          "avg %s us, max %s us" % (cpu, n, per[cpu][5], per[cpu][6], per[cpu][7]), flush=True)
+    require(n >= 5, "only %d slices ended for the woken timer guest (ten rounds)" % n)
+
+
 def check_move_gathered(c, t):
     """carryon64 (its count in memory, R12 and XMM1) under the stress mode, moving between CPUs after every
     slice, then `vm move`d twice: each move first brings its vCPU to the boot CPU (vm_gather), and the copy
@@ -328,6 +360,7 @@ def qemu_smp(r, smp, append, want):
         if want[0] > 2:
             r.check(r.name + "-placed-guests", lambda: check_placed_guests(c, QEMU_CMD_S, want[0]))
             r.check(r.name + "-wake-latency", lambda: check_wake_latency(c, QEMU_CMD_S))
+            r.check(r.name + "-wake-preempt", lambda: check_wake_preempt(c, QEMU_CMD_S, 2))
             r.check(r.name + "-refusals", lambda: check_refusals(c, QEMU_CMD_S))
             r.check(r.name + "-stress", lambda: check_stress(c, QEMU_CMD_S))
             r.check(r.name + "-isolation-8vms", lambda: vmm_tests.check_isolation(c, QEMU_CMD_S, [1, 2, 3, 0]))
@@ -386,6 +419,7 @@ def t_vmx_2cpus(r):
         r.check(r.name + "-guests", lambda: check_guests(c, BOCHS_CMD_S))
         r.check(r.name + "-placed-guests", lambda: check_placed_guests(c, BOCHS_CMD_S, 2))
         r.check(r.name + "-wake-latency", lambda: check_wake_latency(c, BOCHS_CMD_S))
+        r.check(r.name + "-wake-preempt", lambda: check_wake_preempt(c, BOCHS_CMD_S, 1))
         r.check(r.name + "-parallel", lambda: check_parallel(c, BOCHS_CMD_S, 2))
         r.check(r.name + "-balanced", lambda: check_balanced(c, BOCHS_CMD_S))
         r.check(r.name + "-refusals", lambda: check_refusals(c, BOCHS_CMD_S))

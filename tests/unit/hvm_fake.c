@@ -128,6 +128,10 @@ void smp_kick(int i)
 void sched_note_wake(int cpu, uint64_t ns, int local) { (void)cpu; (void)ns; (void)local; }
 int hvm_fake_io_waiting;
 int sched_io_yield(const struct vcpu *v) { (void)v; return hvm_fake_io_waiting; }
+const struct vcpu *hvm_fake_noted;
+int hvm_fake_preempt;
+void sched_note_woken(const struct vcpu *v) { hvm_fake_noted = v; }
+int sched_wake_preempt(const struct vcpu *v, uint64_t ran_ns) { (void)v; (void)ran_ns; return hvm_fake_preempt; }
 int smp_call(int i, void (*fn)(void *arg), void *arg, uint64_t timeout_ns)
 {
     (void)timeout_ns;

@@ -28,6 +28,10 @@ void hvm_fake_exit(struct hvm_vcpu *hw, struct vm_exit ex);
 extern void (*hvm_fake_on_kick)(int cpu);
 /* What sched_io_yield answers the run loop after each exit (0 by default: no I/O waits). */
 extern int hvm_fake_io_waiting;
+/* The last vCPU vcpu.c noted for wake-up preemption (sched_note_woken), and what sched_wake_preempt answers
+ * the run loop after each exit (0 by default). */
+extern const struct vcpu *hvm_fake_noted;
+extern int hvm_fake_preempt;
 /* Live fake page allocations (guest RAM): 0 after every VM is destroyed. */
 extern long hvm_fake_pages;
 #endif

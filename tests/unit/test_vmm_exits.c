@@ -57,10 +57,14 @@ static struct vm_exit io_exit(uint16_t port, int size, int in)
     return ex;
 }
 
-/* One slice: run until the scripted exits are used up (EXIT_NONE ends the slice). */
+/* One slice: run until the scripted exits are used up. The fake then reports host interrupts (EXIT_NONE),
+ * which end a slice only for a vCPU that must leave its CPU: this one is asked to move for the slice. */
 static void run(struct vcpu *v)
 {
+    int to = v->move_to;
+    v->move_to = 0;
     vcpu_run_slice(v, 1000000000ull);
+    v->move_to = to;
 }
 
 /* A port device: remembers the last write, answers reads with a fixed pattern. */
@@ -123,6 +127,82 @@ TEST(a_slice_ends_at_the_first_exit_once_io_waits)
     run(v);
     CHECK_EQ(d.writes, 3);
     CHECK_EQ(vm->state, VM_RUNNING);
+    vm_destroy(vm);
+}
+
+/* An interrupt that wakes a vCPU of this CPU from HLT is noted for wake-up preemption; one for a halted vCPU
+ * whose interrupts are masked, for a runnable one or for a running one is not. The slice ends at the first
+ * exit after the scheduler says so. */
+TEST(a_slice_ends_for_a_woken_vcpu_and_events_are_noted)
+{
+    struct vm *vm = make_vm("wakeup");
+    struct port_dev d = { 0 };
+    struct pio_range r = { 0x500, 4, port_in, port_out, &d };
+    struct vcpu *v = vm->vcpu[0];
+    CHECK_EQ(vm_register_pio(vm, &r), 0);
+    hvm_fake_noted = NULL;
+    v->on_cpu = -1;
+    v->halted = 1;
+    v->regs.rflags &= ~RFLAGS_IF;
+    vcpu_raise_irq(v, 0x30);                            /* masked: HLT goes on */
+    CHECK(hvm_fake_noted == NULL);
+    v->regs.rflags |= RFLAGS_IF;
+    vcpu_raise_irq(v, 0x31);                            /* wakes it: noted */
+    CHECK(hvm_fake_noted == v);
+    hvm_fake_noted = NULL;
+    vcpu_raise_irq(v, 0x32);                            /* runnable already: it keeps its place */
+    CHECK(hvm_fake_noted == NULL);
+    v->halted = 1;
+    v->on_cpu = 0;                                      /* running (its HLT being handled): nothing to do */
+    vcpu_raise_irq(v, 0x33);
+    CHECK(hvm_fake_noted == NULL);
+    v->on_cpu = -1;
+    for (int i = 0; i < 3; i++)
+        hvm_fake_exit(v->hw, io_exit(0x500, 1, 0));
+    hvm_fake_preempt = 1;
+    run(v);
+    CHECK_EQ(d.writes, 1);
+    hvm_fake_preempt = 0;
+    run(v);
+    CHECK_EQ(d.writes, 3);
+    vm_destroy(vm);
+}
+
+/* A port whose writes play another CPU asking the vCPU to leave (a move) while its slice runs. */
+static struct vcpu *leaver;
+static int leave_out(void *dev, uint16_t off, int size, uint32_t val)
+{
+    (void)dev; (void)off; (void)size; (void)val;
+    leaver->move_to = 1;
+    return 0;
+}
+
+/* A host interrupt (a timer tick, a kick) does not end the slice by itself: the exits after it are handled
+ * in the same slice, which ends when its time is up. One that finds the vCPU asked to move does end it. */
+TEST(a_host_interrupt_alone_does_not_end_the_slice)
+{
+    struct vm *vm = make_vm("tick");
+    struct port_dev d = { 0 };
+    struct pio_range r = { 0x500, 4, port_in, port_out, &d };
+    struct vcpu *v = vm->vcpu[0];
+    CHECK_EQ(vm_register_pio(vm, &r), 0);
+    hvm_fake_exit(v->hw, io_exit(0x500, 1, 0));
+    hvm_fake_exit(v->hw, (struct vm_exit){ .code = EXIT_NONE });
+    hvm_fake_exit(v->hw, io_exit(0x500, 1, 0));
+    vcpu_run_slice(v, 20000000ull);                     /* then host interrupts until 20 ms are up */
+    CHECK_EQ(d.writes, 2);
+    CHECK_EQ(vm->state, VM_RUNNING);
+    struct pio_range lr = { 0x600, 1, port_in, leave_out, &d };
+    CHECK_EQ(vm_register_pio(vm, &lr), 0);
+    leaver = v;
+    hvm_fake_exit(v->hw, io_exit(0x600, 1, 0));         /* asked to move ... */
+    hvm_fake_exit(v->hw, (struct vm_exit){ .code = EXIT_NONE });   /* ... and kicked: the slice ends */
+    hvm_fake_exit(v->hw, io_exit(0x500, 1, 0));
+    vcpu_run_slice(v, 20000000ull);
+    CHECK_EQ(d.writes, 2);
+    v->move_to = -1;
+    run(v);                                             /* the next slice takes the rest */
+    CHECK_EQ(d.writes, 3);
     vm_destroy(vm);
 }
 

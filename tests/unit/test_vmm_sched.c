@@ -61,7 +61,7 @@ void vcpu_run_slice(struct vcpu *v, uint64_t slice_ns)
 static struct vm *add_vm(int i, uint64_t cost)
 {
     struct vm *vm = calloc(1, sizeof(*vm));
-    vm->id = i;
+    vm->id = vm->slot = i;
     vm->state = VM_RUNNING;
     vm->nvcpus = 1;
     vm->vcpu[0] = calloc(1, sizeof(struct vcpu));
@@ -340,5 +340,48 @@ TEST(a_vcpu_woken_by_io_runs_before_the_one_that_yielded)
     held[10] = held[11] = 0;
     CHECK(sched_poll() == 1);
     CHECK(held[11] > 0 && held[10] == 0);
+    drop_vms();
+}
+
+/* Wake-up preemption: a sleeper an event made runnable ends the running slice at its next exit; one that has
+ * used as much as the running vCPU only once that one is SCHED_WAKE_GRAN_NS past it; none for a vCPU of
+ * another CPU or one that halted again, and none once the slice that noted it is over. */
+TEST(a_woken_vcpu_that_used_less_ends_the_running_slice)
+{
+    struct vcpu *a = add_vm(13, SCHED_SLICE_NS)->vcpu[0], *b = add_vm(14, SCHED_SLICE_NS)->vcpu[0];
+    uint64_t n0 = sched_wake_preempts();
+    b->halted = 1;
+    for (int i = 0; i < 50; i++)
+        CHECK(sched_poll() == 1);                      /* a computes alone while b sleeps */
+    a->on_cpu = 0;                                     /* as inside a's slice */
+    CHECK(sched_wake_preempt(a, 0) == 0);              /* nothing noted */
+    b->halted = 0;                                     /* its timer fired */
+    sched_note_woken(b);
+    CHECK(sched_wake_preempt(a, 0) == 1);              /* at once: b is a slice behind */
+    CHECK(sched_wake_preempt(a, 0) == 0);              /* noted once, taken once */
+    CHECK_U64(sched_wake_preempts(), n0 + 1);
+    sched_note_woken(b);
+    b->halted = 1;                                     /* it halted again before the next exit */
+    CHECK(sched_wake_preempt(a, 0) == 0);
+
+    for (int i = 0; i < 50; i++)
+        CHECK(sched_poll() == 1);                      /* a alone again: a has used the most */
+    b->halted = 0;
+    CHECK(sched_poll() == 1);                          /* b runs: it comes back one slice behind */
+    CHECK(held[14] > 0);
+    b->on_cpu = 0;                                     /* inside b's slice, a noted: a is not behind b */
+    sched_note_woken(a);
+    CHECK(sched_wake_preempt(b, 0) == 0);
+    CHECK(sched_wake_preempt(b, SCHED_WAKE_GRAN_NS / 2) == 0);
+    CHECK(sched_wake_preempt(b, 2 * SCHED_WAKE_GRAN_NS) == 1);   /* b ran on past it */
+
+    sched_note_woken(a);
+    b->on_cpu = -1;
+    CHECK(sched_poll() == 1);                          /* a new slice: what was noted before is void */
+    a->on_cpu = b->on_cpu = 0;
+    CHECK(sched_wake_preempt(b, 10 * SCHED_SLICE_NS) == 0);
+    a->home = 1;                                       /* another CPU's vCPU: not this slice's business */
+    sched_note_woken(a);
+    CHECK(sched_wake_preempt(b, 10 * SCHED_SLICE_NS) == 0);
     drop_vms();
 }
