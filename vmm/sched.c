@@ -68,42 +68,6 @@ static uint64_t slot_used(int idx, const struct vcpu *v)
     return owner[idx] == v ? used[idx] : floor_ns[v->home];
 }
 
-static struct vcpu *runnable(int idx, int cpu, uint64_t now);
-
-void sched_note_woken(const struct vcpu *v)
-{
-    if (v->home >= 0 && v->home < SMP_MAX_CPUS && v->vm->slot >= 0 && v->vm->slot < VM_MAX)
-        woken_idx[v->home] = v->vm->slot * VCPU_MAX + v->id + 1;
-}
-
-int sched_wake_preempt(const struct vcpu *v, uint64_t ran_ns)
-{
-    int cpu = v->on_cpu, idx;
-    struct vcpu *w;
-    uint64_t wu, fl;
-    if (cpu < 0 || cpu >= SMP_MAX_CPUS || !woken_idx[cpu])
-        return 0;
-    idx = woken_idx[cpu] - 1;
-    if (!(w = runnable(idx, cpu, time_ns())) || w == v) {
-        woken_idx[cpu] = 0;                      /* gone, halted again, moved away, or v itself */
-        return 0;
-    }
-    fl = floor_ns[cpu];
-    wu = slot_used(idx, w);
-    if (wu + SCHED_SLICE_NS < fl)
-        wu = fl - SCHED_SLICE_NS;                /* as charge_floor will count a sleeper */
-    if (wu + SCHED_WAKE_GRAN_NS > slot_used(running_idx[cpu], v) + ran_ns)
-        return 0;                                /* not far enough behind yet: asked again next exit */
-    woken_idx[cpu] = 0;
-    wake_preempts++;
-    return 1;
-}
-
-uint64_t sched_wake_preempts(void)
-{
-    return wake_preempts;
-}
-
 static void update_rate(struct vm *vm, int base, uint64_t now)
 {
     uint64_t run = 0;
@@ -144,6 +108,12 @@ static int halted_on(int idx, int cpu)
     return v->home == cpu && v->halted;
 }
 
+/* A vCPU that was halted or stopped restarts at most one slice behind the least charged (fl). */
+static uint64_t sleeper_charge(uint64_t u, uint64_t fl)
+{
+    return u + SCHED_SLICE_NS < fl ? fl - SCHED_SLICE_NS : u;
+}
+
 /*
  * Take over a slot for a new vCPU, and keep a vCPU that was halted or stopped from banking time: it
  * restarts at most one slice behind the others, so a waking vCPU runs soon but cannot then hold the
@@ -156,10 +126,40 @@ static void charge_floor(int idx, struct vcpu *v)
         owner[idx] = v;
         used[idx] = fl;
     }
-    if (used[idx] + SCHED_SLICE_NS < fl)
-        used[idx] = fl - SCHED_SLICE_NS;
-    else if (used[idx] > fl + 2 * SCHED_SLICE_NS)
+    used[idx] = sleeper_charge(used[idx], fl);
+    if (used[idx] > fl + 2 * SCHED_SLICE_NS)
         used[idx] = fl + 2 * SCHED_SLICE_NS;   /* a stale count (a new vCPU at a freed one's address) */
+}
+
+void sched_note_woken(const struct vcpu *v)
+{
+    if (v->home >= 0 && v->home < SMP_MAX_CPUS && v->vm->slot >= 0 && v->vm->slot < VM_MAX)
+        woken_idx[v->home] = v->vm->slot * VCPU_MAX + v->id + 1;
+}
+
+int sched_wake_preempt(const struct vcpu *v, uint64_t ran_ns)
+{
+    int cpu = v->on_cpu, idx;
+    struct vcpu *w;
+    uint64_t wu;
+    if (cpu < 0 || cpu >= SMP_MAX_CPUS || !woken_idx[cpu])
+        return 0;
+    idx = woken_idx[cpu] - 1;
+    if (!(w = runnable(idx, cpu, time_ns())) || w == v) {
+        woken_idx[cpu] = 0;                      /* gone, halted again, moved away, or v itself */
+        return 0;
+    }
+    wu = sleeper_charge(slot_used(idx, w), floor_ns[cpu]);   /* as charge_floor will count it */
+    if (wu + SCHED_WAKE_GRAN_NS > slot_used(running_idx[cpu], v) + ran_ns)
+        return 0;                                /* not far enough behind yet: asked again next exit */
+    woken_idx[cpu] = 0;
+    wake_preempts++;
+    return 1;
+}
+
+uint64_t sched_wake_preempts(void)
+{
+    return wake_preempts;
 }
 
 /* The runnable slot on cpu charged least (round robin among equals), or -1. */
