@@ -19,6 +19,7 @@ ap_tramp_start:
     shl $4, %ebx                        /* ebx: the page's linear address, kept through every mode */
     lgdtl AP_OFF(ap_gdt_ptr)            /* its base was patched to the page's copy of ap_gdt */
     mov %cr0, %eax
+    and $~0x60000000, %eax              /* caches on: INIT leaves CD and NW set (SDM 3A 9.1.1, 11.5.3) */
     or $1, %eax                         /* PE */
     mov %eax, %cr0
     ljmpl *AP_OFF(ap_far32)             /* (page + ap_pm32, selector 0x08) */

@@ -1,5 +1,6 @@
 /* 32-bit multiboot entry: build identity page tables for the first 4 GiB, enter long mode, call kmain. */
 #define CR0_PG      (1 << 31)
+#define CR0_CD_NW   0x60000000  /* cache disable, not write-through: set at reset (SDM 3A 9.1.1, 11.5.3) */
 #define CR4_PAE     (1 << 5)
 #define EFER_MSR    0xC0000080
 #define EFER_LME    (1 << 8)
@@ -61,6 +62,7 @@ _start:
     or $EFER_LME, %eax
     wrmsr
     mov %cr0, %eax
+    and $~CR0_CD_NW, %eax       /* caches on: a firmware may hand over with them off (Bochs' BIOS does) */
     or $CR0_PG, %eax
     mov %eax, %cr0
     lgdt boot_gdt_ptr

@@ -17,6 +17,7 @@ struct cpu_answer {
     uint32_t apic_id;
     int index;                 /* smp_this_cpu() there */
     int vmx, svm;
+    uint64_t cr0;
 };
 
 static void answer(void *arg)
@@ -26,6 +27,7 @@ static void answer(void *arg)
     a->index = smp_this_cpu();
     a->vmx = !!(read_cr4() & CR4_VMXE);
     a->svm = !!(rdmsr(MSR_EFER) & EFER_SVME);
+    a->cr0 = read_cr0();
 }
 
 static const char *state_name(enum cpu_state s)
@@ -41,7 +43,7 @@ static const char *state_name(enum cpu_state s)
 }
 
 /* Online CPUs answer an IPI: the APIC ID they read from their own LAPIC, the index they take themselves
- * for (smp_this_cpu) and their extension's enable bit. */
+ * for (smp_this_cpu), their extension's enable bit and whether their caches are on (CR0.CD and NW clear). */
 static void print_online(const struct cpu *c)
 {
     struct cpu_answer a = { 0 };
@@ -56,6 +58,10 @@ static void print_online(const struct cpu *c)
     kprintf("cpu %d apic-id %u: online, %s, answered in %llu us (apic-id %u, cpu %d), virtualization %s",
             c->index, c->apic_id, c->index ? "runs the vCPUs placed on it" : "boot CPU: shell, I/O and the vCPUs placed on it",
             (unsigned long long)us, a.apic_id, a.index, a.vmx ? "on (VMX)" : a.svm ? "on (SVM)" : "off");
+    if (a.cr0 & (CR0_CD | CR0_NW))
+        kprintf(", caches off (CR0 %#llx)", (unsigned long long)a.cr0);
+    else
+        kprintf(", caches on");
     if (c->index && up)
         kprintf(", idle %llu%%, %llu wakeups", (unsigned long long)(c->idle_ns * 100 / up),
                 (unsigned long long)c->wakeups);

@@ -47,7 +47,7 @@ def cpus(c, t):
 
 def check_cpus(c, t, want, vendor):
     """want = (online, listed, not present, left out, maxcpus, failed). Every online CPU answered its IPI
-    with its own APIC ID (the one the MADT gave) and has the extension on; the IDs are distinct."""
+    with its own APIC ID (the one the MADT gave) and has the extension and its caches on; the IDs are distinct."""
     nums, online, out = cpus(c, t)
     require(nums == list(want), "cpus summary %s, expected %s:\n%s" % (nums, list(want), out))
     require(len(online) == want[0], "%d online CPUs answered, expected %d:\n%s" % (len(online), want[0], out))
@@ -57,6 +57,8 @@ def check_cpus(c, t, want, vendor):
         require(madt_id == said_id, "cpu %s answered from APIC ID %s, not %s:\n%s" % (idx, said_id, madt_id, out))
         require(said_idx == idx, "cpu %s takes itself for cpu %s (smp_this_cpu):\n%s" % (idx, said_idx, out))
         require(virt == "on (%s)" % vendor, "cpu %s: virtualization %s, not on (%s)" % (idx, virt, vendor))
+        require(rest.startswith(", caches on,"), "cpu %s runs with its caches off (or says nothing of them):\n%s"
+                % (idx, out))
         m = re.search(r"stack (\d+) of (\d+) KiB used at most$", rest)   # painted at start: some used, not all
         require(m and 0 < int(m.group(1)) < int(m.group(2)) and int(m.group(2)) >= 32,
                 "cpu %s: no stack high-water mark, or a full stack:\n%s" % (idx, out))
