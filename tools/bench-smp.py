@@ -14,7 +14,8 @@
   http   three web clones of the golden image (iSCSI from a host tgtd), web1 alone (the others stopped), the
          three on CPU 0, then spread over the CPUs, alternating each round: requests per second in all from wrk
          here (CONNS connections per guest through QEMU's port forwards) over WINDOW s; ratios three/one. Its
-         peer first: the same three guests, each in a QEMU of its own (no shoal), all pinned to one host core.
+         peer first: the same three guests, each in a QEMU of its own (no shoal), all pinned to one host core,
+         then free on all of them (the same ratios, for the emulator alone).
          On one CPU also the share of its time the guests spent in guest mode (`vm stats`), alone and three.
 Each is measured ROUNDS times, alternating one CPU and all CPUs, and the medians are printed.
 Usage: bench-smp.py [--build build] [--guest build/guest] [--golden build/golden/demo.img] [--rounds 3]
@@ -287,7 +288,7 @@ def bench_http_peer(a, pool_tests):
                     raise RuntimeError("peer web guest %s did not come up (log %s)" % (n, procs[n][1]))
                 time.sleep(1)
         load(list(ports.values()), 3)                    # warm the caches
-        alone, three = [], []
+        alone, three, spread = [], [], []
         for _ in range(a.rounds):
             for n in names[1:]:
                 procs[n][0].send_signal(signal.SIGSTOP)
@@ -295,15 +296,29 @@ def bench_http_peer(a, pool_tests):
             for n in names[1:]:
                 procs[n][0].send_signal(signal.SIGCONT)
             three.append(load(list(ports.values()), a.window))
+            pin_all(procs, range(NCPUS))
+            spread.append(load(list(ports.values()), a.window))
+            pin_all(procs, [0])
     finally:
         for p, _ in procs.values():
             p.kill()
             p.wait()
         shutil.rmtree(d, ignore_errors=True)
-    s, t = statistics.median(alone), statistics.median(three)
-    a.peer["http"] = t / s
+    s, t, e = statistics.median(alone), statistics.median(three), statistics.median(spread)
+    a.peer["http"], a.peer["http-all"] = t / s, e / s
     print("peer   QEMU alone (no shoal), three web guests in three QEMUs on one host core: one alone %.0f req/s, "
-          "three %.0f req/s in all: ratio %.2f" % (s, t, t / s), flush=True)
+          "three %.0f req/s in all: ratio %.2f; the three free on this machine's %d cores: %.0f req/s, ratio %.2f"
+          % (s, t, t / s, NCPUS, e, e / s), flush=True)
+
+
+def pin_all(procs, cores):
+    """Every thread of each peer QEMU in procs onto the host cores cores (taskset at launch pins only core 0)."""
+    for p, _ in procs.values():
+        for tid in os.listdir("/proc/%d/task" % p.pid):
+            try:
+                os.sched_setaffinity(int(tid), set(cores))
+            except ProcessLookupError:                   # a thread that ended meanwhile
+                pass
 
 
 def bench_http(a):
@@ -352,7 +367,8 @@ def bench_http(a):
         tgt.stop()
     s, o, e = statistics.median(alone), statistics.median(one), statistics.median(every)
     print("http   one clone alone on 1 CPU %.0f req/s; three on 1 CPU %.0f req/s in all: ratio %.2f (goal >= 0.9%s); "
-          "three over %d CPUs %.0f req/s: ratio %.2f; %s" % (s, o, o / s, peer_note(a, "http"), NCPUS, e, e / s,
+          "three over %d CPUs %.0f req/s: ratio %.2f%s; %s" % (s, o, o / s, peer_note(a, "http"), NCPUS, e, e / s,
+                                                             peer_note(a, "http-all"),
                                                            sched.group(0) if sched else "no sched line"), flush=True)
     fs, fo = statistics.median(frac[0]), statistics.median(frac[1])
     ms = [statistics.median(1000 * f / r for f, r in zip(frac[i], rates)) for i, rates in ((0, alone), (1, one))]
