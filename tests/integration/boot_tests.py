@@ -178,6 +178,31 @@ def t_fault_cmd(kind, vector, name):
     return t
 
 
+def t_fault_triple(r):
+    """`fault tf` triple-faults the host: QEMU stops the machine (console.py runs it with -action
+    shutdown=pause), the console's watcher appends every CPU's registers as they stopped to the emulator's
+    log (the IDT is the empty one fault_provoke_tf loaded) and kills it, and the console closes saying so."""
+    with Console(r.name, r.logdir) as c:
+        r.console = c
+        c.start(qemu_argv("512M", ["-kernel", r.build + "/shoal.elf", "-smp", "2"]))
+        c.boot(QEMU_BOOT_S)
+
+        def f():
+            c.send("fault tf\r")
+            try:
+                c.expect(r"this never appears", QEMU_CMD_S)
+                raise AssertionError("unreachable")
+            except TestFailure as e:
+                require(str(e).startswith("console closed (the emulated machine shut down"),
+                        "after a triple fault: %s" % e)
+            log = open(c.emu_log_path, errors="replace").read()
+            dump = log[log.find("[console.py] the emulated machine shut down"):]
+            require(dump and "CPU#0" in dump and "CPU#1" in dump, "no registers of both CPUs in %s" % c.emu_log_path)
+            require(re.search(r"^IDT=\s+0{16} 0{8}$", dump, re.M),
+                    "no CPU stopped with the empty IDT fault_provoke_tf loaded:\n" + dump[:3000])
+        r.check(r.name, f)
+
+
 def t_params(r):
     """Unknown boot parameter: warned about and ignored, boot continues; `help params` lists the keys."""
     with Console(r.name, r.logdir) as c:
@@ -279,6 +304,7 @@ TESTS = [
     ("fault-param-ud", t_fault_param("ud", 6, "#UD invalid opcode")),
     ("fault-cmd-pf", t_fault_cmd("pf", 14, "#PF page fault")),
     ("fault-cmd-ud", t_fault_cmd("ud", 6, "#UD invalid opcode")),
+    ("fault-cmd-triple", t_fault_triple),
     ("boot-params", t_params),
     ("shell", t_shell),
     ("make-gdb", t_gdb),

@@ -8,6 +8,8 @@ killed test never leaves one running. The raw console bytes go to LOGDIR/NAME.co
 emulator's own stdout/stderr to LOGDIR/NAME.emu.log."""
 
 import ctypes
+import itertools
+import json
 import os
 import re
 import signal
@@ -19,6 +21,8 @@ import time
 PROMPT = "shoal> "
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][0-9A-Za-z]|\r")
 PR_SET_PDEATHSIG = 1
+QMP_POLL_S = 2.0
+_qmp_ids = itertools.count()
 
 
 class TestFailure(Exception):
@@ -57,6 +61,8 @@ class Console:
         self._cond = threading.Condition()
         self._eof = False
         self._reader = None
+        self._qmp_path = None
+        self.stop_note = ""      # why the emulated machine stopped, when the watcher saw it stop
 
     def __enter__(self):
         return self
@@ -70,6 +76,9 @@ class Console:
         and wait up to connect_timeout s for the emulator to connect its serial port.
         Raises TestFailure if the emulator exits or never connects."""
         argv = [a.replace("{port}", str(self.port)) for a in argv]
+        if os.path.basename(argv[0]).startswith("qemu-system") and "-qmp" not in argv:
+            self._qmp_path = "/tmp/shoal-qmp-%d-%d.sock" % (os.getpid(), next(_qmp_ids))
+            argv += ["-action", "shutdown=pause", "-qmp", "unix:%s,server=on,wait=off" % self._qmp_path]
         self._emu_log = open(self.emu_log_path, "wb")
         self._emu_log.write(("$ " + " ".join(argv) + "\n").encode())
         self._emu_log.flush()
@@ -90,6 +99,49 @@ class Console:
         self._listener.close()
         self._reader = threading.Thread(target=self._read_loop, daemon=True)
         self._reader.start()
+        if self._qmp_path:
+            threading.Thread(target=self._watch_loop, daemon=True).start()
+
+    def _qmp(self, f, command, **arguments):
+        """One QMP command on the connection's file f: its "return" value (events before it are skipped)."""
+        f.write(json.dumps({"execute": command, "arguments": arguments}) + "\n")
+        f.flush()
+        while True:
+            line = f.readline()
+            if not line:
+                raise OSError("QMP connection closed")
+            r = json.loads(line)
+            if "return" in r or "error" in r:
+                return r.get("return", r)
+
+    def _watch_loop(self):
+        """QEMU runs with -action shutdown=pause: a triple fault of the host (or a reset, with -no-reboot)
+        stops the machine with its CPUs' state intact. Poll its status; when it has stopped so, append every
+        CPU's registers to the emulator's log, then kill it, so the console closes as it would have."""
+        try:
+            qs = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            for _ in range(50):
+                try:
+                    qs.connect(self._qmp_path)
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            f = qs.makefile("rw")
+            f.readline()                                  # the greeting
+            self._qmp(f, "qmp_capabilities")
+            while self._proc.poll() is None:
+                if self._qmp(f, "query-status").get("status") == "shutdown":
+                    regs = self._qmp(f, "human-monitor-command", **{"command-line": "info registers -a"})
+                    with open(self.emu_log_path, "a") as log:
+                        log.write("\n[console.py] the emulated machine shut down (a triple fault of the host, or "
+                                  "a reset request): its CPUs' registers as it stopped:\n%s\n" % regs)
+                    self.stop_note = " (the emulated machine shut down: a triple fault? registers in %s)" \
+                        % self.emu_log_path
+                    os.killpg(self._proc.pid, signal.SIGKILL)
+                    return
+                time.sleep(QMP_POLL_S)
+        except (OSError, ValueError, AttributeError):
+            return                                        # no diagnosis, and the test goes on as before
 
     def _read_loop(self):
         conn = self._conn
@@ -122,7 +174,7 @@ class Console:
                     return m
                 left = deadline - time.monotonic()
                 if left <= 0 or self._eof:
-                    why = "console closed" if self._eof else "timed out after %g s" % timeout
+                    why = "console closed" + self.stop_note if self._eof else "timed out after %g s" % timeout
                     raise TestFailure("%s waiting for %s" % (why, what or repr(pattern)))
                 self._cond.wait(min(left, 1.0))
 
@@ -184,6 +236,11 @@ class Console:
                 pass
         if self._reader is not None:
             self._reader.join(2.0)
+        if self._qmp_path:
+            try:
+                os.unlink(self._qmp_path)
+            except OSError:
+                pass
         with self._cond:
             if not self._raw.closed:
                 self._raw.close()
