@@ -5,7 +5,9 @@ for regular expressions on the console output with a timeout.
 
 Every emulator runs in its own process group with PR_SET_PDEATHSIG, so a finished, failed or
 killed test never leaves one running. The raw console bytes go to LOGDIR/NAME.console.log and the
-emulator's own stdout/stderr to LOGDIR/NAME.emu.log."""
+emulator's own stdout/stderr to LOGDIR/NAME.emu.log. QEMU also gets -action shutdown=pause and a QMP
+socket: a host triple fault stops it with its CPUs' state kept, which a watcher thread appends to the
+emu log before it kills QEMU (docs/debugging.md)."""
 
 import ctypes
 import itertools
